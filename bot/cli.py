@@ -1,0 +1,190 @@
+"""The ``rcabot`` command line: wiring only; the work lives in ``bot.commands``."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from bot import commands
+from bot.config import Settings, load_settings
+from bot.config_check import check_settings
+from bot.demo import DEFAULT_FAULT, DEFAULT_SEED, FAULTS
+from bot.errors import RcabotError
+from bot.investigation.report import Report
+from bot.render.terminal import print_report
+
+DEFAULT_DEMO_DIR = Path(".cache/rcabot/demo")
+
+app = typer.Typer(
+    name="rcabot",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Investigate production incidents from logs, metrics and traces.",
+)
+config_app = typer.Typer(no_args_is_help=True, help="Configuration.")
+import_app = typer.Typer(no_args_is_help=True, help="Convert public datasets into bundles.")
+app.add_typer(config_app, name="config")
+app.add_typer(import_app, name="import")
+
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", help="YAML config file.", show_default=False)
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the whole Report as JSON.")]
+BundleOption = Annotated[Path, typer.Option("--bundle", help="Telemetry bundle directory.")]
+
+stdout = Console(soft_wrap=False)
+
+
+def _settings(config: Path | None) -> Settings:
+    return load_settings(config)
+
+
+def _emit(report: Report, as_json: bool, queries: bool = True) -> None:
+    if as_json:
+        sys.stdout.write(report.model_dump_json(indent=2) + "\n")
+    else:
+        print_report(report, stdout, show_queries=queries)
+
+
+@app.command()
+def demo(
+    fault: Annotated[str, typer.Option(help=f"One of: {', '.join(FAULTS)}.")] = DEFAULT_FAULT,
+    seed: Annotated[int, typer.Option(help="Random seed; same seed, same data.")] = DEFAULT_SEED,
+    out: Annotated[Path, typer.Option(help="Where to generate the case.")] = DEFAULT_DEMO_DIR,
+    as_json: JsonOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """Generate a demo incident (offline) and investigate it."""
+    run = asyncio.run(commands.run_demo(_settings(config), out, fault, seed))
+    _emit(run.report, as_json)
+    if not as_json:
+        top = run.report.candidates[0].service if run.report.candidates else "nothing"
+        truth = run.label.get("service", "?")
+        verdict = "[green]correct[/green]" if top == truth else "[red]missed[/red]"
+        stdout.print(
+            f"Bundle: {run.bundle_dir}  (generated in {run.seconds_generate:.1f}s)\n"
+            f"Ground truth (kept outside the bundle, read after the investigation): "
+            f"{truth} / {run.label.get('fault_type')} — ranked first: {top} {verdict}"
+        )
+
+
+@app.command()
+def investigate(
+    bundle: BundleOption,
+    alert: Annotated[Path | None, typer.Option(help="Alertmanager webhook JSON file.")] = None,
+    service: Annotated[str | None, typer.Option(help="Service to investigate.")] = None,
+    start: Annotated[str | None, typer.Option("--from", help="ISO 8601 start.")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="ISO 8601 end.")] = None,
+    as_json: JsonOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """Investigate an alert or a service in a telemetry bundle (default: its alerts.json)."""
+    report = asyncio.run(
+        commands.investigate_bundle(
+            _settings(config), bundle, alert_file=alert, service=service, start=start, end=end
+        )
+    )
+    _emit(report, as_json)
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The question, in plain words.")],
+    bundle: BundleOption,
+    as_json: JsonOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """Ask a question about a telemetry bundle."""
+    report = asyncio.run(commands.ask_bundle(_settings(config), bundle, question))
+    _emit(report, as_json)
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of the Report that --json prints."""
+    sys.stdout.write(json.dumps(Report.model_json_schema(), indent=2) + "\n")
+
+
+@config_app.command("check")
+def config_check(config: ConfigOption = None) -> None:
+    """Validate the configuration and probe every configured backend."""
+    settings = _settings(config)
+    checks = asyncio.run(check_settings(settings))
+    table = Table(title="rcabot configuration")
+    for col in ("backend", "status", "detail"):
+        table.add_column(col, overflow="fold")
+    for check in checks:
+        status = (
+            "[green]ok[/green]"
+            if check.ok
+            else "[red]FAILED[/red]"
+            if check.configured
+            else "[dim]off[/dim]"
+        )
+        table.add_row(check.name, status, check.detail)
+    stdout.print("Configuration is valid.")
+    stdout.print(table)
+    if any(c.configured and not c.ok for c in checks):
+        raise typer.Exit(1)
+
+
+@import_app.command("nezha")
+def import_nezha(
+    source: Annotated[Path, typer.Argument(help="Nezha archive (.tar.xz) or unpacked dir.")],
+    out: Annotated[Path, typer.Option("--out", help="Directory for the bundles.")],
+    case: Annotated[
+        list[str] | None, typer.Option(help="Only cases whose id contains this.")
+    ] = None,
+) -> None:
+    """Convert Nezha TrainTicket fault cases into one bundle (+ label.json) per case."""
+    from bot.importers.nezha import import_nezha as run_import
+
+    try:
+        cases = run_import(source, out, cases=case or None)
+    except (ValueError, OSError) as exc:
+        raise RcabotError(f"import nezha: {exc}") from exc
+    for item in cases:
+        note = f"  ({len(item.warnings)} warnings)" if item.warnings else ""
+        stdout.print(f"{item.case_id}: {item.bundle_dir}{note}")
+    stdout.print(f"{len(cases)} cases written to {out}")
+
+
+def main() -> None:
+    err = Console(stderr=True)
+    try:
+        app(standalone_mode=False)
+    except RcabotError as exc:
+        err.print(f"[bold red]error:[/bold red] {exc}", highlight=False, markup=True)
+        sys.exit(2)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        err.print("aborted")
+        sys.exit(130)
+    except Exception as exc:
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if os.environ.get("RCABOT_DEBUG"):
+            traceback.print_exc()
+        err.print(
+            f"[bold red]internal error:[/bold red] {type(exc).__name__}: {exc}\n"
+            "Set RCABOT_DEBUG=1 for the traceback and please report it."
+        )
+        sys.exit(70)
+
+
+if __name__ == "__main__":
+    main()

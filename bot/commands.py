@@ -1,0 +1,128 @@
+"""What the CLI commands do, as async functions returning reports (no printing here)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from bot.alerts import parse_alertmanager_payload
+from bot.config import Settings
+from bot.demo import generate_case
+from bot.errors import BundleError, InvestigationError
+from bot.evidence import TimeWindow
+from bot.investigation.engine import investigate
+from bot.investigation.question import focus
+from bot.investigation.report import Report
+from bot.investigation.request import InvestigationRequest
+from bot.investigation.sources import bundle_sources
+from tools.bundle.timestamps import parse_timestamp
+from tools.records import Alert
+from tools.search_logs import SearchLogsInput
+
+
+def parse_time(value: str, option: str) -> datetime:
+    try:
+        moment, _ = parse_timestamp(value)
+    except ValueError as exc:
+        raise InvestigationError(f"{option}: {exc}") from exc
+    return moment
+
+
+def read_alert_file(path: Path) -> Alert:
+    try:
+        payload = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise InvestigationError(f"--alert: file {path} does not exist") from exc
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InvestigationError(f"--alert: {path} is not valid JSON: {exc}") from exc
+    try:
+        return parse_alertmanager_payload(payload)[0]
+    except ValueError as exc:
+        raise InvestigationError(f"--alert: {path}: {exc}") from exc
+
+
+def _window(start: str | None, end: str | None, fallback: TimeWindow) -> TimeWindow | None:
+    if start is None and end is None:
+        return None
+    lo = parse_time(start, "--from") if start else fallback.start
+    hi = parse_time(end, "--to") if end else fallback.end
+    if hi <= lo:
+        raise InvestigationError(f"--to ({hi.isoformat()}) must be after --from ({lo.isoformat()})")
+    return TimeWindow(start=lo, end=hi)
+
+
+async def investigate_bundle(
+    settings: Settings,
+    bundle: Path,
+    *,
+    alert_file: Path | None = None,
+    service: str | None = None,
+    start: str | None = None,
+    end: str | None = None,
+) -> Report:
+    sources = await bundle_sources(bundle, settings)
+    alert = read_alert_file(alert_file) if alert_file else None
+    if alert is None and service is None:
+        alert = sources.alert
+        if alert is None:
+            raise InvestigationError(
+                f"nothing to investigate: pass --alert FILE or --service NAME "
+                f"({bundle} has no alerts.json)"
+            )
+    if service is not None and service not in sources.bundle.services:
+        known = ", ".join(sources.bundle.services[:20])
+        raise InvestigationError(f"--service {service!r} is not in the bundle; known: {known}")
+    request = InvestigationRequest(
+        alert=alert, service=service, window=_window(start, end, sources.window)
+    )
+    return await investigate(
+        request, sources.deps, sources.window, source_warnings=sources.bundle.warnings
+    )
+
+
+async def ask_bundle(settings: Settings, bundle: Path, question: str) -> Report:
+    if not question.strip():
+        raise InvestigationError("the question is empty")
+    sources = await bundle_sources(bundle, settings)
+    found = focus(question, sources.bundle.services)
+    window = sources.window
+    searches = [
+        SearchLogsInput(window=window, services=found.services, text=p) for p in found.phrases
+    ]
+    searches += [SearchLogsInput(window=window, trace_id=t) for t in found.trace_ids]
+    request = InvestigationRequest(
+        question=question.strip(),
+        alert=sources.alert,
+        service=found.services[0] if found.services else None,
+    )
+    return await investigate(
+        request, sources.deps, window, searches=searches, source_warnings=sources.bundle.warnings
+    )
+
+
+@dataclass(frozen=True)
+class DemoRun:
+    report: Report
+    bundle_dir: Path
+    label: dict[str, str]
+    seconds_generate: float
+
+
+async def run_demo(settings: Settings, out_dir: Path, fault: str, seed: int) -> DemoRun:
+    started = time.perf_counter()
+    try:
+        case = await asyncio.to_thread(generate_case, out_dir, fault, seed)
+    except ValueError as exc:
+        raise InvestigationError(str(exc)) from exc
+    generated = time.perf_counter() - started
+    report = await investigate_bundle(settings, case.bundle_dir)
+    # Ground truth is read only now, after the investigation, to show the demo's result.
+    try:
+        label = json.loads(case.label_path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise BundleError(f"cannot read the demo's ground truth {case.label_path}: {exc}") from exc
+    return DemoRun(report, case.bundle_dir, label, generated)

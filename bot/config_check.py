@@ -1,0 +1,165 @@
+"""``rcabot config check``: for each backend, configured or not, reachable or not, and why."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from bot.config import Settings
+
+PROBE_TIMEOUT_S = 3.0
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    configured: bool
+    ok: bool
+    detail: str
+
+
+async def _get_json(
+    client: httpx.AsyncClient, method: str, url: str, headers: dict[str, str] | None = None
+) -> tuple[int, Any]:
+    response = await client.request(method, url, headers=headers)
+    try:
+        body: Any = response.json()
+    except ValueError:
+        body = None
+    return response.status_code, body
+
+
+async def _probe(
+    client: httpx.AsyncClient,
+    name: str,
+    method: str,
+    url: str,
+    describe: Any,
+    headers: dict[str, str] | None = None,
+) -> Check:
+    try:
+        status, body = await _get_json(client, method, url, headers)
+    except httpx.TimeoutException:
+        return Check(
+            name, True, False, f"unreachable: no answer from {url} within {PROBE_TIMEOUT_S:g}s"
+        )
+    except httpx.HTTPError as exc:
+        return Check(name, True, False, f"unreachable: {type(exc).__name__}: {exc} ({url})")
+    if status >= 400:
+        return Check(name, True, False, f"HTTP {status} from {url}")
+    return Check(name, True, True, f"reachable: {describe(body)} ({url})")
+
+
+def _missing(name: str, variable: str) -> Check:
+    return Check(name, False, False, f"not configured (set {variable})")
+
+
+def _version(*path: str) -> Any:
+    def pick(body: Any) -> str:
+        for key in path:
+            body = body.get(key) if isinstance(body, dict) else None
+        return f"version {body}" if body else "ok"
+
+    return pick
+
+
+async def check_settings(settings: Settings) -> list[Check]:
+    """Probe every configured backend concurrently (read-only GETs, short timeouts)."""
+    async with httpx.AsyncClient(timeout=PROBE_TIMEOUT_S, verify=settings.logs.verify_tls) as c:
+        probes: list[Any] = []
+        s = settings
+        if s.logs.url:
+            headers = (
+                {"Authorization": f"ApiKey {s.logs.api_key.get_secret_value()}"}
+                if s.logs.api_key
+                else None
+            )
+            probes.append(
+                _probe(
+                    c,
+                    "logs (Elasticsearch)",
+                    "GET",
+                    f"{s.logs.url}/",
+                    _version("version", "number"),
+                    headers,
+                )
+            )
+        else:
+            probes.append(_static(_missing("logs (Elasticsearch)", "RCABOT_LOGS__URL")))
+        if s.metrics.url:
+            probes.append(
+                _probe(
+                    c,
+                    "metrics (Prometheus)",
+                    "GET",
+                    f"{s.metrics.url}/api/v1/status/buildinfo",
+                    _version("data", "version"),
+                )
+            )
+        else:
+            probes.append(_static(_missing("metrics (Prometheus)", "RCABOT_METRICS__URL")))
+        if s.traces.url:
+            path = "/api/services" if s.traces.kind == "jaeger" else "/api/status/buildinfo"
+            probes.append(
+                _probe(
+                    c, f"traces ({s.traces.kind})", "GET", s.traces.url + path, _version("version")
+                )
+            )
+        else:
+            probes.append(_static(_missing("traces (Jaeger/Tempo)", "RCABOT_TRACES__URL")))
+        if s.llm.url:
+            path = "/info" if s.llm.api == "tgi" else "/v1/models"
+            probes.append(
+                _probe(c, f"llm ({s.llm.api})", "GET", s.llm.url + path, _version("model_id"))
+            )
+        else:
+            probes.append(_static(_missing("llm (TGI)", "RCABOT_LLM__URL")))
+        if s.slack.bot_token:
+            auth = {"Authorization": f"Bearer {s.slack.bot_token.get_secret_value()}"}
+            probes.append(
+                _probe(
+                    c,
+                    "slack",
+                    "POST",
+                    s.slack.api_url.rstrip("/") + "/auth.test",
+                    lambda b: (
+                        "token accepted"
+                        if isinstance(b, dict) and b.get("ok")
+                        else f"token rejected: {(b or {}).get('error')}"
+                    ),
+                    auth,
+                )
+            )
+        else:
+            probes.append(_static(_missing("slack", "RCABOT_SLACK__BOT_TOKEN")))
+        if s.retrieval.chroma_url:
+            probes.append(
+                _probe(
+                    c,
+                    "retrieval (Chroma server)",
+                    "GET",
+                    f"{s.retrieval.chroma_url}/api/v2/heartbeat",
+                    lambda b: "ok",
+                )
+            )
+        else:
+            probes.append(_static(_chroma_path(s)))
+        return list(await asyncio.gather(*probes))
+
+
+async def _static(check: Check) -> Check:
+    return check
+
+
+def _chroma_path(settings: Settings) -> Check:
+    path = settings.retrieval.chroma_path
+    parent = path if path.exists() else path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    writable = os.access(parent, os.W_OK)
+    detail = f"embedded store at {path} ({'writable' if writable else 'NOT writable'})"
+    return Check("retrieval (Chroma embedded)", True, writable, detail)

@@ -1,0 +1,52 @@
+"""The one exception hierarchy of rcabot.
+
+::
+
+    RcabotError                 base; the CLI prints its message, never a traceback
+    ├── ConfigError             a setting is missing or invalid (message says which and how to fix)
+    ├── BundleError             a telemetry bundle cannot be read (names the file and line)
+    ├── BackendError            a telemetry backend failed (unreachable, HTTP error, bad JSON)
+    │   └── BackendTimeout      ... specifically ran out of time
+    ├── InvestigationError      the investigation cannot start (e.g. no scope: no alert, no service)
+    └── DatasetImportError      a dataset importer was given something it cannot convert
+
+Vendor exceptions are mapped at the boundary with ``raise ... from exc`` so the cause stays
+visible in logs. Expected failures of a *source* during an investigation are not raised to the
+user: tools catch :class:`BackendError` and return a structured failure that the report shows.
+Programming errors (``TypeError``, ``KeyError`` in our code) are never caught.
+"""
+
+from __future__ import annotations
+
+
+class RcabotError(Exception):
+    """Base class of every error rcabot raises on purpose."""
+
+
+class ConfigError(RcabotError):
+    """A setting is missing or invalid."""
+
+
+class BundleError(RcabotError):
+    """A telemetry bundle (directory of exported telemetry) cannot be read."""
+
+
+class BackendError(RcabotError):
+    """A telemetry backend (Elasticsearch, Prometheus, Jaeger, Tempo, bundle) failed."""
+
+    def __init__(self, backend: str, message: str) -> None:
+        super().__init__(f"{backend}: {message}")
+        self.backend = backend
+        self.reason = message
+
+
+class BackendTimeout(BackendError):
+    """A backend did not answer in time."""
+
+
+class InvestigationError(RcabotError):
+    """An investigation cannot start with the request it was given."""
+
+
+class DatasetImportError(RcabotError):
+    """A dataset importer was given input it cannot convert."""

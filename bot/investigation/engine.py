@@ -1,0 +1,168 @@
+"""The investigation: scope → metrics (onset) → gather → rank → write → validate → Report.
+
+Every source is queried independently and time-bounded; a failed or missing source is recorded
+in the report and the investigation goes on with the rest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+
+from bot.evidence import Evidence, EvidenceDraft, TimeWindow
+from bot.investigation.compact import compact_evidence, estimate_tokens
+from bot.investigation.ranking import RankedService, collect, rank
+from bot.investigation.report import Candidate, Report, SourceStatus, StageTiming, TokenCounts
+from bot.investigation.request import InvestigationRequest
+from bot.investigation.scope import alert_evidence, incident_start, resolve_scope
+from bot.investigation.validate import validate_answer
+from bot.investigation.writer import hypothesis, write_answer
+from bot.redact import redact
+from tools.deps import Deps
+from tools.log_patterns import LogPatternsInput, log_patterns
+from tools.metric_changes import MetricChangesInput, metric_changes
+from tools.recent_changes import RecentChangesInput, recent_changes
+from tools.result import ToolResult
+from tools.search_logs import SearchLogsInput, search_logs
+from tools.trace_attribution import TraceAttributionInput, trace_attribution
+
+
+class Stopwatch:
+    def __init__(self) -> None:
+        self.stages: list[StageTiming] = []
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.stages.append(
+                StageTiming(stage=name, ms=round((time.perf_counter() - started) * 1000, 1))
+            )
+
+
+def _status(result: ToolResult[Any]) -> SourceStatus:
+    detail = result.error or "; ".join(result.warnings)
+    return SourceStatus(
+        source=result.source,
+        backend=result.backend,
+        ok=result.ok,
+        detail=detail,
+        evidence_count=len(result.evidence),
+        elapsed_ms=round(result.elapsed_ms, 1),
+    )
+
+
+def _clean(draft: EvidenceDraft) -> EvidenceDraft:
+    return draft.model_copy(
+        update={
+            "title": redact(draft.title),
+            "summary": redact(draft.summary),
+            "excerpt": redact(draft.excerpt),
+        }
+    )
+
+
+def number_evidence(
+    alert: EvidenceDraft | None,
+    ranked: list[RankedService],
+    drafts: list[EvidenceDraft],
+    limit: int,
+) -> list[Evidence]:
+    """Number evidence by relevance: the alert, then each candidate's items, then the rest."""
+    by_key = {d.key: d for d in drafts}
+    order: list[str] = [alert.key] if alert else []
+    for candidate in ranked:
+        order += [k for k in candidate.evidence_keys[:4] if k not in order]
+    order += [d.key for d in drafts if d.key.startswith("logs:search:") and d.key not in order]
+    order += [d.key for d in sorted(drafts, key=lambda d: -d.score) if d.key not in order]
+    if alert:
+        by_key[alert.key] = alert
+    return [Evidence.number(_clean(by_key[k]), i + 1) for i, k in enumerate(order[:limit])]
+
+
+async def investigate(
+    request: InvestigationRequest,
+    deps: Deps,
+    data_window: TimeWindow | None = None,
+    *,
+    searches: Sequence[SearchLogsInput] = (),
+    source_warnings: Sequence[str] = (),
+) -> Report:
+    """Investigate ``request`` with the backends in ``deps``; never raises for a failed source.
+
+    ``searches`` are extra log searches (from a question's quoted phrases or trace ids);
+    ``source_warnings`` are notes from reading the data (bad bundle lines) for the report.
+    """
+    watch = Stopwatch()
+    limits = deps.limits
+    with watch.stage("scope"):
+        scope = resolve_scope(
+            request, data_window, timedelta(minutes=limits.default_window_minutes)
+        )
+    with watch.stage("metrics"):
+        metrics = await metric_changes(
+            deps, MetricChangesInput(window=scope.window, baseline_end=scope.baseline_end)
+        )
+    start = incident_start(scope, request, metrics.data)
+    with watch.stage("gather"):
+        core = asyncio.gather(
+            log_patterns(deps, LogPatternsInput(window=scope.window, incident_start=start)),
+            trace_attribution(
+                deps, TraceAttributionInput(window=scope.window, incident_start=start)
+            ),
+            recent_changes(deps, RecentChangesInput(window=scope.window, incident_start=start)),
+        )
+        extra = asyncio.gather(*(search_logs(deps, s) for s in searches))
+        (logs, traces, changes), found = await asyncio.gather(core, extra)
+    results: list[ToolResult[Any]] = [metrics, logs, traces, changes, *found]
+    drafts = [d for r in results for d in r.evidence]
+    with watch.stage("rank"):
+        signals = collect(metrics.data, logs.data, traces.data, changes.data, start.timestamp())
+        ranked = rank(signals, traces.data, drafts, limits.max_candidates)
+    alert = alert_evidence(request)
+    evidence = number_evidence(alert, ranked, drafts, limits.max_evidence)
+    ids = {e.key: e.id for e in evidence}
+    by_id = {e.id: e for e in evidence}
+    with watch.stage("write"):
+        candidates = []
+        for i, r in enumerate(ranked, start=1):
+            cited = [ids[k] for k in r.evidence_keys if k in ids]
+            candidates.append(
+                Candidate(
+                    rank=i,
+                    service=r.service,
+                    fault_type=r.fault_type,
+                    score=r.score,
+                    hypothesis=hypothesis(r.service, r.fault_type, [by_id[c] for c in cited[:4]]),
+                    evidence_ids=cited,
+                    signals=r.signals,
+                    propagated=r.propagated,
+                )
+            )
+        alert_item = by_id.get(ids[alert.key]) if alert else None
+        matches = [by_id[ids[d.key]] for r in found for d in r.evidence if d.key in ids]
+        draft_answer = write_answer(scope.label, alert_item, candidates, by_id, matches)
+    with watch.stage("validate"):
+        validated = validate_answer(draft_answer, by_id.keys())
+    warnings = [*source_warnings, *(w for r in results for w in r.warnings)]
+    return Report(
+        question=scope.question,
+        scope=scope.label,
+        window=scope.window,
+        incident_start=start.isoformat(),
+        candidates=candidates,
+        evidence=evidence,
+        answer=validated.text,
+        answer_by="deterministic",
+        dropped_statements=validated.dropped,
+        sources=[_status(r) for r in results],
+        warnings=warnings,
+        timings=watch.stages,
+        tokens=TokenCounts(evidence=estimate_tokens(compact_evidence(evidence))),
+    )

@@ -1,0 +1,31 @@
+"""Read what a free-text question points at: services, quoted phrases, trace ids."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+_QUOTED = re.compile(r"[\"“'`]([^\"”'`]{3,200})[\"”'`]")
+_TRACE_ID = re.compile(r"\b[0-9a-f]{16,32}\b")
+MAX_QUESTION_CHARS = 2_000
+
+
+@dataclass(frozen=True)
+class QuestionFocus:
+    services: tuple[str, ...]
+    phrases: tuple[str, ...]
+    trace_ids: tuple[str, ...]
+
+
+def focus(question: str, known_services: Iterable[str]) -> QuestionFocus:
+    text = question[:MAX_QUESTION_CHARS]
+    lowered = text.lower()
+    services: list[str] = []
+    for name in sorted(set(known_services), key=len, reverse=True):
+        pattern = r"(?<![\w-])" + re.escape(name.lower()) + r"(?![\w-])"
+        if re.search(pattern, lowered) and not any(name in s for s in services):
+            services.append(name)
+    phrases = tuple(dict.fromkeys(m.strip() for m in _QUOTED.findall(text) if m.strip()))
+    traces = tuple(dict.fromkeys(_TRACE_ID.findall(lowered)))
+    return QuestionFocus(tuple(services), phrases[:3], traces[:3])

@@ -1,0 +1,22 @@
+"""What an investigation is asked to do, from any entry point (CLI, Slack, webhook)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from bot.evidence import TimeWindow
+from tools.records import Alert
+
+
+class InvestigationRequest(BaseModel):
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    question: str = Field(default="", description="free-text question, if asked")
+    alert: Alert | None = None
+    service: str | None = None
+    window: TimeWindow | None = None
+    incident_start: datetime | None = Field(
+        default=None, description="when symptoms began, if known; otherwise detected"
+    )

@@ -1,0 +1,104 @@
+"""Scope: which window to look at, where the baseline ends, and when the incident started.
+
+The baseline must not contain the fault. An alert fires some minutes after symptoms start
+(``for:`` clauses, evaluation intervals), so the conservative baseline ends ``ALERT_LOOKBACK``
+before the alert; the incident start is then refined from the first persistent metric change
+between the two.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
+
+from bot.errors import InvestigationError
+from bot.evidence import EvidenceDraft, Source, TimeWindow
+from bot.investigation.request import InvestigationRequest
+from tools.analysis.change_scores import SeriesChange
+from tools.formatting import hhmm
+
+ALERT_LOOKBACK = timedelta(minutes=10)
+ALERT_LEAD = timedelta(minutes=5)  # assumed lead of symptoms over the alert when none is seen
+TOP_CHANGES_FOR_ONSET = 3
+
+
+@dataclass(frozen=True)
+class Scope:
+    window: TimeWindow
+    baseline_end: datetime
+    alert_time: datetime | None
+    question: str
+    label: str
+
+
+def resolve_scope(
+    request: InvestigationRequest, data_window: TimeWindow | None, default_window: timedelta
+) -> Scope:
+    alert = request.alert
+    window = request.window or data_window
+    if window is None and alert is not None:
+        window = TimeWindow(
+            start=alert.starts_at - default_window, end=alert.starts_at + timedelta(minutes=15)
+        )
+    if window is None:
+        raise InvestigationError("no time window: pass --from/--to, an alert, or a bundle")
+    if request.incident_start is not None:
+        baseline_end = request.incident_start
+    elif alert is not None:
+        baseline_end = alert.starts_at - ALERT_LOOKBACK
+    else:
+        baseline_end = window.start + window.duration / 2
+    earliest = window.start + window.duration / 10
+    baseline_end = min(max(baseline_end, earliest), window.end - timedelta(seconds=1))
+    if alert is not None:
+        label = f"alert {alert.name}" + (f" ({alert.service})" if alert.service else "")
+        question = request.question or f"Why is {alert.name} firing? {alert.summary}"
+    elif request.service:
+        label = f"service {request.service}"
+        question = request.question or f"What is wrong with {request.service}?"
+    else:
+        label = "whole window"
+        question = request.question or "What went wrong in this window?"
+    return Scope(window, baseline_end, alert.starts_at if alert else None, question, label)
+
+
+def incident_start(
+    scope: Scope, request: InvestigationRequest, changes: list[SeriesChange] | None
+) -> datetime:
+    """The explicit start, else the earliest onset among the strongest metric changes."""
+    if request.incident_start is not None:
+        return request.incident_start
+    onsets = [c.onset for c in (changes or [])[:TOP_CHANGES_FOR_ONSET] if c.onset is not None]
+    detected = datetime.fromtimestamp(min(onsets), UTC) if onsets else None
+    if scope.alert_time is not None and (detected is None or detected > scope.alert_time):
+        detected = max(scope.alert_time - ALERT_LEAD, scope.window.start)
+    return detected or scope.baseline_end
+
+
+def alert_evidence(request: InvestigationRequest) -> EvidenceDraft | None:
+    alert = request.alert
+    if alert is None:
+        return None
+    labels = ", ".join(f'{k}="{v}"' for k, v in sorted(alert.labels.items()))
+    query = _expr_from_generator_url(alert.generator_url) or f"ALERTS{{{labels}}}"
+    return EvidenceDraft(
+        key=f"alert:{alert.name}",
+        source=Source.ALERT,
+        title=f"{alert.name} {alert.status} since {hhmm(alert.starts_at)}",
+        summary=f"Alert {alert.name} ({labels}) {alert.status} since "
+        f"{alert.starts_at.isoformat()}: {alert.summary}",
+        query=query,
+        link=alert.generator_url,
+        window=TimeWindow(start=alert.starts_at, end=alert.starts_at + timedelta(seconds=1)),
+        service=alert.service,
+        score=1.0,
+        excerpt=alert.annotations.get("description", ""),
+    )
+
+
+def _expr_from_generator_url(url: str | None) -> str | None:
+    if not url or "g0.expr=" not in url:
+        return None
+    values = parse_qs(urlsplit(url).query).get("g0.expr")
+    return values[0] if values else None

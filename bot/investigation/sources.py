@@ -1,0 +1,74 @@
+"""Build the :class:`Deps` an investigation uses: from a bundle, or from configured backends."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.config import Settings
+from bot.errors import ConfigError
+from bot.evidence import TimeWindow
+from tools.bundle.backends import BundleChanges, BundleLogs, BundleMetrics, BundleTraces
+from tools.bundle.reader import Bundle, load_bundle
+from tools.deps import Deps
+from tools.links import Links
+from tools.records import Alert
+
+
+@dataclass(frozen=True)
+class BundleSources:
+    bundle: Bundle
+    deps: Deps
+
+    @property
+    def window(self) -> TimeWindow:
+        return self.bundle.window
+
+    @property
+    def alert(self) -> Alert | None:
+        return self.bundle.alerts[0] if self.bundle.alerts else None
+
+
+async def bundle_sources(path: Path, settings: Settings) -> BundleSources:
+    """Read the bundle at ``path`` (off the event loop) and serve it through the protocols."""
+    bundle = await asyncio.to_thread(load_bundle, path)
+    links = Links(settings.links, bundle_dir=path)
+    missing = {
+        "logs": "bundle has no logs.jsonl" if bundle.logs is None else "",
+        "metrics": "bundle has no metrics.csv or metrics.om" if bundle.metrics is None else "",
+        "traces": "bundle has no traces.jsonl" if bundle.traces_missing else "",
+        "changes": "bundle has no changes.jsonl" if bundle.changes is None else "",
+    }
+    deps = Deps(
+        logs=BundleLogs(bundle, links, settings.logs.fields) if bundle.logs is not None else None,
+        metrics=BundleMetrics(bundle, links) if bundle.metrics is not None else None,
+        traces=BundleTraces(bundle, links) if not bundle.traces_missing else None,
+        changes=BundleChanges(bundle, links) if bundle.changes is not None else None,
+        limits=settings.investigation,
+        unavailable={k: v for k, v in missing.items() if v},
+    )
+    return BundleSources(bundle, deps)
+
+
+def configured_sources(settings: Settings) -> Deps:
+    """Backends from settings (Elasticsearch, Prometheus, Jaeger/Tempo)."""
+    configured = [
+        name
+        for name, url in (
+            ("logs", settings.logs.url),
+            ("metrics", settings.metrics.url),
+            ("traces", settings.traces.url),
+        )
+        if url
+    ]
+    if not configured:
+        raise ConfigError(
+            "no telemetry source: pass --bundle DIR, or configure a backend with "
+            "RCABOT_LOGS__URL (Elasticsearch), RCABOT_METRICS__URL (Prometheus) or "
+            "RCABOT_TRACES__URL (Jaeger/Tempo), or the same keys in rcabot.yaml"
+        )
+    raise ConfigError(
+        f"configured backends ({', '.join(configured)}) are not supported by this version yet; "
+        "investigate an exported bundle with --bundle DIR (see tools/bundle/FORMAT.md)"
+    )

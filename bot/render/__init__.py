@@ -1,0 +1,1 @@
+"""Report renderers: terminal (rich) now; Slack Block Kit with the Slack listeners."""

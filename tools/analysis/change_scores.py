@@ -1,0 +1,166 @@
+"""Metric change detection: a robust z-score of every series against a baseline window.
+
+For each series the baseline (samples before ``baseline_end``) gives a median and a MAD-based
+spread; the evaluation samples (from ``baseline_end``) are smoothed with a rolling median of 3
+and scored in the signal's *bad* direction (latency, errors, saturation up; traffic either way).
+This is the N-Sigma / BARO-style detector used in RCA benchmarks, kept deliberately simple and
+explainable: every score comes with the before/after figures an engineer would quote.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from enum import StrEnum
+
+import numpy as np
+
+from tools.records import MetricSeries
+
+Z_THRESHOLD = 3.0
+Z_CAP = 50.0
+MAX_POINTS = 100
+
+
+class Direction(StrEnum):
+    UP = "up"
+    DOWN = "down"
+    BOTH = "both"
+
+
+class SignalGroup(StrEnum):
+    ERRORS = "errors"
+    LATENCY = "latency"
+    TRAFFIC = "traffic"
+    CPU = "cpu"
+    MEMORY = "memory"
+    POOL = "pool"
+    OTHER = "other"
+
+
+def classify(metric: str) -> tuple[SignalGroup, Direction]:
+    """The golden-signal group of a metric name and the direction that means trouble."""
+    name = metric.lower()
+    if "error" in name or "fail" in name or "5xx" in name:
+        return SignalGroup.ERRORS, Direction.UP
+    if "success" in name:
+        return SignalGroup.ERRORS, Direction.DOWN
+    if "latency" in name or "duration" in name:
+        return SignalGroup.LATENCY, Direction.UP
+    if "request" in name or "throughput" in name or "workload" in name:
+        return SignalGroup.TRAFFIC, Direction.BOTH
+    if "cpu" in name:
+        return SignalGroup.CPU, Direction.UP
+    if "memory" in name or "heap" in name:
+        return SignalGroup.MEMORY, Direction.UP
+    if "pool" in name or "connections" in name:
+        return SignalGroup.POOL, Direction.UP
+    return SignalGroup.OTHER, Direction.BOTH
+
+
+def _floor(metric: str, median: float) -> float:
+    """Smallest spread we believe in, so a flat baseline does not make every wiggle infinite."""
+    relative = 0.05 * abs(median)
+    if metric.endswith("_ratio"):
+        return max(relative, 0.01)
+    if metric.endswith("_seconds"):
+        return max(relative, 0.005)
+    return max(relative, 1e-9)
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesChange:
+    service: str
+    metric: str
+    group: SignalGroup
+    direction: str  # the way it moved: "up" or "down"
+    score: float  # robust z of the persistent peak, in the bad direction; 0 = normal
+    baseline_median: float
+    incident_median: float
+    peak: float
+    peak_at: float  # epoch seconds
+    onset: float | None  # first time the change persisted past the threshold
+    points: tuple[tuple[float, float], ...]  # downsampled whole window, ≤ MAX_POINTS
+
+    @property
+    def relative_change(self) -> float | None:
+        if self.baseline_median == 0:
+            return None
+        return (self.incident_median - self.baseline_median) / abs(self.baseline_median)
+
+
+def _rolling_median3(values: np.ndarray) -> np.ndarray:
+    if len(values) < 3:
+        return values
+    padded = np.concatenate([values[:1], values, values[-1:]])
+    stacked = np.stack([padded[:-2], padded[1:-1], padded[2:]])
+    return np.asarray(np.median(stacked, axis=0))
+
+
+def downsample(
+    ts: np.ndarray, vs: np.ndarray, limit: int = MAX_POINTS
+) -> tuple[tuple[float, float], ...]:
+    """At most ``limit`` points: bucket means, keeping each bucket's max to preserve spikes."""
+    if len(ts) <= limit:
+        return tuple(zip(ts.tolist(), vs.tolist(), strict=True))
+    edges = np.linspace(0, len(ts), limit + 1).astype(int)
+    out = []
+    for lo, hi in itertools.pairwise(edges):
+        if hi > lo:
+            out.append((float(ts[lo]), float(np.max(vs[lo:hi]))))
+    return tuple(out)
+
+
+def score_series(series: MetricSeries, baseline_end: float) -> SeriesChange | None:
+    """Score one series; ``None`` if it has too little baseline or evaluation data."""
+    ts = np.asarray(series.timestamps, dtype=float)
+    vs = np.asarray(series.values, dtype=float)
+    keep = ~np.isnan(vs)
+    ts, vs = ts[keep], vs[keep]
+    base, evaluation = vs[ts < baseline_end], vs[ts >= baseline_end]
+    eval_ts = ts[ts >= baseline_end]
+    if len(base) < 3 or len(evaluation) < 1:
+        return None
+    group, bad = classify(series.metric)
+    median = float(np.median(base))
+    spread = max(1.4826 * float(np.median(np.abs(base - median))), _floor(series.metric, median))
+    z = (_rolling_median3(evaluation) - median) / spread
+    if bad is Direction.UP:
+        directional = z
+    elif bad is Direction.DOWN:
+        directional = -z
+    else:
+        directional = np.abs(z)
+    # the second-highest point: one stray sample is not a change
+    persistent = np.sort(directional)[-2] if len(directional) >= 2 else directional[0]
+    score = float(min(max(persistent, 0.0), Z_CAP))
+    peak_index = int(np.argmax(directional))
+    onset = None
+    above = directional >= Z_THRESHOLD
+    for i in range(len(above) - 1):
+        if above[i] and above[i + 1]:
+            onset = float(eval_ts[i])
+            break
+    incident_median = (
+        float(np.median(evaluation[above])) if above.any() else float(np.median(evaluation))
+    )
+    return SeriesChange(
+        service=series.service,
+        metric=series.metric,
+        group=group,
+        direction="up" if z[peak_index] >= 0 else "down",
+        score=score,
+        baseline_median=median,
+        incident_median=incident_median,
+        peak=float(evaluation[peak_index]),
+        peak_at=float(eval_ts[peak_index]),
+        onset=onset,
+        points=downsample(ts, vs),
+    )
+
+
+def score_all(series: list[MetricSeries], baseline_end: float) -> list[SeriesChange]:
+    """Every scorable series, most anomalous first."""
+    scored = [c for s in series if (c := score_series(s, baseline_end)) is not None]
+    scored.sort(key=lambda c: (-c.score, c.service, c.metric))
+    return scored

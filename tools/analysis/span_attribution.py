@@ -1,0 +1,223 @@
+"""Trace attribution: where errors originate, where time is spent, and the call graph.
+
+- **Error origin**: an error span none of whose children errored. A client span that failed
+  with no child span (the callee never answered) is attributed to the callee named by
+  ``peer.service`` / ``db.system``: a dependency that is down leaves no spans of its own.
+- **Self time**: a span's duration not covered by its children. A *client* span's self time is
+  time on the network or in the callee's queue, attributed to the edge caller → callee (this is
+  how delay injected on a callee's network shows up: the callers' time around the call grows
+  while the callee's own spans do not).
+- **Edges**: caller → callee with call and error counts, and for failing calls the services
+  where those errors originated (the callee itself, or further down: propagated).
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from tools.records import Span
+
+MIN_SAMPLES = 5
+
+
+def _callee(span: Span, children: list[Span]) -> str | None:
+    for child in children:
+        if child.kind == "server" or child.service != span.service:
+            return child.service
+    for key in ("peer.service", "db.system", "net.peer.name", "server.address"):
+        value = span.attrs.get(key)
+        if value:
+            return str(value)
+    return None
+
+
+def _covered_ms(span: Span, children: list[Span]) -> float:
+    """Milliseconds of ``span`` covered by the union of its children's intervals."""
+    intervals = sorted((max(c.start, span.start), min(c.end, span.end)) for c in children)
+    covered, cursor = 0.0, span.start
+    for lo, hi in intervals:
+        lo = max(lo, cursor)
+        if hi > lo:
+            covered += hi - lo
+            cursor = hi
+    return covered * 1000.0
+
+
+@dataclass
+class PeriodStats:
+    traces: int = 0
+    origin_traces: Counter[str] = field(default_factory=Counter)
+    self_ms: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    gap_ms: dict[tuple[str, str], list[float]] = field(default_factory=lambda: defaultdict(list))
+    calls: Counter[tuple[str, str]] = field(default_factory=Counter)
+    call_errors: Counter[tuple[str, str]] = field(default_factory=Counter)
+    edge_origins: dict[tuple[str, str], Counter[str]] = field(
+        default_factory=lambda: defaultdict(Counter)
+    )
+    example_error: dict[str, tuple[str, str, str]] = field(default_factory=dict)
+
+
+def _origins_below(span: Span, children: dict[str, list[Span]]) -> set[str]:
+    """Services where the errors in ``span``'s subtree originate."""
+    found: set[str] = set()
+    stack = [span]
+    while stack:
+        current = stack.pop()
+        kids = children.get(current.span_id, [])
+        failing = [k for k in kids if k.error]
+        if current.error and not failing:
+            callee = _callee(current, kids) if current.kind == "client" and not kids else None
+            found.add(callee or current.service)
+        stack.extend(failing)
+    return found
+
+
+def _add_trace(stats: PeriodStats, spans: list[Span]) -> None:
+    stats.traces += 1
+    children: dict[str, list[Span]] = defaultdict(list)
+    for span in spans:
+        if span.parent_id:
+            children[span.parent_id].append(span)
+    origins_in_trace: set[str] = set()
+    for span in spans:
+        kids = children.get(span.span_id, [])
+        self_ms = max(0.0, span.duration_ms - _covered_ms(span, kids))
+        if span.kind == "client":
+            callee = _callee(span, kids)
+            if callee and callee != span.service:
+                edge = (span.service, callee)
+                stats.calls[edge] += 1
+                stats.gap_ms[edge].append(self_ms)
+                if span.error:
+                    stats.call_errors[edge] += 1
+                    stats.edge_origins[edge].update(_origins_below(span, children))
+                continue
+        stats.self_ms[span.service].append(self_ms)
+        if span.error and not any(k.error for k in kids):
+            callee = _callee(span, kids) if span.kind == "client" and not kids else None
+            origin = callee or span.service
+            if origin not in origins_in_trace:
+                origins_in_trace.add(origin)
+                stats.example_error.setdefault(
+                    origin,
+                    (
+                        span.trace_id,
+                        span.operation,
+                        str(
+                            span.attrs.get("error.message")
+                            or span.attrs.get("exception.message")
+                            or span.attrs.get("http.status_code")
+                            or ""
+                        ),
+                    ),
+                )
+    stats.origin_traces.update(origins_in_trace)
+
+
+def _median(values: list[float]) -> float | None:
+    return statistics.median(values) if len(values) >= MIN_SAMPLES else None
+
+
+def _growth(base: float | None, incident: float | None, smoothing_ms: float = 5.0) -> float:
+    if base is None or incident is None:
+        return 0.0
+    return max(0.0, math.log2((incident + smoothing_ms) / (base + smoothing_ms)))
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceTraceFinding:
+    service: str
+    baseline_origin_rate: float  # share of traces whose errors originate here
+    incident_origin_rate: float
+    incident_origin_traces: int
+    example_trace: str | None
+    example_operation: str | None
+    example_error: str | None
+    baseline_self_ms: float | None  # median self time of its own spans
+    incident_self_ms: float | None
+
+    @property
+    def error_score(self) -> float:
+        if self.incident_origin_traces < 3:
+            return 0.0
+        return max(
+            0.0, math.log2((self.incident_origin_rate + 0.01) / (self.baseline_origin_rate + 0.01))
+        )
+
+    @property
+    def latency_score(self) -> float:
+        return _growth(self.baseline_self_ms, self.incident_self_ms)
+
+
+@dataclass(frozen=True, slots=True)
+class EdgeFinding:
+    caller: str
+    callee: str
+    incident_calls: int
+    incident_errors: int
+    baseline_gap_ms: float | None  # median client time not covered by the callee's span
+    incident_gap_ms: float | None
+    error_origins: tuple[tuple[str, int], ...]  # where the failing calls' errors originate
+
+    @property
+    def gap_score(self) -> float:
+        return _growth(self.baseline_gap_ms, self.incident_gap_ms)
+
+    @property
+    def fault_in_callee(self) -> bool:
+        return bool(self.error_origins) and self.error_origins[0][0] == self.callee
+
+
+@dataclass(frozen=True, slots=True)
+class TraceAnalysis:
+    baseline_traces: int
+    incident_traces: int
+    services: dict[str, ServiceTraceFinding]
+    edges: list[EdgeFinding]
+
+    def callees(self, service: str) -> set[str]:
+        return {e.callee for e in self.edges if e.caller == service}
+
+
+def analyze_traces(traces: Iterable[list[Span]], split: float) -> TraceAnalysis:
+    """Attribute errors and time in ``traces``, comparing before / from ``split``."""
+    base, incident = PeriodStats(), PeriodStats()
+    for spans in traces:
+        if not spans:
+            continue
+        start = min(s.start for s in spans)
+        _add_trace(base if start < split else incident, spans)
+    services = sorted(set(base.self_ms) | set(incident.self_ms) | set(incident.origin_traces))
+    findings = {}
+    for service in services:
+        example = incident.example_error.get(service)
+        findings[service] = ServiceTraceFinding(
+            service=service,
+            baseline_origin_rate=base.origin_traces[service] / max(base.traces, 1),
+            incident_origin_rate=incident.origin_traces[service] / max(incident.traces, 1),
+            incident_origin_traces=incident.origin_traces[service],
+            example_trace=example[0] if example else None,
+            example_operation=example[1] if example else None,
+            example_error=example[2] if example else None,
+            baseline_self_ms=_median(base.self_ms.get(service, [])),
+            incident_self_ms=_median(incident.self_ms.get(service, [])),
+        )
+    edges = []
+    for edge in sorted(set(base.calls) | set(incident.calls)):
+        origins = incident.edge_origins.get(edge, Counter())
+        edges.append(
+            EdgeFinding(
+                caller=edge[0],
+                callee=edge[1],
+                incident_calls=incident.calls[edge],
+                incident_errors=incident.call_errors[edge],
+                baseline_gap_ms=_median(base.gap_ms.get(edge, [])),
+                incident_gap_ms=_median(incident.gap_ms.get(edge, [])),
+                error_origins=tuple(origins.most_common()),
+            )
+        )
+    return TraceAnalysis(base.traces, incident.traces, findings, edges)

@@ -1,0 +1,199 @@
+"""The embedded bundle backend: the backend protocols served from a loaded bundle.
+
+The queries these backends *describe* are the ones that fetch the same data from a real stack
+after ``rcabot load``: KQL for Elasticsearch, the series selector for Prometheus, TraceQL for
+Tempo. That keeps evidence from an offline investigation re-checkable in production tools.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from bot.config import LogFields
+from bot.evidence import TimeWindow
+from tools.backends import LogPage, LogQuery, QueryInfo, TraceQuery
+from tools.bundle.reader import Bundle
+from tools.kql import kql
+from tools.kql import quote as kql_quote
+from tools.links import Links
+from tools.records import Change, LogRecord, MetricSeries, Span
+
+NAME = "bundle"
+
+
+def _words(text: str) -> list[str]:
+    return [w for w in re.split(r"\W+", text.lower()) if w]
+
+
+class BundleLogs:
+    name = NAME
+
+    def __init__(self, bundle: Bundle, links: Links, fields: LogFields) -> None:
+        self._records = bundle.logs or []
+        self._links = links
+        self._fields = fields
+
+    def _matching(self, query: LogQuery) -> list[LogRecord]:
+        start, end = query.window.start, query.window.end
+        services = set(query.services)
+        words = _words(query.text) if query.text else []
+        out = []
+        for record in self._records:
+            if not start <= record.ts < end:
+                continue
+            if services and record.service not in services:
+                continue
+            if query.min_level is not None and record.level < query.min_level:
+                continue
+            if query.trace_id and record.trace_id != query.trace_id:
+                continue
+            if words:
+                message = record.message.lower()
+                if not all(w in message for w in words):
+                    continue
+            out.append(record)
+        return out
+
+    async def search(self, query: LogQuery) -> LogPage:
+        matching = self._matching(query)
+        return LogPage(records=matching[: query.limit], total=len(matching))
+
+    async def count_by_service(self, query: LogQuery) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for record in self._matching(query):
+            counts[record.service] = counts.get(record.service, 0) + 1
+        return counts
+
+    def describe(self, query: LogQuery) -> QueryInfo:
+        text = kql(query, self._fields)
+        link = self._links.kibana_discover(text, query.window) or self._links.bundle_file(
+            "logs.jsonl", f"kql={text}"
+        )
+        return QueryInfo(text=text, link=link)
+
+
+class BundleMetrics:
+    name = NAME
+
+    def __init__(self, bundle: Bundle, links: Links) -> None:
+        self._series = bundle.metrics or []
+        self._links = links
+
+    async def signals(self) -> list[str]:
+        return sorted({s.metric for s in self._series})
+
+    async def series(self, signal: str, window: TimeWindow, step: timedelta) -> list[MetricSeries]:
+        lo, hi = window.start.timestamp(), window.end.timestamp()
+        out = []
+        for series in self._series:
+            if series.metric != signal:
+                continue
+            pairs = [
+                (t, v)
+                for t, v in zip(series.timestamps, series.values, strict=True)
+                if lo <= t < hi
+            ]
+            if pairs:
+                out.append(
+                    MetricSeries(
+                        metric=signal,
+                        service=series.service,
+                        timestamps=tuple(t for t, _ in pairs),
+                        values=tuple(v for _, v in pairs),
+                        labels=series.labels,
+                    )
+                )
+        return out
+
+    def describe(self, signal: str, window: TimeWindow, service: str | None = None) -> QueryInfo:
+        text = f"{signal}{{service={kql_quote(service)}}}" if service else signal
+        link = self._links.metrics(text, window) or self._links.bundle_file(
+            "metrics.csv", f"metric={signal}" + (f"&service={service}" if service else "")
+        )
+        return QueryInfo(text=text, link=link)
+
+
+class BundleTraces:
+    name = NAME
+
+    def __init__(self, bundle: Bundle, links: Links) -> None:
+        self._links = links
+        self._traces: dict[str, list[Span]] = {}
+        for span in bundle.spans or []:
+            self._traces.setdefault(span.trace_id, []).append(span)
+        self._order = sorted(
+            self._traces, key=lambda t: min(s.start for s in self._traces[t]), reverse=True
+        )
+
+    def _matches(self, span: Span, query: TraceQuery, lo: float, hi: float) -> bool:
+        if not lo <= span.start < hi:
+            return False
+        if query.service and span.service != query.service:
+            return False
+        if query.operation and span.operation != query.operation:
+            return False
+        if query.errors_only and not span.error:
+            return False
+        return not (
+            query.min_duration and span.duration_ms < query.min_duration.total_seconds() * 1000
+        )
+
+    async def find_traces(self, query: TraceQuery) -> list[list[Span]]:
+        lo, hi = query.window.start.timestamp(), query.window.end.timestamp()
+        found: list[list[Span]] = []
+        for trace_id in self._order:
+            spans = self._traces[trace_id]
+            if any(self._matches(s, query, lo, hi) for s in spans):
+                found.append(spans)
+                if len(found) >= query.limit:
+                    break
+        return found
+
+    async def get_trace(self, trace_id: str) -> list[Span]:
+        return list(self._traces.get(trace_id, []))
+
+    def describe(self, query: TraceQuery) -> QueryInfo:
+        conditions = []
+        if query.service:
+            conditions.append(f"resource.service.name = {kql_quote(query.service)}")
+        if query.operation:
+            conditions.append(f"name = {kql_quote(query.operation)}")
+        if query.errors_only:
+            conditions.append("status = error")
+        if query.min_duration:
+            conditions.append(f"duration > {int(query.min_duration.total_seconds() * 1000)}ms")
+        text = "{ " + " && ".join(conditions) + " }" if conditions else "{ }"
+        link = None
+        if query.service:
+            link = self._links.jaeger_search(
+                query.service, query.window, errors_only=query.errors_only
+            )
+        link = link or self._links.grafana_explore_traceql(text, query.window)
+        return QueryInfo(text=text, link=link or self._links.bundle_file("traces.jsonl"))
+
+    def trace_link(self, trace_id: str) -> str | None:
+        return self._links.jaeger_trace(trace_id) or self._links.bundle_file(
+            "traces.jsonl", f"trace_id={trace_id}"
+        )
+
+
+class BundleChanges:
+    name = NAME
+
+    def __init__(self, bundle: Bundle, links: Links) -> None:
+        self._changes = sorted(bundle.changes or [], key=lambda c: c.ts)
+        self._links = links
+
+    async def changes(self, window: TimeWindow, services: tuple[str, ...] = ()) -> list[Change]:
+        return [
+            c
+            for c in self._changes
+            if window.contains(c.ts) and (not services or c.service in services)
+        ]
+
+    def describe(self, window: TimeWindow, services: tuple[str, ...] = ()) -> QueryInfo:
+        text = f"changes between {window.start.isoformat()} and {window.end.isoformat()}"
+        if services:
+            text += " for " + ", ".join(services)
+        return QueryInfo(text=text, link=self._links.bundle_file("changes.jsonl"))

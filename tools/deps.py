@@ -1,0 +1,18 @@
+"""The clients a tool may use, injected by the caller; tools never build clients themselves."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot.config import InvestigationSettings
+from tools.backends import ChangesBackend, LogsBackend, MetricsBackend, TracesBackend
+
+
+@dataclass
+class Deps:
+    logs: LogsBackend | None = None
+    metrics: MetricsBackend | None = None
+    traces: TracesBackend | None = None
+    changes: ChangesBackend | None = None
+    limits: InvestigationSettings = field(default_factory=InvestigationSettings)
+    unavailable: dict[str, str] = field(default_factory=dict)  # source → why it is missing

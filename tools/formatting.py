@@ -1,0 +1,41 @@
+"""Human figures for evidence summaries: units from metric names, times in UTC."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def fmt_value(metric: str, value: float) -> str:
+    if value != value:
+        return "n/a"
+    if metric.endswith("_ratio"):
+        return f"{value * 100:.1f}%"
+    if metric.endswith("_seconds"):
+        return f"{value * 1000:.0f} ms" if abs(value) < 1 else f"{value:.2f} s"
+    if metric.endswith("_bytes"):
+        for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+            if abs(value) >= size:
+                return f"{value / size:.1f} {unit}"
+        return f"{value:.0f} B"
+    if metric.endswith("_per_second"):
+        return f"{value:.1f}/s"
+    return f"{value:.3g}"
+
+
+def fmt_ms(value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:.0f} ms" if value < 1000 else f"{value / 1000:.2f} s"
+
+
+def hhmm(moment: datetime | float) -> str:
+    if isinstance(moment, int | float):
+        moment = datetime.fromtimestamp(moment, UTC)
+    return moment.astimezone(UTC).strftime("%H:%M:%S")
+
+
+def pct_change(before: float, after: float) -> str:
+    if before == 0:
+        return "from zero" if after else "unchanged"
+    change = (after - before) / abs(before) * 100
+    return f"{change:+.0f}%"

@@ -1,0 +1,132 @@
+"""Telemetry records as backends return them: backend-neutral, UTC, plain data.
+
+These are dataclasses (not pydantic models) because an investigation handles tens of thousands
+of them; validation happens once, where a backend parses its wire format.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import IntEnum
+from types import MappingProxyType
+from typing import Any
+
+_EMPTY: MappingProxyType[str, Any] = MappingProxyType({})
+_EMPTY_STR: MappingProxyType[str, str] = MappingProxyType({})
+
+
+class LogLevel(IntEnum):
+    """Normalised log severity; ordered, so ``level >= LogLevel.WARN`` works."""
+
+    TRACE = 0
+    DEBUG = 1
+    INFO = 2
+    WARN = 3
+    ERROR = 4
+    FATAL = 5
+
+    @classmethod
+    def parse(cls, text: str) -> LogLevel:
+        """Map common spellings (``warning``, ``err``, ``critical``, ``E``) to a level."""
+        key = text.strip().upper()
+        level = _LEVEL_ALIASES.get(key)
+        if level is None:
+            raise ValueError(f"unknown log level {text!r}")
+        return level
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+_LEVEL_ALIASES: dict[str, LogLevel] = {
+    "TRACE": LogLevel.TRACE, "T": LogLevel.TRACE,
+    "DEBUG": LogLevel.DEBUG, "D": LogLevel.DEBUG,
+    "INFO": LogLevel.INFO, "I": LogLevel.INFO, "NOTICE": LogLevel.INFO,
+    "WARN": LogLevel.WARN, "WARNING": LogLevel.WARN, "W": LogLevel.WARN,
+    "ERROR": LogLevel.ERROR, "ERR": LogLevel.ERROR, "E": LogLevel.ERROR,
+    "FATAL": LogLevel.FATAL, "CRITICAL": LogLevel.FATAL, "CRIT": LogLevel.FATAL,
+    "EMERG": LogLevel.FATAL, "ALERT": LogLevel.FATAL, "F": LogLevel.FATAL,
+}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class LogRecord:
+    ts: datetime
+    service: str
+    level: LogLevel
+    message: str
+    trace_id: str | None = None
+    span_id: str | None = None
+    instance: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MetricSeries:
+    """One time series: ``metric{service=..., labels...}`` sampled at ``timestamps``."""
+
+    metric: str
+    service: str
+    timestamps: tuple[float, ...]  # epoch seconds, ascending
+    values: tuple[float, ...]
+    labels: MappingProxyType[str, str] = field(default_factory=lambda: _EMPTY_STR)
+
+    def __post_init__(self) -> None:
+        if len(self.timestamps) != len(self.values):
+            raise ValueError("timestamps and values differ in length")
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    trace_id: str
+    span_id: str
+    parent_id: str | None
+    service: str
+    operation: str
+    start: float  # epoch seconds
+    duration_ms: float
+    error: bool = False
+    kind: str = "internal"
+    attrs: MappingProxyType[str, Any] = field(default_factory=lambda: _EMPTY)
+
+    @property
+    def end(self) -> float:
+        return self.start + self.duration_ms / 1000.0
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """A deploy, rollback, config change, flag flip or scaling event."""
+
+    ts: datetime
+    service: str
+    kind: str
+    description: str
+    version: str | None = None
+    author: str | None = None
+    link: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """One alert of an Alertmanager webhook payload."""
+
+    name: str
+    status: str
+    labels: MappingProxyType[str, str]
+    annotations: MappingProxyType[str, str]
+    starts_at: datetime
+    generator_url: str | None = None
+    fingerprint: str | None = None
+
+    @property
+    def service(self) -> str | None:
+        for key in ("service", "service_name", "job", "app", "container"):
+            if value := self.labels.get(key):
+                return value
+        return None
+
+    @property
+    def summary(self) -> str:
+        return self.annotations.get("summary") or self.annotations.get("description") or self.name

@@ -1,0 +1,172 @@
+"""Tool: where errors originate and where time went, from traces before and after the start."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+from pydantic import BaseModel, Field
+
+from bot.evidence import EvidenceDraft, Source, TimeWindow
+from tools.analysis.span_attribution import (
+    EdgeFinding,
+    ServiceTraceFinding,
+    TraceAnalysis,
+    analyze_traces,
+)
+from tools.backends import TraceQuery, TracesBackend
+from tools.deps import Deps
+from tools.formatting import fmt_ms
+from tools.records import Span
+from tools.result import ToolResult, ToolStatus
+from tools.run import guarded, unavailable
+
+NAME = "trace_attribution"
+MIN_SCORE = 1.0
+MAX_EVIDENCE = 8
+
+
+class TraceAttributionInput(BaseModel):
+    window: TimeWindow
+    incident_start: datetime = Field(description="traces starting before this are the baseline")
+    service: str | None = Field(default=None, description="only traces through this service")
+
+
+async def trace_attribution(deps: Deps, params: TraceAttributionInput) -> ToolResult[TraceAnalysis]:
+    """Sample traces before and after the incident start; attribute errors to the service
+    where they originate, self time to services and network time to caller → callee edges."""
+    backend = deps.traces
+    if backend is None:
+        return unavailable(NAME, "traces", deps)
+    traces = backend
+
+    async def body() -> ToolResult[TraceAnalysis]:
+        before, after = params.window.split(params.incident_start)
+        half = max(1, deps.limits.trace_sample // 2)
+        queries = [
+            TraceQuery(window=w, service=params.service, limit=half)
+            for w in (before, after)
+            if w is not None
+        ]
+        if after is not None:  # make sure failing requests are in the sample
+            queries.append(
+                TraceQuery(window=after, service=params.service, errors_only=True, limit=half)
+            )
+        pages = await asyncio.gather(*(traces.find_traces(q) for q in queries))
+        unique: dict[str, list[Span]] = {}
+        for page in pages:
+            for spans in page:
+                if spans:
+                    unique.setdefault(spans[0].trace_id, spans)
+        analysis = analyze_traces(
+            unique.values(), params.incident_start.astimezone(UTC).timestamp()
+        )
+        window = after or params.window
+        evidence = _service_evidence(analysis, traces, window) + _edge_evidence(
+            analysis, traces, window
+        )
+        warnings = [] if unique else ["no traces in the window"]
+        return ToolResult(
+            NAME,
+            "traces",
+            traces.name,
+            ToolStatus.OK,
+            data=analysis,
+            evidence=evidence[:MAX_EVIDENCE],
+            warnings=warnings,
+        )
+
+    return await guarded(NAME, "traces", backend.name, deps, body)
+
+
+def _service_evidence(
+    analysis: TraceAnalysis, traces: TracesBackend, window: TimeWindow
+) -> list[EvidenceDraft]:
+    out = []
+    ranked = sorted(analysis.services.values(), key=lambda f: -max(f.error_score, f.latency_score))
+    for finding in ranked:
+        if finding.error_score >= MIN_SCORE:
+            out.append(_origin(finding, analysis, traces, window))
+        if finding.latency_score >= MIN_SCORE:
+            info = traces.describe(TraceQuery(window=window, service=finding.service))
+            out.append(
+                EvidenceDraft(
+                    key=f"traces:latency:{finding.service}",
+                    source=Source.TRACES,
+                    title=f"{finding.service}: own span time {fmt_ms(finding.baseline_self_ms)} → "
+                    f"{fmt_ms(finding.incident_self_ms)}",
+                    summary=(
+                        f"The median self time of {finding.service}'s own spans (time not spent "
+                        f"in child calls) grew from {fmt_ms(finding.baseline_self_ms)} to "
+                        f"{fmt_ms(finding.incident_self_ms)}."
+                    ),
+                    query=info.text,
+                    link=info.link,
+                    window=window,
+                    service=finding.service,
+                    score=finding.latency_score,
+                )
+            )
+    return out
+
+
+def _origin(
+    finding: ServiceTraceFinding, analysis: TraceAnalysis, traces: TracesBackend, window: TimeWindow
+) -> EvidenceDraft:
+    info = traces.describe(TraceQuery(window=window, service=finding.service, errors_only=True))
+    example = ""
+    if finding.example_trace:
+        link = traces.trace_link(finding.example_trace) or ""
+        example = (
+            f"example trace {finding.example_trace} ({finding.example_operation}: "
+            f"{finding.example_error or 'error'}) {link}"
+        ).strip()
+    return EvidenceDraft(
+        key=f"traces:origin:{finding.service}",
+        source=Source.TRACES,
+        title=f"{finding.service}: errors originate here in "
+        f"{finding.incident_origin_rate:.0%} of traces",
+        summary=(
+            f"In {finding.incident_origin_traces} of {analysis.incident_traces} sampled traces "
+            f"since the incident start ({finding.incident_origin_rate:.0%}) the deepest "
+            f"error span is in {finding.service}, against "
+            f"{finding.baseline_origin_rate:.1%} of {analysis.baseline_traces} before."
+        ),
+        query=info.text,
+        link=info.link,
+        window=window,
+        service=finding.service,
+        score=finding.error_score,
+        excerpt=example,
+    )
+
+
+def _edge_evidence(
+    analysis: TraceAnalysis, traces: TracesBackend, window: TimeWindow
+) -> list[EvidenceDraft]:
+    out = []
+    for edge in sorted(analysis.edges, key=lambda e: -e.gap_score):
+        if edge.gap_score < MIN_SCORE:
+            break
+        out.append(_gap(edge, traces, window))
+    return out
+
+
+def _gap(edge: EdgeFinding, traces: TracesBackend, window: TimeWindow) -> EvidenceDraft:
+    info = traces.describe(TraceQuery(window=window, service=edge.caller))
+    return EvidenceDraft(
+        key=f"traces:gap:{edge.caller}->{edge.callee}",
+        source=Source.TRACES,
+        title=f"{edge.caller} → {edge.callee}: time outside {edge.callee}'s spans "
+        f"{fmt_ms(edge.baseline_gap_ms)} → {fmt_ms(edge.incident_gap_ms)}",
+        summary=(
+            f"Calls from {edge.caller} to {edge.callee} spend a median "
+            f"{fmt_ms(edge.incident_gap_ms)} outside {edge.callee}'s own server span "
+            f"(network or queueing), against {fmt_ms(edge.baseline_gap_ms)} before."
+        ),
+        query=info.text,
+        link=info.link,
+        window=window,
+        service=edge.callee,
+        score=edge.gap_score,
+    )
