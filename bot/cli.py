@@ -10,8 +10,10 @@ import traceback
 from pathlib import Path
 from typing import Annotated
 
+import click
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from bot import commands
@@ -162,28 +164,26 @@ def import_nezha(
 def main() -> None:
     err = Console(stderr=True)
     try:
-        app(standalone_mode=False)
+        # standalone_mode=False: click returns an Exit's code instead of calling sys.exit
+        result = app(standalone_mode=False)
     except RcabotError as exc:
-        err.print(f"[bold red]error:[/bold red] {exc}", highlight=False, markup=True)
+        err.print(f"[bold red]error:[/bold red] {escape(str(exc))}", highlight=False)
         sys.exit(2)
-    except typer.Exit as exc:
+    except click.ClickException as exc:  # usage errors: bad option, missing argument
+        exc.show()
         sys.exit(exc.exit_code)
-    except (typer.Abort, KeyboardInterrupt):
+    except (click.Abort, KeyboardInterrupt):
         err.print("aborted")
         sys.exit(130)
     except Exception as exc:
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
         if os.environ.get("RCABOT_DEBUG"):
             traceback.print_exc()
         err.print(
-            f"[bold red]internal error:[/bold red] {type(exc).__name__}: {exc}\n"
-            "Set RCABOT_DEBUG=1 for the traceback and please report it."
+            f"[bold red]internal error:[/bold red] {type(exc).__name__}: "
+            f"{escape(str(exc))}\nSet RCABOT_DEBUG=1 for the traceback and please report it."
         )
         sys.exit(70)
+    sys.exit(result if isinstance(result, int) else 0)
 
 
 if __name__ == "__main__":

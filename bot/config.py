@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
+import yaml
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
@@ -216,7 +217,7 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
         return Settings(**overrides)
     except ValidationError as exc:
         raise ConfigError(_explain(exc, path)) from exc
-    except (ValueError, OSError) as exc:  # YAML syntax errors, unreadable file
+    except (ValueError, OSError, yaml.YAMLError) as exc:  # unreadable file, YAML syntax
         raise ConfigError(f"cannot read config file {path}: {exc}") from exc
     finally:
         _CONFIG_FILE_IN_USE.pop("path", None)

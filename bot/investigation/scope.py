@@ -15,12 +15,12 @@ from urllib.parse import parse_qs, urlsplit
 from bot.errors import InvestigationError
 from bot.evidence import EvidenceDraft, Source, TimeWindow
 from bot.investigation.request import InvestigationRequest
-from tools.analysis.change_scores import SeriesChange
+from tools.analysis.change_scores import Z_THRESHOLD, SeriesChange
 from tools.formatting import hhmm
 
 ALERT_LOOKBACK = timedelta(minutes=10)
-ALERT_LEAD = timedelta(minutes=5)  # assumed lead of symptoms over the alert when none is seen
-TOP_CHANGES_FOR_ONSET = 3
+ALERT_LEAD = timedelta(minutes=2)  # assumed lead of symptoms over the alert when none is seen
+TOP_CHANGES_FOR_ONSET = 5
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,7 @@ class Scope:
     window: TimeWindow
     baseline_end: datetime
     alert_time: datetime | None
+    alert_service: str | None
     question: str
     label: str
 
@@ -60,20 +61,36 @@ def resolve_scope(
     else:
         label = "whole window"
         question = request.question or "What went wrong in this window?"
-    return Scope(window, baseline_end, alert.starts_at if alert else None, question, label)
+    return Scope(window, baseline_end, alert.starts_at if alert else None,
+                 alert.service if alert else None, question, label)
 
 
-def incident_start(
-    scope: Scope, request: InvestigationRequest, changes: list[SeriesChange] | None
-) -> datetime:
-    """The explicit start, else the earliest onset among the strongest metric changes."""
+def incident_start(scope: Scope, request: InvestigationRequest,
+                   changes: list[SeriesChange] | None) -> datetime:
+    """When the symptoms began.
+
+    The explicit start if given; else the onset of the alerting service's own symptom (the alert
+    *is* that symptom); else the latest onset before the alert among the strongest changes
+    (chronically noisy series change early, the incident's changes cluster just before the
+    alert); else shortly before the alert, or the end of the baseline.
+    """
     if request.incident_start is not None:
         return request.incident_start
-    onsets = [c.onset for c in (changes or [])[:TOP_CHANGES_FOR_ONSET] if c.onset is not None]
-    detected = datetime.fromtimestamp(min(onsets), UTC) if onsets else None
-    if scope.alert_time is not None and (detected is None or detected > scope.alert_time):
-        detected = max(scope.alert_time - ALERT_LEAD, scope.window.start)
-    return detected or scope.baseline_end
+    alert_time = scope.alert_time
+    significant = [c for c in (changes or []) if c.onset is not None and c.score >= Z_THRESHOLD]
+    if alert_time is not None:
+        cutoff = alert_time.timestamp()
+        before = [c for c in significant if c.onset is not None and c.onset <= cutoff]
+        own = [c.onset for c in before if c.service == scope.alert_service and c.onset]
+        latest = max(alert_time - ALERT_LEAD, scope.window.start)
+        if own:
+            return min(datetime.fromtimestamp(min(own), UTC), latest)
+        onsets = [c.onset for c in before[:TOP_CHANGES_FOR_ONSET] if c.onset is not None]
+        if onsets:
+            return min(datetime.fromtimestamp(max(onsets), UTC), latest)
+        return latest
+    onsets = [c.onset for c in significant[:TOP_CHANGES_FOR_ONSET] if c.onset is not None]
+    return datetime.fromtimestamp(min(onsets), UTC) if onsets else scope.baseline_end
 
 
 def alert_evidence(request: InvestigationRequest) -> EvidenceDraft | None:

@@ -85,18 +85,6 @@ def _add_trace(stats: PeriodStats, spans: list[Span]) -> None:
     origins_in_trace: set[str] = set()
     for span in spans:
         kids = children.get(span.span_id, [])
-        self_ms = max(0.0, span.duration_ms - _covered_ms(span, kids))
-        if span.kind == "client":
-            callee = _callee(span, kids)
-            if callee and callee != span.service:
-                edge = (span.service, callee)
-                stats.calls[edge] += 1
-                stats.gap_ms[edge].append(self_ms)
-                if span.error:
-                    stats.call_errors[edge] += 1
-                    stats.edge_origins[edge].update(_origins_below(span, children))
-                continue
-        stats.self_ms[span.service].append(self_ms)
         if span.error and not any(k.error for k in kids):
             callee = _callee(span, kids) if span.kind == "client" and not kids else None
             origin = callee or span.service
@@ -115,6 +103,18 @@ def _add_trace(stats: PeriodStats, spans: list[Span]) -> None:
                         ),
                     ),
                 )
+        self_ms = max(0.0, span.duration_ms - _covered_ms(span, kids))
+        if span.kind == "client":
+            callee = _callee(span, kids)
+            if callee and callee != span.service:
+                edge = (span.service, callee)
+                stats.calls[edge] += 1
+                stats.gap_ms[edge].append(self_ms)
+                if span.error:
+                    stats.call_errors[edge] += 1
+                    stats.edge_origins[edge].update(_origins_below(span, children))
+                continue
+        stats.self_ms[span.service].append(self_ms)
     stats.origin_traces.update(origins_in_trace)
 
 

@@ -1,0 +1,276 @@
+"""Nezha importer on a tiny hand-written layout: bad rows, missing files, wrong sources."""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.importers.nezha import import_nezha
+from bot.importers.nezha_alert import (
+    alertmanager_payload,
+    choose,
+    error_symptom,
+    fallback_symptom,
+    latency_symptom,
+)
+from bot.importers.nezha_layout import service_of
+from tools.bundle.reader import load_bundle
+
+POD = "ts-foo-service-5f55b6cf68-77cfw"
+GATEWAY = "ts-gateway-service-6f6cfc45b-h5m2n"
+INJECT = datetime(2023, 1, 29, 8, 43, 4, tzinfo=UTC).timestamp()
+LOG_HEADER = "Timestamp,TimeUnixNano,Node,PodName,Container,TraceID,SpanID,Log"
+TRACE_HEADER = (
+    "TraceID,SpanID,ParentID,PodName,OperationName,StartTimeUnixNano,EndTimeUnixNano,Duration"
+)
+METRIC_HEADER = (
+    "Time,TimeStamp,PodName,CpuUsageRate(%),MemoryUsage(Mi),MemoryUsageRate(%),"
+    "PodServerLatencyP90(s),PodServerLatencyP99(s),PodWorkload(Ops),"
+    "PodSuccessRate(%)"
+)
+FRONT_HEADER = (
+    "Time,TimeStamp,ServiceName,SuccessRate(%),LatencyP50(s),LatencyP90(s),"
+    "LatencyP95(s),LatencyP99(s)"
+)
+
+
+def _log_row(clock: str, pod: str, span: str, level: str, text: str) -> str:
+    moment = datetime.fromisoformat(f"2023-01-29T{clock}+00:00")
+    nanos = int(moment.timestamp()) * 10**9 + moment.microsecond * 1000
+    local = f"{moment.hour + 8:02d}{clock[2:12]}"
+    line = f"{local} {level}  f.s.FooServiceImpl#42 TraceID: t1 SpanID: {span} {text}\\n"
+    docker = f'{{""log"":""{line}"",""stream"":""stdout"",""time"":""x""}}'
+    return f'2023-01-29T{clock}000Z,{nanos},10.0.0.1,{pod},server,t1,{span},"{docker}"'
+
+
+def _span_row(trace: str, span: str, parent: str, pod: str, op: str, clock: str, ms: int) -> str:
+    start = int(datetime.fromisoformat(f"2023-01-29T{clock}+00:00").timestamp()) * 10**9
+    end = start + ms * 10**6
+    return f"{trace},{span},{parent},{pod},{op},{start},{end},{ms * 1000}"
+
+
+def _metric_rows(front: bool) -> list[str]:
+    rows = []
+    for minute in range(35, 48):
+        stamp = int(datetime(2023, 1, 29, 8, minute, 9, tzinfo=UTC).timestamp())
+        time = f"2023-01-29 08:{minute}:09.000000001 +0000 UTC m=+1.0"
+        slow = 2.0 if minute == 44 else 0.2
+        if front:
+            rows.append(f"{time},{stamp},Frontend,0,0.05,{slow},{slow},{slow * 2}")
+        elif minute == 40:
+            rows.append(f"garbage,bad,{POD},1,400,20,0.01,0.02,0.5,100")
+        else:
+            cpu, success, load = (100.2, 50, 0.5) if minute == 44 else (3.0, 100, 0.5)
+            if minute == 46:
+                success, load = 0, 0
+            rows.append(f"{time},{stamp},{POD},{cpu},400,20,0.01,NaN,{load},{success}")
+    return rows
+
+
+def _write(path: Path, lines: list[str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+@pytest.fixture
+def fake_nezha(tmp_path: Path) -> Path:
+    day = tmp_path / "src" / "rca_data" / "2023-01-29"
+    faults = {
+        "08": [
+            {
+                "inject_time": "2023-01-29 08:43:04",
+                "inject_pod": POD,
+                "inject_type": "exception",
+                "inject_timestamp": "1674953044",
+            },
+            {"inject_pod": POD},
+        ]
+    }
+    _write(day / "2023-01-29-fault_list.json", [json.dumps(faults)])
+    good = _log_row("08:42:30.123456", GATEWAY, "s1", "INFO", "[login][ok]")
+    error = _log_row("08:43:30.5", POD, "s2", "ERROR", "[foo][Foo failed][id: 7]")
+    _write(
+        day / "log" / "08_43_log.csv",
+        [
+            LOG_HEADER,
+            good,
+            "a,b,c,d,e",
+            _log_row("08:42:31", GATEWAY, "s1", "INFO", "x")
+            .replace("2023-01-29T08:42:31.000Z", "yesterday", 1)
+            .replace(",1674981751000000000,", ",-6795364578871345152,", 1),
+            error,
+            good,
+        ],
+    )
+    _write(
+        day / "log" / "08_44_log.csv",
+        [LOG_HEADER, error, _log_row("08:44:10.25", POD, "s2", "WARN", "[foo][slow]")],
+    )
+    _write(
+        day / "trace" / "08_43_trace.csv",
+        [
+            TRACE_HEADER,
+            _span_row("t1", "s1", "root", GATEWAY, "/*", "08:42:30", 300),
+            _span_row("t1", "s2", "s1", POD, "/api/v1/foo", "08:42:30", 250),
+            "t1,s3,s1,pod,HTTP GET,abc,def,1",
+            _span_row("t2", "s9", "gone", POD, "FooRepository.find", "08:43:10", 5),
+        ],
+    )
+    _write(
+        day / "trace" / "08_44_trace.csv",
+        [TRACE_HEADER, _span_row("t1", "s2", "s1", POD, "/api/v1/foo", "08:42:30", 250)],
+    )
+    _write(day / "trace" / "08_45_trace.csv", [TRACE_HEADER])
+    _write(day / "metric" / f"{POD}_metric.csv", [METRIC_HEADER, *_metric_rows(front=False)])
+    _write(day / "metric" / "front_service.csv", [FRONT_HEADER, *_metric_rows(front=True)])
+    return tmp_path / "src"
+
+
+def _jsonl(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def test_bad_rows_and_missing_files_are_skipped_with_file_and_line(
+    fake_nezha: Path,
+    tmp_path: Path,
+) -> None:
+    (case,) = import_nezha(fake_nezha, tmp_path / "out")
+    assert case.case_id == "2023-01-29_08-43_ts-foo-service_exception"
+    warnings = "\n".join(case.warnings)
+    assert "log/08_43_log.csv:3: expected 8 columns, got 5; skipped" in warnings
+    assert "log/08_43_log.csv:4: unparsable timestamp" in warnings
+    assert "log/08_45_log.csv: missing" in warnings
+    assert "trace/08_43_trace.csv:4: unparsable start/end" in warnings
+    assert f"metric/{POD}_metric.csv:7: unparsable TimeStamp/Time; skipped" in warnings
+    assert "1 spans whose parent is in none of the case's trace files were made roots" in warnings
+
+    logs = _jsonl(case.bundle_dir / "logs.jsonl")
+    assert [(r["level"], r["message"]) for r in logs] == [
+        ("info", "[login][ok]"),
+        ("error", "[foo][Foo failed][id: 7]"),
+        ("warn", "[foo][slow]"),
+    ]
+    assert logs[0]["ts"] == "2023-01-29T08:42:30.123456Z"
+    assert logs[0]["service"] == "ts-gateway-service"
+    assert logs[1]["instance"] == POD
+    assert logs[1]["attrs"]["logger"] == "f.s.FooServiceImpl#42"
+
+    spans = {s["span_id"]: s for s in _jsonl(case.bundle_dir / "traces.jsonl")}
+    assert set(spans) == {"s1", "s2", "s9"}
+    assert spans["s1"]["parent_id"] is None
+    assert spans["s1"]["kind"] == "server"
+    assert spans["s2"]["status"] == "error"
+    assert spans["s2"]["attrs"]["error.message"] == "[foo][Foo failed][id: 7]"
+    assert spans["s2"]["duration_ms"] == pytest.approx(250.0)
+    assert spans["s9"]["parent_id"] is None
+    assert spans["s9"]["attrs"]["nezha.missing_parent"] == "gone"
+    assert load_bundle(case.bundle_dir).warnings == []
+
+
+def test_metric_units_and_success_rate_without_traffic(fake_nezha: Path, tmp_path: Path) -> None:
+    (case,) = import_nezha(fake_nezha, tmp_path / "out")
+    with (case.bundle_dir / "metrics.csv").open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    by = {(r["timestamp"][11:16], r["service"], r["metric"]): float(r["value"]) for r in rows}
+    assert by[("08:44", "ts-foo-service", "cpu_usage_ratio")] == 1.0  # 100.2 % clamped
+    assert by[("08:43", "ts-foo-service", "cpu_usage_ratio")] == pytest.approx(0.03)
+    assert by[("08:43", "ts-foo-service", "memory_usage_bytes")] == 400 * 1024 * 1024
+    assert by[("08:43", "ts-foo-service", "memory_usage_ratio")] == pytest.approx(0.2)
+    assert by[("08:44", "ts-foo-service", "error_ratio")] == pytest.approx(0.5)
+    assert by[("08:43", "ts-foo-service", "error_ratio")] == 0.0
+    assert ("08:46", "ts-foo-service", "error_ratio") not in by  # no traffic: no sample
+    assert ("08:43", "ts-foo-service", "latency_p99_seconds") not in by  # NaN: a gap
+    assert by[("08:43", "ts-foo-service", "requests_per_second")] == 0.5
+    # the front file matches no pod here, so it is written as its own service
+    assert by[("08:44", "frontend", "latency_p90_seconds")] == 2.0
+    assert ("08:13", "frontend", "latency_p50_seconds") not in by
+    assert min(r["timestamp"] for r in rows) >= "2023-01-29T08:13:04Z"
+    assert max(r["timestamp"] for r in rows) <= "2023-01-29T08:48:04Z"
+    assert any("SuccessRate(%) is 0 in every sample" in w for w in case.warnings)
+
+
+def test_alert_comes_from_the_front_end_symptom(fake_nezha: Path, tmp_path: Path) -> None:
+    (case,) = import_nezha(fake_nezha, tmp_path / "out")
+    payload = json.loads((case.bundle_dir / "alerts.json").read_text())
+    (alert,) = payload["alerts"]
+    assert alert["labels"] == {
+        "alertname": "FrontendLatencyHigh",
+        "service": "frontend",
+        "severity": "page",
+    }
+    assert alert["startsAt"] == "2023-01-29T08:44:09Z"
+    assert "ts-foo-service" not in json.dumps(payload)
+    label = json.loads(case.label_path.read_text())
+    assert label == {
+        "service": "ts-foo-service",
+        "fault_type": "exception",
+        "inject_time": "2023-01-29T08:43:04Z",
+        "instance": POD,
+        "source": "nezha-tt-2023-01-29",
+        "case_id": case.case_id,
+        "description": label["description"],
+    }
+
+
+def test_reimport_replaces_the_bundle(fake_nezha: Path, tmp_path: Path) -> None:
+    (first,) = import_nezha(fake_nezha, tmp_path / "out")
+    (first.bundle_dir / "stale.txt").write_text("old")
+    (again,) = import_nezha(fake_nezha, tmp_path / "out", cases=["ts-foo"])
+    assert again.bundle_dir == first.bundle_dir
+    assert not (again.bundle_dir / "stale.txt").exists()
+
+
+def test_unknown_case_filter_is_an_error(fake_nezha: Path, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="no case id contains"):
+        import_nezha(fake_nezha, tmp_path / "out", cases=["23-59"])
+
+
+def test_non_nezha_sources_raise_value_error(tmp_path: Path) -> None:
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "readme.txt").write_text("hello")
+    with pytest.raises(ValueError, match=r"not a Nezha dataset.*fault_list\.json"):
+        import_nezha(tmp_path / "notes", tmp_path / "out")
+    with pytest.raises(ValueError, match="cannot unpack"):
+        import_nezha(tmp_path / "notes" / "readme.txt", tmp_path / "out")
+    with pytest.raises(ValueError, match="does not exist"):
+        import_nezha(tmp_path / "missing", tmp_path / "out")
+    lonely = tmp_path / "lonely" / "2023-01-29"
+    lonely.mkdir(parents=True)
+    (lonely / "2023-01-29-fault_list.json").write_text("{}")
+    with pytest.raises(ValueError, match="none of log, trace, metric"):
+        import_nezha(tmp_path / "lonely", tmp_path / "out")
+
+
+def test_service_names_drop_pod_hashes() -> None:
+    assert service_of("ts-ui-dashboard-5477b965f-2chkr") == "ts-ui-dashboard"
+    assert service_of("ts-food-service-f5756978c-k8vqf") == "ts-food-service"
+    assert service_of("mysql-0") == "mysql"
+    assert service_of("standalone") == "standalone"
+
+
+def test_symptom_rules() -> None:
+    flat = [(INJECT - 60 * k, 0.4) for k in range(1, 31)] + [(INJECT + 65, 0.5)]
+    assert latency_symptom({"p90": flat}, "web", INJECT, 1800, 300) is None
+    spike = [*flat, (INJECT + 125, 1.5)]
+    found = latency_symptom({"p90": spike}, "web", INJECT, 1800, 300)
+    assert found is not None
+    assert found.starts_at == INJECT + 125
+    minute = INJECT // 60 * 60
+    roots = [(minute - 30 + k / 10, f"a{k}") for k in range(20)]
+    roots += [(minute + 70 + k / 10, f"b{k}") for k in range(20)]
+    failing = {"a0", *(f"b{k}" for k in range(8))}
+    errors = error_symptom(roots, failing, "gw", INJECT)
+    assert errors is not None
+    assert errors.starts_at == minute + 120
+    assert error_symptom(roots, {"a0", "b0"}, "gw", INJECT) is None
+    assert choose(None, found, errors) is errors  # earliest wins (08:45:00 < 08:45:09)
+    fallback = fallback_symptom("web", INJECT)
+    assert choose(None, None) is None
+    payload = alertmanager_payload(fallback)
+    assert payload["alerts"][0]["annotations"]["synthetic"].startswith("true")
+    assert payload["alerts"][0]["startsAt"] == "2023-01-29T08:44:04Z"

@@ -1,0 +1,137 @@
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from pathlib import Path
+
+from bot.config import InvestigationSettings, load_settings
+from bot.errors import BackendError
+from bot.evidence import TimeWindow
+from bot.investigation.engine import investigate
+from bot.investigation.report import CITATION, FaultType, Report
+from bot.investigation.request import InvestigationRequest
+from bot.investigation.sources import bundle_sources
+from tests.bundles import small_incident, write_jsonl
+from tools.backends import LogPage, LogQuery, QueryInfo
+from tools.records import MetricSeries
+
+
+async def _run(path: Path, **request: object) -> Report:
+    sources = await bundle_sources(path, load_settings())
+    req = InvestigationRequest(alert=sources.alert, **request)  # type: ignore[arg-type]
+    return await investigate(
+        req, sources.deps, sources.window, source_warnings=sources.bundle.warnings
+    )
+
+
+def _assert_every_citation_resolves(report: Report) -> None:
+    ids = {e.id for e in report.evidence}
+    assert ids == {f"E{i}" for i in range(1, len(ids) + 1)}
+    for line in report.answer.splitlines():
+        assert CITATION.search(line), f"uncited line in answer: {line!r}"
+    for c in report.candidates:
+        assert c.evidence_ids and set(c.evidence_ids) <= ids
+
+
+async def test_faulty_service_first_with_cited_evidence(small_bundle: Path) -> None:
+    report = await _run(small_bundle)
+    top = report.candidates[0]
+    assert top.service == "api"
+    assert top.fault_type is FaultType.BAD_DEPLOY
+    assert report.evidence[0].source.value == "alert"
+    cited = {report.evidence_by_id()[i].source.value for i in top.evidence_ids}
+    assert {"change", "traces", "logs", "metrics"} <= cited
+    assert report.candidates[1].service == "web" and report.candidates[1].propagated
+    assert report.incident_start.startswith("2026-03-02T09:40")
+    assert report.dropped_statements == []
+    assert all(s.ok for s in report.sources)
+    assert report.tokens.evidence > 0
+    _assert_every_citation_resolves(report)
+
+
+async def test_missing_traces_are_reported_and_the_rest_still_works(tmp_path: Path) -> None:
+    report = await _run(small_incident(tmp_path / "b", traces=False))
+    traces = next(s for s in report.sources if s.source == "traces")
+    assert not traces.ok and traces.detail == "bundle has no traces.jsonl"
+    assert report.candidates[0].service == "api"
+    _assert_every_citation_resolves(report)
+
+
+async def test_bad_lines_reach_the_report_warnings(tmp_path: Path) -> None:
+    path = small_incident(tmp_path / "b")
+    with (path / "logs.jsonl").open("a") as handle:
+        handle.write("{broken\n")
+    report = await _run(path)
+    assert any(w.startswith("logs.jsonl:") and "not valid JSON" in w for w in report.warnings)
+
+
+class _BrokenLogs:
+    name = "elasticsearch"
+
+    async def search(self, query: LogQuery) -> LogPage:
+        raise BackendError("elasticsearch", "HTTP 503 from http://es:9200/logs-*/_search")
+
+    async def count_by_service(self, query: LogQuery) -> dict[str, int]:
+        raise BackendError("elasticsearch", "HTTP 503")
+
+    def describe(self, query: LogQuery) -> QueryInfo:
+        return QueryInfo("*", None)
+
+
+class _HangingMetrics:
+    name = "prometheus"
+
+    async def signals(self) -> list[str]:
+        return ["error_ratio"]
+
+    async def series(self, signal: str, window: TimeWindow, step: timedelta) -> list[MetricSeries]:
+        await asyncio.sleep(30)
+        return []
+
+    def describe(self, signal: str, window: TimeWindow, service: str | None = None) -> QueryInfo:
+        return QueryInfo(signal, None)
+
+
+async def test_failing_and_slow_backends_are_named_not_fatal(small_bundle: Path) -> None:
+    sources = await bundle_sources(small_bundle, load_settings())
+    deps = sources.deps
+    deps.logs = _BrokenLogs()
+    deps.metrics = _HangingMetrics()
+    deps.limits = InvestigationSettings(tool_timeout_s=0.2)
+    report = await investigate(InvestigationRequest(alert=sources.alert), deps, sources.window)
+    status = {s.source: s for s in report.sources}
+    assert not status["logs"].ok and "HTTP 503" in status["logs"].detail
+    assert not status["metrics"].ok and status["metrics"].detail == "timed out after 0.2s"
+    assert status["traces"].ok and status["changes"].ok
+    assert report.candidates[0].service == "api"  # traces and the deploy still point at it
+    _assert_every_citation_resolves(report)
+
+
+async def test_service_scope_without_alert(small_bundle: Path) -> None:
+    sources = await bundle_sources(small_bundle, load_settings())
+    report = await investigate(InvestigationRequest(service="web"), sources.deps, sources.window)
+    assert report.scope == "service web"
+    assert report.question == "What is wrong with web?"
+    assert report.candidates[0].service == "api"
+
+
+async def test_empty_window_gives_an_answer_with_no_candidates(tmp_path: Path) -> None:
+    path = tmp_path / "quiet"
+    path.mkdir()
+    write_jsonl(
+        path / "logs.jsonl",
+        [
+            {
+                "ts": f"2026-03-02T09:{m:02d}:00Z",
+                "service": "a",
+                "level": "info",
+                "message": "all fine",
+            }
+            for m in range(60)
+        ],
+    )
+    sources = await bundle_sources(path, load_settings())
+    report = await investigate(InvestigationRequest(service="a"), sources.deps, sources.window)
+    assert report.candidates == []
+    assert report.answer == ""
+    assert {s.source for s in report.sources if not s.ok} == {"metrics", "traces", "changes"}
