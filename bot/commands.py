@@ -80,7 +80,11 @@ async def investigate_bundle(
         alert=alert, service=service, window=_window(start, end, sources.window)
     )
     return await investigate(
-        request, sources.deps, sources.window, source_warnings=sources.bundle.warnings
+        request,
+        sources.deps,
+        sources.window,
+        source_warnings=sources.bundle.warnings,
+        load_ms=sources.load_ms,
     )
 
 
@@ -100,7 +104,12 @@ async def ask_bundle(settings: Settings, bundle: Path, question: str) -> Report:
         service=found.services[0] if found.services else None,
     )
     return await investigate(
-        request, sources.deps, window, searches=searches, source_warnings=sources.bundle.warnings
+        request,
+        sources.deps,
+        window,
+        searches=searches,
+        source_warnings=sources.bundle.warnings,
+        load_ms=sources.load_ms,
     )
 
 

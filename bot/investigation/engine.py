@@ -93,13 +93,17 @@ async def investigate(
     *,
     searches: Sequence[SearchLogsInput] = (),
     source_warnings: Sequence[str] = (),
+    load_ms: float | None = None,
 ) -> Report:
     """Investigate ``request`` with the backends in ``deps``; never raises for a failed source.
 
     ``searches`` are extra log searches (from a question's quoted phrases or trace ids);
-    ``source_warnings`` are notes from reading the data (bad bundle lines) for the report.
+    ``source_warnings`` are notes from reading the data (bad bundle lines) for the report;
+    ``load_ms`` is how long reading that data took, reported as the ``load`` stage.
     """
     watch = Stopwatch()
+    if load_ms is not None:
+        watch.stages.append(StageTiming(stage="load", ms=round(load_ms, 1)))
     limits = deps.limits
     with watch.stage("scope"):
         scope = resolve_scope(

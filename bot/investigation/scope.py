@@ -61,12 +61,19 @@ def resolve_scope(
     else:
         label = "whole window"
         question = request.question or "What went wrong in this window?"
-    return Scope(window, baseline_end, alert.starts_at if alert else None,
-                 alert.service if alert else None, question, label)
+    return Scope(
+        window,
+        baseline_end,
+        alert.starts_at if alert else None,
+        alert.service if alert else None,
+        question,
+        label,
+    )
 
 
-def incident_start(scope: Scope, request: InvestigationRequest,
-                   changes: list[SeriesChange] | None) -> datetime:
+def incident_start(
+    scope: Scope, request: InvestigationRequest, changes: list[SeriesChange] | None
+) -> datetime:
     """When the symptoms began.
 
     The explicit start if given; else the onset of the alerting service's own symptom (the alert

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from tools.records import Alert
 class BundleSources:
     bundle: Bundle
     deps: Deps
+    load_ms: float
 
     @property
     def window(self) -> TimeWindow:
@@ -32,7 +34,9 @@ class BundleSources:
 
 async def bundle_sources(path: Path, settings: Settings) -> BundleSources:
     """Read the bundle at ``path`` (off the event loop) and serve it through the protocols."""
+    started = time.perf_counter()
     bundle = await asyncio.to_thread(load_bundle, path)
+    load_ms = (time.perf_counter() - started) * 1000
     links = Links(settings.links, bundle_dir=path)
     missing = {
         "logs": "bundle has no logs.jsonl" if bundle.logs is None else "",
@@ -48,7 +52,7 @@ async def bundle_sources(path: Path, settings: Settings) -> BundleSources:
         limits=settings.investigation,
         unavailable={k: v for k, v in missing.items() if v},
     )
-    return BundleSources(bundle, deps)
+    return BundleSources(bundle, deps, load_ms)
 
 
 def configured_sources(settings: Settings) -> Deps:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.investigation.report import Report
+from bot.investigation.report import CITATION, Report
 from tests.bundles import T0, alert_payload
 
 
@@ -160,3 +160,31 @@ def test_import_nezha_rejects_other_layouts(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "import nezha:" in result.stderr
     _no_traceback(result)
+
+
+def test_demo_end_to_end_ranks_the_faulty_service_first(tmp_path: Path) -> None:
+    result = rcabot("demo", "--out", str(tmp_path), "--json")
+    assert result.returncode == 0, result.stderr
+    report = Report.model_validate_json(result.stdout)
+    (case,) = tmp_path.iterdir()
+    label = json.loads((case / "label.json").read_text())
+    assert report.candidates[0].service == label["service"]
+    assert report.candidates[0].fault_type.value == label["fault_type"]
+    known = {e.id for e in report.evidence}
+    cited = set(CITATION.findall(report.answer))
+    for candidate in report.candidates:
+        cited |= set(candidate.evidence_ids) | set(CITATION.findall(candidate.hypothesis))
+    assert cited
+    assert cited <= known
+    assert report.answer_by == "deterministic"
+    assert all(e.query for e in report.evidence)
+    assert all(e.link for e in report.evidence)
+
+
+def test_demo_terminal_output_says_whether_it_was_right(tmp_path: Path) -> None:
+    result = rcabot("demo", "--out", str(tmp_path), "--fault", "network-delay")
+    assert result.returncode == 0, result.stderr
+    (case,) = tmp_path.iterdir()
+    truth = json.loads((case / "label.json").read_text())["service"]
+    assert "Ground truth" in result.stdout
+    assert f"ranked first: {truth} correct" in result.stdout

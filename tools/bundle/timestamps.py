@@ -34,12 +34,13 @@ def parse_timestamp(value: object) -> tuple[datetime, str | None]:
         return datetime.fromtimestamp(seconds, tz=UTC), unit
     if isinstance(value, str):
         text = value.strip()
-        try:
-            number = float(text)
-        except ValueError:
-            pass
-        else:
-            return parse_timestamp(number)
+        if ":" not in text:  # not ISO 8601 with a time: maybe epoch digits in a string
+            try:
+                number = float(text)
+            except ValueError:
+                pass
+            else:
+                return parse_timestamp(number)
         try:
             moment = datetime.fromisoformat(text)
         except ValueError:

@@ -1,0 +1,147 @@
+"""Metric series at 15 s for every service, from the service model plus resource curves.
+
+Latency quantiles come from the simulated request samples; throughput and error ratio are
+counted (Poisson / binomial noise on the expected values); CPU, memory and DB-pool usage follow
+the traffic, with noise, a JVM heap sawtooth, and the fault's additions. A service that is down
+exports near-zero CPU and memory and no latency or error samples (there are no requests).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from bot.demo.clock import N_STEPS, STEP_S, iso_s
+from bot.demo.faults import FloatArray
+from bot.demo.model import ServiceModel
+from bot.demo.scenario import Scenario
+from bot.demo.topology import MB, SERVICES, Service
+
+METRICS: tuple[str, ...] = (
+    "cpu_usage_ratio",
+    "db_pool_usage_ratio",
+    "error_ratio",
+    "latency_p50_seconds",
+    "latency_p99_seconds",
+    "memory_usage_bytes",
+    "requests_per_second",
+)
+_FORMATS: dict[str, str] = {
+    "cpu_usage_ratio": "{:.4f}",
+    "db_pool_usage_ratio": "{:.4f}",
+    "error_ratio": "{:.5f}",
+    "latency_p50_seconds": "{:.6f}",
+    "latency_p99_seconds": "{:.6f}",
+    "memory_usage_bytes": "{:.0f}",
+    "requests_per_second": "{:.3f}",
+}
+HEADER = "timestamp,service,metric,value"
+
+
+@dataclass(frozen=True, slots=True)
+class MetricTable:
+    """``values[service][metric]``: one value per step, NaN where nothing was exported."""
+
+    values: dict[str, dict[str, FloatArray]]
+
+    def series(self, name: str, metric: str) -> FloatArray:
+        return self.values[name][metric]
+
+
+def _smooth_noise(rng: np.random.Generator, scale: float, width: int = 6) -> FloatArray:
+    raw = rng.normal(0.0, 1.0, N_STEPS + width)
+    return np.asarray(
+        scale * np.convolve(raw, np.ones(width) / math.sqrt(width), "valid")[:N_STEPS],
+        dtype=np.float64,
+    )
+
+
+def _counts(rng: np.random.Generator, model: ServiceModel) -> tuple[FloatArray, FloatArray]:
+    requests = rng.poisson(model.rps * STEP_S)
+    errors = rng.binomial(requests, np.clip(model.error_prob, 0.0, 1.0))
+    rps = requests / STEP_S
+    ratio = np.where(requests > 0, errors / np.maximum(requests, 1), 0.0)
+    return np.asarray(rps, dtype=np.float64), np.asarray(ratio, dtype=np.float64)
+
+
+def _memory(rng: np.random.Generator, svc: Service, extra: FloatArray) -> FloatArray:
+    t = np.arange(N_STEPS, dtype=np.float64) * STEP_S
+    memory = svc.memory_base * (1.0 + 0.04 * t / (N_STEPS * STEP_S))
+    if svc.runtime == "jvm":  # young-generation fill and collect, roughly every 4 minutes
+        period = 200.0 + rng.uniform(0.0, 80.0)
+        memory = (
+            memory + 0.10 * svc.memory_base * ((t + rng.uniform(0.0, period)) % period) / period
+        )
+    memory = memory + _smooth_noise(rng, 0.004 * svc.memory_base) + extra
+    return np.asarray(np.clip(memory, 24 * MB, svc.memory_limit), dtype=np.float64)
+
+
+def _pool(
+    rng: np.random.Generator,
+    svc: Service,
+    load: FloatArray,
+    add: FloatArray,
+) -> FloatArray:
+    usage = svc.pool_base * load * (1.0 + _smooth_noise(rng, 0.05)) + add
+    usage = np.clip(usage, 1.0 / svc.pool_size, 1.0)
+    return np.asarray(np.round(usage * svc.pool_size) / svc.pool_size, dtype=np.float64)
+
+
+def build_table(scenario: Scenario, models: dict[str, ServiceModel]) -> MetricTable:
+    rng = np.random.default_rng([scenario.seed, 4242])
+    values: dict[str, dict[str, FloatArray]] = {}
+    for svc in SERVICES:
+        model = models[svc.name]
+        fx = scenario.effects[svc.name]
+        rps, error_ratio = _counts(rng, model)
+        baseline = float(model.rps[:20].mean()) or 1.0
+        load = np.asarray(model.rps / baseline, dtype=np.float64)
+        cpu = svc.cpu_base * load**0.85 + fx.cpu_add + rng.normal(0.0, 0.012, N_STEPS)
+        series: dict[str, FloatArray] = {
+            "latency_p50_seconds": np.quantile(model.latency_ms, 0.5, axis=1) / 1000.0,
+            "latency_p99_seconds": np.quantile(model.latency_ms, 0.99, axis=1) / 1000.0,
+            "requests_per_second": rps,
+            "error_ratio": error_ratio,
+            "cpu_usage_ratio": np.asarray(np.clip(cpu, 0.004, 1.0), dtype=np.float64),
+            "memory_usage_bytes": _memory(rng, svc, fx.memory_add),
+        }
+        if svc.pool_size:
+            series["db_pool_usage_ratio"] = _pool(rng, svc, load, fx.pool_add)
+        down = model.down
+        if down.any():
+            series["cpu_usage_ratio"] = np.where(
+                down, rng.uniform(0.001, 0.004, N_STEPS), series["cpu_usage_ratio"]
+            )
+            series["memory_usage_bytes"] = np.where(
+                down, rng.uniform(4, 9, N_STEPS) * MB, series["memory_usage_bytes"]
+            )
+            for name in (
+                "latency_p50_seconds",
+                "latency_p99_seconds",
+                "error_ratio",
+                "db_pool_usage_ratio",
+            ):
+                if name in series:
+                    series[name] = np.where(down, np.nan, series[name])
+        values[svc.name] = series
+    return MetricTable(values)
+
+
+def csv_lines(table: MetricTable) -> list[str]:
+    """Rows of ``metrics.csv`` (header first), step by step, services in topology order."""
+    lines = [HEADER]
+    for step in range(N_STEPS):
+        stamp = iso_s(step * STEP_S)
+        for svc in SERVICES:
+            series = table.values[svc.name]
+            for metric in METRICS:
+                column = series.get(metric)
+                if column is None:
+                    continue
+                value = float(column[step])
+                if math.isnan(value):
+                    continue
+                lines.append(f"{stamp},{svc.name},{metric},{_FORMATS[metric].format(value)}")
+    return lines

@@ -1,0 +1,144 @@
+"""Each fault is visible in its root service's signals, and symptoms reach the alerting service."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import datetime
+
+import pytest
+
+from bot.demo import FAULTS
+from bot.demo.faults import SPECS, spec
+from tests.bot.demo.conftest import Loaded, to_us
+
+SETTLE_S = 600  # compare the baseline with the incident once the fault has developed
+
+# fault → (root service, metric, minimum after/before ratio of the means)
+ROOT_SIGNAL: dict[str, tuple[str, str, float]] = {
+    "bad-deploy": ("payments", "db_pool_usage_ratio", 4.0),
+    "error-return": ("inventory", "error_ratio", 50.0),
+    "cpu-contention": ("cart", "cpu_usage_ratio", 3.0),
+    "memory-leak": ("shipping", "memory_usage_bytes", 1.4),
+    "network-delay": ("checkout", "latency_p50_seconds", 2.5),
+    "dependency-outage": ("cart", "error_ratio", 100.0),
+}
+
+
+def test_every_fault_has_a_signal_check() -> None:
+    assert set(ROOT_SIGNAL) == set(FAULTS) == set(SPECS)
+
+
+def test_spec_rejects_unknown_faults() -> None:
+    with pytest.raises(ValueError, match="valid faults: bad-deploy, error-return"):
+        spec("typo")
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+def test_root_signal_rises_after_injection(cases: dict[str, Loaded], fault: str) -> None:
+    loaded = cases[fault]
+    service, metric, ratio = ROOT_SIGNAL[fault]
+    before = loaded.mean(service, metric, after=False)
+    after = loaded.mean(service, metric, after=True, skip_s=SETTLE_S)
+    assert after > ratio * max(before, 1e-4), (before, after)
+
+
+def test_bad_deploy_saturates_the_pool_and_follows_a_deploy(cases: dict[str, Loaded]) -> None:
+    loaded = cases["bad-deploy"]
+    assert loaded.mean("payments", "db_pool_usage_ratio", after=False) < 0.4
+    assert loaded.mean("payments", "db_pool_usage_ratio", after=True, skip_s=SETTLE_S) > 0.95
+    deploys = [c for c in loaded.changes if c["kind"] == "deploy"]
+    assert [c["service"] for c in deploys] == ["payments"]
+    assert 0 <= loaded.inject_us - to_us(deploys[0]["ts"]) <= 300 * 10**6
+
+
+@pytest.mark.parametrize("fault", [f for f in FAULTS if f != "bad-deploy"])
+def test_other_faults_have_only_unrelated_changes(cases: dict[str, Loaded], fault: str) -> None:
+    changes = cases[fault].changes
+    assert len(changes) >= 2
+    assert all(c["kind"] != "deploy" for c in changes)
+    assert all(c["service"] != cases[fault].case.root_cause_service for c in changes)
+    assert all(to_us(c["ts"]) < cases[fault].inject_us - 20 * 60 * 10**6 for c in changes)
+
+
+def test_network_delay_leaves_the_callee_metrics_alone(cases: dict[str, Loaded]) -> None:
+    loaded = cases["network-delay"]
+    for metric in ("latency_p50_seconds", "error_ratio", "cpu_usage_ratio"):
+        before = loaded.mean("inventory", metric, after=False)
+        after = loaded.mean("inventory", metric, after=True, skip_s=SETTLE_S)
+        assert after < 1.5 * before + 0.002, metric
+
+
+def test_dependency_outage_collapses_the_dependency(cases: dict[str, Loaded]) -> None:
+    loaded = cases["dependency-outage"]
+    assert loaded.mean("redis", "requests_per_second", after=False) > 10
+    assert loaded.mean("redis", "requests_per_second", after=True, skip_s=60) == 0
+    latency = loaded.series("redis", "latency_p99_seconds")
+    assert max(t for t, _ in latency) < loaded.inject_us + 15 * 10**6  # no samples while down
+
+
+@pytest.mark.parametrize(("fault", "service", "phrase"), [
+    ("bad-deploy", "payments", "Timeout acquiring connection from pool after 5000ms"),
+    ("error-return", "inventory", "stock lookup returned error code=INV-5003"),
+    ("memory-leak", "shipping", "OOMKilled"),
+    ("dependency-outage", "redis", "Bad file format reading the append only file"),
+    ("dependency-outage", "cart", "connect: connection refused"),
+])  # fmt: skip
+def test_new_error_logs_appear_only_after_injection(
+    cases: dict[str, Loaded], fault: str, service: str, phrase: str
+) -> None:
+    loaded = cases[fault]
+    hits = [
+        r for r in loaded.logs
+        if r["service"] == service and phrase in r["message"] and r["level"] in ("error", "fatal")
+    ]  # fmt: skip
+    assert hits
+    assert all(to_us(r["ts"]) >= loaded.inject_us for r in hits)
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+def test_background_noise_before_and_after(cases: dict[str, Loaded], fault: str) -> None:
+    loaded = cases[fault]
+    root = loaded.case.root_cause_service
+    noisy = [r for r in loaded.logs if r["level"] in ("warn", "error") and r["service"] != root]
+    assert any(to_us(r["ts"]) < loaded.inject_us for r in noisy)
+    assert any(to_us(r["ts"]) > loaded.inject_us for r in noisy)
+    unrelated_errors = {r["service"] for r in noisy if r["level"] == "error"}
+    assert {"catalog", "auth", "recommendations"} <= unrelated_errors
+    assert any(r.get("trace_id") for r in loaded.logs)
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+def test_alert_names_a_symptom_shortly_after_injection(
+    cases: dict[str, Loaded], fault: str
+) -> None:
+    loaded = cases[fault]
+    payload = loaded.alerts
+    assert payload["version"] == "4" and payload["status"] == "firing"
+    (alert,) = payload["alerts"]
+    service = alert["labels"]["service"]
+    assert service == SPECS[fault].alert.service != loaded.case.root_cause_service
+    assert alert["generatorURL"].startswith("http://") and "g0.expr=" in alert["generatorURL"]
+    delay_s = (to_us(alert["startsAt"]) - loaded.inject_us) / 10**6
+    assert 60 <= delay_s <= 20 * 60
+    datetime.fromisoformat(alert["startsAt"])
+    metric = "error_ratio" if "ErrorRate" in alert["labels"]["alertname"] else "latency_p99_seconds"
+    before = loaded.mean(service, metric, after=False)
+    assert loaded.mean(service, metric, after=True, skip_s=SETTLE_S) > 2 * before
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+def test_injection_is_about_80_minutes_in(cases: dict[str, Loaded], fault: str) -> None:
+    minutes = cases[fault].inject_us / 60e6
+    assert 77 <= minutes <= 83
+
+
+def test_metrics_every_15_seconds_for_every_service(cases: dict[str, Loaded]) -> None:
+    loaded = cases["bad-deploy"]
+    services = set(loaded.manifest["services"])
+    assert len(services) >= 8
+    for service in services:
+        stamps = [t for t, _ in loaded.series(service, "cpu_usage_ratio")]
+        assert len(stamps) == 480
+        assert {b - a for a, b in itertools.pairwise(stamps)} == {15 * 10**6}
+    owners = {s for s, m in loaded.metrics if m == "db_pool_usage_ratio"}
+    assert owners == {"payments", "inventory", "catalog"}
