@@ -9,14 +9,14 @@ when ``Timestamp`` is unusable — it overflowed for some rows of this dataset).
 
 from __future__ import annotations
 
-import csv
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from bot.importers.nezha_csv import csv_rows
 from bot.importers.nezha_issues import Issues
 from bot.importers.nezha_layout import service_of
 from bot.importers.nezha_time import epoch_ns_to_seconds, iso_utc, parse_iso_z
@@ -78,7 +78,7 @@ def convert_logs(
     seen: set[tuple[str, str, str]] = set()
     with out.open("w", encoding="utf-8") as sink:
         for path, name in files:
-            for line, row in _rows(path, name, issues):
+            for line, row in csv_rows(path, name, issues, LOG_COLUMNS):
                 key = (row[0], row[3], row[7])
                 if key in seen:
                     result.duplicates += 1
@@ -91,40 +91,6 @@ def convert_logs(
                     continue
                 _emit(record, sink, result)
     return result
-
-
-def _rows(path: Path, name: str, issues: Issues) -> Iterator[tuple[int, list[str]]]:
-    with path.open(encoding="utf-8", errors="replace", newline="") as handle:
-        reader = csv.reader(handle)
-        try:
-            header = next(reader, None)
-        except csv.Error as exc:
-            issues.skip(name, 1, f"unreadable header ({exc}); file skipped")
-            return
-        if header is None:
-            issues.note(f"{name}: empty file")
-            return
-        missing = [c for c in LOG_COLUMNS if c not in header]
-        if missing:
-            issues.skip(name, 1, f"header lacks {', '.join(missing)}; file skipped")
-            return
-        order = [header.index(c) for c in LOG_COLUMNS]
-        while True:
-            try:
-                row = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:
-                issues.skip(name, reader.line_num, f"malformed CSV row ({exc})")
-                continue
-            if not row:
-                continue
-            if len(row) != len(header):
-                issues.skip(
-                    name, reader.line_num, f"expected {len(header)} columns, got {len(row)}"
-                )
-                continue
-            yield reader.line_num, [row[i] for i in order]
 
 
 def _record(

@@ -16,7 +16,6 @@ child span), SQL statements are ``client`` calls to the database, anything else 
 
 from __future__ import annotations
 
-import csv
 import json
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -24,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot.importers.nezha_csv import csv_rows
 from bot.importers.nezha_issues import Issues
 from bot.importers.nezha_layout import service_of
 from bot.importers.nezha_time import iso_utc_ns
@@ -114,48 +114,21 @@ def convert_traces(
 
 
 def _rows(path: Path, name: str, issues: Issues) -> Iterator[tuple[int, tuple[str, str], _Span]]:
-    with path.open(encoding="utf-8", errors="replace", newline="") as handle:
-        reader = csv.reader(handle)
+    for line, row in csv_rows(path, name, issues, TRACE_COLUMNS):
+        tid, sid, pid, pod, op, start, end = row
         try:
-            header = next(reader, None)
-        except csv.Error as exc:
-            issues.skip(name, 1, f"unreadable header ({exc}); file skipped")
-            return
-        if header is None:
-            issues.note(f"{name}: empty file")
-            return
-        missing = [c for c in TRACE_COLUMNS if c not in header]
-        if missing:
-            issues.skip(name, 1, f"header lacks {', '.join(missing)}; file skipped")
-            return
-        tid, sid, pid, pod, op, start, end = (header.index(c) for c in TRACE_COLUMNS)
-        while True:
-            try:
-                row = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:
-                issues.skip(name, reader.line_num, f"malformed CSV row ({exc})")
-                continue
-            if not row:
-                continue
-            line = reader.line_num
-            if len(row) != len(header):
-                issues.skip(name, line, f"expected {len(header)} columns, got {len(row)}")
-                continue
-            try:
-                start_ns, end_ns = int(row[start]), int(row[end])
-            except ValueError:
-                issues.skip(name, line, f"unparsable start/end {row[start]!r}/{row[end]!r}")
-                continue
-            if end_ns < start_ns:
-                issues.skip(name, line, "span ends before it starts")
-                continue
-            if not (row[tid] and row[sid] and row[pod] and row[op]):
-                issues.skip(name, line, "empty TraceID, SpanID, PodName or OperationName")
-                continue
-            parent = None if row[pid] in _ROOT_PARENTS else row[pid]
-            yield line, (row[tid], row[sid]), _Span(parent, row[pod], row[op], start_ns, end_ns)
+            start_ns, end_ns = int(start), int(end)
+        except ValueError:
+            issues.skip(name, line, f"unparsable start/end {start!r}/{end!r}")
+            continue
+        if end_ns < start_ns:
+            issues.skip(name, line, "span ends before it starts")
+            continue
+        if not (tid and sid and pod and op):
+            issues.skip(name, line, "empty TraceID, SpanID, PodName or OperationName")
+            continue
+        parent = None if pid in _ROOT_PARENTS else pid
+        yield line, (tid, sid), _Span(parent, pod, op, start_ns, end_ns)
 
 
 def _record(
