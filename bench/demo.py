@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import shutil
 import statistics
 import subprocess
 import sys
@@ -75,7 +74,6 @@ def bench_setup() -> None:
         started = time.perf_counter()
         subprocess.run(["make", "demo"], cwd=clone, check=True, stdout=subprocess.DEVNULL)
         print(f"  second `make demo` (installed): {time.perf_counter() - started:.1f} s")
-        shutil.rmtree(clone / ".venv", ignore_errors=True)
 
 
 def main() -> None:

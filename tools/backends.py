@@ -13,7 +13,7 @@ which become an evidence item's ``query`` and ``link``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -120,9 +120,3 @@ class ChangesBackend(Protocol):
         ...
 
     def describe(self, window: TimeWindow, services: tuple[str, ...] = ()) -> QueryInfo: ...
-
-
-def floor_time(moment: datetime, step: timedelta) -> datetime:
-    """``moment`` rounded down to a multiple of ``step`` since the epoch."""
-    seconds = step.total_seconds()
-    return datetime.fromtimestamp(moment.timestamp() // seconds * seconds, tz=moment.tzinfo)

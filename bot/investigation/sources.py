@@ -1,4 +1,4 @@
-"""Build the :class:`Deps` an investigation uses: from a bundle, or from configured backends."""
+"""Build the :class:`Deps` an investigation uses from a telemetry bundle."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.config import Settings
-from bot.errors import ConfigError
 from bot.evidence import TimeWindow
 from tools.bundle.backends import BundleChanges, BundleLogs, BundleMetrics, BundleTraces
 from tools.bundle.reader import Bundle, load_bundle
@@ -53,26 +52,3 @@ async def bundle_sources(path: Path, settings: Settings) -> BundleSources:
         unavailable={k: v for k, v in missing.items() if v},
     )
     return BundleSources(bundle, deps, load_ms)
-
-
-def configured_sources(settings: Settings) -> Deps:
-    """Backends from settings (Elasticsearch, Prometheus, Jaeger/Tempo)."""
-    configured = [
-        name
-        for name, url in (
-            ("logs", settings.logs.url),
-            ("metrics", settings.metrics.url),
-            ("traces", settings.traces.url),
-        )
-        if url
-    ]
-    if not configured:
-        raise ConfigError(
-            "no telemetry source: pass --bundle DIR, or configure a backend with "
-            "RCABOT_LOGS__URL (Elasticsearch), RCABOT_METRICS__URL (Prometheus) or "
-            "RCABOT_TRACES__URL (Jaeger/Tempo), or the same keys in rcabot.yaml"
-        )
-    raise ConfigError(
-        f"configured backends ({', '.join(configured)}) are not supported by this version yet; "
-        "investigate an exported bundle with --bundle DIR (see tools/bundle/FORMAT.md)"
-    )
