@@ -6,7 +6,9 @@
     ├── ConfigError             a setting is missing or invalid (message says which and how to fix)
     ├── BundleError             a telemetry bundle cannot be read (names the file and line)
     ├── BackendError            a telemetry backend failed (unreachable, HTTP error, bad JSON)
-    │   └── BackendTimeout      ... specifically ran out of time
+    │   ├── TransientBackendError  ... a failure worth retrying (unreachable, 5xx, 429)
+    │   │   └── BackendTimeout     ... specifically ran out of time
+    │   └── CircuitOpen         ... not tried: the backend failed repeatedly just now
     ├── InvestigationError      the investigation cannot start (e.g. no scope: no alert, no service)
     └── DatasetImportError      a dataset importer was given something it cannot convert
 
@@ -40,8 +42,16 @@ class BackendError(RcabotError):
         self.reason = message
 
 
-class BackendTimeout(BackendError):
+class TransientBackendError(BackendError):
+    """A backend failure that may go away on retry: unreachable, HTTP 5xx or 429."""
+
+
+class BackendTimeout(TransientBackendError):
     """A backend did not answer in time."""
+
+
+class CircuitOpen(BackendError):
+    """A backend is skipped because it failed repeatedly moments ago (circuit breaker open)."""
 
 
 class InvestigationError(RcabotError):

@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from bot.errors import BackendError, BackendTimeout, CircuitOpen, TransientBackendError
+from tools.resilience import CircuitBreaker, Resilience, RetryPolicy
+
+FAST = RetryPolicy(attempts=3, base_delay_s=0.001, max_delay_s=0.002)
+
+
+class Flaky:
+    def __init__(self, failures: list[BaseException]) -> None:
+        self.failures = failures
+        self.calls = 0
+
+    async def __call__(self) -> str:
+        self.calls += 1
+        if self.failures:
+            raise self.failures.pop(0)
+        return "ok"
+
+
+async def test_transient_errors_are_retried_until_success() -> None:
+    flaky = Flaky([TransientBackendError("b", "HTTP 503"), TransientBackendError("b", "503")])
+    assert await Resilience("b", retry=FAST).call(flaky) == "ok"
+    assert flaky.calls == 3
+
+
+async def test_client_errors_are_not_retried() -> None:
+    flaky = Flaky([BackendError("b", "HTTP 400 bad query")])
+    with pytest.raises(BackendError, match="bad query"):
+        await Resilience("b", retry=FAST).call(flaky)
+    assert flaky.calls == 1
+
+
+async def test_attempts_are_bounded_and_the_last_error_is_raised() -> None:
+    flaky = Flaky([TransientBackendError("b", f"fail {i}") for i in range(10)])
+    with pytest.raises(TransientBackendError, match="fail 2"):
+        await Resilience("b", retry=FAST).call(flaky)
+    assert flaky.calls == 3
+
+
+async def test_each_attempt_is_time_bounded() -> None:
+    calls = 0
+
+    async def slow() -> str:
+        nonlocal calls
+        calls += 1
+        await asyncio.sleep(5)
+        return "never"
+
+    with pytest.raises(BackendTimeout, match=r"no answer within 0\.05s"):
+        await Resilience("b", timeout_s=0.05, retry=FAST).call(slow)
+    assert calls == 3
+
+
+async def test_breaker_opens_fails_fast_and_recovers() -> None:
+    now = [0.0]
+    breaker = CircuitBreaker("b", failure_threshold=2, reset_after_s=30, clock=lambda: now[0])
+    res = Resilience("b", retry=RetryPolicy(attempts=1), breaker=breaker)
+    for _ in range(2):
+        with pytest.raises(TransientBackendError):
+            await res.call(Flaky([TransientBackendError("b", "down")]))
+    never = Flaky([])
+    with pytest.raises(CircuitOpen, match="2 consecutive failures"):
+        await res.call(never)
+    assert never.calls == 0
+    now[0] = 31.0  # half-open: one trial call goes through and closes the breaker
+    assert await res.call(never) == "ok"
+    assert not breaker.is_open
+    assert breaker.failures == 0
+
+
+def test_backoff_grows_and_is_capped() -> None:
+    policy = RetryPolicy(base_delay_s=0.1, max_delay_s=0.4)
+    assert 0.05 <= policy.delay(1) <= 0.15
+    assert 0.2 <= policy.delay(3) <= 0.6
+    assert policy.delay(10) <= 0.6

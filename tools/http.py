@@ -1,0 +1,77 @@
+"""JSON over HTTP for the backends that speak it (Prometheus, Jaeger, Tempo), via httpx.
+
+Maps every way a request can fail to a :class:`BackendError` the tools can report:
+unreachable and 5xx/429 are transient (retried), 4xx is not, a body that is not JSON or is
+larger than ``max_bytes`` is an error naming the URL. Only GET is offered: tools read.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from bot.errors import BackendError, BackendTimeout, TransientBackendError
+from tools.resilience import Resilience
+
+DEFAULT_MAX_BYTES = 20 * 2**20
+
+
+class JsonClient:
+    """Read-only JSON GETs against one backend, through its :class:`Resilience`."""
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        base_url: str,
+        resilience: Resilience,
+        *,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+    ) -> None:
+        self._client = client
+        self.base_url = base_url.rstrip("/")
+        self.resilience = resilience
+        self.max_bytes = max_bytes
+
+    @property
+    def name(self) -> str:
+        return self.resilience.name
+
+    async def get(self, path: str, params: Mapping[str, str | int | float] | None = None) -> Any:
+        url = f"{self.base_url}{path}"
+        return await self.resilience.call(lambda: self._get_once(url, params))
+
+    async def _get_once(self, url: str, params: Mapping[str, str | int | float] | None) -> Any:
+        name = self.name
+        try:
+            async with self._client.stream("GET", url, params=params) as response:
+                body = bytearray()
+                async for chunk in response.aiter_bytes():
+                    body += chunk
+                    if len(body) > self.max_bytes:
+                        raise BackendError(
+                            name,
+                            f"response from {url} is larger than "
+                            f"{self.max_bytes // 2**20} MiB; narrow the query",
+                        )
+        except httpx.TimeoutException as exc:
+            raise BackendTimeout(name, f"timed out talking to {url}") from exc
+        except httpx.TransportError as exc:
+            raise TransientBackendError(
+                name, f"unreachable: {type(exc).__name__}: {exc} ({url})"
+            ) from exc
+        status = response.status_code
+        if status == 429 or status >= 500:
+            raise TransientBackendError(name, f"HTTP {status} from {url}: {_snippet(body)}")
+        if status >= 400:
+            raise BackendError(name, f"HTTP {status} from {url}: {_snippet(body)}")
+        try:
+            return json.loads(body)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise BackendError(name, f"malformed JSON from {url}: {exc}") from exc
+
+
+def _snippet(body: bytes | bytearray, limit: int = 200) -> str:
+    return body[:limit].decode("utf-8", errors="replace").strip()

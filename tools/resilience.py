@@ -1,0 +1,107 @@
+"""Calling a backend: time limit, bounded retries with backoff, and a circuit breaker.
+
+Every production backend sends each request through :meth:`Resilience.call`:
+
+- each attempt is bounded by ``timeout_s`` (a :class:`BackendTimeout` when exceeded);
+- :class:`TransientBackendError` (unreachable, 5xx, 429, timeout) is retried up to
+  ``attempts`` times with exponential backoff and jitter; other :class:`BackendError`\\ s
+  (a 4xx: our query is wrong) are raised at once;
+- after ``failure_threshold`` consecutive failed calls the breaker opens and calls fail fast
+  with :class:`CircuitOpen` for ``reset_after_s``; then one trial call is let through
+  (half-open): success closes the breaker, failure opens it again.
+
+One ``Resilience`` per backend, shared by all requests to it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from bot.errors import BackendError, BackendTimeout, CircuitOpen, TransientBackendError
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 3
+    base_delay_s: float = 0.2
+    max_delay_s: float = 2.0
+
+    def delay(self, attempt: int) -> float:
+        """Backoff before retry number ``attempt`` (1-based), with ±50 % jitter."""
+        raw: float = min(self.max_delay_s, self.base_delay_s * 2.0 ** (attempt - 1))
+        return raw * random.uniform(0.5, 1.5)
+
+
+@dataclass
+class CircuitBreaker:
+    name: str
+    failure_threshold: int = 5
+    reset_after_s: float = 30.0
+    clock: Callable[[], float] = time.monotonic
+    failures: int = 0
+    opened_at: float | None = field(default=None)
+
+    @property
+    def is_open(self) -> bool:
+        return self.opened_at is not None and self.clock() - self.opened_at < self.reset_after_s
+
+    def before(self) -> None:
+        if self.is_open:
+            assert self.opened_at is not None
+            wait = self.reset_after_s - (self.clock() - self.opened_at)
+            raise CircuitOpen(
+                self.name, f"skipped: {self.failures} consecutive failures; next try in {wait:.0f}s"
+            )
+
+    def success(self) -> None:
+        self.failures = 0
+        self.opened_at = None
+
+    def failure(self) -> None:
+        self.failures += 1
+        if self.failures >= self.failure_threshold:
+            self.opened_at = self.clock()
+
+
+class Resilience:
+    def __init__(
+        self,
+        name: str,
+        *,
+        timeout_s: float = 10.0,
+        retry: RetryPolicy | None = None,
+        breaker: CircuitBreaker | None = None,
+    ) -> None:
+        self.name = name
+        self.timeout_s = timeout_s
+        self.retry = retry or RetryPolicy()
+        self.breaker = breaker or CircuitBreaker(name)
+
+    async def call(self, request: Callable[[], Awaitable[T]]) -> T:
+        """Run ``request`` (a fresh awaitable per attempt) under the policy."""
+        self.breaker.before()
+        last: BackendError | None = None
+        for attempt in range(1, self.retry.attempts + 1):
+            try:
+                result = await asyncio.wait_for(request(), timeout=self.timeout_s)
+            except TimeoutError:
+                last = BackendTimeout(self.name, f"no answer within {self.timeout_s:g}s")
+            except TransientBackendError as exc:
+                last = exc
+            except BackendError:
+                raise  # our request is wrong; retrying will not help, the backend is fine
+            else:
+                self.breaker.success()
+                return result
+            if attempt < self.retry.attempts:
+                await asyncio.sleep(self.retry.delay(attempt))
+        self.breaker.failure()
+        assert last is not None
+        raise last
