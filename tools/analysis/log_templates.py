@@ -1,6 +1,7 @@
-"""Log-template mining (Drain, via drain3) and error-burst scoring per service.
+"""Log-template mining and error-burst scoring per service.
 
-Messages are masked (ids, numbers, addresses) and clustered into templates; each template is
+Messages are masked (ids, times, addresses, numbers) and clustered into templates by Drain
+(``tools.analysis.template_miner``, which says how it was tuned and measured); each template is
 counted per service in the baseline and in the incident period, so "new since baseline" and
 "10× more frequent" fall out directly. Counts are over a bounded sample of WARN+ lines, which
 the evidence says.
@@ -13,29 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from drain3 import TemplateMiner
-from drain3.masking import MaskingInstruction
-from drain3.template_miner_config import TemplateMinerConfig
-
+from tools.analysis.template_miner import TemplateMiner
 from tools.records import LogLevel, LogRecord
-
-MASKS: tuple[tuple[str, str], ...] = (
-    (r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}", "UUID"),
-    (r"\b[\w.+-]+@[\w-]+\.[\w.-]+\b", "EMAIL"),
-    (r"\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b", "IP"),
-    (r"\b(?:0x)?[0-9a-fA-F]{12,}\b", "HEX"),
-    (r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d+)?Z?\b", "TIME"),
-    (r"(?<![A-Za-z])-?\d+(?:\.\d+)?(?=[a-zA-Z%]{0,3}\b)", "NUM"),
-)
-
-
-def new_miner(similarity: float = 0.4, depth: int = 4) -> TemplateMiner:
-    config = TemplateMinerConfig()
-    config.drain_sim_th = similarity
-    config.drain_depth = depth
-    config.masking_instructions = [MaskingInstruction(p, m) for p, m in MASKS]
-    config.profiling_enabled = False
-    return TemplateMiner(config=config)
 
 
 @dataclass
@@ -65,11 +45,10 @@ class LogPattern:
 
 def mine_patterns(records: Iterable[LogRecord], split: datetime) -> list[LogPattern]:
     """Cluster ``records`` into templates and count them before / from ``split``."""
-    miner = new_miner()
+    miner = TemplateMiner()
     by_key: dict[tuple[int, str], LogPattern] = {}
     for record in records:
-        result = miner.add_log_message(record.message)
-        key = (int(result["cluster_id"]), record.service)
+        key = (miner.add(record.message), record.service)
         pattern = by_key.get(key)
         if pattern is None:
             pattern = by_key[key] = LogPattern(
@@ -87,9 +66,8 @@ def mine_patterns(records: Iterable[LogRecord], split: datetime) -> list[LogPatt
             pattern.last_seen = record.ts
         if record.trace_id and len(pattern.trace_ids) < 3:
             pattern.trace_ids.append(record.trace_id)
-    templates = {c.cluster_id: c.get_template() for c in miner.drain.clusters}
     for (cluster_id, _), pattern in by_key.items():
-        pattern.template = templates[cluster_id]
+        pattern.template = miner.template(cluster_id)
     return list(by_key.values())
 
 

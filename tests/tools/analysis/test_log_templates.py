@@ -3,7 +3,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from tests.bundles import T0
-from tools.analysis.log_templates import error_bursts, mine_patterns, new_miner
+from tools.analysis.log_templates import error_bursts, mine_patterns
+from tools.analysis.template_miner import TemplateMiner
 from tools.records import LogLevel, LogRecord
 
 
@@ -20,15 +21,11 @@ def _rec(
 
 
 def test_masks_variable_parts() -> None:
-    miner = new_miner()
-    a = miner.add_log_message(
-        "GET /cart/8f14e45f-ceea-467f-a0e6-0b1f8c7a1234 from 10.1.2.3:80 took 12ms"
-    )
-    b = miner.add_log_message(
-        "GET /cart/0e14e45f-ceea-467f-a0e6-0b1f8c7a9999 from 10.9.9.9:81 took 977ms"
-    )
-    assert a["cluster_id"] == b["cluster_id"]
-    assert b["template_mined"] == "GET /cart/<UUID> from <IP> took <NUM>ms"
+    miner = TemplateMiner()
+    a = miner.add("GET /cart/8f14e45f-ceea-467f-a0e6-0b1f8c7a1234 from 10.1.2.3:80 took 12ms")
+    b = miner.add("GET /cart/0e14e45f-ceea-467f-a0e6-0b1f8c7a9999 from 10.9.9.9:81 took 977ms")
+    assert a == b
+    assert miner.template(b) == "GET /cart/<UUID> from <IP> took <NUM>ms"
 
 
 def test_new_pattern_is_flagged_and_counted_per_period() -> None:
@@ -46,6 +43,16 @@ def test_new_pattern_is_flagged_and_counted_per_period() -> None:
     retry = patterns["retrying request <NUM> to cache"]
     assert not retry.is_new and retry.baseline_count == 10 and retry.incident_count == 2
     assert timeout.score(40, 20) > retry.score(40, 20) == 0.0
+
+
+def test_template_is_read_after_the_last_message() -> None:
+    records = [
+        _rec(50, "cache node redis-a evicted keys"),
+        _rec(51, "cache node redis-b evicted keys"),
+    ]
+    (pattern,) = mine_patterns(records, T0)
+    assert pattern.template == "cache node <*> evicted keys"
+    assert pattern.example == "cache node redis-a evicted keys"  # the first one seen
 
 
 def test_patterns_are_kept_apart_per_service() -> None:
