@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
-# Debian packages the tests need (real servers the test fixtures start themselves).
-DEB_PACKAGES ?=
+# Debian packages the tests need (real servers the test fixtures start themselves):
+# prometheus brings prometheus and promtool.
+DEB_PACKAGES ?= prometheus
 
 .PHONY: demo test lint typecheck unit system-deps bench clean
 
@@ -41,8 +42,10 @@ unit: $(STAMP) system-deps
 
 test: lint typecheck unit
 
-bench: $(STAMP)
+bench: $(STAMP) system-deps
 	$(BIN)/python bench/demo.py
+	$(BIN)/python bench/log_templates.py
+	$(BIN)/python bench/tool_latency.py
 
 clean:
 	rm -rf $(VENV) .cache .mypy_cache .ruff_cache .pytest_cache

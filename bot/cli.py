@@ -22,6 +22,7 @@ from bot.config_check import check_settings
 from bot.demo import DEFAULT_FAULT, DEFAULT_SEED, FAULTS
 from bot.errors import RcabotError
 from bot.investigation.report import Report
+from bot.loader.bundle import investigation_config, load_to_backends
 from bot.render.terminal import print_report
 
 DEFAULT_DEMO_DIR = Path(".cache/rcabot/demo")
@@ -82,7 +83,12 @@ def demo(
 
 @app.command()
 def investigate(
-    bundle: BundleOption,
+    bundle: Annotated[
+        Path | None,
+        typer.Option(
+            "--bundle", help="Telemetry bundle directory; omit to use the configured backends."
+        ),
+    ] = None,
     alert: Annotated[Path | None, typer.Option(help="Alertmanager webhook JSON file.")] = None,
     service: Annotated[str | None, typer.Option(help="Service to investigate.")] = None,
     start: Annotated[str | None, typer.Option("--from", help="ISO 8601 start.")] = None,
@@ -90,12 +96,20 @@ def investigate(
     as_json: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
-    """Investigate an alert or a service in a telemetry bundle (default: its alerts.json)."""
-    report = asyncio.run(
-        commands.investigate_bundle(
-            _settings(config), bundle, alert_file=alert, service=service, start=start, end=end
+    """Investigate an alert or a service: in a bundle, or through the configured backends."""
+    settings = _settings(config)
+    if bundle is None:
+        report = asyncio.run(
+            commands.investigate_live(
+                settings, alert_file=alert, service=service, start=start, end=end
+            )
         )
-    )
+    else:
+        report = asyncio.run(
+            commands.investigate_bundle(
+                settings, bundle, alert_file=alert, service=service, start=start, end=end
+            )
+        )
     _emit(report, as_json)
 
 
@@ -159,6 +173,51 @@ def import_nezha(
         note = f"  ({len(item.warnings)} warnings)" if item.warnings else ""
         stdout.print(f"{item.case_id}: {item.bundle_dir}{note}")
     stdout.print(f"{len(cases)} cases written to {out}")
+
+
+@app.command()
+def load(
+    bundle: Annotated[Path, typer.Argument(help="Telemetry bundle directory.")],
+    to_backends: Annotated[
+        bool,
+        typer.Option(
+            "--to-backends", help="Write into the configured backends (required: this writes)."
+        ),
+    ] = False,
+    elasticsearch_url: Annotated[
+        str | None, typer.Option(help="Elasticsearch to index logs into (default: logs.url).")
+    ] = None,
+    index: Annotated[str | None, typer.Option(help="Index for the logs.")] = None,
+    prometheus_data_dir: Annotated[
+        Path | None, typer.Option(help="Prometheus data directory to backfill (promtool).")
+    ] = None,
+    otlp_url: Annotated[
+        str | None, typer.Option(help="OTLP/HTTP receiver (Jaeger collector, Tempo) for spans.")
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Push a bundle into Elasticsearch, Prometheus and Jaeger/Tempo, to investigate it there."""
+    if not to_backends:
+        raise RcabotError("rcabot load writes into your backends: pass --to-backends to confirm")
+    overrides = {
+        "elasticsearch_url": elasticsearch_url,
+        "index": index,
+        "prometheus_data_dir": prometheus_data_dir,
+        "otlp_url": otlp_url,
+    }
+    settings = commands.with_load_targets(_settings(config), overrides)
+    report = asyncio.run(load_to_backends(settings, bundle))
+    for source, what in report.loaded.items():
+        stdout.print(f"[green]{source}[/green]: {escape(what)}")
+    for source, why in report.skipped.items():
+        stdout.print(f"[dim]{source}: skipped, {escape(why)}[/dim]")
+    for source, error in report.failed.items():
+        stdout.print(f"[red]{source}: FAILED[/red] {escape(error)}")
+    if report.loaded:
+        stdout.print("\nTo investigate what was loaded, put this in rcabot.yaml:\n")
+        sys.stdout.write(investigation_config(settings, report))
+    if not report.ok:
+        raise typer.Exit(1)
 
 
 def main() -> None:

@@ -5,20 +5,23 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from bot.alerts import parse_alertmanager_payload
-from bot.config import Settings
+from bot.config import LoadSettings, Settings
 from bot.demo import generate_case
-from bot.errors import BundleError, InvestigationError
+from bot.errors import BundleError, ConfigError, InvestigationError
 from bot.evidence import TimeWindow
 from bot.investigation.engine import investigate
 from bot.investigation.question import focus
 from bot.investigation.report import Report
 from bot.investigation.request import InvestigationRequest
-from bot.investigation.sources import bundle_sources
+from bot.investigation.sources import bundle_sources, configured_sources
 from tools.bundle.timestamps import parse_timestamp
 from tools.records import Alert
 from tools.search_logs import SearchLogsInput
@@ -88,6 +91,33 @@ async def investigate_bundle(
     )
 
 
+async def investigate_live(
+    settings: Settings,
+    *,
+    alert_file: Path | None = None,
+    service: str | None = None,
+    start: str | None = None,
+    end: str | None = None,
+) -> Report:
+    """Investigate through the configured backends (Elasticsearch, Prometheus, Jaeger/Tempo)."""
+    alert = read_alert_file(alert_file) if alert_file else None
+    if alert is None and service is None:
+        raise InvestigationError("nothing to investigate: pass --alert FILE or --service NAME")
+    now = datetime.now(UTC)
+    recent = TimeWindow(
+        start=now - timedelta(minutes=settings.investigation.default_window_minutes), end=now
+    )
+    window = _window(start, end, recent)
+    if window is None and alert is not None:
+        lookback = timedelta(minutes=settings.investigation.default_window_minutes)
+        window = TimeWindow(
+            start=alert.starts_at - lookback, end=min(alert.starts_at + timedelta(minutes=15), now)
+        )
+    request = InvestigationRequest(alert=alert, service=service, window=window or recent)
+    async with configured_sources(settings) as deps:
+        return await investigate(request, deps, window or recent)
+
+
 async def ask_bundle(settings: Settings, bundle: Path, question: str) -> Report:
     if not question.strip():
         raise InvestigationError("the question is empty")
@@ -135,3 +165,16 @@ async def run_demo(settings: Settings, out_dir: Path, fault: str, seed: int) -> 
     except (OSError, json.JSONDecodeError) as exc:
         raise BundleError(f"cannot read the demo's ground truth {case.label_path}: {exc}") from exc
     return DemoRun(report, case.bundle_dir, label, generated)
+
+
+def with_load_targets(settings: Settings, overrides: Mapping[str, object]) -> Settings:
+    """``settings`` with the ``load`` options given on the command line (``None`` = unset)."""
+    given = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        load = LoadSettings.model_validate({**settings.load.model_dump(), **given})
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"--{str(e['loc'][0]).replace('_', '-')}: {e['msg']}" for e in exc.errors()
+        )
+        raise ConfigError(f"invalid load target: {problems}") from exc
+    return settings.model_copy(update={"load": load})

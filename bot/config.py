@@ -158,6 +158,27 @@ class LinksSettings(_Section):
     )
 
 
+class LoadSettings(_Section):
+    """Targets of ``rcabot load BUNDLE --to-backends``, the one command that writes.
+
+    Logs go to Elasticsearch (``logs.url`` unless ``elasticsearch_url`` is set) with the
+    ``logs`` credentials, metrics are backfilled into a Prometheus data directory with
+    ``promtool``, spans are sent over OTLP/HTTP to a Jaeger collector or Tempo distributor.
+    """
+
+    elasticsearch_url: str | None = Field(default=None, description="default: logs.url")
+    index: str = Field(default="logs-rcabot", description="index written; match logs.index")
+    prometheus_data_dir: Path | None = Field(
+        default=None, description="Prometheus --storage.tsdb.path to backfill into"
+    )
+    promtool: str = "promtool"
+    otlp_url: str | None = Field(
+        default=None, description="OTLP/HTTP receiver, e.g. http://jaeger-collector:4318"
+    )
+
+    _check_url = field_validator("elasticsearch_url", "otlp_url")(_http_url)
+
+
 class InvestigationSettings(_Section):
     default_window_minutes: int = Field(default=60, gt=0)
     tool_timeout_s: float = Field(default=30.0, gt=0)
@@ -183,6 +204,7 @@ class Settings(BaseSettings):
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     links: LinksSettings = Field(default_factory=LinksSettings)
     investigation: InvestigationSettings = Field(default_factory=InvestigationSettings)
+    load: LoadSettings = Field(default_factory=LoadSettings)
 
     @classmethod
     def settings_customise_sources(

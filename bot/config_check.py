@@ -10,6 +10,10 @@ from typing import Any
 import httpx
 
 from bot.config import Settings
+from bot.errors import RcabotError
+from tools.elasticsearch.logs import ElasticsearchLogs, make_client
+from tools.links import Links
+from tools.resilience import Resilience, RetryPolicy
 
 PROBE_TIMEOUT_S = 3.0
 
@@ -148,7 +152,30 @@ async def check_settings(settings: Settings) -> list[Check]:
             )
         else:
             probes.append(_static(_chroma_path(s)))
-        return list(await asyncio.gather(*probes))
+        checks = list(await asyncio.gather(*probes))
+    if s.logs.url and checks[0].ok:
+        checks[0] = await _with_log_fields(checks[0], s)
+    return checks
+
+
+async def _with_log_fields(check: Check, settings: Settings) -> Check:
+    """The reachable Elasticsearch's index and field names checked against the settings."""
+    es = make_client(settings.logs)
+    try:
+        logs = ElasticsearchLogs(
+            es,
+            settings.logs,
+            Links(settings.links),
+            Resilience("elasticsearch", timeout_s=PROBE_TIMEOUT_S, retry=RetryPolicy(attempts=1)),
+        )
+        problems = await logs.check_fields()
+    except RcabotError as exc:
+        problems = [f"cannot check fields: {exc}"]
+    finally:
+        await es.close()
+    if not problems:
+        return Check(check.name, True, True, f"{check.detail}; index and fields ok")
+    return Check(check.name, True, False, f"{check.detail}; " + "; ".join(problems))
 
 
 async def _static(check: Check) -> Check:

@@ -36,10 +36,11 @@ class BundleError(RcabotError):
 class BackendError(RcabotError):
     """A telemetry backend (Elasticsearch, Prometheus, Jaeger, Tempo, bundle) failed."""
 
-    def __init__(self, backend: str, message: str) -> None:
+    def __init__(self, backend: str, message: str, *, status: int | None = None) -> None:
         super().__init__(f"{backend}: {message}")
         self.backend = backend
         self.reason = message
+        self.status = status  # the HTTP status of the backend's answer, when there was one
 
 
 class TransientBackendError(BackendError):

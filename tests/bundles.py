@@ -1,4 +1,5 @@
-"""Small synthetic bundles written in the documented format (tools/bundle/FORMAT.md)."""
+"""Small synthetic bundles written in the documented format (tools/bundle/FORMAT.md), and the
+shared datasets and fixtures next to the repository (../shared)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,26 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATASETS = REPO.parent / "shared" / "datasets"
+NEZHA_ARCHIVE = SHARED_DATASETS / "nezha-tt-2023-01-29.tar.xz"
+JAEGER_FIXTURES = REPO.parent / "shared" / "fixtures" / "jaeger"
 
 
 def iso(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
+
+
+def jaeger_fixture(name: str) -> Any:
+    """Jaeger's own test fixture ``name`` (JSON) from ../shared/fixtures/jaeger; the test is
+    skipped where it is missing."""
+    path = JAEGER_FIXTURES / name
+    if not path.is_file():
+        pytest.skip(f"needs Jaeger's fixtures in ../shared/fixtures/jaeger ({path} missing)")
+    return json.loads(path.read_text())
 
 
 def write_jsonl(path: Path, rows: Iterable[dict[str, Any] | str]) -> None:

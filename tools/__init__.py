@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from tools.deps import Deps
 from tools.log_patterns import LogPatternsInput, log_patterns
+from tools.log_timeline import LogTimelineInput, log_timeline
 from tools.metric_changes import MetricChangesInput, metric_changes
 from tools.recent_changes import RecentChangesInput, recent_changes
 from tools.result import ToolResult
@@ -39,6 +40,7 @@ def _tool(fn: Callable[[Deps, Any], Awaitable[ToolResult[Any]]], model: type[Bas
 TOOLS: list[Tool] = [
     _tool(metric_changes, MetricChangesInput),
     _tool(log_patterns, LogPatternsInput),
+    _tool(log_timeline, LogTimelineInput),
     _tool(trace_attribution, TraceAttributionInput),
     _tool(recent_changes, RecentChangesInput),
     _tool(search_logs, SearchLogsInput),

@@ -12,8 +12,10 @@ which become an evidence item's ``query`` and ``link``.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -42,6 +44,33 @@ class LogQuery(BaseModel):
 
 
 @dataclass(frozen=True, slots=True)
+class LogHistogram:
+    """Matching records per service per fixed-size bucket (Elasticsearch ``date_histogram``).
+
+    Bucket ``i`` covers ``[start + i*interval, start + (i+1)*interval)``; ``start`` is the
+    window start floored to a multiple of ``interval`` since the epoch. Empty buckets are 0.
+    """
+
+    start: datetime
+    interval: timedelta
+    counts: dict[str, list[int]]  # service → count per bucket, all lists the same length
+
+    @property
+    def buckets(self) -> int:
+        return max((len(c) for c in self.counts.values()), default=0)
+
+
+def histogram_buckets(window: TimeWindow, interval: timedelta) -> tuple[datetime, int]:
+    """First bucket start (window start floored to ``interval`` since the epoch) and count."""
+    width = interval.total_seconds()
+    if width <= 0:
+        raise ValueError("histogram interval must be positive")
+    first = math.floor(window.start.timestamp() / width) * width
+    count = max(1, math.ceil((window.end.timestamp() - first) / width))
+    return datetime.fromtimestamp(first, tz=UTC), count
+
+
+@dataclass(frozen=True, slots=True)
 class LogPage:
     records: list[LogRecord]
     total: int  # matching records, of which ``records`` holds at most ``limit``
@@ -61,6 +90,43 @@ class TraceQuery(BaseModel):
     min_duration: timedelta | None = None
     limit: int = Field(default=200, ge=1, le=5_000)
 
+    def matches(self, span: Span) -> bool:
+        """Whether ``span`` satisfies every condition (start in the window, closed-open)."""
+        if not self.window.start.timestamp() <= span.start < self.window.end.timestamp():
+            return False
+        if self.service and span.service != self.service:
+            return False
+        if self.operation and span.operation != self.operation:
+            return False
+        if self.errors_only and not span.error:
+            return False
+        return not (self.min_duration and span.duration_ms < self.min_duration / MILLISECOND)
+
+
+MILLISECOND = timedelta(milliseconds=1)
+
+
+def matching_traces(traces: Iterable[list[Span]], query: TraceQuery) -> list[list[Span]]:
+    """Traces (one per id, first seen wins) with a span matching ``query``, order kept."""
+    unique: dict[str, list[Span]] = {}
+    for spans in traces:
+        if spans and any(query.matches(s) for s in spans):
+            unique.setdefault(spans[0].trace_id, spans)
+    return list(unique.values())
+
+
+def select_traces(traces: Iterable[list[Span]], query: TraceQuery) -> list[list[Span]]:
+    """The answer every :class:`TracesBackend` gives to ``find_traces``: traces with a span
+    matching ``query``, one per id, newest first (by their earliest span), at most ``limit``.
+
+    Neither Jaeger (Cassandra intersects per-condition indexes by trace) nor Tempo (filters
+    traces by overlap with the window, not span start) matches exactly that, so their backends
+    ask for a superset and apply this; the bundle backend applies it to everything.
+    """
+    found = matching_traces(traces, query)
+    found.sort(key=lambda t: min(s.start for s in t), reverse=True)
+    return found[: query.limit]
+
 
 @runtime_checkable
 class LogsBackend(Protocol):
@@ -72,6 +138,10 @@ class LogsBackend(Protocol):
 
     async def count_by_service(self, query: LogQuery) -> dict[str, int]:
         """Number of matching records per service (``limit`` is ignored)."""
+        ...
+
+    async def histogram(self, query: LogQuery, interval: timedelta) -> LogHistogram:
+        """Matching records per service per ``interval`` bucket (``limit`` is ignored)."""
         ...
 
     def describe(self, query: LogQuery) -> QueryInfo: ...

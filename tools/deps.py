@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from bot.config import InvestigationSettings
 from tools.backends import ChangesBackend, LogsBackend, MetricsBackend, TracesBackend
@@ -15,4 +16,5 @@ class Deps:
     traces: TracesBackend | None = None
     changes: ChangesBackend | None = None
     limits: InvestigationSettings = field(default_factory=InvestigationSettings)
+    metrics_step: timedelta = timedelta(seconds=15)  # range-query resolution (metrics.step_s)
     unavailable: dict[str, str] = field(default_factory=dict)  # source → why it is missing

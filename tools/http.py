@@ -56,21 +56,33 @@ class JsonClient:
                             f"response from {url} is larger than "
                             f"{self.max_bytes // 2**20} MiB; narrow the query",
                         )
-        except httpx.TimeoutException as exc:
-            raise BackendTimeout(name, f"timed out talking to {url}") from exc
         except httpx.TransportError as exc:
-            raise TransientBackendError(
-                name, f"unreachable: {type(exc).__name__}: {exc} ({url})"
-            ) from exc
-        status = response.status_code
-        if status == 429 or status >= 500:
-            raise TransientBackendError(name, f"HTTP {status} from {url}: {_snippet(body)}")
-        if status >= 400:
-            raise BackendError(name, f"HTTP {status} from {url}: {_snippet(body)}")
+            raise transport_error(name, exc, f"talking to {url}") from exc
+        if (error := status_error(name, response.status_code, f"from {url}", body)) is not None:
+            raise error
         try:
             return json.loads(body)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise BackendError(name, f"malformed JSON from {url}: {exc}") from exc
+
+
+def transport_error(name: str, exc: httpx.TransportError, doing: str) -> BackendError:
+    """The error for a request that got no answer: timed out, or unreachable (both retried)."""
+    if isinstance(exc, httpx.TimeoutException):
+        return BackendTimeout(name, f"timed out {doing}")
+    return TransientBackendError(name, f"unreachable {doing}: {type(exc).__name__}: {exc}")
+
+
+def status_error(
+    name: str, status: int, where: str, body: bytes | bytearray
+) -> BackendError | None:
+    """The error for an HTTP error status (429 and 5xx are transient), ``None`` below 400."""
+    if status < 400:
+        return None
+    message = f"HTTP {status} {where}: {_snippet(body)}"
+    if status == 429 or status >= 500:
+        return TransientBackendError(name, message, status=status)
+    return BackendError(name, message, status=status)
 
 
 def _snippet(body: bytes | bytearray, limit: int = 200) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from pydantic import BaseModel, Field
 
@@ -66,7 +66,7 @@ async def metric_changes(deps: Deps, params: MetricChangesInput) -> ToolResult[l
 
     async def body() -> ToolResult[list[SeriesChange]]:
         signals = list(params.signals) or await metrics.signals()
-        step = timedelta(seconds=15)
+        step = deps.metrics_step
         fetched = await asyncio.gather(*(metrics.series(s, params.window, step) for s in signals))
         series = [
             s

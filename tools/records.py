@@ -35,6 +35,11 @@ class LogLevel(IntEnum):
             raise ValueError(f"unknown log level {text!r}")
         return level
 
+    @classmethod
+    def spellings(cls) -> MappingProxyType[str, LogLevel]:
+        """Every upper-case spelling :meth:`parse` accepts, with the level it means."""
+        return MappingProxyType(_LEVEL_ALIASES)
+
     @property
     def label(self) -> str:
         return self.name.lower()

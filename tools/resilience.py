@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -92,7 +92,7 @@ class Resilience:
             try:
                 result = await asyncio.wait_for(request(), timeout=self.timeout_s)
             except TimeoutError:
-                last = BackendTimeout(self.name, f"no answer within {self.timeout_s:g}s")
+                last = BackendTimeout(self.name, f"timed out: no answer within {self.timeout_s:g}s")
             except TransientBackendError as exc:
                 last = exc
             except BackendError:
@@ -105,3 +105,23 @@ class Resilience:
         self.breaker.failure()
         assert last is not None
         raise last
+
+
+async def gather_bounded(calls: Iterable[Callable[[], Awaitable[T]]], limit: int) -> list[T]:
+    """Run ``calls`` with at most ``limit`` in flight; results in order. On the first failure
+    the others are cancelled (and awaited), so nothing keeps running after the error is raised.
+    """
+    semaphore = asyncio.Semaphore(limit)
+
+    async def run(call: Callable[[], Awaitable[T]]) -> T:
+        async with semaphore:
+            return await call()
+
+    tasks = [asyncio.ensure_future(run(call)) for call in calls]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise

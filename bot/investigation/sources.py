@@ -1,19 +1,31 @@
-"""Build the :class:`Deps` an investigation uses from a telemetry bundle."""
+"""Build the :class:`Deps` an investigation uses: from a bundle, or from configured backends."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
+import httpx
+
 from bot.config import Settings
+from bot.errors import ConfigError
 from bot.evidence import TimeWindow
 from tools.bundle.backends import BundleChanges, BundleLogs, BundleMetrics, BundleTraces
 from tools.bundle.reader import Bundle, load_bundle
 from tools.deps import Deps
+from tools.elasticsearch.logs import ElasticsearchLogs, make_client
+from tools.http import JsonClient
+from tools.jaeger.traces import JaegerTraces
 from tools.links import Links
+from tools.prometheus.metrics import PrometheusMetrics
 from tools.records import Alert
+from tools.resilience import Resilience
+from tools.tempo.traces import TempoTraces
 
 
 @dataclass(frozen=True)
@@ -52,3 +64,70 @@ async def bundle_sources(path: Path, settings: Settings) -> BundleSources:
         unavailable={k: v for k, v in missing.items() if v},
     )
     return BundleSources(bundle, deps, load_ms)
+
+
+@asynccontextmanager
+async def configured_sources(settings: Settings) -> AsyncIterator[Deps]:
+    """Backends from settings (Elasticsearch, Prometheus, Jaeger/Tempo); clients closed on exit.
+
+    A source without a URL is reported as unavailable, with the setting that enables it.
+    """
+    if not (settings.logs.url or settings.metrics.url or settings.traces.url):
+        raise ConfigError(
+            "no telemetry source: pass --bundle DIR, or configure a backend with "
+            "RCABOT_LOGS__URL (Elasticsearch), RCABOT_METRICS__URL (Prometheus) or "
+            "RCABOT_TRACES__URL (Jaeger/Tempo), or the same keys in rcabot.yaml"
+        )
+    link_settings = settings.links
+    if link_settings.prometheus_url is None and settings.metrics.url:
+        link_settings = link_settings.model_copy(update={"prometheus_url": settings.metrics.url})
+    links = Links(link_settings)
+    deps = Deps(
+        limits=settings.investigation,
+        metrics_step=timedelta(seconds=settings.metrics.step_s),
+        unavailable={"changes": "no change-event source is configured for live backends"},
+    )
+    async with AsyncExitStack() as stack:
+        if settings.logs.url:
+            es = make_client(settings.logs)
+            stack.push_async_callback(es.close)
+            deps.logs = ElasticsearchLogs(
+                es,
+                settings.logs,
+                links,
+                Resilience("elasticsearch", timeout_s=settings.logs.timeout_s),
+            )
+        else:
+            deps.unavailable["logs"] = "not configured (set RCABOT_LOGS__URL)"
+        if settings.metrics.url:
+            http = await stack.enter_async_context(
+                httpx.AsyncClient(timeout=settings.metrics.timeout_s)
+            )
+            deps.metrics = PrometheusMetrics(
+                JsonClient(
+                    http,
+                    settings.metrics.url,
+                    Resilience("prometheus", timeout_s=settings.metrics.timeout_s),
+                ),
+                settings.metrics,
+                links,
+            )
+        else:
+            deps.unavailable["metrics"] = "not configured (set RCABOT_METRICS__URL)"
+        if settings.traces.url:
+            http = await stack.enter_async_context(
+                httpx.AsyncClient(timeout=settings.traces.timeout_s)
+            )
+            client = JsonClient(
+                http,
+                settings.traces.url,
+                Resilience(settings.traces.kind, timeout_s=settings.traces.timeout_s),
+            )
+            deps.traces = (
+                JaegerTraces(client, links)
+                if settings.traces.kind == "jaeger"
+                else TempoTraces(client, links)
+            )
+        else:
+            deps.unavailable["traces"] = "not configured (set RCABOT_TRACES__URL)"
+        yield deps

@@ -56,16 +56,19 @@ async def test_failures_map_to_backend_errors(
         calls.append(request)
         return response
 
-    with pytest.raises(error, match=message):
+    with pytest.raises(error, match=message) as raised:
         await _client(httpx.MockTransport(handle)).get("/x")
     assert len(calls) == attempts
+    # the HTTP status travels with the error (e.g. a 404 for an unknown trace id is no failure)
+    assert raised.value.status == (response.status_code if response.status_code >= 400 else None)
 
 
 async def test_unreachable_and_timeout() -> None:
     def refuse(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("connection refused", request=request)
 
-    with pytest.raises(TransientBackendError, match="unreachable: ConnectError"):
+    unreachable = "unreachable talking to http://backend/x: ConnectError"
+    with pytest.raises(TransientBackendError, match=unreachable):
         await _client(httpx.MockTransport(refuse)).get("/x")
 
     def slow(request: httpx.Request) -> httpx.Response:

@@ -16,6 +16,7 @@ START = T0 + timedelta(minutes=40)
 INPUTS: dict[str, dict[str, Any]] = {
     "metric_changes": {"window": WINDOW, "baseline_end": START},
     "log_patterns": {"window": WINDOW, "incident_start": START},
+    "log_timeline": {"window": WINDOW},
     "trace_attribution": {"window": WINDOW, "incident_start": START},
     "recent_changes": {"window": WINDOW, "incident_start": START},
     "search_logs": {"window": WINDOW, "text": "timeout"},

@@ -12,12 +12,20 @@ from datetime import timedelta
 
 from bot.config import LogFields
 from bot.evidence import TimeWindow
-from tools.backends import LogPage, LogQuery, QueryInfo, TraceQuery
+from tools.backends import (
+    LogHistogram,
+    LogPage,
+    LogQuery,
+    QueryInfo,
+    TraceQuery,
+    histogram_buckets,
+)
 from tools.bundle.reader import Bundle
 from tools.kql import kql
 from tools.kql import quote as kql_quote
 from tools.links import Links
 from tools.records import Change, LogRecord, MetricSeries, Span
+from tools.traceql import traceql
 
 NAME = "bundle"
 
@@ -64,6 +72,16 @@ class BundleLogs:
         for record in self._matching(query):
             counts[record.service] = counts.get(record.service, 0) + 1
         return counts
+
+    async def histogram(self, query: LogQuery, interval: timedelta) -> LogHistogram:
+        start, buckets = histogram_buckets(query.window, interval)
+        counts: dict[str, list[int]] = {}
+        width = interval.total_seconds()
+        origin = start.timestamp()
+        for record in self._matching(query):
+            row = counts.setdefault(record.service, [0] * buckets)
+            row[int((record.ts.timestamp() - origin) // width)] += 1
+        return LogHistogram(start=start, interval=interval, counts=counts)
 
     def describe(self, query: LogQuery) -> QueryInfo:
         text = kql(query, self._fields)
@@ -126,25 +144,12 @@ class BundleTraces:
             self._traces, key=lambda t: min(s.start for s in self._traces[t]), reverse=True
         )
 
-    def _matches(self, span: Span, query: TraceQuery, lo: float, hi: float) -> bool:
-        if not lo <= span.start < hi:
-            return False
-        if query.service and span.service != query.service:
-            return False
-        if query.operation and span.operation != query.operation:
-            return False
-        if query.errors_only and not span.error:
-            return False
-        return not (
-            query.min_duration and span.duration_ms < query.min_duration.total_seconds() * 1000
-        )
-
     async def find_traces(self, query: TraceQuery) -> list[list[Span]]:
-        lo, hi = query.window.start.timestamp(), query.window.end.timestamp()
+        # select_traces() over self._order, stopping early: the order is already newest first
         found: list[list[Span]] = []
         for trace_id in self._order:
             spans = self._traces[trace_id]
-            if any(self._matches(s, query, lo, hi) for s in spans):
+            if any(query.matches(s) for s in spans):
                 found.append(spans)
                 if len(found) >= query.limit:
                     break
@@ -154,16 +159,7 @@ class BundleTraces:
         return list(self._traces.get(trace_id, []))
 
     def describe(self, query: TraceQuery) -> QueryInfo:
-        conditions = []
-        if query.service:
-            conditions.append(f"resource.service.name = {kql_quote(query.service)}")
-        if query.operation:
-            conditions.append(f"name = {kql_quote(query.operation)}")
-        if query.errors_only:
-            conditions.append("status = error")
-        if query.min_duration:
-            conditions.append(f"duration > {int(query.min_duration.total_seconds() * 1000)}ms")
-        text = "{ " + " && ".join(conditions) + " }" if conditions else "{ }"
+        text = traceql(query)
         link = None
         if query.service:
             link = self._links.jaeger_search(

@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import json
 import re
-import tarfile
 import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -21,10 +20,9 @@ import pytest
 from bot.alerts import parse_alertmanager_payload
 from bot.importers.nezha import ImportedCase, import_nezha
 from bot.importers.nezha_layout import service_of
+from tests.bundles import NEZHA_ARCHIVE as ARCHIVE
 from tools.bundle.reader import load_bundle
 
-DATASETS = Path(__file__).parents[3] / ".." / "shared" / "datasets"
-ARCHIVE = DATASETS / "nezha-tt-2023-01-29.tar.xz"
 DAY = Path("rca_data") / "2023-01-29"
 POD_HASHES = re.compile(r"-[a-z0-9]{6,10}-[a-z0-9]{5}$")
 SAMPLE = ("08-43", "09-34", "13-31")  # return / return with few traces / cpu_contention
@@ -33,14 +31,6 @@ pytestmark = [
     pytest.mark.shared_data,
     pytest.mark.skipif(not ARCHIVE.is_file(), reason=f"dataset {ARCHIVE} is not available"),
 ]
-
-
-@pytest.fixture(scope="session")
-def nezha_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("nezha")
-    with tarfile.open(ARCHIVE, "r:xz") as tar:
-        tar.extractall(root, filter="data")
-    return root
 
 
 @pytest.fixture(scope="session")
