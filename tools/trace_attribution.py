@@ -1,4 +1,11 @@
-"""Tool: where errors originate and where time went, from traces before and after the start."""
+"""Tool: where errors originate and where time went, from traces before and after the start.
+
+A service's latency evidence is its self time **on the critical path** (the time requests
+waited on the service itself): plain self time also counts work that ran beside a slower
+sibling or an async handler beside its own client span, and would blame a caller that was only
+waiting. Edge evidence keeps all network time of the calls (a delayed link is a finding even
+where a slower parallel call hides it) and says how much of it was on the critical path.
+"""
 
 from __future__ import annotations
 
@@ -34,7 +41,8 @@ class TraceAttributionInput(BaseModel):
 
 async def trace_attribution(deps: Deps, params: TraceAttributionInput) -> ToolResult[TraceAnalysis]:
     """Sample traces before and after the incident start; attribute errors to the service
-    where they originate, self time to services and network time to caller → callee edges."""
+    where they originate, critical-path self time to services and network time to caller →
+    callee edges."""
     backend = deps.traces
     if backend is None:
         return unavailable(NAME, "traces", deps)
@@ -83,31 +91,40 @@ def _service_evidence(
     analysis: TraceAnalysis, traces: TracesBackend, window: TimeWindow
 ) -> list[EvidenceDraft]:
     out = []
-    ranked = sorted(analysis.services.values(), key=lambda f: -max(f.error_score, f.latency_score))
+    ranked = sorted(
+        analysis.services.values(), key=lambda f: -max(f.error_score, f.critical_latency_score)
+    )
     for finding in ranked:
         if finding.error_score >= MIN_SCORE:
             out.append(_origin(finding, analysis, traces, window))
-        if finding.latency_score >= MIN_SCORE:
-            info = traces.describe(TraceQuery(window=window, service=finding.service))
-            out.append(
-                EvidenceDraft(
-                    key=f"traces:latency:{finding.service}",
-                    source=Source.TRACES,
-                    title=f"{finding.service}: own span time {fmt_ms(finding.baseline_self_ms)} → "
-                    f"{fmt_ms(finding.incident_self_ms)}",
-                    summary=(
-                        f"The median self time of {finding.service}'s own spans (time not spent "
-                        f"in child calls) grew from {fmt_ms(finding.baseline_self_ms)} to "
-                        f"{fmt_ms(finding.incident_self_ms)}."
-                    ),
-                    query=info.text,
-                    link=info.link,
-                    window=window,
-                    service=finding.service,
-                    score=finding.latency_score,
-                )
-            )
+        if finding.critical_latency_score >= MIN_SCORE:
+            out.append(_latency(finding, traces, window))
     return out
+
+
+def _latency(
+    finding: ServiceTraceFinding, traces: TracesBackend, window: TimeWindow
+) -> EvidenceDraft:
+    info = traces.describe(TraceQuery(window=window, service=finding.service))
+    name = finding.service
+    return EvidenceDraft(
+        key=f"traces:latency:{name}",
+        source=Source.TRACES,
+        title=f"{name}: own time on the critical path {fmt_ms(finding.baseline_critical_ms)} → "
+        f"{fmt_ms(finding.incident_critical_ms)} per trace",
+        summary=(
+            f"Per trace, the median time requests waited on {name} itself (its spans' self "
+            f"time on the critical path, not in child calls) grew from "
+            f"{fmt_ms(finding.baseline_critical_ms)} to {fmt_ms(finding.incident_critical_ms)}. "
+            f"The median self time of each of its spans, on the critical path or not, went "
+            f"from {fmt_ms(finding.baseline_self_ms)} to {fmt_ms(finding.incident_self_ms)}."
+        ),
+        query=info.text,
+        link=info.link,
+        window=window,
+        service=name,
+        score=finding.critical_latency_score,
+    )
 
 
 def _origin(
@@ -162,7 +179,9 @@ def _gap(edge: EdgeFinding, traces: TracesBackend, window: TimeWindow) -> Eviden
         summary=(
             f"Calls from {edge.caller} to {edge.callee} spend a median "
             f"{fmt_ms(edge.incident_gap_ms)} outside {edge.callee}'s own server span "
-            f"(network or queueing), against {fmt_ms(edge.baseline_gap_ms)} before."
+            f"(network or queueing), against {fmt_ms(edge.baseline_gap_ms)} before. Per trace, "
+            f"a median {fmt_ms(edge.incident_critical_gap_ms)} of that time was on the critical "
+            f"path, against {fmt_ms(edge.baseline_critical_gap_ms)} before."
         ),
         query=info.text,
         link=info.link,

@@ -1,11 +1,11 @@
 """Deterministic candidate ranking: every signal per service, combined and explained.
 
 Each raw signal (robust z of a metric, log error-rate ratio, share of traces whose errors
-originate in the service, self-time and network-time growth, a change shortly before the
-start) is squashed to 0..1 with ``1 - exp(-x / scale)`` and weighted. Traces weigh most because
-they separate where a fault *originates* from where it merely *propagates*. A service whose own
-spans look healthy while something it calls is anomalous is marked down: in a call graph,
-symptoms travel upstream.
+originate in the service, growth of its self time on the critical path and of network time, a
+change shortly before the start) is squashed to 0..1 with ``1 - exp(-x / scale)`` and weighted.
+Traces weigh most because they separate where a fault *originates* from where it merely
+*propagates*. A service whose own spans look healthy while something it calls is anomalous is
+marked down: in a call graph, symptoms travel upstream.
 """
 
 from __future__ import annotations
@@ -117,7 +117,10 @@ def collect(
         for finding in traces.services.values():
             s = of(finding.service)
             s.bump("trace_errors", finding.error_score)
-            s.bump("trace_latency", finding.latency_score)
+            # critical-path self time: time requests waited on the service itself. Plain self
+            # time also counts spans nobody waited for (parallel calls, async handlers that
+            # run beside their client span), which flags callers that were only waiting.
+            s.bump("trace_latency", finding.critical_latency_score)
             if finding.error_score >= 1.0 and finding.incident_self_ms is None:
                 s.outage = True  # errors attributed to it, yet it recorded no spans itself
         for edge in traces.edges:

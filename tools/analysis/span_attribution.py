@@ -7,6 +7,10 @@
   time on the network or in the callee's queue, attributed to the edge caller → callee (this is
   how delay injected on a callee's network shows up: the callers' time around the call grows
   while the callee's own spans do not).
+- **Critical-path time** (:mod:`tools.analysis.critical_path`): the same split, counting only
+  time the request waited on. Summed per trace: per service, the critical-path self time of its
+  spans (0 in a trace where all of them ran beside a slower sibling); per edge, the critical
+  part of its client spans' time outside the callee's server span.
 - **Edges**: caller → callee with call and error counts, and for failing calls the services
   where those errors originated (the callee itself, or further down: propagated).
 """
@@ -19,6 +23,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from tools.analysis.critical_path import critical_self_ms
 from tools.records import Span
 
 MIN_SAMPLES = 5
@@ -53,6 +58,11 @@ class PeriodStats:
     origin_traces: Counter[str] = field(default_factory=Counter)
     self_ms: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     gap_ms: dict[tuple[str, str], list[float]] = field(default_factory=lambda: defaultdict(list))
+    # one value per trace the service / edge appears in: its critical-path time in that trace
+    critical_ms: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    critical_gap_ms: dict[tuple[str, str], list[float]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
     calls: Counter[tuple[str, str]] = field(default_factory=Counter)
     call_errors: Counter[tuple[str, str]] = field(default_factory=Counter)
     edge_origins: dict[tuple[str, str], Counter[str]] = field(
@@ -83,7 +93,10 @@ def _add_trace(stats: PeriodStats, spans: list[Span]) -> None:
         if span.parent_id:
             children[span.parent_id].append(span)
     origins_in_trace: set[str] = set()
-    for span in spans:
+    critical = critical_self_ms(spans)
+    service_critical: dict[str, float] = defaultdict(float)
+    edge_critical: dict[tuple[str, str], float] = defaultdict(float)
+    for span, critical_ms in zip(spans, critical, strict=True):
         kids = children.get(span.span_id, [])
         if span.error and not any(k.error for k in kids):
             callee = _callee(span, kids) if span.kind == "client" and not kids else None
@@ -110,12 +123,18 @@ def _add_trace(stats: PeriodStats, spans: list[Span]) -> None:
                 edge = (span.service, callee)
                 stats.calls[edge] += 1
                 stats.gap_ms[edge].append(self_ms)
+                edge_critical[edge] += critical_ms
                 if span.error:
                     stats.call_errors[edge] += 1
                     stats.edge_origins[edge].update(_origins_below(span, children))
                 continue
         stats.self_ms[span.service].append(self_ms)
+        service_critical[span.service] += critical_ms
     stats.origin_traces.update(origins_in_trace)
+    for service, ms in service_critical.items():
+        stats.critical_ms[service].append(ms)
+    for edge, ms in edge_critical.items():
+        stats.critical_gap_ms[edge].append(ms)
 
 
 def _median(values: list[float]) -> float | None:
@@ -139,6 +158,9 @@ class ServiceTraceFinding:
     example_error: str | None
     baseline_self_ms: float | None  # median self time of its own spans
     incident_self_ms: float | None
+    # median per trace of its spans' self time on the critical path (time the request waited)
+    baseline_critical_ms: float | None = None
+    incident_critical_ms: float | None = None
 
     @property
     def error_score(self) -> float:
@@ -152,6 +174,10 @@ class ServiceTraceFinding:
     def latency_score(self) -> float:
         return _growth(self.baseline_self_ms, self.incident_self_ms)
 
+    @property
+    def critical_latency_score(self) -> float:
+        return _growth(self.baseline_critical_ms, self.incident_critical_ms)
+
 
 @dataclass(frozen=True, slots=True)
 class EdgeFinding:
@@ -162,10 +188,17 @@ class EdgeFinding:
     baseline_gap_ms: float | None  # median client time not covered by the callee's span
     incident_gap_ms: float | None
     error_origins: tuple[tuple[str, int], ...]  # where the failing calls' errors originate
+    # median per trace of that client time on the critical path (network / queue it waited on)
+    baseline_critical_gap_ms: float | None = None
+    incident_critical_gap_ms: float | None = None
 
     @property
     def gap_score(self) -> float:
         return _growth(self.baseline_gap_ms, self.incident_gap_ms)
+
+    @property
+    def critical_gap_score(self) -> float:
+        return _growth(self.baseline_critical_gap_ms, self.incident_critical_gap_ms)
 
     @property
     def fault_in_callee(self) -> bool:
@@ -205,6 +238,8 @@ def analyze_traces(traces: Iterable[list[Span]], split: float) -> TraceAnalysis:
             example_error=example[2] if example else None,
             baseline_self_ms=_median(base.self_ms.get(service, [])),
             incident_self_ms=_median(incident.self_ms.get(service, [])),
+            baseline_critical_ms=_median(base.critical_ms.get(service, [])),
+            incident_critical_ms=_median(incident.critical_ms.get(service, [])),
         )
     edges = []
     for edge in sorted(set(base.calls) | set(incident.calls)):
@@ -218,6 +253,8 @@ def analyze_traces(traces: Iterable[list[Span]], split: float) -> TraceAnalysis:
                 baseline_gap_ms=_median(base.gap_ms.get(edge, [])),
                 incident_gap_ms=_median(incident.gap_ms.get(edge, [])),
                 error_origins=tuple(origins.most_common()),
+                baseline_critical_gap_ms=_median(base.critical_gap_ms.get(edge, [])),
+                incident_critical_gap_ms=_median(incident.critical_gap_ms.get(edge, [])),
             )
         )
     return TraceAnalysis(base.traces, incident.traces, findings, edges)

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import math
 from types import MappingProxyType
 from typing import Any
+
+import pytest
 
 from tools.analysis.span_attribution import analyze_traces
 from tools.records import Span
@@ -118,3 +121,125 @@ def test_self_time_growth_in_the_callee() -> None:
     result = analyze_traces(traces, SPLIT)
     assert result.services["checkout"].latency_score > 2
     assert result.edges[0].gap_score == 0.0
+
+
+def _fan_out(
+    trace: str,
+    start: float,
+    *,
+    fast_ms: float,
+    slow_ms: float,
+    fast_gap_ms: float = 2.0,
+    slow_gap_ms: float = 2.0,
+) -> list[Span]:
+    """frontend calls ``fast`` and ``slow`` in parallel; it waits only for the later one.
+
+    Each client span is its callee's server span plus ``*_gap_ms`` of network, split evenly
+    before and after. The frontend's own span has 5 ms before the calls and 5 ms after the
+    later one returns.
+    """
+    calls = (("fast", fast_ms, fast_gap_ms), ("slow", slow_ms, slow_gap_ms))
+    longest = max(ms + gap_ms for _, ms, gap_ms in calls)
+    spans = [_span(trace, "root", None, "frontend", start, longest + 10)]
+    for callee, ms, gap_ms in calls:
+        spans += [
+            _span(
+                trace,
+                f"call-{callee}",
+                "root",
+                "frontend",
+                start + 0.005,
+                ms + gap_ms,
+                error=False,
+                kind="client",
+                **{"peer.service": callee},
+            ),
+            _span(
+                trace,
+                f"serve-{callee}",
+                f"call-{callee}",
+                callee,
+                start + 0.005 + gap_ms / 2000,
+                ms,
+            ),
+        ]
+    return spans
+
+
+def test_critical_path_time_of_a_sequential_call() -> None:
+    traces = [_call(f"b{i}", 900 + i) for i in range(20)]
+    traces += [_call(f"i{i}", 1001 + i, gap_ms=300, callee_ms=30) for i in range(20)]
+    result = analyze_traces(traces, SPLIT)
+    checkout, frontend = result.services["checkout"], result.services["frontend"]
+    assert (checkout.baseline_critical_ms, checkout.incident_critical_ms) == pytest.approx(
+        (20, 30), abs=1e-3
+    )
+    # the frontend's server span: 5 ms around its one call, all waited on
+    assert (frontend.baseline_critical_ms, frontend.incident_critical_ms) == pytest.approx(
+        (5, 5), abs=1e-3
+    )
+    (edge,) = result.edges
+    assert (edge.baseline_critical_gap_ms, edge.incident_critical_gap_ms) == pytest.approx(
+        (2, 300), abs=1e-3
+    )
+    assert edge.critical_gap_score == pytest.approx(math.log2(305 / 7))
+
+
+def test_a_slower_parallel_call_that_nobody_waited_for_is_not_critical() -> None:
+    traces = [_fan_out(f"b{i}", 900 + i, fast_ms=20, slow_ms=50) for i in range(20)]
+    traces += [_fan_out(f"i{i}", 1001 + i, fast_ms=40, slow_ms=50) for i in range(20)]
+    result = analyze_traces(traces, SPLIT)
+    fast, slow = result.services["fast"], result.services["slow"]
+    assert (fast.baseline_self_ms, fast.incident_self_ms) == pytest.approx((20, 40), abs=1e-3)
+    assert fast.latency_score > 0.8  # its own spans did slow down ...
+    assert (fast.baseline_critical_ms, fast.incident_critical_ms) == (0, 0)
+    assert fast.critical_latency_score == 0  # ... but the request never waited on them
+    assert (slow.baseline_critical_ms, slow.incident_critical_ms) == pytest.approx(
+        (50, 50), abs=1e-3
+    )
+    frontend = result.services["frontend"]
+    assert frontend.incident_critical_ms == pytest.approx(10, abs=1e-3)
+
+
+def test_a_parallel_call_that_becomes_the_slowest_becomes_critical() -> None:
+    traces = [_fan_out(f"b{i}", 900 + i, fast_ms=20, slow_ms=50) for i in range(20)]
+    traces += [_fan_out(f"i{i}", 1001 + i, fast_ms=120, slow_ms=50) for i in range(20)]
+    result = analyze_traces(traces, SPLIT)
+    fast = result.services["fast"]
+    assert (fast.baseline_critical_ms, fast.incident_critical_ms) == pytest.approx(
+        (0, 120), abs=1e-3
+    )
+    assert fast.critical_latency_score == pytest.approx(math.log2(125 / 5))
+    assert result.services["slow"].incident_critical_ms == 0
+
+
+def test_network_delay_off_the_critical_path_is_not_critical_edge_time() -> None:
+    traces = [_fan_out(f"b{i}", 900 + i, fast_ms=20, slow_ms=50) for i in range(20)]
+    traces += [
+        _fan_out(f"i{i}", 1001 + i, fast_ms=20, slow_ms=50, fast_gap_ms=25) for i in range(20)
+    ]
+    result = analyze_traces(traces, SPLIT)
+    fast, slow = sorted(result.edges, key=lambda e: e.callee)
+    assert (fast.baseline_gap_ms, fast.incident_gap_ms) == pytest.approx((2, 25), abs=1e-3)
+    assert fast.gap_score > 1.5  # the call to fast took 45 ms instead of 22 ...
+    # ... but the 52 ms call to slow ran beside it: the frontend waited on slow's network only
+    assert (fast.baseline_critical_gap_ms, fast.incident_critical_gap_ms) == (0, 0)
+    assert fast.critical_gap_score == 0
+    assert (slow.baseline_critical_gap_ms, slow.incident_critical_gap_ms) == pytest.approx(
+        (2, 2), abs=1e-3
+    )
+
+
+def test_network_delay_on_the_critical_path_is_critical_edge_time() -> None:
+    traces = [_fan_out(f"b{i}", 900 + i, fast_ms=20, slow_ms=50) for i in range(20)]
+    traces += [
+        _fan_out(f"i{i}", 1001 + i, fast_ms=20, slow_ms=50, fast_gap_ms=80) for i in range(20)
+    ]
+    result = analyze_traces(traces, SPLIT)
+    fast, slow = sorted(result.edges, key=lambda e: e.callee)
+    assert (fast.baseline_critical_gap_ms, fast.incident_critical_gap_ms) == pytest.approx(
+        (0, 80), abs=1e-3
+    )
+    assert fast.critical_gap_score == pytest.approx(math.log2(85 / 5))
+    assert slow.incident_critical_gap_ms == 0
+    assert result.services["fast"].incident_critical_ms == pytest.approx(20, abs=1e-3)

@@ -1,0 +1,100 @@
+"""The trace_attribution tool's evidence: latency is critical-path time, and says so."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
+
+from bot.evidence import TimeWindow
+from tools.backends import QueryInfo, TraceQuery
+from tools.deps import Deps
+from tools.records import Span
+from tools.result import ToolStatus
+from tools.trace_attribution import TraceAttributionInput, trace_attribution
+
+START = datetime(2026, 3, 2, 9, 40, tzinfo=UTC)
+
+
+class _Traces:
+    """In-memory traces backend: every trace with a span matching the query."""
+
+    name = "memory"
+
+    def __init__(self, traces: list[list[Span]]) -> None:
+        self.traces = traces
+
+    async def find_traces(self, query: TraceQuery) -> list[list[Span]]:
+        return [t for t in self.traces if any(query.matches(s) for s in t)]
+
+    async def get_trace(self, trace_id: str) -> list[Span]:
+        return next((t for t in self.traces if t[0].trace_id == trace_id), [])
+
+    def describe(self, query: TraceQuery) -> QueryInfo:
+        return QueryInfo(text=f"service={query.service}", link=None)
+
+    def trace_link(self, trace_id: str) -> str | None:
+        return None
+
+
+def _fan_out(trace: str, start: float, fast_ms: float, slow_ms: float, gap_ms: float) -> list[Span]:
+    """frontend calls fast and slow in parallel, each with ``gap_ms`` of network; 5 ms of its
+    own before the calls and after the later one returns."""
+    longest = max(fast_ms, slow_ms) + gap_ms
+    spans = [Span(trace, "root", None, "frontend", "GET /", start, longest + 10, kind="server")]
+    for callee, ms in (("fast", fast_ms), ("slow", slow_ms)):
+        call_start = start + 0.005
+        spans += [
+            Span(
+                trace,
+                f"call-{callee}",
+                "root",
+                "frontend",
+                f"call {callee}",
+                call_start,
+                ms + gap_ms,
+                kind="client",
+                attrs=MappingProxyType({"peer.service": callee}),
+            ),
+            Span(
+                trace,
+                f"serve-{callee}",
+                f"call-{callee}",
+                callee,
+                "serve",
+                call_start + gap_ms / 2000,
+                ms,
+                kind="server",
+            ),
+        ]
+    return spans
+
+
+async def test_latency_evidence_is_critical_path_time_and_says_so() -> None:
+    t0 = START.timestamp()
+    # before: fast 20 ms beside slow 50 ms. After: fast 100 ms, still beside slow, now 200 ms,
+    # and both links 30 ms slower. Nobody waited on fast; everybody waited on slow
+    traces = [_fan_out(f"b{i}", t0 - 300 + i, 20, 50, 2) for i in range(20)]
+    traces += [_fan_out(f"i{i}", t0 + 10 + i, 100, 200, 32) for i in range(20)]
+    window = TimeWindow(start=START - timedelta(minutes=10), end=START + timedelta(minutes=5))
+    result = await trace_attribution(
+        Deps(traces=_Traces(traces)), TraceAttributionInput(window=window, incident_start=START)
+    )
+    assert result.status is ToolStatus.OK
+    analysis = result.data
+    assert analysis is not None
+    fast = analysis.services["fast"]
+    assert fast.latency_score > 2  # its spans' own time grew five-fold ...
+    assert fast.critical_latency_score == 0  # ... while slow's kept the request waiting
+    evidence = {e.key: e for e in result.evidence}
+    assert "traces:latency:fast" not in evidence
+    slow = evidence["traces:latency:slow"]
+    assert slow.title == "slow: own time on the critical path 50 ms → 200 ms per trace"
+    assert slow.summary.startswith(
+        "Per trace, the median time requests waited on slow itself (its spans' self time on the "
+        "critical path, not in child calls) grew from 50 ms to 200 ms."
+    )
+    # both links slowed; only slow's delay was on the critical path
+    gap_fast = evidence["traces:gap:frontend->fast"].summary
+    gap_slow = evidence["traces:gap:frontend->slow"].summary
+    assert "a median 0 ms of that time was on the critical path" in gap_fast
+    assert "a median 32 ms of that time was on the critical path, against 2 ms" in gap_slow
