@@ -12,9 +12,10 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from bot import postmortems
 from bot.alerts import parse_alertmanager_payload
 from bot.config import LoadSettings, Settings
-from bot.demo import generate_case
+from bot.demo import generate_case, postmortems_dir
 from bot.errors import BundleError, ConfigError, InvestigationError
 from bot.evidence import TimeWindow
 from bot.investigation.engine import investigate
@@ -22,6 +23,7 @@ from bot.investigation.question import focus
 from bot.investigation.report import Report
 from bot.investigation.request import InvestigationRequest
 from bot.investigation.sources import bundle_sources, configured_sources
+from bot.postmortems import postmortem_source
 from tools.bundle.timestamps import parse_timestamp
 from tools.records import Alert
 from tools.search_logs import SearchLogsInput
@@ -82,13 +84,14 @@ async def investigate_bundle(
     request = InvestigationRequest(
         alert=alert, service=service, window=_window(start, end, sources.window)
     )
-    return await investigate(
-        request,
-        sources.deps,
-        sources.window,
-        source_warnings=sources.bundle.warnings,
-        load_ms=sources.load_ms,
-    )
+    async with postmortem_source(settings, sources.deps) as deps:
+        return await investigate(
+            request,
+            deps,
+            sources.window,
+            source_warnings=sources.bundle.warnings,
+            load_ms=sources.load_ms,
+        )
 
 
 async def investigate_live(
@@ -114,7 +117,7 @@ async def investigate_live(
             start=alert.starts_at - lookback, end=min(alert.starts_at + timedelta(minutes=15), now)
         )
     request = InvestigationRequest(alert=alert, service=service, window=window or recent)
-    async with configured_sources(settings) as deps:
+    async with configured_sources(settings) as live, postmortem_source(settings, live) as deps:
         return await investigate(request, deps, window or recent)
 
 
@@ -133,14 +136,15 @@ async def ask_bundle(settings: Settings, bundle: Path, question: str) -> Report:
         alert=sources.alert,
         service=found.services[0] if found.services else None,
     )
-    return await investigate(
-        request,
-        sources.deps,
-        window,
-        searches=searches,
-        source_warnings=sources.bundle.warnings,
-        load_ms=sources.load_ms,
-    )
+    async with postmortem_source(settings, sources.deps) as deps:
+        return await investigate(
+            request,
+            deps,
+            window,
+            searches=searches,
+            source_warnings=sources.bundle.warnings,
+            load_ms=sources.load_ms,
+        )
 
 
 @dataclass(frozen=True)
@@ -158,6 +162,16 @@ async def run_demo(settings: Settings, out_dir: Path, fault: str, seed: int) -> 
     except ValueError as exc:
         raise InvestigationError(str(exc)) from exc
     generated = time.perf_counter() - started
+    # The demo's past incidents, in an index of its own beside the case (incremental: a no-op
+    # after the first run), so the investigation can say which one this incident resembles.
+    settings = settings.model_copy(
+        update={
+            "retrieval": settings.retrieval.model_copy(
+                update={"chroma_path": out_dir / "postmortems-index", "chroma_url": None}
+            )
+        }
+    )
+    await postmortems.ingest(settings, [postmortems_dir()])
     report = await investigate_bundle(settings, case.bundle_dir)
     # Ground truth is read only now, after the investigation, to show the demo's result.
     try:

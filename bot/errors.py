@@ -10,6 +10,7 @@
     │   │   └── BackendTimeout     ... specifically ran out of time
     │   └── CircuitOpen         ... not tried: the backend failed repeatedly just now
     ├── InvestigationError      the investigation cannot start (e.g. no scope: no alert, no service)
+    ├── RetrievalError          the postmortem index cannot be opened, read or written
     └── DatasetImportError      a dataset importer was given something it cannot convert
 
 Vendor exceptions are mapped at the boundary with ``raise ... from exc`` so the cause stays
@@ -57,6 +58,10 @@ class CircuitOpen(BackendError):
 
 class InvestigationError(RcabotError):
     """An investigation cannot start with the request it was given."""
+
+
+class RetrievalError(RcabotError):
+    """The postmortem index (Chroma) cannot be opened, read or written; says which and why."""
 
 
 class DatasetImportError(RcabotError):

@@ -27,6 +27,12 @@ async def http() -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
+@pytest.fixture(autouse=True)
+def _private_postmortem_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Investigations in tests never read a postmortem index a developer ingested locally."""
+    monkeypatch.setenv("RCABOT_RETRIEVAL__CHROMA_PATH", str(tmp_path / "no-postmortems"))
+
+
 @pytest.fixture
 def small_bundle(tmp_path: Path) -> Path:
     return small_incident(tmp_path / "bundle")

@@ -19,6 +19,7 @@ from tools.metric_changes import MetricChangesInput, metric_changes
 from tools.recent_changes import RecentChangesInput, recent_changes
 from tools.result import ToolResult
 from tools.search_logs import SearchLogsInput, search_logs
+from tools.similar_postmortems import SimilarPostmortemsInput, similar_postmortems
 from tools.trace_attribution import TraceAttributionInput, trace_attribution
 
 
@@ -44,6 +45,7 @@ TOOLS: list[Tool] = [
     _tool(trace_attribution, TraceAttributionInput),
     _tool(recent_changes, RecentChangesInput),
     _tool(search_logs, SearchLogsInput),
+    _tool(similar_postmortems, SimilarPostmortemsInput),
 ]
 
 __all__ = ["TOOLS", "Deps", "Tool", "ToolResult"]

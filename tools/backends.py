@@ -13,14 +13,15 @@ which become an evidence item's ``query`` and ``link``.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.evidence import TimeWindow
+from retrieval.model import Hit
 from tools.records import Change, LogLevel, LogRecord, MetricSeries, Span
 
 
@@ -179,6 +180,23 @@ class TracesBackend(Protocol):
     def describe(self, query: TraceQuery) -> QueryInfo: ...
 
     def trace_link(self, trace_id: str) -> str | None: ...
+
+
+@runtime_checkable
+class PostmortemSearch(Protocol):
+    """Past postmortems, searched by meaning and by words (``retrieval.index.PostmortemIndex``)."""
+
+    async def search(
+        self,
+        query: str,
+        *,
+        k: int = 5,
+        services: Sequence[str] = (),
+        since: date | None = None,
+        until: date | None = None,
+    ) -> list[Hit]:
+        """The ``k`` best-matching postmortems, one hit per document, best first."""
+        ...
 
 
 @runtime_checkable

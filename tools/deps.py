@@ -6,7 +6,13 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from bot.config import InvestigationSettings
-from tools.backends import ChangesBackend, LogsBackend, MetricsBackend, TracesBackend
+from tools.backends import (
+    ChangesBackend,
+    LogsBackend,
+    MetricsBackend,
+    PostmortemSearch,
+    TracesBackend,
+)
 
 
 @dataclass
@@ -15,6 +21,7 @@ class Deps:
     metrics: MetricsBackend | None = None
     traces: TracesBackend | None = None
     changes: ChangesBackend | None = None
+    postmortems: PostmortemSearch | None = None
     limits: InvestigationSettings = field(default_factory=InvestigationSettings)
     metrics_step: timedelta = timedelta(seconds=15)  # range-query resolution (metrics.step_s)
     unavailable: dict[str, str] = field(default_factory=dict)  # source → why it is missing

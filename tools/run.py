@@ -7,7 +7,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from bot.errors import BackendError
+from bot.errors import BackendError, RetrievalError
 from tools.deps import Deps
 from tools.result import ToolResult, ToolStatus
 
@@ -33,7 +33,7 @@ async def guarded(
             ToolStatus.ERROR,
             error=f"timed out after {deps.limits.tool_timeout_s:g}s",
         )
-    except BackendError as exc:
+    except (BackendError, RetrievalError) as exc:  # a source failed: say so, go on
         result = ToolResult(tool, source, backend_name, ToolStatus.ERROR, error=str(exc))
     result.elapsed_ms = (time.perf_counter() - started) * 1000
     return result

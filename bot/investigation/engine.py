@@ -20,14 +20,16 @@ from bot.investigation.report import Candidate, Report, SourceStatus, StageTimin
 from bot.investigation.request import InvestigationRequest
 from bot.investigation.scope import alert_evidence, incident_start, resolve_scope
 from bot.investigation.validate import validate_answer
-from bot.investigation.writer import hypothesis, write_answer
+from bot.investigation.writer import FAULT_WORDS, hypothesis, write_answer
 from bot.redact import redact
+from retrieval.model import Hit
 from tools.deps import Deps
 from tools.log_patterns import LogPatternsInput, log_patterns
 from tools.metric_changes import MetricChangesInput, metric_changes
 from tools.recent_changes import RecentChangesInput, recent_changes
 from tools.result import ToolResult
 from tools.search_logs import SearchLogsInput, search_logs
+from tools.similar_postmortems import SimilarPostmortemsInput, similar_postmortems
 from tools.trace_attribution import TraceAttributionInput, trace_attribution
 
 
@@ -68,6 +70,39 @@ def _clean(draft: EvidenceDraft) -> EvidenceDraft:
     )
 
 
+# Evidence numbered right after the candidates': log lines the question asked for, and past
+# incidents both retrievers agree resemble this one (see ``seen_before``).
+PRIORITY_KEYS = ("logs:search:", "postmortem:")
+SIMILAR_K = 3
+STRONG_RANK = 3  # a past incident is "seen before" when BM25 and embeddings both rank it this high
+
+
+def similar_incident_query(
+    request: InvestigationRequest, ranked: list[RankedService], drafts: list[EvidenceDraft]
+) -> str:
+    """What to look for in past postmortems: the symptom, the top suspect and its findings."""
+    parts = [request.question, request.alert.summary if request.alert else ""]
+    if ranked:
+        top = ranked[0]
+        parts.append(f"{top.service}: {FAULT_WORDS[top.fault_type]}")
+        by_key = {d.key: d for d in drafts}
+        parts += [by_key[k].title for k in top.evidence_keys[:3] if k in by_key]
+    elif request.service:
+        parts.append(request.service)
+    return ". ".join(p for p in parts if p) or "incident"
+
+
+def seen_before(result: ToolResult[list[Hit]]) -> list[EvidenceDraft]:
+    """The postmortem evidence both retrievers rank near the top (the rest is not cited)."""
+    strong = {
+        f"postmortem:{h.document.doc_id}"
+        for h in result.data or []
+        if (h.bm25_rank or STRONG_RANK + 1) <= STRONG_RANK
+        and (h.dense_rank or STRONG_RANK + 1) <= STRONG_RANK
+    }
+    return [d for d in result.evidence if d.key in strong]
+
+
 def number_evidence(
     alert: EvidenceDraft | None,
     ranked: list[RankedService],
@@ -79,7 +114,7 @@ def number_evidence(
     order: list[str] = [alert.key] if alert else []
     for candidate in ranked:
         order += [k for k in candidate.evidence_keys[:4] if k not in order]
-    order += [d.key for d in drafts if d.key.startswith("logs:search:") and d.key not in order]
+    order += [d.key for d in drafts if d.key.startswith(PRIORITY_KEYS) and d.key not in order]
     order += [d.key for d in sorted(drafts, key=lambda d: -d.score) if d.key not in order]
     if alert:
         by_key[alert.key] = alert
@@ -129,8 +164,17 @@ async def investigate(
     with watch.stage("rank"):
         signals = collect(metrics.data, logs.data, traces.data, changes.data, start.timestamp())
         ranked = rank(signals, traces.data, drafts, limits.max_candidates)
+    with watch.stage("postmortems"):
+        past = await similar_postmortems(
+            deps,
+            SimilarPostmortemsInput(
+                query=similar_incident_query(request, ranked, drafts), k=SIMILAR_K
+            ),
+        )
+    results.append(past)
+    similar = seen_before(past)
     alert = alert_evidence(request)
-    evidence = number_evidence(alert, ranked, drafts, limits.max_evidence)
+    evidence = number_evidence(alert, ranked, drafts + similar, limits.max_evidence)
     ids = {e.key: e.id for e in evidence}
     by_id = {e.id: e for e in evidence}
     with watch.stage("write"):
@@ -151,7 +195,8 @@ async def investigate(
             )
         alert_item = by_id.get(ids[alert.key]) if alert else None
         matches = [by_id[ids[d.key]] for r in found for d in r.evidence if d.key in ids]
-        draft_answer = write_answer(scope.label, alert_item, candidates, by_id, matches)
+        known = [by_id[ids[d.key]] for d in similar if d.key in ids]
+        draft_answer = write_answer(scope.label, alert_item, candidates, by_id, matches, known)
     with watch.stage("validate"):
         validated = validate_answer(draft_answer, by_id.keys())
     warnings = [*source_warnings, *(w for r in results for w in r.warnings)]

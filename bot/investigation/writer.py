@@ -51,10 +51,20 @@ def write_answer(
     candidates: Sequence[Candidate],
     evidence: dict[str, Evidence],
     matches: Sequence[Evidence] = (),
+    seen_before: Sequence[Evidence] = (),
 ) -> str:
-    found = " ".join(f"{m.title} [{m.id}]." for m in matches)
     answer = _candidates_answer(scope_label, alert_evidence, candidates, evidence)
-    return answer + (f"\n*Matching logs:* {found}" if found else "")
+    found = " ".join(f"{m.title} [{m.id}]." for m in matches)
+    if found:
+        answer += f"\n*Matching logs:* {found}"
+    similar = " ".join(f"{_upper_first(p.title)} [{p.id}]." for p in seen_before)
+    if similar:
+        answer += f"\n*Seen before:* {similar}"
+    return answer
+
+
+def _upper_first(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def _candidates_answer(

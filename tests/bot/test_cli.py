@@ -166,7 +166,7 @@ def test_demo_end_to_end_ranks_the_faulty_service_first(tmp_path: Path) -> None:
     result = rcabot("demo", "--out", str(tmp_path), "--json")
     assert result.returncode == 0, result.stderr
     report = Report.model_validate_json(result.stdout)
-    (case,) = tmp_path.iterdir()
+    (case,) = [p for p in tmp_path.iterdir() if (p / "label.json").is_file()]
     label = json.loads((case / "label.json").read_text())
     assert report.candidates[0].service == label["service"]
     assert report.candidates[0].fault_type.value == label["fault_type"]
@@ -184,7 +184,7 @@ def test_demo_end_to_end_ranks_the_faulty_service_first(tmp_path: Path) -> None:
 def test_demo_terminal_output_says_whether_it_was_right(tmp_path: Path) -> None:
     result = rcabot("demo", "--out", str(tmp_path), "--fault", "network-delay")
     assert result.returncode == 0, result.stderr
-    (case,) = tmp_path.iterdir()
+    (case,) = [p for p in tmp_path.iterdir() if (p / "label.json").is_file()]
     truth = json.loads((case / "label.json").read_text())["service"]
     assert "Ground truth" in result.stdout
     assert f"ranked first: {truth} correct" in result.stdout

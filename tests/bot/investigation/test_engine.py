@@ -44,7 +44,8 @@ async def test_faulty_service_first_with_cited_evidence(small_bundle: Path) -> N
     assert report.candidates[1].service == "web" and report.candidates[1].propagated
     assert report.incident_start.startswith("2026-03-02T09:40")
     assert report.dropped_statements == []
-    assert all(s.ok for s in report.sources)
+    telemetry = [s for s in report.sources if s.source != "postmortems"]  # none ingested here
+    assert telemetry and all(s.ok for s in telemetry)
     assert report.tokens.evidence > 0
     _assert_every_citation_resolves(report)
 
@@ -134,4 +135,5 @@ async def test_empty_window_gives_an_answer_with_no_candidates(tmp_path: Path) -
     report = await investigate(InvestigationRequest(service="a"), sources.deps, sources.window)
     assert report.candidates == []
     assert report.answer == ""
-    assert {s.source for s in report.sources if not s.ok} == {"metrics", "traces", "changes"}
+    failed = {s.source for s in report.sources if not s.ok}
+    assert failed == {"metrics", "traces", "changes", "postmortems"}
