@@ -46,6 +46,8 @@ bench: $(STAMP) system-deps
 	$(BIN)/python bench/demo.py
 	$(BIN)/python bench/log_templates.py
 	$(BIN)/python bench/tool_latency.py
+	$(BIN)/python bench/retrieval_eval.py
+	$(BIN)/python bench/retrieval_perf.py
 
 clean:
 	rm -rf $(VENV) .cache .mypy_cache .ruff_cache .pytest_cache

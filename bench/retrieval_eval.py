@@ -493,9 +493,9 @@ def print_set(
 
 
 FUSIONS: list[tuple[str, dict[str, Any]]] = [
-    ("RRF k=60 (production constant)", {"k": 60}),
+    ("RRF k=60 (the usual default)", {"k": 60}),
     ("RRF k=30", {"k": 30}),
-    ("RRF k=10", {"k": 10}),
+    ("RRF k=10 (production: FUSION_K)", {"k": 10}),
     ("RRF k=1", {"k": 1}),
     ("RRF k=120", {"k": 120}),
     ("RRF k=60, dense weight 2", {"k": 60, "weights": (1.0, 2.0)}),
