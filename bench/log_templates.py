@@ -24,11 +24,9 @@ import platform
 import shlex
 import statistics
 import sys
-import tarfile
-import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +36,7 @@ from drain3.template_miner_config import TemplateMinerConfig
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.datasets import unpacked  # noqa: E402
 from tools.analysis.template_miner import grouping_accuracy, template_ids  # noqa: E402
 
 DEFAULT = REPO.parent / "shared" / "datasets" / "loghub-2k.tar.xz"
@@ -75,15 +74,8 @@ MINERS: dict[str, Mine] = {"rcabot": template_ids, "drain3": drain3_ids}
 EXTRA: dict[str, Mine] = {"rcabot, caches off": uncached_ids}
 
 
-@contextmanager
-def dataset(path: Path) -> Iterator[Path]:
-    """The unpacked dataset: ``path`` if it is a folder, else a temporary copy (never the repo)."""
-    if path.is_dir():
-        yield path
-        return
-    with tempfile.TemporaryDirectory(prefix="loghub-") as tmp, tarfile.open(path) as archive:
-        archive.extractall(tmp, filter="data")
-        yield Path(tmp)
+def dataset(path: Path) -> AbstractContextManager[Path]:
+    return unpacked(path, "loghub-")
 
 
 def load(root: Path) -> list[System]:

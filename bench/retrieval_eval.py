@@ -85,12 +85,11 @@ import re
 import shlex
 import statistics
 import sys
-import tarfile
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
@@ -99,6 +98,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.datasets import unpacked  # noqa: E402
 from bot.config import RetrievalSettings  # noqa: E402
 from retrieval.chunking import chunk_document  # noqa: E402
 from retrieval.documents import read_documents  # noqa: E402
@@ -119,15 +119,8 @@ CAUSE_OVERLAP = 0.8  # a summary sentence this much made of root-cause words is 
 # --- reading the corpus ---------------------------------------------------------------------
 
 
-@contextmanager
-def dataset(path: Path) -> Iterator[Path]:
-    """The unpacked corpus: ``path`` if it is a folder, else a temporary copy (never the repo)."""
-    if path.is_dir():
-        yield path
-        return
-    with tempfile.TemporaryDirectory(prefix="postmortems-") as tmp, tarfile.open(path) as archive:
-        archive.extractall(tmp, filter="data")
-        yield Path(tmp)
+def dataset(path: Path) -> AbstractContextManager[Path]:
+    return unpacked(path, "postmortems-")
 
 
 def load_records(root: Path) -> dict[str, dict[str, Any]]:
