@@ -37,11 +37,14 @@ class BundleError(RcabotError):
 class BackendError(RcabotError):
     """A telemetry backend (Elasticsearch, Prometheus, Jaeger, Tempo, bundle) failed."""
 
-    def __init__(self, backend: str, message: str, *, status: int | None = None) -> None:
+    def __init__(
+        self, backend: str, message: str, *, status: int | None = None, body: str | None = None
+    ) -> None:
         super().__init__(f"{backend}: {message}")
         self.backend = backend
         self.reason = message
         self.status = status  # the HTTP status of the backend's answer, when there was one
+        self.body = body  # the start of that answer's body (for reading the backend's reason)
 
 
 class TransientBackendError(BackendError):

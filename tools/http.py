@@ -79,10 +79,11 @@ def status_error(
     """The error for an HTTP error status (429 and 5xx are transient), ``None`` below 400."""
     if status < 400:
         return None
-    message = f"HTTP {status} {where}: {_snippet(body)}"
+    snippet = _snippet(body)
+    message = f"HTTP {status} {where}: {snippet}"
     if status == 429 or status >= 500:
-        return TransientBackendError(name, message, status=status)
-    return BackendError(name, message, status=status)
+        return TransientBackendError(name, message, status=status, body=snippet)
+    return BackendError(name, message, status=status, body=snippet)
 
 
 def _snippet(body: bytes | bytearray, limit: int = 200) -> str:

@@ -61,6 +61,8 @@ async def test_failures_map_to_backend_errors(
     assert len(calls) == attempts
     # the HTTP status travels with the error (e.g. a 404 for an unknown trace id is no failure)
     assert raised.value.status == (response.status_code if response.status_code >= 400 else None)
+    if response.status_code >= 400:  # and the start of the answer, for the backend's reason
+        assert raised.value.body == response.text[:200].strip()
 
 
 async def test_unreachable_and_timeout() -> None:

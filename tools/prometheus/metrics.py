@@ -195,7 +195,7 @@ class PrometheusMetrics:
         try:
             body = await self._client.get(path, params)
         except BackendError as exc:
-            refused = rejection(exc.reason)
+            refused = rejection(exc.status, exc.body)
             if refused is None:
                 raise
             raise BackendError(name, explain(*refused)) from exc

@@ -256,7 +256,6 @@ def parse_data(body: Any) -> PromResult:
     return PromResult(kind, series, notes)
 
 
-_HTTP_REASON = re.compile(r"^HTTP (?P<status>\d{3}) from \S+: (?P<body>.*)$", re.DOTALL)
 _ERROR_FIELD = re.compile(r'"error"\s*:\s*"(?P<error>(?:[^"\\]|\\.)*)')
 
 
@@ -267,25 +266,23 @@ def error_body(body: Any) -> tuple[str, str] | None:
     return None
 
 
-def rejection(reason: str) -> tuple[str, str] | None:
-    """``(errorType, error)`` when a :class:`~bot.errors.BackendError` reason is Prometheus
-    refusing the query (HTTP 400 ``bad_data`` or 422 ``execution``), else ``None``.
+def rejection(status: int | None, body: str | None) -> tuple[str, str] | None:
+    """``(errorType, error)`` when an HTTP error (its status and the start of its body) is
+    Prometheus refusing the query (400 ``bad_data`` or 422 ``execution``), else ``None``.
 
     :class:`~tools.http.JsonClient` keeps only the first 200 characters of an error body, so
     a cut-off JSON body is read with a regex as far as it goes.
     """
-    match = _HTTP_REASON.match(reason)
-    if match is None or match.group("status") not in ("400", "422"):
+    if status not in (400, 422) or body is None:
         return None
-    text = match.group("body")
     try:
-        parsed = error_body(json.loads(text))
+        parsed = error_body(json.loads(body))
     except ValueError:
         parsed = None
     if parsed is not None:
         return parsed
-    found = _ERROR_FIELD.search(text)
-    kind = "bad_data" if match.group("status") == "400" else "execution"
+    found = _ERROR_FIELD.search(body)
+    kind = "bad_data" if status == 400 else "execution"
     if found is None:
-        return kind, text
+        return kind, body
     return kind, found.group("error").replace('\\"', '"') + "..."

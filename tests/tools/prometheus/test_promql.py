@@ -157,13 +157,13 @@ def test_parse_rejects_what_is_not_the_api(body: object) -> None:
 
 def test_rejection_reads_400_and_422_bodies() -> None:
     body = '{"status":"error","errorType":"bad_data","error":"1:8: parse error: unclosed"}'
-    assert rejection(f"HTTP 400 from http://p/api/v1/query_range: {body}") == (
+    assert rejection(400, body) == (
         "bad_data",
         "1:8: parse error: unclosed",
     )
     cut = '{"status":"error","errorType":"execution","error":"many-to-many matching not al'
-    kind, detail = rejection(f"HTTP 422 from http://p/api/v1/query: {cut}") or ("", "")
+    kind, detail = rejection(422, cut) or ("", "")
     assert kind == "execution" and detail.startswith("many-to-many") and detail.endswith("...")
-    assert rejection("HTTP 503 from http://p/x: busy") is None
-    assert rejection("unreachable: ConnectError") is None
-    assert rejection("HTTP 400 from http://p/x: plain text") == ("bad_data", "plain text")
+    assert rejection(503, "busy") is None
+    assert rejection(None, None) is None  # unreachable: no answer at all
+    assert rejection(400, "plain text") == ("bad_data", "plain text")
