@@ -12,29 +12,25 @@ import pytest
 import yaml
 
 from bot.investigation.report import Report
-from tests.bot.test_cli import rcabot
+from tests.bot.test_cli import _no_traceback, rcabot
 from tests.servers.prometheus import running_prometheus
 from tests.servers.traces import TracesStandIn
 
 pytestmark = pytest.mark.elasticsearch
 
 
-def _no_traceback(output: str) -> None:
-    assert "Traceback" not in output
-
-
 def test_load_refuses_without_confirmation(small_bundle: Path) -> None:
     result = rcabot("load", str(small_bundle))
     assert result.returncode == 2
     assert "--to-backends" in result.stderr
-    _no_traceback(result.stderr)
+    _no_traceback(result)
 
 
 def test_load_with_no_target_says_what_to_set(small_bundle: Path, tmp_path: Path) -> None:
     result = rcabot("load", str(small_bundle), "--to-backends", cwd=tmp_path)
     assert result.returncode == 2
     assert "RCABOT_LOAD__PROMETHEUS_DATA_DIR" in result.stderr
-    _no_traceback(result.stderr)
+    _no_traceback(result)
 
 
 def test_load_with_a_bad_url_is_a_clear_error(small_bundle: Path, tmp_path: Path) -> None:
@@ -43,7 +39,7 @@ def test_load_with_a_bad_url_is_a_clear_error(small_bundle: Path, tmp_path: Path
     )
     assert result.returncode == 2
     assert "--otlp-url" in result.stderr and "http://" in result.stderr
-    _no_traceback(result.stderr)
+    _no_traceback(result)
 
 
 def test_load_reports_a_failed_target_and_loads_the_others(
@@ -64,7 +60,7 @@ def test_load_reports_a_failed_target_and_loads_the_others(
     assert "logs: FAILED" in result.stdout
     assert "traces:" in result.stdout and "spans" in result.stdout
     assert traces_standin.span_count() > 0
-    _no_traceback(result.stdout + result.stderr)
+    _no_traceback(result)
 
 
 def test_load_then_check_then_investigate_live(
@@ -118,5 +114,5 @@ def test_load_then_check_then_investigate_live(
         bad = rcabot("config", "check", "--config", str(path), cwd=tmp_path)
         assert bad.returncode == 1
         assert "RCABOT_LOGS__FIELDS__SERVICE" in bad.stdout
-        _no_traceback(bad.stdout + bad.stderr)
+        _no_traceback(bad)
     assert json.loads(alert.read_text())["alerts"]  # the input file is left as it was

@@ -7,11 +7,7 @@ import shutil
 from pathlib import Path
 
 from bot.demo import postmortems_dir
-from tests.bot.test_cli import rcabot
-
-
-def _no_traceback(output: str) -> None:
-    assert "Traceback" not in output
+from tests.bot.test_cli import _no_traceback, rcabot
 
 
 def test_ingest_is_incremental_and_search_finds_the_postmortem(tmp_path: Path) -> None:
@@ -49,7 +45,7 @@ def test_search_before_ingest_says_what_to_do(tmp_path: Path) -> None:
     result = rcabot("search", "anything", cwd=tmp_path)
     assert result.returncode == 2
     assert "rcabot ingest" in result.stderr
-    _no_traceback(result.stderr)
+    _no_traceback(result)
     assert not (tmp_path / ".cache").exists()  # searching created no empty index
 
 
@@ -62,4 +58,4 @@ def test_bad_arguments_are_clear_errors(tmp_path: Path) -> None:
         result = rcabot(*args, cwd=tmp_path)
         assert result.returncode == 2, args
         assert message in result.stderr, result.stderr
-        _no_traceback(result.stderr)
+        _no_traceback(result)
