@@ -104,7 +104,7 @@ from retrieval.chunking import chunk_document  # noqa: E402
 from retrieval.documents import read_documents  # noqa: E402
 from retrieval.embeddings import Embedder  # noqa: E402
 from retrieval.index import PostmortemIndex, SearchMode  # noqa: E402
-from retrieval.model import Document  # noqa: E402
+from tools.postmortems import Document  # noqa: E402
 
 DEFAULT = REPO.parent / "shared" / "datasets" / "postmortems.tar.xz"
 COLLECTION = "anomaly_collection"

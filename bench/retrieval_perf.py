@@ -58,7 +58,7 @@ from retrieval.chunking import chunk_document  # noqa: E402
 from retrieval.documents import read_documents  # noqa: E402
 from retrieval.embeddings import Embedder, FloatArray  # noqa: E402
 from retrieval.index import PostmortemIndex, SearchMode  # noqa: E402
-from retrieval.model import Document, Section  # noqa: E402
+from tools.postmortems import Document, Section  # noqa: E402
 
 SINCE = date(2019, 1, 1)
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")

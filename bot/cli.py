@@ -21,13 +21,12 @@ from bot import commands, postmortems
 from bot.config import Settings, load_settings
 from bot.config_check import check_settings
 from bot.demo import DEFAULT_FAULT, DEFAULT_SEED, FAULTS
-from bot.errors import RcabotError
-from bot.evidence import clip
 from bot.investigation.report import Report
 from bot.loader.bundle import investigation_config, load_to_backends
 from bot.render.terminal import print_report
-from retrieval.chunking import chunk_body
-from retrieval.model import Hit
+from tools.errors import RcabotError
+from tools.evidence import clip
+from tools.postmortems import Hit
 
 DEFAULT_DEMO_DIR = Path(".cache/rcabot/demo")
 
@@ -237,7 +236,7 @@ def search(
             f"[bold]{rank}. {escape(doc.title)}[/bold] ({when}) — {hit.chunk.section.value} "
             f"[dim]score {hit.score:.4f}, bm25 #{hit.bm25_rank}, dense #{hit.dense_rank}[/dim]"
         )
-        stdout.print(f"   {escape(clip(' '.join(chunk_body(hit.chunk).split()), 240))}")
+        stdout.print(f"   {escape(clip(' '.join(hit.chunk.body.split()), 240))}")
         if doc.url:
             stdout.print(f"   {escape(doc.url)}", soft_wrap=True)
 
@@ -262,7 +261,7 @@ def _hit_json(hit: Hit) -> dict[str, object]:
         "url": doc.url,
         "section": hit.chunk.section.value,
         "heading": hit.chunk.heading,
-        "excerpt": chunk_body(hit.chunk),
+        "excerpt": hit.chunk.body,
         "score": hit.score,
         "bm25_rank": hit.bm25_rank,
         "dense_rank": hit.dense_rank,

@@ -13,18 +13,18 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from bot import postmortems
-from bot.alerts import parse_alertmanager_payload
 from bot.config import LoadSettings, Settings
 from bot.demo import generate_case, postmortems_dir
-from bot.errors import BundleError, ConfigError, InvestigationError
-from bot.evidence import TimeWindow
 from bot.investigation.engine import investigate
 from bot.investigation.question import focus
 from bot.investigation.report import Report
 from bot.investigation.request import InvestigationRequest
 from bot.investigation.sources import bundle_sources, configured_sources
 from bot.postmortems import postmortem_source
+from tools.alerts import parse_alertmanager_payload
 from tools.bundle.timestamps import parse_timestamp
+from tools.errors import BundleError, ConfigError, InvestigationError
+from tools.evidence import TimeWindow
 from tools.records import Alert
 from tools.search_logs import SearchLogsInput
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -22,25 +22,17 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
-from bot.errors import ConfigError
+from retrieval.settings import RetrievalSettings
+from tools.elasticsearch.settings import LogsSettings
+from tools.errors import ConfigError
+from tools.prometheus.settings import MetricsSettings
+from tools.settings import InvestigationSettings, LinksSettings, Section, TracesSettings, http_url
 
 ENV_PREFIX = "RCABOT_"
 DEFAULT_CONFIG_FILE = Path("rcabot.yaml")
 
 
-def _http_url(value: str | None) -> str | None:
-    if value is None or value == "":
-        return None
-    if not value.startswith(("http://", "https://")):
-        raise ValueError(f"must be an http:// or https:// URL, got {value!r}")
-    return value.rstrip("/")
-
-
-class _Section(BaseModel):
-    model_config = {"extra": "forbid"}
-
-
-class SlackSettings(_Section):
+class SlackSettings(Section):
     bot_token: SecretStr | None = None
     signing_secret: SecretStr | None = None
     app_token: SecretStr | None = Field(default=None, description="xapp- token for Socket Mode")
@@ -48,7 +40,7 @@ class SlackSettings(_Section):
     watched_channels: list[str] = Field(default_factory=list)
 
 
-class LlmSettings(_Section):
+class LlmSettings(Section):
     url: str | None = Field(default=None, description="TGI (or vLLM/SGLang) base URL")
     api: Literal["tgi", "openai"] = "tgi"
     model: str = "tgi"
@@ -56,109 +48,10 @@ class LlmSettings(_Section):
     timeout_s: float = Field(default=60.0, gt=0)
     max_new_tokens: int = Field(default=700, gt=0)
 
-    _check_url = field_validator("url")(_http_url)
+    _check_url = field_validator("url")(http_url)
 
 
-class LogFields(_Section):
-    """Field names in the log index; the defaults are Elastic Common Schema (ECS)."""
-
-    timestamp: str = "@timestamp"
-    service: str = "service.name"
-    level: str = "log.level"
-    message: str = "message"
-    trace_id: str = "trace.id"
-
-
-class LogsSettings(_Section):
-    url: str | None = Field(default=None, description="Elasticsearch URL")
-    index: str = "logs-*"
-    username: str | None = None
-    password: SecretStr | None = None
-    api_key: SecretStr | None = None
-    verify_tls: bool = True
-    fields: LogFields = Field(default_factory=LogFields)
-    timeout_s: float = Field(default=10.0, gt=0)
-
-    _check_url = field_validator("url")(_http_url)
-
-
-DEFAULT_PROMQL: dict[str, str] = {
-    "latency_p99_seconds": (
-        "histogram_quantile(0.99, sum by (service, le) "
-        '(rate(http_server_request_duration_seconds_bucket{{service=~"{services}"}}[{rate}])))'
-    ),
-    "latency_p50_seconds": (
-        "histogram_quantile(0.5, sum by (service, le) "
-        '(rate(http_server_request_duration_seconds_bucket{{service=~"{services}"}}[{rate}])))'
-    ),
-    "requests_per_second": (
-        "sum by (service) (rate(http_server_request_duration_seconds_count"
-        '{{service=~"{services}"}}[{rate}]))'
-    ),
-    "error_ratio": (
-        "sum by (service) (rate(http_server_request_duration_seconds_count"
-        '{{service=~"{services}", http_response_status_code=~"5.."}}[{rate}])) / '
-        "sum by (service) (rate(http_server_request_duration_seconds_count"
-        '{{service=~"{services}"}}[{rate}]))'
-    ),
-    "cpu_usage_ratio": (
-        "sum by (service) (rate(container_cpu_usage_seconds_total"
-        '{{service=~"{services}"}}[{rate}]))'
-        ' / sum by (service) (kube_pod_container_resource_limits{{resource="cpu", '
-        'service=~"{services}"}})'
-    ),
-    "memory_usage_bytes": (
-        'sum by (service) (container_memory_working_set_bytes{{service=~"{services}"}})'
-    ),
-}
-
-
-class MetricsSettings(_Section):
-    url: str | None = Field(default=None, description="Prometheus URL")
-    queries: dict[str, str] = Field(
-        default_factory=lambda: dict(DEFAULT_PROMQL),
-        description="PromQL template per golden signal; {services} and {rate} are filled in",
-    )
-    step_s: int = Field(default=15, gt=0)
-    timeout_s: float = Field(default=10.0, gt=0)
-
-    _check_url = field_validator("url")(_http_url)
-
-
-class TracesSettings(_Section):
-    kind: Literal["jaeger", "tempo"] = "jaeger"
-    url: str | None = Field(default=None, description="Jaeger query or Tempo URL")
-    timeout_s: float = Field(default=10.0, gt=0)
-
-    _check_url = field_validator("url")(_http_url)
-
-
-class RetrievalSettings(_Section):
-    chroma_path: Path = Field(default_factory=lambda: Path(".cache/rcabot/chroma"))
-    chroma_url: str | None = Field(default=None, description="Chroma server; embedded if unset")
-    model: str = "all-MiniLM-L6-v2"
-    url_base: str | None = Field(default=None, description="link base for postmortems (wiki)")
-
-    _check_url = field_validator("chroma_url", "url_base")(_http_url)
-
-
-class LinksSettings(_Section):
-    """UI base URLs for deep links in evidence. Unset → links point at the data source."""
-
-    kibana_url: str | None = None
-    kibana_data_view: str | None = None
-    grafana_url: str | None = None
-    grafana_prometheus_uid: str = "prometheus"
-    grafana_tempo_uid: str = "tempo"
-    jaeger_ui_url: str | None = None
-    prometheus_url: str | None = None
-
-    _check_url = field_validator("kibana_url", "grafana_url", "jaeger_ui_url", "prometheus_url")(
-        _http_url
-    )
-
-
-class LoadSettings(_Section):
+class LoadSettings(Section):
     """Targets of ``rcabot load BUNDLE --to-backends``, the one command that writes.
 
     Logs go to Elasticsearch (``logs.url`` unless ``elasticsearch_url`` is set) with the
@@ -176,16 +69,7 @@ class LoadSettings(_Section):
         default=None, description="OTLP/HTTP receiver, e.g. http://jaeger-collector:4318"
     )
 
-    _check_url = field_validator("elasticsearch_url", "otlp_url")(_http_url)
-
-
-class InvestigationSettings(_Section):
-    default_window_minutes: int = Field(default=60, gt=0)
-    tool_timeout_s: float = Field(default=30.0, gt=0)
-    log_sample: int = Field(default=5_000, gt=0, le=10_000)
-    trace_sample: int = Field(default=400, gt=0, le=5_000)
-    max_candidates: int = Field(default=5, gt=0)
-    max_evidence: int = Field(default=20, gt=0)
+    _check_url = field_validator("elasticsearch_url", "otlp_url")(http_url)
 
 
 class Settings(BaseSettings):

@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 
 from bot.config import Settings
-from bot.errors import RcabotError
 from tools.elasticsearch.logs import ElasticsearchLogs, make_client
+from tools.errors import RcabotError
 from tools.links import Links
 from tools.resilience import Resilience, RetryPolicy
 

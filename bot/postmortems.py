@@ -15,13 +15,14 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from bot.config import RetrievalSettings, Settings
-from bot.errors import RetrievalError
+from bot.config import Settings
 from retrieval.chunking import chunk_document
 from retrieval.documents import ReadResult, read_documents
 from retrieval.index import IngestReport, PostmortemIndex, SearchMode
-from retrieval.model import Hit
+from retrieval.settings import RetrievalSettings
 from tools.deps import Deps
+from tools.errors import RetrievalError
+from tools.postmortems import Hit
 
 CHROMA_FILE = "chroma.sqlite3"  # what an embedded Chroma directory holds once written
 

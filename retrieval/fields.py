@@ -24,8 +24,8 @@ from retrieval.formats import (
     is_nav,
     normalise_newlines,
 )
-from retrieval.model import Section, SectionName
 from retrieval.sections import section_for_heading
+from tools.postmortems import Section, SectionName
 
 _ISO_DATE = re.compile(r"(?<![\d-])((?:19|20)\d\d)-(\d\d)-(\d\d)(?![\d])")
 _COMPACT_DATE = re.compile(r"^((?:19|20)\d\d)(\d\d)(\d\d)(?!\d)")

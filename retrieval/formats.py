@@ -24,8 +24,8 @@ from typing import Any
 
 import yaml
 
-from retrieval.model import SectionName
 from retrieval.sections import section_for_heading
+from tools.postmortems import SectionName
 
 
 @dataclass(slots=True)

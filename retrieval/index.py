@@ -39,14 +39,14 @@ from typing import Literal, get_args
 
 import numpy as np
 
-from bot.config import RetrievalSettings
-from bot.errors import RetrievalError
 from retrieval.embeddings import Embedder
 from retrieval.fusion import reciprocal_rank_fusion
 from retrieval.manifest import Manifest, ManifestEntry
-from retrieval.model import Chunk, Document, Hit
+from retrieval.settings import RetrievalSettings
 from retrieval.snapshot import BoolArray, Snapshot, load_snapshot
 from retrieval.store import ChromaStore, StaleChunkIds
+from tools.errors import RetrievalError
+from tools.postmortems import Chunk, Document, Hit
 
 SearchMode = Literal["hybrid", "bm25", "dense"]
 Chunker = Callable[[Document], Sequence[Chunk]]
@@ -130,7 +130,7 @@ class PostmortemIndex:
             if built_with is not None and built_with != embedder.name:
                 raise RetrievalError(
                     f"the postmortem index in {store.where} was built with the embedding model "
-                    f"{built_with!r} but retrieval.model is {embedder.name!r}: set it back, or "
+                    f"{built_with!r} but tools.postmortems is {embedder.name!r}: set it back, or "
                     "delete the index and ingest the postmortems again"
                 )
         except BaseException:

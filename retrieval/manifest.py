@@ -2,7 +2,7 @@
 
 The manifest maps each committed document id to its content hash, its chunk count and the
 metadata a search hit shows. Chunk indexes run from 0 to count - 1 and chunk ids are derived
-from (doc id, hash, index) by :attr:`retrieval.model.Chunk.chunk_id`, so the manifest names
+from (doc id, hash, index) by :attr:`tools.postmortems.Chunk.chunk_id`, so the manifest names
 every committed chunk without listing them: whatever else is stored is garbage.
 
 It is stored as JSON in a single Chroma record; replacing that record is the commit point
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from retrieval.model import Chunk, Document, SectionName
+from tools.postmortems import Chunk, Document, SectionName
 
 MANIFEST_FORMAT = 1  # bump when the JSON changes incompatibly; older readers then refuse
 

@@ -25,8 +25,8 @@ from datetime import date
 from typing import Any
 
 from retrieval.formats import split_labels
-from retrieval.model import SectionName
 from retrieval.sections import section_for_heading
+from tools.postmortems import SectionName
 
 _US_DATE = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})\s*$")
 _ISO_DATE = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from retrieval.model import SectionName
+from tools.postmortems import SectionName
 
 # "summary of impact", "detailed description of impact": the head noun is what follows "of".
 _OF_PREFIX = re.compile(

@@ -18,8 +18,8 @@ import numpy.typing as npt
 
 from retrieval.bm25 import Bm25Index
 from retrieval.manifest import Manifest
-from retrieval.model import Chunk, Document
 from retrieval.store import ChromaStore
+from tools.postmortems import Chunk, Document
 
 BoolArray = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.int64]

@@ -34,8 +34,6 @@ import httpx
 import numpy as np
 import numpy.typing as npt
 
-from bot.config import RetrievalSettings
-from bot.errors import RetrievalError
 from retrieval.manifest import (
     MANIFEST_FORMAT,
     Manifest,
@@ -43,7 +41,9 @@ from retrieval.manifest import (
     chunk_from_record,
     chunk_metadata,
 )
-from retrieval.model import Chunk, Document
+from retrieval.settings import RetrievalSettings
+from tools.errors import RetrievalError
+from tools.postmortems import Chunk, Document
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI

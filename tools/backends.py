@@ -2,7 +2,7 @@
 
 Each protocol has a production implementation (Elasticsearch, Prometheus, Jaeger, Tempo) and
 the embedded bundle implementation (``tools.bundle``). Backends are read-only, async and
-time-bounded. They raise :class:`bot.errors.BackendError` for an expected failure (unreachable,
+time-bounded. They raise :class:`tools.errors.BackendError` for an expected failure (unreachable,
 HTTP error, malformed answer); the tool layer turns that into a structured failure.
 
 Every query can be *described*: ``describe()`` returns the exact query text in the backend's own
@@ -20,8 +20,8 @@ from typing import Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.evidence import TimeWindow
-from retrieval.model import Hit
+from tools.evidence import TimeWindow
+from tools.postmortems import Hit
 from tools.records import Change, LogLevel, LogRecord, MetricSeries, Span
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from bot.config import InvestigationSettings
 from tools.backends import (
     ChangesBackend,
     LogsBackend,
@@ -13,6 +12,7 @@ from tools.backends import (
     PostmortemSearch,
     TracesBackend,
 )
+from tools.settings import InvestigationSettings
 
 
 @dataclass

@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from bot.errors import BackendError, BackendTimeout, TransientBackendError
+from tools.errors import BackendError, BackendTimeout, TransientBackendError
 from tools.resilience import Resilience
 
 DEFAULT_MAX_BYTES = 20 * 2**20

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.config import LogFields
 from tools.backends import LogQuery
+from tools.elasticsearch.settings import LogFields
 from tools.records import LogLevel
 
 

@@ -13,8 +13,8 @@ from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
-from bot.config import LinksSettings
-from bot.evidence import TimeWindow
+from tools.evidence import TimeWindow
+from tools.settings import LinksSettings
 
 
 def rison_string(text: str) -> str:

@@ -10,10 +10,10 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from bot.evidence import EvidenceDraft, Source, TimeWindow, clip
 from tools.analysis.log_templates import LogPattern, ServiceErrorBurst, error_bursts, mine_patterns
 from tools.backends import LogQuery, LogsBackend
 from tools.deps import Deps
+from tools.evidence import EvidenceDraft, Source, TimeWindow, clip
 from tools.formatting import hhmm
 from tools.records import LogLevel
 from tools.result import ToolResult, ToolStatus

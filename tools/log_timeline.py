@@ -13,9 +13,9 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel, Field
 
-from bot.evidence import EvidenceDraft, Source, TimeWindow, clip
 from tools.backends import LogHistogram, LogQuery, LogsBackend
 from tools.deps import Deps
+from tools.evidence import EvidenceDraft, Source, TimeWindow, clip
 from tools.formatting import hhmm
 from tools.records import LogLevel
 from tools.result import ToolResult, ToolStatus

@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel, Field
 
-from bot.evidence import EvidenceDraft, Source, TimeWindow, clip
 from tools.analysis.change_scores import Z_THRESHOLD, SeriesChange, score_all
 from tools.backends import MetricsBackend
 from tools.deps import Deps
+from tools.evidence import EvidenceDraft, Source, TimeWindow, clip
 from tools.formatting import fmt_value, hhmm, pct_change
 from tools.result import ToolResult, ToolStatus
 from tools.run import guarded, unavailable

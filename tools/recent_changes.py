@@ -6,8 +6,8 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel, Field
 
-from bot.evidence import EvidenceDraft, Source, TimeWindow
 from tools.deps import Deps
+from tools.evidence import EvidenceDraft, Source, TimeWindow
 from tools.formatting import hhmm
 from tools.records import Change
 from tools.result import ToolResult, ToolStatus

@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from bot.errors import BackendError, BackendTimeout, CircuitOpen, TransientBackendError
+from tools.errors import BackendError, BackendTimeout, CircuitOpen, TransientBackendError
 
 T = TypeVar("T")
 

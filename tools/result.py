@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Generic, TypeVar
 
-from bot.evidence import EvidenceDraft
+from tools.evidence import EvidenceDraft
 
 T = TypeVar("T")
 

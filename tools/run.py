@@ -7,8 +7,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from bot.errors import BackendError, RetrievalError
 from tools.deps import Deps
+from tools.errors import BackendError, RetrievalError
 from tools.result import ToolResult, ToolStatus
 
 T = TypeVar("T")

@@ -6,9 +6,9 @@ import hashlib
 
 from pydantic import BaseModel, Field
 
-from bot.evidence import EvidenceDraft, Source, TimeWindow, clip
 from tools.backends import LogPage, LogQuery
 from tools.deps import Deps
+from tools.evidence import EvidenceDraft, Source, TimeWindow, clip
 from tools.formatting import hhmm
 from tools.records import LogLevel
 from tools.result import ToolResult, ToolStatus

@@ -12,10 +12,9 @@ from datetime import date
 
 from pydantic import BaseModel, Field
 
-from bot.evidence import EvidenceDraft, Source, clip
-from retrieval.chunking import chunk_body
-from retrieval.model import Hit
 from tools.deps import Deps
+from tools.evidence import EvidenceDraft, Source, clip
+from tools.postmortems import Hit
 from tools.result import ToolResult, ToolStatus
 from tools.run import guarded, unavailable
 
@@ -56,7 +55,7 @@ def hit_evidence(hit: Hit, query: str) -> EvidenceDraft:
     section = chunk.heading or chunk.section.value.replace("_", " ")
     cause = f"; root cause category: {doc.root_cause_category}" if doc.root_cause_category else ""
     services = f"; services: {', '.join(doc.services)}" if doc.services else ""
-    body = chunk_body(chunk) or chunk.text
+    body = chunk.body or chunk.text
     return EvidenceDraft(
         key=f"postmortem:{doc.doc_id}",
         source=Source.POSTMORTEM,

@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel, Field
 
-from bot.evidence import EvidenceDraft, Source, TimeWindow
 from tools.analysis.span_attribution import (
     EdgeFinding,
     ServiceTraceFinding,
@@ -23,6 +22,7 @@ from tools.analysis.span_attribution import (
 )
 from tools.backends import TraceQuery, TracesBackend
 from tools.deps import Deps
+from tools.evidence import EvidenceDraft, Source, TimeWindow
 from tools.formatting import fmt_ms
 from tools.records import Span
 from tools.result import ToolResult, ToolStatus

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 
-from bot.evidence import Evidence
 from prompts import render
+from tools.evidence import Evidence
 
 _PIECES = re.compile(r"[A-Za-z]+|\d+|[^\sA-Za-z\d]")
 

@@ -13,7 +13,6 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
-from bot.evidence import Evidence, EvidenceDraft, TimeWindow
 from bot.investigation.compact import compact_evidence, estimate_tokens
 from bot.investigation.ranking import RankedService, collect, rank
 from bot.investigation.report import Candidate, Report, SourceStatus, StageTiming, TokenCounts
@@ -21,12 +20,13 @@ from bot.investigation.request import InvestigationRequest
 from bot.investigation.scope import alert_evidence, incident_start, resolve_scope
 from bot.investigation.validate import validate_answer
 from bot.investigation.writer import FAULT_WORDS, hypothesis, write_answer
-from bot.redact import redact
-from retrieval.model import Hit
 from tools.deps import Deps
+from tools.evidence import Evidence, EvidenceDraft, TimeWindow
 from tools.log_patterns import LogPatternsInput, log_patterns
 from tools.metric_changes import MetricChangesInput, metric_changes
+from tools.postmortems import Hit
 from tools.recent_changes import RecentChangesInput, recent_changes
+from tools.redact import redact
 from tools.result import ToolResult
 from tools.search_logs import SearchLogsInput, search_logs
 from tools.similar_postmortems import SimilarPostmortemsInput, similar_postmortems

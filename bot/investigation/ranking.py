@@ -15,10 +15,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from bot.evidence import EvidenceDraft
 from bot.investigation.report import FaultType
 from tools.analysis.change_scores import SeriesChange, SignalGroup
 from tools.analysis.span_attribution import TraceAnalysis
+from tools.evidence import EvidenceDraft
 from tools.log_patterns import LogFindings
 from tools.recent_changes import proximity
 from tools.records import Change

@@ -13,7 +13,7 @@ from typing import Self
 
 from pydantic import BaseModel, Field, model_validator
 
-from bot.evidence import Evidence, TimeWindow
+from tools.evidence import Evidence, TimeWindow
 
 REPORT_SCHEMA_VERSION = "1"
 CITATION = re.compile(r"\[(E[1-9][0-9]*)\]")

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.evidence import TimeWindow
+from tools.evidence import TimeWindow
 from tools.records import Alert
 
 

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
-from bot.errors import InvestigationError
-from bot.evidence import EvidenceDraft, Source, TimeWindow
 from bot.investigation.request import InvestigationRequest
 from tools.analysis.change_scores import Z_THRESHOLD, SeriesChange
+from tools.errors import InvestigationError
+from tools.evidence import EvidenceDraft, Source, TimeWindow
 from tools.formatting import hhmm
 
 ALERT_LOOKBACK = timedelta(minutes=10)

@@ -13,12 +13,12 @@ from pathlib import Path
 import httpx
 
 from bot.config import Settings
-from bot.errors import ConfigError
-from bot.evidence import TimeWindow
 from tools.bundle.backends import BundleChanges, BundleLogs, BundleMetrics, BundleTraces
 from tools.bundle.reader import Bundle, load_bundle
 from tools.deps import Deps
 from tools.elasticsearch.logs import ElasticsearchLogs, make_client
+from tools.errors import ConfigError
+from tools.evidence import TimeWindow
 from tools.http import JsonClient
 from tools.jaeger.traces import JaegerTraces
 from tools.links import Links

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.evidence import Evidence
 from bot.investigation.report import Candidate, FaultType
+from tools.evidence import Evidence
 
 FAULT_WORDS: dict[FaultType, str] = {
     FaultType.BAD_DEPLOY: "a bad change (deploy/config)",

@@ -22,13 +22,14 @@ import httpx
 import yaml
 from elasticsearch import AsyncElasticsearch
 
-from bot.config import LogsSettings, Settings
-from bot.errors import ConfigError, RcabotError
+from bot.config import Settings
 from bot.loader.elasticsearch import load_logs
 from bot.loader.prometheus import backfill
 from bot.loader.traces import export_spans
 from tools.bundle.reader import Bundle, load_bundle
 from tools.elasticsearch.client import credentials
+from tools.elasticsearch.settings import LogsSettings
+from tools.errors import ConfigError, RcabotError
 from tools.records import MetricSeries
 
 

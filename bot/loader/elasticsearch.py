@@ -26,10 +26,10 @@ from typing import Any
 from elasticsearch import ApiError, AsyncElasticsearch, TransportError
 from elasticsearch.helpers import async_bulk
 
-from bot.config import LogFields
-from bot.errors import BackendError, ConfigError
 from tools.elasticsearch.client import backend_error, error_reason, error_types
 from tools.elasticsearch.query import INSTANCE_FIELDS, SPAN_ID_FIELD
+from tools.elasticsearch.settings import LogFields
+from tools.errors import BackendError, ConfigError
 from tools.records import LogRecord
 
 NAME = "elasticsearch"

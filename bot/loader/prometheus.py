@@ -27,7 +27,7 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from bot.errors import BackendError, BundleError
+from tools.errors import BackendError, BundleError
 from tools.records import MetricSeries
 
 NAME = "prometheus"

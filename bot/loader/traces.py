@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 import httpx
 
-from bot.errors import BackendError
+from tools.errors import BackendError
 from tools.http import status_error, transport_error
 from tools.otlp import encode_spans
 from tools.records import Span

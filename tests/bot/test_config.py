@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import load_settings
-from bot.errors import ConfigError
+from tools.errors import ConfigError
 
 
 @pytest.fixture(autouse=True)

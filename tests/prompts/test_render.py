@@ -3,9 +3,9 @@ from __future__ import annotations
 import jinja2
 import pytest
 
-from bot.evidence import Evidence, Source
 from bot.investigation.compact import compact_evidence, estimate_tokens
 from prompts import render
+from tools.evidence import Evidence, Source
 
 
 def test_evidence_block_lists_items_without_raw_newlines() -> None:

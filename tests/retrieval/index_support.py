@@ -1,6 +1,6 @@
 """Hand-made postmortems, a simple chunker and the shared embedder for the index tests.
 
-Documents are built directly from ``retrieval.model`` (not read from files), so the index
+Documents are built directly from ``tools.postmortems`` (not read from files), so the index
 tests do not depend on ingestion. The ``b`` version of the corpus changes two documents,
 drops one and adds two long ones: what the incremental and kill-midway tests ingest second.
 """
@@ -12,9 +12,9 @@ import hashlib
 from datetime import date
 from pathlib import Path
 
-from bot.config import RetrievalSettings
 from retrieval.embeddings import Embedder
-from retrieval.model import Chunk, Document, Section, SectionName
+from retrieval.settings import RetrievalSettings
+from tools.postmortems import Chunk, Document, Section, SectionName
 
 S = SectionName
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from retrieval.chunking import chunk_body, chunk_document, context_line, split_words
-from retrieval.model import Document, Section, SectionName
+from retrieval.chunking import chunk_document, context_line, split_words
+from tools.postmortems import Document, Section, SectionName
 
 
 def document(*sections: Section, title: str = "Payments outage") -> Document:
@@ -51,7 +51,7 @@ def test_short_section_is_one_chunk_with_a_context_line() -> None:
     doc = document(Section(SectionName.ROOT_CAUSE, "What went wrong", "A bad\nconfig push."))
     (chunk,) = chunk_document(doc)
     assert chunk.text == "Payments outage — What went wrong\nA bad\nconfig push."
-    assert chunk_body(chunk) == "A bad\nconfig push."
+    assert chunk.body == "A bad\nconfig push."
     assert (chunk.doc_id, chunk.index, chunk.section, chunk.heading) == (
         "pm/payments.md",
         0,
@@ -113,9 +113,9 @@ def test_long_section_chunks_keep_section_and_index_order() -> None:
         (3, SectionName.TIMELINE, "Timeline"),
         (4, SectionName.ACTION_ITEMS, "Action items"),
     ]
-    assert spans([chunk_body(c) for c in chunks[1:4]]) == [(0, 200), (160, 360), (320, 450)]
+    assert spans([c.body for c in chunks[1:4]]) == [(0, 200), (160, 360), (320, 450)]
     assert all(c.text.startswith("Payments outage — Timeline\n") for c in chunks[1:4])
-    assert all(len(chunk_body(c).split()) <= 200 for c in chunks)
+    assert all(len(c.body.split()) <= 200 for c in chunks)
     assert len({c.chunk_id for c in chunks}) == len(chunks)
 
 

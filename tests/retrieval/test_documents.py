@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from retrieval.documents import ReadResult, decode, read_documents
-from retrieval.model import Document, SectionName
+from tools.postmortems import Document, SectionName
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "bot" / "demo" / "postmortems"

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.chunking import chunk_body, chunk_document
+from retrieval.chunking import chunk_document
 from retrieval.documents import ReadResult, read_documents
-from retrieval.model import Document, SectionName
 from tests.bundles import SHARED_DATASETS
+from tools.postmortems import Document, SectionName
 
 ARCHIVE = SHARED_DATASETS / "postmortems.tar.xz"
 DEMO = Path(__file__).resolve().parents[2] / "bot" / "demo" / "postmortems"
@@ -110,7 +110,7 @@ def test_section_mapping_leaves_a_small_share_as_other(result: ReadResult) -> No
 def test_whole_corpus_chunks_within_limits(result: ReadResult) -> None:
     chunks = [chunk for doc in result.documents for chunk in chunk_document(doc)]
     assert len(chunks) > 5000
-    assert all(len(chunk_body(chunk).split()) <= 200 for chunk in chunks)
+    assert all(len(chunk.body.split()) <= 200 for chunk in chunks)
     assert len({chunk.chunk_id for chunk in chunks}) == len(chunks)
 
 

@@ -12,8 +12,8 @@ from retrieval.formats import (
     split_labels,
 )
 from retrieval.html_outline import parse_html
-from retrieval.model import SectionName
 from retrieval.sections import section_for_heading
+from tools.postmortems import SectionName
 
 
 def headings(outline: Outline) -> list[tuple[str, int]]:

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.errors import RetrievalError
 from retrieval.embeddings import DEFAULT_MODEL, Embedder, resolve_model
 from tests.retrieval.index_support import shared_embedder
+from tools.errors import RetrievalError
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.errors import RetrievalError
 from retrieval.embeddings import Embedder, resolve_model
 from retrieval.index import FUSION_K, PostmortemIndex
-from retrieval.model import SectionName
 from tests.retrieval.index_support import chunker, corpus, settings, shared_embedder
+from tools.errors import RetrievalError
+from tools.postmortems import SectionName
 
 
 @pytest.fixture(scope="module")

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.errors import RetrievalError
 from retrieval.index import IndexStats, PostmortemIndex, SearchMode
-from retrieval.model import Hit
 from tests.retrieval.index_support import chunker, corpus, settings, shared_embedder
+from tools.errors import RetrievalError
+from tools.postmortems import Hit
 
 REPO = Path(__file__).resolve().parents[2]
 QUERIES = ["getaddrinfo five-second timeout", "ndots", "OOMKilled memory", "MTU mismatch"]

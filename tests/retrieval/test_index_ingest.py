@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.errors import RetrievalError
 from retrieval.index import PostmortemIndex
-from retrieval.model import Chunk, Document, Hit, SectionName
 from tests.retrieval.index_support import chunker, corpus, settings, shared_embedder
+from tools.errors import RetrievalError
+from tools.postmortems import Chunk, Document, Hit, SectionName
 
 
 @pytest.fixture

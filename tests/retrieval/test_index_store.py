@@ -16,11 +16,11 @@ import httpx
 import numpy as np
 import pytest
 
-from bot.config import RetrievalSettings
-from bot.errors import RetrievalError
 from retrieval.index import PostmortemIndex
-from retrieval.model import Chunk, Hit, SectionName
+from retrieval.settings import RetrievalSettings
 from tests.retrieval.index_support import chunker, corpus, settings, shared_embedder
+from tools.errors import RetrievalError
+from tools.postmortems import Chunk, Hit, SectionName
 
 
 def ids(hits: list[Hit]) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from bot.errors import BackendError, BackendTimeout, TransientBackendError
+from tools.errors import BackendError, BackendTimeout, TransientBackendError
 from tools.http import JsonClient
 from tools.resilience import Resilience, RetryPolicy
 

@@ -4,10 +4,10 @@ import json
 from datetime import timedelta
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from bot.config import LinksSettings
-from bot.evidence import TimeWindow
 from tests.bundles import T0
+from tools.evidence import TimeWindow
 from tools.links import Links, rison_string
+from tools.settings import LinksSettings
 
 WINDOW = TimeWindow(start=T0, end=T0 + timedelta(hours=2))
 

@@ -7,17 +7,18 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import LinksSettings, LogFields
-from bot.evidence import TimeWindow
 from tests.bundles import T0
 from tools.backends import LogQuery, histogram_buckets
 from tools.bundle.backends import BundleLogs
 from tools.bundle.reader import load_bundle
 from tools.deps import Deps
+from tools.elasticsearch.settings import LogFields
+from tools.evidence import TimeWindow
 from tools.links import Links
 from tools.log_timeline import LogTimelineInput, bucket_interval, log_timeline
 from tools.records import LogLevel
 from tools.result import ToolStatus
+from tools.settings import LinksSettings
 
 HOUR = TimeWindow(start=T0, end=T0 + timedelta(hours=1))
 

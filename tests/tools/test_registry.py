@@ -6,9 +6,9 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from bot.evidence import TimeWindow
 from tests.bundles import T0
 from tools import TOOLS, Deps, Tool
+from tools.evidence import TimeWindow
 from tools.result import ToolStatus
 
 WINDOW = TimeWindow(start=T0, end=T0 + timedelta(hours=1))

@@ -5,7 +5,7 @@ from functools import partial
 
 import pytest
 
-from bot.errors import BackendError, BackendTimeout, CircuitOpen, TransientBackendError
+from tools.errors import BackendError, BackendTimeout, CircuitOpen, TransientBackendError
 from tools.resilience import CircuitBreaker, Resilience, RetryPolicy, gather_bounded
 
 FAST = RetryPolicy(attempts=3, base_delay_s=0.001, max_delay_s=0.002)

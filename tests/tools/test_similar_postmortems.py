@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from bot.config import RetrievalSettings
 from bot.demo import postmortems_dir
 from retrieval.chunking import chunk_document
 from retrieval.documents import read_documents
 from retrieval.index import PostmortemIndex
+from retrieval.settings import RetrievalSettings
 from tools.deps import Deps
 from tools.result import ToolStatus
 from tools.similar_postmortems import SimilarPostmortemsInput, similar_postmortems

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 
-from bot.evidence import TimeWindow
 from tools.backends import QueryInfo, TraceQuery
 from tools.deps import Deps
+from tools.evidence import TimeWindow
 from tools.records import Span
 from tools.result import ToolStatus
 from tools.trace_attribution import TraceAttributionInput, trace_attribution

@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from bot.config import LinksSettings
-from bot.evidence import TimeWindow
 from tests.bundles import T0
 from tools.backends import TraceQuery, select_traces
 from tools.bundle.backends import BundleTraces
 from tools.bundle.reader import load_bundle
+from tools.evidence import TimeWindow
 from tools.links import Links
 from tools.records import Span
+from tools.settings import LinksSettings
 from tools.traceql import go_duration, traceql
 
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from bot.config import LogFields
-from bot.evidence import TimeWindow
 from tools.backends import (
     LogHistogram,
     LogPage,
@@ -21,6 +19,8 @@ from tools.backends import (
     histogram_buckets,
 )
 from tools.bundle.reader import Bundle
+from tools.elasticsearch.settings import LogFields
+from tools.evidence import TimeWindow
 from tools.kql import kql
 from tools.kql import quote as kql_quote
 from tools.links import Links

@@ -15,11 +15,11 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeVar
 
-from bot.alerts import parse_alertmanager_payload
-from bot.errors import BundleError
-from bot.evidence import TimeWindow
+from tools.alerts import parse_alertmanager_payload
 from tools.bundle.openmetrics import read_openmetrics
 from tools.bundle.timestamps import parse_timestamp
+from tools.errors import BundleError
+from tools.evidence import TimeWindow
 from tools.records import Alert, Change, LogLevel, LogRecord, MetricSeries, Span
 
 T = TypeVar("T")

@@ -8,7 +8,7 @@ API method of the client and of its namespaces (``es.indices.create`` ...) goes 
 ``es.options(...)`` builds ``type(self)(...)``, so derived clients are read-only too.
 
 A refused request raises :class:`ReadOnlyViolation`, a ``PermissionError`` and deliberately
-*not* a :class:`bot.errors.RcabotError`: it is a programming error in rcabot, not a backend
+*not* a :class:`tools.errors.RcabotError`: it is a programming error in rcabot, not a backend
 failure, so the tool layer (which reports ``BackendError`` as a failed source) must not swallow
 it.
 
@@ -35,8 +35,8 @@ from elasticsearch import (
     UnsupportedProductError,
 )
 
-from bot.config import LogsSettings
-from bot.errors import BackendError, BackendTimeout, ConfigError, TransientBackendError
+from tools.elasticsearch.settings import LogsSettings
+from tools.errors import BackendError, BackendTimeout, ConfigError, TransientBackendError
 
 NAME = "elasticsearch"
 log = logging.getLogger(__name__)

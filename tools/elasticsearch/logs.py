@@ -18,7 +18,7 @@ as ``"unknown"``, a missing message as ``""``. The instance comes from ECS ``ser
 (written by ``rcabot load``) or ``host.name``; the span id from ``span.id``.
 
 Every request goes through :class:`Resilience` (time limit, retries, circuit breaker), and every
-vendor error is mapped to :class:`bot.errors.BackendError` (see ``client.backend_error``).
+vendor error is mapped to :class:`tools.errors.BackendError` (see ``client.backend_error``).
 """
 
 from __future__ import annotations
@@ -30,8 +30,6 @@ from typing import Any
 
 from elasticsearch import ApiError, AsyncElasticsearch, TransportError
 
-from bot.config import LogsSettings
-from bot.errors import BackendError
 from tools.backends import LogHistogram, LogPage, LogQuery, QueryInfo
 from tools.bundle.timestamps import parse_timestamp
 from tools.elasticsearch.client import NAME, backend_error, make_client
@@ -44,6 +42,8 @@ from tools.elasticsearch.query import (
     histogram_body,
     search_body,
 )
+from tools.elasticsearch.settings import LogsSettings
+from tools.errors import BackendError
 from tools.kql import kql
 from tools.links import Links
 from tools.records import LogLevel, LogRecord

@@ -27,8 +27,8 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.config import LogFields
 from tools.backends import LogQuery, histogram_buckets
+from tools.elasticsearch.settings import LogFields
 from tools.kql import levels_at_least
 from tools.records import LogLevel
 

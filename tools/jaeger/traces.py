@@ -33,8 +33,8 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import quote
 
-from bot.errors import BackendError
 from tools.backends import QueryInfo, TraceQuery, select_traces
+from tools.errors import BackendError
 from tools.http import JsonClient
 from tools.links import Links
 from tools.otlp import WireFormatError, integer, items, obj, otlp_trace_id, text

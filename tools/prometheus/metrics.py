@@ -33,10 +33,9 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from types import MappingProxyType
 
-from bot.config import MetricsSettings
-from bot.errors import BackendError
-from bot.evidence import TimeWindow
 from tools.backends import QueryInfo
+from tools.errors import BackendError
+from tools.evidence import TimeWindow
 from tools.http import JsonClient
 from tools.links import Links
 from tools.prometheus.promql import (
@@ -55,6 +54,7 @@ from tools.prometheus.promql import (
     services_matcher,
     setting_name,
 )
+from tools.prometheus.settings import MetricsSettings
 from tools.records import MetricSeries
 
 NAME = "prometheus"

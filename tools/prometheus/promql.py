@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import Any
 
-from bot.evidence import TimeWindow
+from tools.evidence import TimeWindow
 
 #: Prometheus refuses a range query with more than this many steps per series
 #: (``exceeded maximum resolution of 11,000 points per timeseries``).

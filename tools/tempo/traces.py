@@ -23,9 +23,9 @@ from functools import partial
 from typing import Any
 from urllib.parse import quote
 
-from bot.errors import BackendError
-from bot.evidence import TimeWindow
 from tools.backends import QueryInfo, TraceQuery, matching_traces, select_traces
+from tools.errors import BackendError
+from tools.evidence import TimeWindow
 from tools.http import JsonClient
 from tools.links import Links
 from tools.otlp import WireFormatError, decode_spans, integer, items, obj, otlp_trace_id, text

@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
-from bot.alerts import parse_alertmanager_payload
 from bot.importers.nezha import ImportedCase, import_nezha
 from bot.importers.nezha_layout import service_of
 from tests.bundles import NEZHA_ARCHIVE as ARCHIVE
+from tools.alerts import parse_alertmanager_payload
 from tools.bundle.reader import load_bundle
 
 DAY = Path("rca_data") / "2023-01-29"

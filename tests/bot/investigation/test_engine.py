@@ -4,16 +4,17 @@ import asyncio
 from datetime import timedelta
 from pathlib import Path
 
-from bot.config import InvestigationSettings, load_settings
-from bot.errors import BackendError
-from bot.evidence import TimeWindow
+from bot.config import load_settings
 from bot.investigation.engine import investigate
 from bot.investigation.report import CITATION, FaultType, Report
 from bot.investigation.request import InvestigationRequest
 from bot.investigation.sources import bundle_sources
 from tests.bundles import small_incident, write_jsonl
 from tools.backends import LogPage, LogQuery, QueryInfo
+from tools.errors import BackendError
+from tools.evidence import TimeWindow
 from tools.records import MetricSeries
+from tools.settings import InvestigationSettings
 
 
 async def _run(path: Path, **request: object) -> Report:

@@ -16,10 +16,10 @@ import pytest
 
 from bot.commands import investigate_live
 from bot.config import Settings, load_settings
-from bot.errors import ConfigError, InvestigationError
 from tests.bundles import T0, alert_payload
 from tests.servers import unreachable_url
 from tests.servers.canned import ELASTICSEARCH_PRODUCT, running_canned_server
+from tools.errors import ConfigError, InvestigationError
 
 #: How the stand-in is broken (status, body, delay): every request gets that answer.
 BROKEN: dict[str, tuple[int, bytes, float]] = {

@@ -5,9 +5,9 @@ from datetime import timedelta
 import pytest
 from pydantic import ValidationError
 
-from bot.evidence import Evidence, Source, TimeWindow
 from bot.investigation.report import Candidate, FaultType, Report
 from tests.bundles import T0
+from tools.evidence import Evidence, Source, TimeWindow
 
 
 def _report(answer: str, candidate_ids: list[str]) -> Report:

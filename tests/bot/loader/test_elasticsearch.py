@@ -12,15 +12,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from elasticsearch import AsyncElasticsearch
 
-from bot.config import LogFields, LogsSettings
-from bot.errors import BackendError, ConfigError, TransientBackendError
-from bot.evidence import TimeWindow
 from bot.loader.elasticsearch import document, index_mapping, load_logs
 from tests.servers import unreachable_url
 from tests.tools.elasticsearch.helpers import connect
 from tools.backends import LogQuery
 from tools.elasticsearch.client import ReadOnlyViolation
 from tools.elasticsearch.logs import make_client
+from tools.elasticsearch.settings import LogFields, LogsSettings
+from tools.errors import BackendError, ConfigError, TransientBackendError
+from tools.evidence import TimeWindow
 from tools.records import LogLevel, LogRecord
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

@@ -13,12 +13,12 @@ from types import MappingProxyType
 
 import pytest
 
-from bot.errors import BackendError, BundleError
 from bot.loader.prometheus import backfill, write_openmetrics
 from tests.bundles import small_incident
 from tests.servers.prometheus import binary
 from tools.bundle.openmetrics import read_openmetrics
 from tools.bundle.reader import load_bundle
+from tools.errors import BackendError, BundleError
 from tools.records import MetricSeries
 
 T = 1772442000.0

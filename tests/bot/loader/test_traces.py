@@ -13,21 +13,21 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.config import LinksSettings
-from bot.errors import BackendError, BackendTimeout, TransientBackendError
-from bot.evidence import TimeWindow
 from bot.loader.traces import export_spans, traces_url
 from tests.bundles import T0
 from tests.servers.traces import TracesStandIn
 from tools.backends import TraceQuery, TracesBackend
 from tools.bundle.backends import BundleTraces
 from tools.bundle.reader import Bundle, load_bundle
+from tools.errors import BackendError, BackendTimeout, TransientBackendError
+from tools.evidence import TimeWindow
 from tools.http import JsonClient
 from tools.jaeger import JaegerTraces
 from tools.links import Links
 from tools.otlp import otlp_span_id, otlp_trace_id
 from tools.records import Span
 from tools.resilience import Resilience
+from tools.settings import LinksSettings
 from tools.tempo import TempoTraces
 
 HOUR = TimeWindow(start=T0, end=T0 + timedelta(hours=1))

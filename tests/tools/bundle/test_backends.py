@@ -3,14 +3,15 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from bot.config import LinksSettings, LogFields
-from bot.evidence import TimeWindow
 from tests.bundles import T0
 from tools.backends import LogQuery, TraceQuery
 from tools.bundle.backends import BundleLogs, BundleMetrics, BundleTraces
 from tools.bundle.reader import load_bundle
+from tools.elasticsearch.settings import LogFields
+from tools.evidence import TimeWindow
 from tools.links import Links
 from tools.records import LogLevel
+from tools.settings import LinksSettings
 
 HOUR = TimeWindow(start=T0, end=T0 + timedelta(hours=1))
 LATE = TimeWindow(start=T0 + timedelta(minutes=40), end=T0 + timedelta(hours=1))

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.errors import BundleError
 from tests.bundles import small_incident, write_jsonl
 from tools.bundle.reader import load_bundle
+from tools.errors import BundleError
 from tools.records import LogLevel
 
 GOOD_LOG = {"ts": "2026-03-02T09:00:00Z", "service": "api", "level": "info", "message": "hi"}

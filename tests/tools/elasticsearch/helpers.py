@@ -6,10 +6,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from bot.config import LinksSettings, LogsSettings
 from tools.elasticsearch.logs import ElasticsearchLogs, make_client
+from tools.elasticsearch.settings import LogsSettings
 from tools.links import Links
 from tools.resilience import Resilience
+from tools.settings import LinksSettings
 
 
 @asynccontextmanager

@@ -13,8 +13,6 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from bot.config import LogsSettings
-from bot.errors import ConfigError, RcabotError
 from tests.servers.canned import ELASTICSEARCH_PRODUCT, running_canned_server
 from tools.elasticsearch.client import (
     ReadOnlyElasticsearch,
@@ -23,6 +21,8 @@ from tools.elasticsearch.client import (
     is_read_request,
     make_client,
 )
+from tools.elasticsearch.settings import LogsSettings
+from tools.errors import ConfigError, RcabotError
 
 Call = Callable[[ReadOnlyElasticsearch], Awaitable[Any]]
 

@@ -14,14 +14,14 @@ from typing import Any, TypeVar
 
 import pytest
 
-from bot.config import LogsSettings
-from bot.errors import BackendError, BackendTimeout, TransientBackendError
-from bot.evidence import TimeWindow
 from tests.servers import unreachable_url
 from tests.servers.canned import ELASTICSEARCH_PRODUCT, running_canned_server
 from tests.tools.elasticsearch.helpers import connect
 from tools.backends import LogQuery
 from tools.elasticsearch.logs import ElasticsearchLogs
+from tools.elasticsearch.settings import LogsSettings
+from tools.errors import BackendError, BackendTimeout, TransientBackendError
+from tools.evidence import TimeWindow
 from tools.resilience import Resilience, RetryPolicy
 
 T = TypeVar("T")

@@ -15,9 +15,6 @@ from typing import Any
 import pytest
 from elasticsearch import AsyncElasticsearch
 
-from bot.config import LinksSettings, LogFields, LogsSettings
-from bot.errors import BackendError, TransientBackendError
-from bot.evidence import TimeWindow
 from bot.loader.elasticsearch import load_logs
 from tests.bundles import T0, small_incident
 from tests.tools.elasticsearch.helpers import connect
@@ -25,8 +22,12 @@ from tools.backends import LogQuery
 from tools.bundle.backends import BundleLogs
 from tools.bundle.reader import Bundle, load_bundle
 from tools.elasticsearch.logs import ElasticsearchLogs, make_client
+from tools.elasticsearch.settings import LogFields, LogsSettings
+from tools.errors import BackendError, TransientBackendError
+from tools.evidence import TimeWindow
 from tools.links import Links
 from tools.records import LogLevel, LogRecord
+from tools.settings import LinksSettings
 
 pytestmark = pytest.mark.elasticsearch
 

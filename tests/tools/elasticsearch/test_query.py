@@ -7,8 +7,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.config import LogFields
-from bot.evidence import TimeWindow
 from tools.backends import LogQuery, histogram_buckets
 from tools.elasticsearch.query import (
     MAX_RESULT_WINDOW,
@@ -20,6 +18,8 @@ from tools.elasticsearch.query import (
     level_spellings,
     search_body,
 )
+from tools.elasticsearch.settings import LogFields
+from tools.evidence import TimeWindow
 from tools.records import LogLevel
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

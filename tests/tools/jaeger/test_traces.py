@@ -13,21 +13,21 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from bot.config import LinksSettings
-from bot.errors import BackendError, BackendTimeout, TransientBackendError
-from bot.evidence import TimeWindow
 from bot.loader.traces import export_spans
 from tests.bundles import T0, jaeger_fixture
 from tests.servers import unreachable_url
 from tests.servers.canned import running_canned_server
 from tests.servers.traces import TracesStandIn
 from tools.backends import TraceQuery, TracesBackend
+from tools.errors import BackendError, BackendTimeout, TransientBackendError
+from tools.evidence import TimeWindow
 from tools.http import JsonClient
 from tools.jaeger import JaegerTraces
 from tools.jaeger.traces import parse_span, parse_trace, search_params
 from tools.links import Links
 from tools.records import Span
 from tools.resilience import Resilience, RetryPolicy
+from tools.settings import LinksSettings
 
 FAST = RetryPolicy(attempts=2, base_delay_s=0.001, max_delay_s=0.001)
 HOUR = TimeWindow(start=T0, end=T0 + timedelta(hours=1))

@@ -8,11 +8,12 @@ from contextlib import asynccontextmanager
 
 import httpx
 
-from bot.config import LinksSettings, MetricsSettings
 from tools.http import JsonClient
 from tools.links import Links
 from tools.prometheus import PrometheusMetrics
+from tools.prometheus.settings import MetricsSettings
 from tools.resilience import Resilience, RetryPolicy
+from tools.settings import LinksSettings
 
 FAST = RetryPolicy(attempts=2, base_delay_s=0.001, max_delay_s=0.001)
 #: What ``rcabot load`` configures for a loaded bundle: each signal is the raw gauge.

@@ -13,11 +13,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.errors import BackendError, BackendTimeout, TransientBackendError
-from bot.evidence import TimeWindow
 from tests.servers import unreachable_url
 from tests.servers.canned import running_canned_server
 from tests.tools.prometheus.helpers import connect
+from tools.errors import BackendError, BackendTimeout, TransientBackendError
+from tools.evidence import TimeWindow
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 WINDOW = TimeWindow(start=T0, end=T0 + timedelta(minutes=10))

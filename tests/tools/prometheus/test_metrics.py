@@ -15,16 +15,16 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.config import LinksSettings
-from bot.errors import BackendError
-from bot.evidence import TimeWindow
 from tests.bundles import T0
 from tests.servers.prometheus import ODD_PATH
 from tests.tools.prometheus.helpers import RAW, connect
 from tools.bundle.backends import BundleMetrics
 from tools.bundle.reader import load_bundle
+from tools.errors import BackendError
+from tools.evidence import TimeWindow
 from tools.links import Links
 from tools.records import MetricSeries
+from tools.settings import LinksSettings
 
 MINUTE = timedelta(minutes=1)
 Row = tuple[str, tuple[float, ...], tuple[float, ...], tuple[tuple[str, str], ...]]

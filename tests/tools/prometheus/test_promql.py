@@ -7,8 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.config import DEFAULT_PROMQL
-from bot.evidence import TimeWindow
+from tools.evidence import TimeWindow
 from tools.prometheus.promql import (
     AnswerError,
     api_seconds,
@@ -22,6 +21,7 @@ from tools.prometheus.promql import (
     setting_name,
     window_ms,
 )
+from tools.prometheus.settings import DEFAULT_PROMQL
 
 T = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 

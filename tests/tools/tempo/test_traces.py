@@ -13,9 +13,6 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from bot.config import LinksSettings
-from bot.errors import BackendError, BackendTimeout, TransientBackendError
-from bot.evidence import TimeWindow
 from bot.loader.traces import export_spans
 from tests.bundles import T0
 from tests.servers import unreachable_url
@@ -23,10 +20,13 @@ from tests.servers.canned import running_canned_server
 from tests.servers.traces import TracesStandIn
 from tests.servers.traces_api import parse_traceql
 from tools.backends import TraceQuery, TracesBackend
+from tools.errors import BackendError, BackendTimeout, TransientBackendError
+from tools.evidence import TimeWindow
 from tools.http import JsonClient
 from tools.links import Links
 from tools.records import Span
 from tools.resilience import Resilience, RetryPolicy
+from tools.settings import LinksSettings
 from tools.tempo import TempoTraces
 from tools.tempo.traces import search_params
 from tools.traceql import traceql

@@ -5,8 +5,8 @@ from datetime import datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
-from bot.evidence import Evidence, EvidenceDraft, Source, TimeWindow, clip
 from tests.bundles import T0
+from tools.evidence import Evidence, EvidenceDraft, Source, TimeWindow, clip
 
 
 def test_window_rejects_end_before_start() -> None:

@@ -1,4 +1,4 @@
-"""What retrieval passes around: a postmortem :class:`Document`, its chunks, a search :class:`Hit`.
+"""The postmortem contract: a :class:`Document`, its :class:`Chunk` s, a search :class:`Hit`.
 
 Ingestion (``retrieval.documents``, ``retrieval.chunking``) turns files into documents and
 chunks; the index (``retrieval.index``) stores chunks with our own embeddings in Chroma and
@@ -62,6 +62,11 @@ class Chunk:
     @property
     def chunk_id(self) -> str:
         return f"{self.doc_id}@{self.content_hash[:16]}#{self.index}"
+
+    @property
+    def body(self) -> str:
+        """The section text, without the context line that chunking puts first."""
+        return self.text.partition("\n")[2]
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,8 +4,8 @@ from datetime import timedelta
 
 import pytest
 
-from bot.alerts import parse_alertmanager_payload
 from tests.bundles import T0, alert_payload
+from tools.alerts import parse_alertmanager_payload
 
 
 def test_parses_webhook_payload() -> None:

@@ -1,1 +1,0 @@
-"""bot/investigation/analysis."""
