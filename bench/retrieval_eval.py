@@ -99,11 +99,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.datasets import unpacked  # noqa: E402
-from bot.config import RetrievalSettings  # noqa: E402
 from retrieval.chunking import chunk_document  # noqa: E402
 from retrieval.documents import read_documents  # noqa: E402
 from retrieval.embeddings import Embedder  # noqa: E402
 from retrieval.index import PostmortemIndex, SearchMode  # noqa: E402
+from retrieval.settings import RetrievalSettings  # noqa: E402
 from tools.postmortems import Document  # noqa: E402
 
 DEFAULT = REPO.parent / "shared" / "datasets" / "postmortems.tar.xz"

@@ -53,11 +53,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.retrieval_eval import DEFAULT, build_queries, cpu_model, dataset, load_records  # noqa: E402
-from bot.config import RetrievalSettings  # noqa: E402
 from retrieval.chunking import chunk_document  # noqa: E402
 from retrieval.documents import read_documents  # noqa: E402
 from retrieval.embeddings import Embedder, FloatArray  # noqa: E402
 from retrieval.index import PostmortemIndex, SearchMode  # noqa: E402
+from retrieval.settings import RetrievalSettings  # noqa: E402
 from tools.postmortems import Document, Section  # noqa: E402
 
 SINCE = date(2019, 1, 1)

@@ -39,19 +39,22 @@ from tests.servers.prometheus import running_prometheus  # noqa: E402
 from tests.servers.traces import running_traces_standin  # noqa: E402
 from tools.backends import LogQuery, TraceQuery  # noqa: E402
 from tools.deps import Deps  # noqa: E402
-from tools.log_patterns import LogPatternsInput, log_patterns  # noqa: E402
-from tools.log_timeline import LogTimelineInput, log_timeline  # noqa: E402
-from tools.metric_changes import MetricChangesInput, metric_changes  # noqa: E402
+from tools.gateway import ToolGateway  # noqa: E402
+from tools.log_patterns import log_patterns  # noqa: E402
+from tools.log_timeline import log_timeline  # noqa: E402
+from tools.metric_changes import metric_changes  # noqa: E402
 from tools.records import LogLevel  # noqa: E402
-from tools.search_logs import SearchLogsInput, search_logs  # noqa: E402
-from tools.trace_attribution import TraceAttributionInput, trace_attribution  # noqa: E402
+from tools.search_logs import search_logs  # noqa: E402
+from tools.trace_attribution import trace_attribution  # noqa: E402
 
 Call = Callable[[], Awaitable[Any]]
 
 
 def _calls(deps: Deps, window: Any, start: Any) -> dict[str, Call]:
-    """Every timed operation: backend calls (raw) and tools (backend calls + analysis)."""
+    """Every timed operation: backend calls (raw) and tools (through the gateway, as the
+    engine calls them: backend calls + analysis + text pipeline)."""
     assert deps.logs and deps.metrics and deps.traces
+    gateway = ToolGateway(deps)
     logs, metrics, traces = deps.logs, deps.metrics, deps.traces
     errors = LogQuery(window=window, min_level=LogLevel.ERROR, limit=2500)
     return {
@@ -66,18 +69,18 @@ def _calls(deps: Deps, window: Any, start: Any) -> dict[str, Call]:
         "traces.find_traces (200)": lambda: traces.find_traces(
             TraceQuery(window=window, limit=200)
         ),
-        "tool metric_changes": lambda: metric_changes(
-            deps, MetricChangesInput(window=window, baseline_end=start)
+        "tool metric_changes": lambda: gateway.call(
+            metric_changes, window=window, baseline_end=start
         ),
-        "tool log_patterns": lambda: log_patterns(
-            deps, LogPatternsInput(window=window, incident_start=start)
+        "tool log_patterns": lambda: gateway.call(
+            log_patterns, window=window, incident_start=start
         ),
-        "tool log_timeline": lambda: log_timeline(deps, LogTimelineInput(window=window)),
-        "tool search_logs": lambda: search_logs(
-            deps, SearchLogsInput(window=window, text="timeout", limit=20)
+        "tool log_timeline": lambda: gateway.call(log_timeline, window=window),
+        "tool search_logs": lambda: gateway.call(
+            search_logs, window=window, text="timeout", limit=20
         ),
-        "tool trace_attribution": lambda: trace_attribution(
-            deps, TraceAttributionInput(window=window, incident_start=start)
+        "tool trace_attribution": lambda: gateway.call(
+            trace_attribution, window=window, incident_start=start
         ),
     }
 

@@ -7,11 +7,11 @@ import json
 import os
 import sys
 import traceback
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -313,18 +313,59 @@ def load(
         raise typer.Exit(1)
 
 
-def main() -> None:
-    err = Console(stderr=True)
+def _usage_errors() -> tuple[type[Exception], ...]:
+    """The exceptions the argument parser raises for a usage error (bad option, missing
+    argument, bad value). Typer ≥ 0.20 raises them from its own copy of click, all subclasses
+    of ``typer.TyperException``; older typer raised ``click.ClickException``."""
+    kinds: list[type[Exception]] = []
+    vendored = getattr(typer, "TyperException", None)
+    if isinstance(vendored, type) and issubclass(vendored, Exception):
+        kinds.append(vendored)
+    try:
+        import click
+    except ImportError:  # pragma: no cover - typer without click
+        pass
+    else:
+        kinds.append(click.ClickException)
+    return tuple(kinds)
+
+
+def _aborts() -> tuple[type[BaseException], ...]:
+    kinds: list[type[BaseException]] = [typer.Abort, KeyboardInterrupt]
+    try:
+        import click
+    except ImportError:  # pragma: no cover
+        pass
+    else:
+        kinds.append(click.Abort)
+    return tuple(kinds)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the CLI on ``argv`` (default: ``sys.argv[1:]``) and exit: 0 ok, 1 a check failed,
+    2 bad input (one line on stderr saying what and where), 70 a bug, 130 interrupted."""
+    err = Console(stderr=True, soft_wrap=True, highlight=False)
     try:
         # standalone_mode=False: click returns an Exit's code instead of calling sys.exit
-        result = app(standalone_mode=False)
+        args = list(argv) if argv is not None else None
+        result = app(args=args, prog_name="rcabot", standalone_mode=False)
     except RcabotError as exc:
-        err.print(f"[bold red]error:[/bold red] {escape(str(exc))}", highlight=False)
+        err.print(f"[bold red]error:[/bold red] {escape(str(exc))}")
         sys.exit(2)
-    except click.ClickException as exc:  # usage errors: bad option, missing argument
-        exc.show()
-        sys.exit(exc.exit_code)
-    except (click.Abort, KeyboardInterrupt):
+    except _usage_errors() as exc:  # bad option, missing argument, bad value
+        message = _one_line(str(getattr(exc, "format_message", exc.__str__)()))
+        ctx = getattr(exc, "ctx", None)
+        if not message and ctx is not None:  # a group run without a command: show its help
+            exc.show()  # type: ignore[attr-defined]  # every usage error has show()
+            sys.exit(2)
+        where = getattr(ctx, "command_path", None) or "rcabot"
+        err.print(f"[bold red]error:[/bold red] {escape(message)} (see {where} --help)")
+        sys.exit(2)
+    except _aborts():
         err.print("aborted")
         sys.exit(130)
     except Exception as exc:

@@ -13,51 +13,24 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from bot import postmortems
-from bot.config import LoadSettings, Settings
+from bot.config import Settings
 from bot.demo import generate_case, postmortems_dir
+from bot.inputs import (
+    check_question,
+    check_service,
+    not_in_future,
+    read_alert_file,
+    window_from,
+)
 from bot.investigation.engine import investigate
 from bot.investigation.question import focus
 from bot.investigation.report import Report
 from bot.investigation.request import InvestigationRequest
 from bot.investigation.sources import bundle_sources, configured_sources
+from bot.loader.settings import LoadSettings
 from bot.postmortems import postmortem_source
-from tools.alerts import parse_alertmanager_payload
-from tools.bundle.timestamps import parse_timestamp
 from tools.errors import BundleError, ConfigError, InvestigationError
 from tools.evidence import TimeWindow
-from tools.records import Alert
-from tools.search_logs import SearchLogsInput
-
-
-def parse_time(value: str, option: str) -> datetime:
-    try:
-        moment, _ = parse_timestamp(value)
-    except ValueError as exc:
-        raise InvestigationError(f"{option}: {exc}") from exc
-    return moment
-
-
-def read_alert_file(path: Path) -> Alert:
-    try:
-        payload = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise InvestigationError(f"--alert: file {path} does not exist") from exc
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InvestigationError(f"--alert: {path} is not valid JSON: {exc}") from exc
-    try:
-        return parse_alertmanager_payload(payload)[0]
-    except ValueError as exc:
-        raise InvestigationError(f"--alert: {path}: {exc}") from exc
-
-
-def _window(start: str | None, end: str | None, fallback: TimeWindow) -> TimeWindow | None:
-    if start is None and end is None:
-        return None
-    lo = parse_time(start, "--from") if start else fallback.start
-    hi = parse_time(end, "--to") if end else fallback.end
-    if hi <= lo:
-        raise InvestigationError(f"--to ({hi.isoformat()}) must be after --from ({lo.isoformat()})")
-    return TimeWindow(start=lo, end=hi)
 
 
 async def investigate_bundle(
@@ -69,8 +42,10 @@ async def investigate_bundle(
     start: str | None = None,
     end: str | None = None,
 ) -> Report:
+    check_service(service)
+    given = read_alert_file(alert_file) if alert_file else None
     sources = await bundle_sources(bundle, settings)
-    alert = read_alert_file(alert_file) if alert_file else None
+    alert = given.alert if given else None
     if alert is None and service is None:
         alert = sources.alert
         if alert is None:
@@ -82,14 +57,14 @@ async def investigate_bundle(
         known = ", ".join(sources.bundle.services[:20])
         raise InvestigationError(f"--service {service!r} is not in the bundle; known: {known}")
     request = InvestigationRequest(
-        alert=alert, service=service, window=_window(start, end, sources.window)
+        alert=alert, service=service, window=window_from(start, end, sources.window)
     )
     async with postmortem_source(settings, sources.deps) as deps:
         return await investigate(
             request,
             deps,
             sources.window,
-            source_warnings=sources.bundle.warnings,
+            source_warnings=[*(given.warnings if given else ()), *sources.bundle.warnings],
             load_ms=sources.load_ms,
         )
 
@@ -103,14 +78,18 @@ async def investigate_live(
     end: str | None = None,
 ) -> Report:
     """Investigate through the configured backends (Elasticsearch, Prometheus, Jaeger/Tempo)."""
-    alert = read_alert_file(alert_file) if alert_file else None
+    check_service(service)
+    given = read_alert_file(alert_file) if alert_file else None
+    alert = given.alert if given else None
     if alert is None and service is None:
         raise InvestigationError("nothing to investigate: pass --alert FILE or --service NAME")
     now = datetime.now(UTC)
+    if alert is not None and start is None and end is None:
+        not_in_future(alert, now)
     recent = TimeWindow(
         start=now - timedelta(minutes=settings.investigation.default_window_minutes), end=now
     )
-    window = _window(start, end, recent)
+    window = window_from(start, end, recent)
     if window is None and alert is not None:
         lookback = timedelta(minutes=settings.investigation.default_window_minutes)
         window = TimeWindow(
@@ -118,21 +97,22 @@ async def investigate_live(
         )
     request = InvestigationRequest(alert=alert, service=service, window=window or recent)
     async with configured_sources(settings) as live, postmortem_source(settings, live) as deps:
-        return await investigate(request, deps, window or recent)
+        return await investigate(
+            request,
+            deps,
+            window or recent,
+            source_warnings=given.warnings if given else (),
+        )
 
 
 async def ask_bundle(settings: Settings, bundle: Path, question: str) -> Report:
-    if not question.strip():
-        raise InvestigationError("the question is empty")
+    question = check_question(question)
     sources = await bundle_sources(bundle, settings)
     found = focus(question, sources.bundle.services)
     window = sources.window
-    searches = [
-        SearchLogsInput(window=window, services=found.services, text=p) for p in found.phrases
-    ]
-    searches += [SearchLogsInput(window=window, trace_id=t) for t in found.trace_ids]
+    searches = found.log_searches(window)
     request = InvestigationRequest(
-        question=question.strip(),
+        question=question,
         alert=sources.alert,
         service=found.services[0] if found.services else None,
     )
@@ -161,6 +141,8 @@ async def run_demo(settings: Settings, out_dir: Path, fault: str, seed: int) -> 
         case = await asyncio.to_thread(generate_case, out_dir, fault, seed)
     except ValueError as exc:
         raise InvestigationError(str(exc)) from exc
+    except OSError as exc:
+        raise InvestigationError(f"--out {out_dir}: cannot write the demo case: {exc}") from exc
     generated = time.perf_counter() - started
     # The demo's past incidents, in an index of its own beside the case (incremental: a no-op
     # after the first run), so the investigation can say which one this incident resembles.

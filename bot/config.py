@@ -22,11 +22,20 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from bot.loader.settings import LoadSettings
 from retrieval.settings import RetrievalSettings
 from tools.elasticsearch.settings import LogsSettings
 from tools.errors import ConfigError
 from tools.prometheus.settings import MetricsSettings
-from tools.settings import InvestigationSettings, LinksSettings, Section, TracesSettings, http_url
+from tools.settings import (
+    MAX_TIMEOUT_S,
+    InvestigationSettings,
+    LinksSettings,
+    RedactionSettings,
+    Section,
+    TracesSettings,
+    http_url,
+)
 
 ENV_PREFIX = "RCABOT_"
 DEFAULT_CONFIG_FILE = Path("rcabot.yaml")
@@ -45,31 +54,10 @@ class LlmSettings(Section):
     api: Literal["tgi", "openai"] = "tgi"
     model: str = "tgi"
     api_key: SecretStr | None = None
-    timeout_s: float = Field(default=60.0, gt=0)
-    max_new_tokens: int = Field(default=700, gt=0)
+    timeout_s: float = Field(default=60.0, gt=0, le=MAX_TIMEOUT_S)
+    max_new_tokens: int = Field(default=700, gt=0, le=32_768)
 
     _check_url = field_validator("url")(http_url)
-
-
-class LoadSettings(Section):
-    """Targets of ``rcabot load BUNDLE --to-backends``, the one command that writes.
-
-    Logs go to Elasticsearch (``logs.url`` unless ``elasticsearch_url`` is set) with the
-    ``logs`` credentials, metrics are backfilled into a Prometheus data directory with
-    ``promtool``, spans are sent over OTLP/HTTP to a Jaeger collector or Tempo distributor.
-    """
-
-    elasticsearch_url: str | None = Field(default=None, description="default: logs.url")
-    index: str = Field(default="logs-rcabot", description="index written; match logs.index")
-    prometheus_data_dir: Path | None = Field(
-        default=None, description="Prometheus --storage.tsdb.path to backfill into"
-    )
-    promtool: str = "promtool"
-    otlp_url: str | None = Field(
-        default=None, description="OTLP/HTTP receiver, e.g. http://jaeger-collector:4318"
-    )
-
-    _check_url = field_validator("elasticsearch_url", "otlp_url")(http_url)
 
 
 class Settings(BaseSettings):
@@ -88,6 +76,7 @@ class Settings(BaseSettings):
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     links: LinksSettings = Field(default_factory=LinksSettings)
     investigation: InvestigationSettings = Field(default_factory=InvestigationSettings)
+    redaction: RedactionSettings = Field(default_factory=RedactionSettings)
     load: LoadSettings = Field(default_factory=LoadSettings)
 
     @classmethod
@@ -115,21 +104,44 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
     if path is None and (env_path := os.environ.get(f"{ENV_PREFIX}CONFIG")):
         path = Path(env_path)
     if path is not None and not path.is_file():
-        raise ConfigError(f"config file {path} does not exist (from --config or RCABOT_CONFIG)")
+        what = "is not a file" if path.exists() else "does not exist"
+        raise ConfigError(f"config file {path} {what} (from --config or RCABOT_CONFIG)")
     if path is None and DEFAULT_CONFIG_FILE.is_file():
         path = DEFAULT_CONFIG_FILE
+    if path is not None:
+        _check_yaml(path)
     _CONFIG_FILE_IN_USE["path"] = path
     try:
         return Settings(**overrides)
     except ValidationError as exc:
         raise ConfigError(_explain(exc, path)) from exc
     except (ValueError, OSError, yaml.YAMLError) as exc:  # unreadable file, YAML syntax
-        raise ConfigError(f"cannot read config file {path}: {exc}") from exc
+        reason = " ".join(str(exc).split())[:300]
+        raise ConfigError(f"cannot read config file {path}: {reason}") from exc
+    except RecursionError as exc:
+        raise ConfigError(f"cannot read config file {path}: nested too deeply") from exc
     finally:
         _CONFIG_FILE_IN_USE.pop("path", None)
 
 
+def _check_yaml(path: Path) -> None:
+    """The config file must be UTF-8 YAML holding a mapping (or nothing)."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        reason = " ".join(str(exc).split())[:300]
+        raise ConfigError(f"cannot read config file {path}: {reason}") from exc
+    except RecursionError as exc:
+        raise ConfigError(f"cannot read config file {path}: nested too deeply") from exc
+    if data is not None and not isinstance(data, dict):
+        raise ConfigError(
+            f"config file {path}: expected a mapping of sections (logs:, metrics:, ...), "
+            f"got a YAML {type(data).__name__}"
+        )
+
+
 def _explain(exc: ValidationError, path: Path | None) -> str:
+    """One line per problem (a single problem: the whole message on one line)."""
     lines = ["invalid configuration:"]
     for error in exc.errors():
         loc = [str(part) for part in error["loc"]]
@@ -141,4 +153,6 @@ def _explain(exc: ValidationError, path: Path | None) -> str:
         if given is not None and not isinstance(given, dict) and str(given) not in error["msg"]:
             shown = f" (got {str(given)[:80]!r})"
         lines.append(f"  - {where}: {error['msg']}{shown}")
+    if len(lines) == 2:
+        return f"{lines[0]} {lines[1][4:]}"
     return "\n".join(lines)

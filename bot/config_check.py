@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import httpx
@@ -14,8 +14,10 @@ from tools.elasticsearch.logs import ElasticsearchLogs, make_client
 from tools.errors import RcabotError
 from tools.links import Links
 from tools.resilience import Resilience, RetryPolicy
+from tools.text import TextPipeline
 
 PROBE_TIMEOUT_S = 3.0
+DETAIL_CHARS = 1_000
 
 
 @dataclass(frozen=True)
@@ -155,7 +157,9 @@ async def check_settings(settings: Settings) -> list[Check]:
         checks = list(await asyncio.gather(*probes))
     if s.logs.url and checks[0].ok:
         checks[0] = await _with_log_fields(checks[0], s)
-    return checks
+    # details quote URLs and server errors: no password in a URL may reach the terminal
+    text = TextPipeline.from_settings(s.redaction)
+    return [replace(check, detail=text.line(check.detail, DETAIL_CHARS)) for check in checks]
 
 
 async def _with_log_fields(check: Check, settings: Settings) -> Check:

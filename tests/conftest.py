@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tarfile
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -10,6 +11,9 @@ import httpx
 import pytest
 
 from tests.bundles import NEZHA_ARCHIVE, small_incident
+
+ENV_PREFIX = "RCABOT_"  # bot.config.ENV_PREFIX; tests/test_conftest.py checks they agree
+HERMETIC_ENV = f"{ENV_PREFIX}RETRIEVAL__CHROMA_PATH"  # the one RCABOT_* variable tests see
 
 # Session fixtures that start local servers (real Prometheus; stand-ins for Elasticsearch and
 # Jaeger/Tempo). Each module documents what it starts.
@@ -28,9 +32,21 @@ async def http() -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture(autouse=True)
-def _private_postmortem_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Investigations in tests never read a postmortem index a developer ingested locally."""
-    monkeypatch.setenv("RCABOT_RETRIEVAL__CHROMA_PATH", str(tmp_path / "no-postmortems"))
+def _hermetic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test sees the same world, whatever the developer's shell and checkout hold:
+
+    - no ``RCABOT_*`` variable from the environment (``RCABOT_CONFIG`` included);
+    - the working directory is the test's own empty ``tmp_path``, so no ``./rcabot.yaml`` or
+      ``./.cache`` of the developer is read (tests find repository files from ``__file__``,
+      see :mod:`tests.bundles`), and subprocesses started without ``cwd`` run there too;
+    - investigations never read a postmortem index a developer ingested locally: the one
+      variable set here, :data:`HERMETIC_ENV`, points the index at an empty directory.
+    """
+    for name in list(os.environ):
+        if name.startswith(ENV_PREFIX):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(HERMETIC_ENV, str(tmp_path / "no-postmortems"))
 
 
 @pytest.fixture

@@ -19,7 +19,12 @@ from typing import Annotated, Self
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 EVIDENCE_ID = re.compile(r"^E[1-9][0-9]*$")
+MAX_TITLE_CHARS = 200
+MAX_SUMMARY_CHARS = 1_000
+MAX_QUERY_CHARS = 2_000
+MAX_LINK_CHARS = 2_000
 MAX_EXCERPT_CHARS = 600
+MAX_SERVICE_CHARS = 200
 
 
 def _utc(value: datetime) -> datetime:
@@ -73,7 +78,12 @@ class Source(StrEnum):
 
 
 class EvidenceDraft(BaseModel):
-    """Evidence as a tool returns it, before the investigation numbers it."""
+    """Evidence as a tool returns it, before the investigation numbers it.
+
+    A draft is raw: its text is the tool's, of any length. The text pipeline
+    (``tools.text.TextPipeline.evidence``) neutralises, redacts and clips it to the limits that
+    :class:`Evidence` enforces.
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -86,13 +96,30 @@ class EvidenceDraft(BaseModel):
     window: TimeWindow | None = None
     service: str | None = None
     score: float = Field(default=0.0, ge=0.0, description="how anomalous / relevant, 0 = not")
-    excerpt: str = Field(default="", max_length=MAX_EXCERPT_CHARS)
+    excerpt: str = ""
 
 
 class Evidence(EvidenceDraft):
-    """A numbered evidence item as it appears in a report (``[E3]`` in the answer)."""
+    """A numbered evidence item as it appears in a report (``[E3]`` in the answer).
+
+    Its text fields are bounded, so nothing of unsafe length can be numbered: number drafts that
+    went through the text pipeline.
+    """
 
     id: str = Field(pattern=EVIDENCE_ID.pattern)
+    title: str = Field(max_length=MAX_TITLE_CHARS)
+    summary: str = Field(
+        max_length=MAX_SUMMARY_CHARS, description="one or two sentences stating what the data shows"
+    )
+    query: str = Field(
+        max_length=MAX_QUERY_CHARS,
+        description="the exact query that fetched it (KQL/DSL, PromQL, ...)",
+    )
+    link: str | None = Field(
+        default=None, max_length=MAX_LINK_CHARS, description="deep link to see the same data"
+    )
+    service: str | None = Field(default=None, max_length=MAX_SERVICE_CHARS)
+    excerpt: str = Field(default="", max_length=MAX_EXCERPT_CHARS)
 
     @classmethod
     def number(cls, draft: EvidenceDraft, index: int) -> Evidence:

@@ -7,17 +7,18 @@ import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from tools.analysis.log_templates import LogPattern, ServiceErrorBurst, error_bursts, mine_patterns
 from tools.backends import LogQuery, LogsBackend
-from tools.deps import Deps
+from tools.deps import Deps, configured
 from tools.evidence import EvidenceDraft, Source, TimeWindow, clip
 from tools.formatting import hhmm
 from tools.records import LogLevel
 from tools.result import ToolResult, ToolStatus
-from tools.run import guarded, unavailable
+from tools.tool import tool
 
 NAME = "log_patterns"
 MIN_BURST_SCORE = 1.0
@@ -25,12 +26,6 @@ MIN_PATTERN_SCORE = 2.0
 MAX_BURST_EVIDENCE = 6
 MAX_PATTERN_EVIDENCE = 8
 _MASK = re.compile(r"<[A-Z*]+>")
-
-
-class LogPatternsInput(BaseModel):
-    window: TimeWindow
-    incident_start: datetime = Field(description="records before this are the baseline")
-    services: tuple[str, ...] = Field(default=(), description="limit to these; empty = all")
 
 
 @dataclass(frozen=True)
@@ -52,65 +47,64 @@ def _minutes(window: TimeWindow | None) -> float:
     return window.duration.total_seconds() / 60 if window else 0.0
 
 
-async def log_patterns(deps: Deps, params: LogPatternsInput) -> ToolResult[LogFindings]:
+@tool(source="logs")
+async def log_patterns(
+    deps: Deps,
+    window: Annotated[TimeWindow, Field(description="whole window to read")],
+    incident_start: Annotated[datetime, Field(description="records before this are the baseline")],
+    services: Annotated[tuple[str, ...], Field(description="limit to these; empty = all")] = (),
+) -> ToolResult[LogFindings]:
     """Compare ERROR+ counts per service and WARN+ log templates before and after the
     incident start; evidence for services whose error rate jumped and for new patterns."""
-    backend = deps.logs
-    if backend is None:
-        return unavailable(NAME, "logs", deps)
-    logs = backend
-
-    async def body() -> ToolResult[LogFindings]:
-        before, after = params.window.split(params.incident_start)
-        half = deps.limits.log_sample // 2
-        queries = [
-            LogQuery(window=w, services=params.services, min_level=LogLevel.WARN, limit=half)
-            for w in (before, after)
-            if w is not None
-        ]
-        error_queries = [
-            LogQuery(window=w, services=params.services, min_level=LogLevel.ERROR) if w else None
-            for w in (before, after)
-        ]
-        pages, counts = await asyncio.gather(
-            asyncio.gather(*(logs.search(q) for q in queries)),
-            asyncio.gather(*(logs.count_by_service(q) if q else _empty() for q in error_queries)),
-        )
-        records = [r for page in pages for r in page.records]
-        total_warn = sum(page.total for page in pages)
-        bursts = error_bursts(counts[0], counts[1], _minutes(before), _minutes(after))
-        patterns = mine_patterns(records, params.incident_start)
-        scored = sorted(
-            ((p, p.score(_minutes(before), _minutes(after))) for p in patterns),
-            key=lambda ps: -ps[1],
-        )
-        evidence = [
-            _burst_evidence(b, logs, after or params.window)
-            for b in bursts[:MAX_BURST_EVIDENCE]
-            if b.score >= MIN_BURST_SCORE
-        ]
-        evidence += [
-            _pattern_evidence(p, s, logs, after or params.window)
-            for p, s in scored[:MAX_PATTERN_EVIDENCE]
-            if s >= MIN_PATTERN_SCORE
-        ]
-        truncated = any(page.truncated for page in pages)
-        warnings = (
-            [f"templates mined from a sample of {len(records)} of {total_warn} WARN+ lines"]
-            if truncated
-            else []
-        )
-        return ToolResult(
-            NAME,
-            "logs",
-            logs.name,
-            ToolStatus.OK,
-            data=LogFindings(bursts, scored, len(records), total_warn),
-            evidence=evidence,
-            warnings=warnings,
-        )
-
-    return await guarded(NAME, "logs", backend.name, deps, body)
+    logs = configured(deps.logs)
+    before, after = window.split(incident_start)
+    half = deps.limits.log_sample // 2
+    queries = [
+        LogQuery(window=w, services=services, min_level=LogLevel.WARN, limit=half)
+        for w in (before, after)
+        if w is not None
+    ]
+    error_queries = [
+        LogQuery(window=w, services=services, min_level=LogLevel.ERROR) if w else None
+        for w in (before, after)
+    ]
+    pages, counts = await asyncio.gather(
+        asyncio.gather(*(logs.search(q) for q in queries)),
+        asyncio.gather(*(logs.count_by_service(q) if q else _empty() for q in error_queries)),
+    )
+    records = [r for page in pages for r in page.records]
+    total_warn = sum(page.total for page in pages)
+    bursts = error_bursts(counts[0], counts[1], _minutes(before), _minutes(after))
+    patterns = mine_patterns(records, incident_start, deps.text.redact)
+    scored = sorted(
+        ((p, p.score(_minutes(before), _minutes(after))) for p in patterns),
+        key=lambda ps: -ps[1],
+    )
+    evidence = [
+        _burst_evidence(b, logs, after or window)
+        for b in bursts[:MAX_BURST_EVIDENCE]
+        if b.score >= MIN_BURST_SCORE
+    ]
+    evidence += [
+        _pattern_evidence(p, s, logs, after or window)
+        for p, s in scored[:MAX_PATTERN_EVIDENCE]
+        if s >= MIN_PATTERN_SCORE
+    ]
+    truncated = any(page.truncated for page in pages)
+    warnings = (
+        [f"templates mined from a sample of {len(records)} of {total_warn} WARN+ lines"]
+        if truncated
+        else []
+    )
+    return ToolResult(
+        NAME,
+        "logs",
+        logs.name,
+        ToolStatus.OK,
+        data=LogFindings(bursts, scored, len(records), total_warn),
+        evidence=evidence,
+        warnings=warnings,
+    )
 
 
 async def _empty() -> dict[str, int]:

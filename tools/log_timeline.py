@@ -10,28 +10,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from tools.backends import LogHistogram, LogQuery, LogsBackend
-from tools.deps import Deps
+from tools.deps import Deps, configured
 from tools.evidence import EvidenceDraft, Source, TimeWindow, clip
 from tools.formatting import hhmm
 from tools.records import LogLevel
 from tools.result import ToolResult, ToolStatus
-from tools.run import guarded, unavailable
+from tools.tool import tool
 
 NAME = "log_timeline"
 MAX_EVIDENCE = 6
 # Bucket sizes people read easily; the smallest one giving at most ``buckets`` buckets wins.
 NICE_INTERVALS_S = (10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600, 43200, 86400)
-
-
-class LogTimelineInput(BaseModel):
-    window: TimeWindow
-    services: tuple[str, ...] = Field(default=(), description="limit to these; empty = all")
-    min_level: LogLevel = Field(default=LogLevel.ERROR, description="count lines at or above")
-    buckets: int = Field(default=30, ge=2, le=200, description="about this many time buckets")
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,15 +89,14 @@ def _evidence(
     line: ServiceTimeline,
     timeline: LogTimeline,
     logs: LogsBackend,
-    params: LogTimelineInput,
+    window: TimeWindow,
+    min_level: LogLevel,
 ) -> EvidenceDraft:
-    info = logs.describe(
-        LogQuery(window=params.window, services=(line.service,), min_level=params.min_level)
-    )
-    level = params.min_level.label.upper()
+    info = logs.describe(LogQuery(window=window, services=(line.service,), min_level=min_level))
+    level = min_level.label.upper()
     per = _span(timeline.interval)
     return EvidenceDraft(
-        key=f"logs:timeline:{line.service}:{params.min_level.label}",
+        key=f"logs:timeline:{line.service}:{min_level.label}",
         source=Source.LOGS,
         title=f"{line.service}: {line.total} {level}+ log lines, first at {hhmm(line.first_at)}",
         summary=(
@@ -113,7 +106,7 @@ def _evidence(
         ),
         query=info.text,
         link=info.link,
-        window=params.window,
+        window=window,
         service=line.service,
         score=float(line.peak),
         excerpt=clip(
@@ -123,32 +116,32 @@ def _evidence(
     )
 
 
-async def log_timeline(deps: Deps, params: LogTimelineInput) -> ToolResult[LogTimeline]:
+@tool(source="logs")
+async def log_timeline(
+    deps: Deps,
+    window: Annotated[TimeWindow, Field(description="whole window to count in")],
+    services: Annotated[tuple[str, ...], Field(description="limit to these; empty = all")] = (),
+    min_level: Annotated[LogLevel, Field(description="count lines at or above")] = LogLevel.ERROR,
+    buckets: Annotated[int, Field(ge=2, le=200, description="about this many time buckets")] = 30,
+) -> ToolResult[LogTimeline]:
     """Count log lines at or above a level per service over time (a date histogram): when
     errors started and peaked in each service, without fetching the lines themselves."""
-    backend = deps.logs
-    if backend is None:
-        return unavailable(NAME, "logs", deps)
-    logs = backend
-
-    async def body() -> ToolResult[LogTimeline]:
-        interval = bucket_interval(params.window, params.buckets)
-        query = LogQuery(window=params.window, services=params.services, min_level=params.min_level)
-        timeline = summarize(await logs.histogram(query, interval))
-        evidence = [_evidence(t, timeline, logs, params) for t in timeline.services[:MAX_EVIDENCE]]
-        warnings = (
-            []
-            if timeline.services
-            else [f"no {params.min_level.label.upper()}+ log lines in the window"]
-        )
-        return ToolResult(
-            NAME,
-            "logs",
-            logs.name,
-            ToolStatus.OK,
-            data=timeline,
-            evidence=evidence,
-            warnings=warnings,
-        )
-
-    return await guarded(NAME, "logs", backend.name, deps, body)
+    logs = configured(deps.logs)
+    interval = bucket_interval(window, buckets)
+    query = LogQuery(window=window, services=services, min_level=min_level)
+    timeline = summarize(await logs.histogram(query, interval))
+    evidence = [
+        _evidence(t, timeline, logs, window, min_level) for t in timeline.services[:MAX_EVIDENCE]
+    ]
+    warnings = (
+        [] if timeline.services else [f"no {min_level.label.upper()}+ log lines in the window"]
+    )
+    return ToolResult(
+        NAME,
+        "logs",
+        logs.name,
+        ToolStatus.OK,
+        data=timeline,
+        evidence=evidence,
+        warnings=warnings,
+    )

@@ -4,26 +4,20 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
+from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from tools.analysis.change_scores import Z_THRESHOLD, SeriesChange, score_all
 from tools.backends import MetricsBackend
-from tools.deps import Deps
+from tools.deps import Deps, configured
 from tools.evidence import EvidenceDraft, Source, TimeWindow, clip
 from tools.formatting import fmt_value, hhmm, pct_change
 from tools.result import ToolResult, ToolStatus
-from tools.run import guarded, unavailable
+from tools.tool import tool
 
 NAME = "metric_changes"
 MAX_EVIDENCE = 12
-
-
-class MetricChangesInput(BaseModel):
-    window: TimeWindow = Field(description="whole window to fetch")
-    baseline_end: datetime = Field(description="samples before this are the baseline")
-    services: tuple[str, ...] = Field(default=(), description="limit to these; empty = all")
-    signals: tuple[str, ...] = Field(default=(), description="limit to these; empty = all")
 
 
 def _evidence(change: SeriesChange, backend: MetricsBackend, window: TimeWindow) -> EvidenceDraft:
@@ -56,43 +50,36 @@ def _evidence(change: SeriesChange, backend: MetricsBackend, window: TimeWindow)
     )
 
 
-async def metric_changes(deps: Deps, params: MetricChangesInput) -> ToolResult[list[SeriesChange]]:
+@tool(source="metrics")
+async def metric_changes(
+    deps: Deps,
+    window: Annotated[TimeWindow, Field(description="whole window to fetch")],
+    baseline_end: Annotated[datetime, Field(description="samples before this are the baseline")],
+    services: Annotated[
+        tuple[str, ...], Field(description="limit to these services; empty = all")
+    ] = (),
+    signals: Annotated[tuple[str, ...], Field(description="limit to these; empty = all")] = (),
+) -> ToolResult[list[SeriesChange]]:
     """Score every service's metrics (latency, errors, traffic, saturation) for a change
     against the baseline before ``baseline_end``; evidence for the significant changes."""
-    backend = deps.metrics
-    if backend is None:
-        return unavailable(NAME, "metrics", deps)
-    metrics = backend
-
-    async def body() -> ToolResult[list[SeriesChange]]:
-        signals = list(params.signals) or await metrics.signals()
-        step = deps.metrics_step
-        fetched = await asyncio.gather(*(metrics.series(s, params.window, step) for s in signals))
-        series = [
-            s
-            for group in fetched
-            for s in group
-            if not params.services or s.service in params.services
-        ]
-        changes = score_all(series, params.baseline_end.astimezone(UTC).timestamp())
-        significant = [c for c in changes if c.score >= Z_THRESHOLD]
-        evidence = [_evidence(c, metrics, params.window) for c in significant[:MAX_EVIDENCE]]
-        warnings = (
-            []
-            if series
-            else [
-                f"no metric samples in {params.window.start.isoformat()}"
-                f"..{params.window.end.isoformat()}"
-            ]
-        )
-        return ToolResult(
-            NAME,
-            "metrics",
-            metrics.name,
-            ToolStatus.OK,
-            data=changes,
-            evidence=evidence,
-            warnings=warnings,
-        )
-
-    return await guarded(NAME, "metrics", backend.name, deps, body)
+    metrics = configured(deps.metrics)
+    names = list(signals) or await metrics.signals()
+    fetched = await asyncio.gather(*(metrics.series(s, window, deps.metrics_step) for s in names))
+    series = [s for group in fetched for s in group if not services or s.service in services]
+    changes = score_all(series, baseline_end.astimezone(UTC).timestamp())
+    significant = [c for c in changes if c.score >= Z_THRESHOLD]
+    evidence = [_evidence(c, metrics, window) for c in significant[:MAX_EVIDENCE]]
+    warnings = (
+        []
+        if series
+        else [f"no metric samples in {window.start.isoformat()}..{window.end.isoformat()}"]
+    )
+    return ToolResult(
+        NAME,
+        "metrics",
+        metrics.name,
+        ToolStatus.OK,
+        data=changes,
+        evidence=evidence,
+        warnings=warnings,
+    )

@@ -7,8 +7,11 @@ Every production backend sends each request through :meth:`Resilience.call`:
   ``attempts`` times with exponential backoff and jitter; other :class:`BackendError`\\ s
   (a 4xx: our query is wrong) are raised at once;
 - after ``failure_threshold`` consecutive failed calls the breaker opens and calls fail fast
-  with :class:`CircuitOpen` for ``reset_after_s``; then one trial call is let through
-  (half-open): success closes the breaker, failure opens it again.
+  with :class:`CircuitOpen` for ``reset_after_s``; then it is half-open: exactly one trial call
+  is let through while every other caller still fails fast. The trial's success closes the
+  breaker, its failure opens it again; a trial that ends with neither (cancelled, a 4xx, a bug)
+  frees the slot for the next caller, and a trial that never reports back at all is given up
+  after ``reset_after_s``, so the breaker cannot stay half-open forever.
 
 One ``Resilience`` per backend, shared by all requests to it.
 """
@@ -22,7 +25,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from tools.errors import BackendError, BackendTimeout, CircuitOpen, TransientBackendError
+from tools.errors import BackendTimeout, CircuitOpen, TransientBackendError
 
 T = TypeVar("T")
 
@@ -47,27 +50,57 @@ class CircuitBreaker:
     clock: Callable[[], float] = time.monotonic
     failures: int = 0
     opened_at: float | None = field(default=None)
+    trial_started_at: float | None = field(default=None)  # the half-open trial in flight
 
     @property
     def is_open(self) -> bool:
-        return self.opened_at is not None and self.clock() - self.opened_at < self.reset_after_s
+        """Calls fail fast: open and cooling down, or half-open with the trial in flight."""
+        return self.opened_at is not None and (
+            self.clock() - self.opened_at < self.reset_after_s or self._trial_pending()
+        )
 
-    def before(self) -> None:
-        if self.is_open:
-            assert self.opened_at is not None
-            wait = self.reset_after_s - (self.clock() - self.opened_at)
+    def _trial_pending(self) -> bool:
+        return (
+            self.trial_started_at is not None
+            and self.clock() - self.trial_started_at < self.reset_after_s
+        )
+
+    def before(self) -> bool:
+        """Admit a call or raise :class:`CircuitOpen`; True when the call is the half-open trial,
+        which must then end in :meth:`success`, :meth:`failure` or :meth:`release`."""
+        if self.opened_at is None:
+            return False
+        waited = self.clock() - self.opened_at
+        if waited < self.reset_after_s:
             raise CircuitOpen(
-                self.name, f"skipped: {self.failures} consecutive failures; next try in {wait:.0f}s"
+                self.name,
+                f"skipped: {self.failures} consecutive failures; "
+                f"next try in {self.reset_after_s - waited:.0f}s",
             )
+        if self._trial_pending():
+            raise CircuitOpen(
+                self.name,
+                f"skipped: {self.failures} consecutive failures; a trial call is in flight",
+            )
+        self.trial_started_at = self.clock()
+        return True
 
     def success(self) -> None:
         self.failures = 0
         self.opened_at = None
+        self.trial_started_at = None
 
-    def failure(self) -> None:
+    def failure(self, *, trial: bool = False) -> None:
+        """Count a failed call; the trial's failure (or reaching the threshold) opens again."""
         self.failures += 1
-        if self.failures >= self.failure_threshold:
+        if trial:
+            self.trial_started_at = None
+        if trial or self.failures >= self.failure_threshold:
             self.opened_at = self.clock()
+
+    def release(self) -> None:
+        """The trial ended without a verdict (cancelled, a 4xx, a bug): the next caller tries."""
+        self.trial_started_at = None
 
 
 class Resilience:
@@ -86,23 +119,31 @@ class Resilience:
 
     async def call(self, request: Callable[[], Awaitable[T]]) -> T:
         """Run ``request`` (a fresh awaitable per attempt) under the policy."""
-        self.breaker.before()
-        last: BackendError | None = None
+        trial = self.breaker.before()
+        try:
+            result = await self._attempts(request)
+        except TransientBackendError:
+            self.breaker.failure(trial=trial)
+            raise
+        except BaseException:
+            if trial:
+                self.breaker.release()
+            raise
+        self.breaker.success()
+        return result
+
+    async def _attempts(self, request: Callable[[], Awaitable[T]]) -> T:
+        last: TransientBackendError | None = None
         for attempt in range(1, self.retry.attempts + 1):
             try:
-                result = await asyncio.wait_for(request(), timeout=self.timeout_s)
+                return await asyncio.wait_for(request(), timeout=self.timeout_s)
             except TimeoutError:
                 last = BackendTimeout(self.name, f"timed out: no answer within {self.timeout_s:g}s")
             except TransientBackendError as exc:
                 last = exc
-            except BackendError:
-                raise  # our request is wrong; retrying will not help, the backend is fine
-            else:
-                self.breaker.success()
-                return result
+            # any other BackendError (our request is wrong; the backend is fine) propagates
             if attempt < self.retry.attempts:
                 await asyncio.sleep(self.retry.delay(attempt))
-        self.breaker.failure()
         assert last is not None
         raise last
 

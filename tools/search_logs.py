@@ -3,71 +3,65 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from tools.backends import LogPage, LogQuery
-from tools.deps import Deps
+from tools.deps import Deps, configured
 from tools.evidence import EvidenceDraft, Source, TimeWindow, clip
 from tools.formatting import hhmm
 from tools.records import LogLevel
 from tools.result import ToolResult, ToolStatus
-from tools.run import guarded, unavailable
+from tools.tool import tool
 
 NAME = "search_logs"
 MAX_LINES = 50
 
 
-class SearchLogsInput(BaseModel):
-    window: TimeWindow
-    services: tuple[str, ...] = ()
-    text: str | None = Field(default=None, max_length=500, description="words to match")
-    trace_id: str | None = Field(default=None, max_length=64)
-    min_level: LogLevel | None = None
-    limit: int = Field(default=20, ge=1, le=MAX_LINES)
-
-
-async def search_logs(deps: Deps, params: SearchLogsInput) -> ToolResult[LogPage]:
-    """Matching log lines (at most ``limit``), oldest first, with the total count."""
-    backend = deps.logs
-    if backend is None:
-        return unavailable(NAME, "logs", deps)
-    logs = backend
-
-    async def body() -> ToolResult[LogPage]:
-        query = LogQuery(
-            window=params.window,
-            services=params.services,
-            text=params.text,
-            trace_id=params.trace_id,
-            min_level=params.min_level,
-            limit=params.limit,
-        )
-        page = await logs.search(query)
-        info = logs.describe(query)
-        lines = "\n".join(
-            f"{hhmm(r.ts)} {r.service} {r.level.label.upper()} {r.message}"
-            for r in page.records[:5]
-        )
-        digest = hashlib.sha1(info.text.encode(), usedforsecurity=False).hexdigest()[:8]
-        evidence = (
-            [
-                EvidenceDraft(
-                    key=f"logs:search:{digest}",
-                    source=Source.LOGS,
-                    title=f"{page.total} log lines match {info.text}",
-                    summary=f"{page.total} log lines match the search in the window.",
-                    query=info.text,
-                    link=info.link,
-                    window=params.window,
-                    service=params.services[0] if len(params.services) == 1 else None,
-                    score=1.0 if page.total else 0.0,
-                    excerpt=clip(lines),
-                )
-            ]
-            if page.total
-            else []
-        )
-        return ToolResult(NAME, "logs", logs.name, ToolStatus.OK, data=page, evidence=evidence)
-
-    return await guarded(NAME, "logs", backend.name, deps, body)
+@tool(source="logs")
+async def search_logs(
+    deps: Deps,
+    window: Annotated[TimeWindow, Field(description="time range to search")],
+    services: Annotated[tuple[str, ...], Field(description="limit to these; empty = all")] = (),
+    text: Annotated[str | None, Field(max_length=500, description="words to match")] = None,
+    trace_id: Annotated[str | None, Field(max_length=64, description="lines of this trace")] = None,
+    min_level: Annotated[LogLevel | None, Field(description="lines at or above")] = None,
+    limit: Annotated[int, Field(ge=1, le=MAX_LINES, description="at most this many lines")] = 20,
+) -> ToolResult[LogPage]:
+    """Search log lines by service, level, words or trace id: the matching lines (at most
+    ``limit``), oldest first, with the total count."""
+    logs = configured(deps.logs)
+    query = LogQuery(
+        window=window,
+        services=services,
+        text=text,
+        trace_id=trace_id,
+        min_level=min_level,
+        limit=limit,
+    )
+    page = await logs.search(query)
+    info = logs.describe(query)
+    lines = "\n".join(
+        f"{hhmm(r.ts)} {r.service} {r.level.label.upper()} {r.message}" for r in page.records[:5]
+    )
+    digest = hashlib.sha1(info.text.encode(), usedforsecurity=False).hexdigest()[:8]
+    evidence = (
+        [
+            EvidenceDraft(
+                key=f"logs:search:{digest}",
+                source=Source.LOGS,
+                title=f"{page.total} log lines match {info.text}",
+                summary=f"{page.total} log lines match the search in the window.",
+                query=info.text,
+                link=info.link,
+                window=window,
+                service=services[0] if len(services) == 1 else None,
+                score=1.0 if page.total else 0.0,
+                excerpt=clip(lines),
+            )
+        ]
+        if page.total
+        else []
+    )
+    return ToolResult(NAME, "logs", logs.name, ToolStatus.OK, data=page, evidence=evidence)

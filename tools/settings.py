@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+import re2
 from pydantic import BaseModel, Field, field_validator
 
 
@@ -20,14 +21,21 @@ def http_url(value: str | None) -> str | None:
     return value.rstrip("/")
 
 
+# Upper bounds of numeric settings: generous for any real deployment, small enough that a typo
+# (1e10 minutes) is an error naming the setting rather than an overflow deep in a tool.
+MAX_TIMEOUT_S = 600.0  # any one backend call or tool
+MAX_WINDOW_MINUTES = 7 * 24 * 60  # a week
+
+
 class Section(BaseModel):
-    model_config = {"extra": "forbid"}
+    # allow_inf_nan=False: `.inf`/`.nan` in YAML are errors, never a timeout that never fires.
+    model_config = {"extra": "forbid", "allow_inf_nan": False}
 
 
 class TracesSettings(Section):
     kind: Literal["jaeger", "tempo"] = "jaeger"
     url: str | None = Field(default=None, description="Jaeger query or Tempo URL")
-    timeout_s: float = Field(default=10.0, gt=0)
+    timeout_s: float = Field(default=10.0, gt=0, le=MAX_TIMEOUT_S)
 
     _check_url = field_validator("url")(http_url)
 
@@ -49,9 +57,44 @@ class LinksSettings(Section):
 
 
 class InvestigationSettings(Section):
-    default_window_minutes: int = Field(default=60, gt=0)
-    tool_timeout_s: float = Field(default=30.0, gt=0)
+    default_window_minutes: int = Field(default=60, gt=0, le=MAX_WINDOW_MINUTES)
+    tool_timeout_s: float = Field(default=30.0, gt=0, le=MAX_TIMEOUT_S)
     log_sample: int = Field(default=5_000, gt=0, le=10_000)
     trace_sample: int = Field(default=400, gt=0, le=5_000)
-    max_candidates: int = Field(default=5, gt=0)
-    max_evidence: int = Field(default=20, gt=0)
+    max_candidates: int = Field(default=5, gt=0, le=50)
+    max_evidence: int = Field(default=20, gt=0, le=200)
+
+
+_QUIET_RE2 = re2.Options()
+_QUIET_RE2.log_errors = False
+
+
+def re2_pattern(pattern: str) -> str:
+    """``pattern`` if RE2 compiles it and it cannot match the empty string, else ValueError."""
+    try:
+        compiled = re2.compile(pattern, options=_QUIET_RE2)
+    except re2.error as error:
+        message = error.args[0] if error.args else error
+        if isinstance(message, bytes):
+            message = message.decode(errors="replace")
+        raise ValueError(
+            f"pattern {pattern!r} is not a valid RE2 regular expression: {message}"
+        ) from None
+    if compiled.search("") is not None:
+        raise ValueError(f"pattern {pattern!r} matches the empty string")
+    return pattern
+
+
+class RedactionSettings(Section):
+    """Text rcabot redacts besides its built-in secret and PII rules (``tools.text``)."""
+
+    extra_patterns: list[str] = Field(
+        default_factory=list,
+        max_length=500,
+        description="RE2 regular expressions; a match (or its group 1) shows as [REDACTED custom]",
+    )
+
+    @field_validator("extra_patterns")
+    @classmethod
+    def _compile(cls, patterns: list[str]) -> list[str]:
+        return [re2_pattern(pattern) for pattern in patterns]

@@ -9,14 +9,15 @@ excerpt of it, and a link to the document (the wiki page when ``retrieval.url_ba
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from tools.deps import Deps
+from tools.deps import Deps, configured
 from tools.evidence import EvidenceDraft, Source, clip
 from tools.postmortems import Hit
 from tools.result import ToolResult, ToolStatus
-from tools.run import guarded, unavailable
+from tools.tool import tool
 
 NAME = "similar_postmortems"
 SOURCE = "postmortems"
@@ -24,28 +25,21 @@ BACKEND = "retrieval"
 MAX_QUERY_CHARS = 10_000
 
 
-class SimilarPostmortemsInput(BaseModel):
-    query: str = Field(
-        min_length=1,
-        max_length=MAX_QUERY_CHARS,
-        pattern=r"\S",
-        description="what happened: symptoms, suspected cause, services, error messages",
-    )
-    services: tuple[str, ...] = Field(default=(), description="only postmortems naming these")
-    since: date | None = Field(default=None, description="only postmortems from this day on")
-    until: date | None = Field(default=None, description="only postmortems up to this day")
-    k: int = Field(default=3, ge=1, le=10, description="how many documents")
-
-
-def describe(params: SimilarPostmortemsInput) -> str:
+def describe(
+    query: str,
+    k: int,
+    services: tuple[str, ...] = (),
+    since: date | None = None,
+    until: date | None = None,
+) -> str:
     """The search as a person would re-run it: ``rcabot search "..." --service ...``."""
-    text = " ".join(params.query.split())
-    parts = [f'rcabot search "{clip(text, 300)}" -k {params.k}']
-    parts += [f"--service {s}" for s in params.services]
-    if params.since:
-        parts.append(f"--since {params.since.isoformat()}")
-    if params.until:
-        parts.append(f"--until {params.until.isoformat()}")
+    text = " ".join(query.split())
+    parts = [f'rcabot search "{clip(text, 300)}" -k {k}']
+    parts += [f"--service {s}" for s in services]
+    if since:
+        parts.append(f"--since {since.isoformat()}")
+    if until:
+        parts.append(f"--until {until.isoformat()}")
     return " ".join(parts)
 
 
@@ -72,32 +66,35 @@ def hit_evidence(hit: Hit, query: str) -> EvidenceDraft:
     )
 
 
-async def similar_postmortems(deps: Deps, params: SimilarPostmortemsInput) -> ToolResult[list[Hit]]:
+@tool(source="postmortems")
+async def similar_postmortems(
+    deps: Deps,
+    query: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=MAX_QUERY_CHARS,
+            pattern=r"\S",
+            description="what happened: symptoms, suspected cause, services, error messages",
+        ),
+    ],
+    services: Annotated[tuple[str, ...], Field(description="only postmortems naming these")] = (),
+    since: Annotated[date | None, Field(description="only postmortems from this day on")] = None,
+    until: Annotated[date | None, Field(description="only postmortems up to this day")] = None,
+    k: Annotated[int, Field(ge=1, le=10, description="how many documents")] = 3,
+) -> ToolResult[list[Hit]]:
     """Find past postmortems resembling the incident (hybrid BM25 + embedding search over the
     ingested postmortems), each cited with its matching section and a link."""
-    index = deps.postmortems
-    if index is None:
-        return unavailable(NAME, SOURCE, deps)
-    search = index
-
-    async def body() -> ToolResult[list[Hit]]:
-        hits = await search.search(
-            params.query,
-            k=params.k,
-            services=params.services,
-            since=params.since,
-            until=params.until,
-        )
-        query = describe(params)
-        warnings = [] if hits else ["no ingested postmortem matches"]
-        return ToolResult(
-            NAME,
-            SOURCE,
-            BACKEND,
-            ToolStatus.OK,
-            data=hits,
-            evidence=[hit_evidence(h, query) for h in hits],
-            warnings=warnings,
-        )
-
-    return await guarded(NAME, SOURCE, BACKEND, deps, body)
+    index = configured(deps.postmortems)
+    hits = await index.search(query, k=k, services=services, since=since, until=until)
+    described = describe(query, k, services, since, until)
+    warnings = [] if hits else ["no ingested postmortem matches"]
+    return ToolResult(
+        NAME,
+        SOURCE,
+        BACKEND,
+        ToolStatus.OK,
+        data=hits,
+        evidence=[hit_evidence(h, described) for h in hits],
+        warnings=warnings,
+    )

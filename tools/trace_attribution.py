@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
+from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from tools.analysis.span_attribution import (
     EdgeFinding,
@@ -21,70 +22,59 @@ from tools.analysis.span_attribution import (
     analyze_traces,
 )
 from tools.backends import TraceQuery, TracesBackend
-from tools.deps import Deps
+from tools.deps import Deps, configured
 from tools.evidence import EvidenceDraft, Source, TimeWindow
 from tools.formatting import fmt_ms
 from tools.records import Span
 from tools.result import ToolResult, ToolStatus
-from tools.run import guarded, unavailable
+from tools.tool import tool
 
 NAME = "trace_attribution"
 MIN_SCORE = 1.0
 MAX_EVIDENCE = 8
 
 
-class TraceAttributionInput(BaseModel):
-    window: TimeWindow
-    incident_start: datetime = Field(description="traces starting before this are the baseline")
-    service: str | None = Field(default=None, description="only traces through this service")
-
-
-async def trace_attribution(deps: Deps, params: TraceAttributionInput) -> ToolResult[TraceAnalysis]:
+@tool(source="traces")
+async def trace_attribution(
+    deps: Deps,
+    window: Annotated[TimeWindow, Field(description="whole window to sample traces from")],
+    incident_start: Annotated[
+        datetime, Field(description="traces starting before this are the baseline")
+    ],
+    service: Annotated[str | None, Field(description="only traces through this service")] = None,
+) -> ToolResult[TraceAnalysis]:
     """Sample traces before and after the incident start; attribute errors to the service
     where they originate, critical-path self time to services and network time to caller →
     callee edges."""
-    backend = deps.traces
-    if backend is None:
-        return unavailable(NAME, "traces", deps)
-    traces = backend
-
-    async def body() -> ToolResult[TraceAnalysis]:
-        before, after = params.window.split(params.incident_start)
-        half = max(1, deps.limits.trace_sample // 2)
-        queries = [
-            TraceQuery(window=w, service=params.service, limit=half)
-            for w in (before, after)
-            if w is not None
-        ]
-        if after is not None:  # make sure failing requests are in the sample
-            queries.append(
-                TraceQuery(window=after, service=params.service, errors_only=True, limit=half)
-            )
-        pages = await asyncio.gather(*(traces.find_traces(q) for q in queries))
-        unique: dict[str, list[Span]] = {}
-        for page in pages:
-            for spans in page:
-                if spans:
-                    unique.setdefault(spans[0].trace_id, spans)
-        analysis = analyze_traces(
-            unique.values(), params.incident_start.astimezone(UTC).timestamp()
-        )
-        window = after or params.window
-        evidence = _service_evidence(analysis, traces, window) + _edge_evidence(
-            analysis, traces, window
-        )
-        warnings = [] if unique else ["no traces in the window"]
-        return ToolResult(
-            NAME,
-            "traces",
-            traces.name,
-            ToolStatus.OK,
-            data=analysis,
-            evidence=evidence[:MAX_EVIDENCE],
-            warnings=warnings,
-        )
-
-    return await guarded(NAME, "traces", backend.name, deps, body)
+    traces = configured(deps.traces)
+    before, after = window.split(incident_start)
+    half = max(1, deps.limits.trace_sample // 2)
+    queries = [
+        TraceQuery(window=w, service=service, limit=half) for w in (before, after) if w is not None
+    ]
+    if after is not None:  # make sure failing requests are in the sample
+        queries.append(TraceQuery(window=after, service=service, errors_only=True, limit=half))
+    pages = await asyncio.gather(*(traces.find_traces(q) for q in queries))
+    unique: dict[str, list[Span]] = {}
+    for page in pages:
+        for spans in page:
+            if spans:
+                unique.setdefault(spans[0].trace_id, spans)
+    analysis = analyze_traces(unique.values(), incident_start.astimezone(UTC).timestamp())
+    found_in = after or window
+    evidence = _service_evidence(analysis, traces, found_in) + _edge_evidence(
+        analysis, traces, found_in
+    )
+    warnings = [] if unique else ["no traces in the window"]
+    return ToolResult(
+        NAME,
+        "traces",
+        traces.name,
+        ToolStatus.OK,
+        data=analysis,
+        evidence=evidence[:MAX_EVIDENCE],
+        warnings=warnings,
+    )
 
 
 def _service_evidence(

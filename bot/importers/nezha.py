@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import json
 import logging
+import lzma
 import math
 import shutil
 import tarfile
 import tempfile
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -88,8 +90,14 @@ def _unpack(archive: Path, into: Path) -> None:
     try:
         with tarfile.open(archive, "r:*") as tar:
             tar.extractall(into, filter="data")
-    except (tarfile.TarError, OSError) as exc:
-        raise ValueError(f"{archive}: cannot unpack ({exc}); expected {EXPECTED}") from exc
+    except (tarfile.TarError, OSError, EOFError, lzma.LZMAError, zlib.error) as exc:
+        # a truncated or corrupt archive: tarfile lets the decompressor's error through
+        reason = (
+            "not a readable tar archive (truncated, or not .tar/.tar.gz/.tar.bz2/.tar.xz)"
+            if isinstance(exc, tarfile.ReadError)
+            else " ".join(str(exc).split())
+        )
+        raise ValueError(f"{archive}: cannot unpack: {reason}; expected {EXPECTED}") from exc
 
 
 def _import_tree(

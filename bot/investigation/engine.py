@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from bot.investigation.compact import compact_evidence, estimate_tokens
+from bot.investigation.question import LogSearch
 from bot.investigation.ranking import RankedService, collect, rank
 from bot.investigation.report import Candidate, Report, SourceStatus, StageTiming, TokenCounts
 from bot.investigation.request import InvestigationRequest
@@ -22,15 +23,15 @@ from bot.investigation.validate import validate_answer
 from bot.investigation.writer import FAULT_WORDS, hypothesis, write_answer
 from tools.deps import Deps
 from tools.evidence import Evidence, EvidenceDraft, TimeWindow
-from tools.log_patterns import LogPatternsInput, log_patterns
-from tools.metric_changes import MetricChangesInput, metric_changes
+from tools.gateway import ToolGateway
+from tools.log_patterns import log_patterns
+from tools.metric_changes import metric_changes
 from tools.postmortems import Hit
-from tools.recent_changes import RecentChangesInput, recent_changes
-from tools.redact import redact
+from tools.recent_changes import recent_changes
 from tools.result import ToolResult
-from tools.search_logs import SearchLogsInput, search_logs
-from tools.similar_postmortems import SimilarPostmortemsInput, similar_postmortems
-from tools.trace_attribution import TraceAttributionInput, trace_attribution
+from tools.search_logs import search_logs
+from tools.similar_postmortems import similar_postmortems
+from tools.trace_attribution import trace_attribution
 
 
 class Stopwatch:
@@ -57,16 +58,6 @@ def _status(result: ToolResult[Any]) -> SourceStatus:
         detail=detail,
         evidence_count=len(result.evidence),
         elapsed_ms=round(result.elapsed_ms, 1),
-    )
-
-
-def _clean(draft: EvidenceDraft) -> EvidenceDraft:
-    return draft.model_copy(
-        update={
-            "title": redact(draft.title),
-            "summary": redact(draft.summary),
-            "excerpt": redact(draft.excerpt),
-        }
     )
 
 
@@ -109,7 +100,10 @@ def number_evidence(
     drafts: list[EvidenceDraft],
     limit: int,
 ) -> list[Evidence]:
-    """Number evidence by relevance: the alert, then each candidate's items, then the rest."""
+    """Number evidence by relevance: the alert, then each candidate's items, then the rest.
+
+    The drafts come from the gateway (already through the text pipeline); so must ``alert``.
+    """
     by_key = {d.key: d for d in drafts}
     order: list[str] = [alert.key] if alert else []
     for candidate in ranked:
@@ -118,7 +112,7 @@ def number_evidence(
     order += [d.key for d in sorted(drafts, key=lambda d: -d.score) if d.key not in order]
     if alert:
         by_key[alert.key] = alert
-    return [Evidence.number(_clean(by_key[k]), i + 1) for i, k in enumerate(order[:limit])]
+    return [Evidence.number(by_key[k], i + 1) for i, k in enumerate(order[:limit])]
 
 
 async def investigate(
@@ -126,38 +120,51 @@ async def investigate(
     deps: Deps,
     data_window: TimeWindow | None = None,
     *,
-    searches: Sequence[SearchLogsInput] = (),
+    searches: Sequence[LogSearch] = (),
     source_warnings: Sequence[str] = (),
     load_ms: float | None = None,
 ) -> Report:
     """Investigate ``request`` with the backends in ``deps``; never raises for a failed source.
+
+    Every tool is called through one :class:`ToolGateway` (time limit, error mapping, text
+    pipeline), the same path the agent uses.
 
     ``searches`` are extra log searches (from a question's quoted phrases or trace ids);
     ``source_warnings`` are notes from reading the data (bad bundle lines) for the report;
     ``load_ms`` is how long reading that data took, reported as the ``load`` stage.
     """
     watch = Stopwatch()
+    gateway = ToolGateway(deps)
     if load_ms is not None:
         watch.stages.append(StageTiming(stage="load", ms=round(load_ms, 1)))
     limits = deps.limits
     with watch.stage("scope"):
         scope = resolve_scope(
-            request, data_window, timedelta(minutes=limits.default_window_minutes)
+            request, data_window, timedelta(minutes=limits.default_window_minutes), deps.text
         )
     with watch.stage("metrics"):
-        metrics = await metric_changes(
-            deps, MetricChangesInput(window=scope.window, baseline_end=scope.baseline_end)
+        metrics = await gateway.call(
+            metric_changes, window=scope.window, baseline_end=scope.baseline_end
         )
     start = incident_start(scope, request, metrics.data)
     with watch.stage("gather"):
         core = asyncio.gather(
-            log_patterns(deps, LogPatternsInput(window=scope.window, incident_start=start)),
-            trace_attribution(
-                deps, TraceAttributionInput(window=scope.window, incident_start=start)
-            ),
-            recent_changes(deps, RecentChangesInput(window=scope.window, incident_start=start)),
+            gateway.call(log_patterns, window=scope.window, incident_start=start),
+            gateway.call(trace_attribution, window=scope.window, incident_start=start),
+            gateway.call(recent_changes, window=scope.window, incident_start=start),
         )
-        extra = asyncio.gather(*(search_logs(deps, s) for s in searches))
+        extra = asyncio.gather(
+            *(
+                gateway.call(
+                    search_logs,
+                    window=s.window,
+                    services=s.services,
+                    text=s.text,
+                    trace_id=s.trace_id,
+                )
+                for s in searches
+            )
+        )
         (logs, traces, changes), found = await asyncio.gather(core, extra)
     results: list[ToolResult[Any]] = [metrics, logs, traces, changes, *found]
     drafts = [d for r in results for d in r.evidence]
@@ -165,15 +172,13 @@ async def investigate(
         signals = collect(metrics.data, logs.data, traces.data, changes.data, start.timestamp())
         ranked = rank(signals, traces.data, drafts, limits.max_candidates)
     with watch.stage("postmortems"):
-        past = await similar_postmortems(
-            deps,
-            SimilarPostmortemsInput(
-                query=similar_incident_query(request, ranked, drafts), k=SIMILAR_K
-            ),
+        past = await gateway.call(
+            similar_postmortems, similar_incident_query(request, ranked, drafts), k=SIMILAR_K
         )
     results.append(past)
     similar = seen_before(past)
-    alert = alert_evidence(request)
+    found_alert = alert_evidence(request)
+    alert = deps.text.evidence(found_alert) if found_alert else None
     evidence = number_evidence(alert, ranked, drafts + similar, limits.max_evidence)
     ids = {e.key: e.id for e in evidence}
     by_id = {e.id: e for e in evidence}

@@ -17,6 +17,9 @@ from tools.analysis.change_scores import Z_THRESHOLD, SeriesChange
 from tools.errors import InvestigationError
 from tools.evidence import EvidenceDraft, Source, TimeWindow
 from tools.formatting import hhmm
+from tools.text import SUMMARY_CHARS, TITLE_CHARS, TextPipeline
+
+QUESTION_CHARS = SUMMARY_CHARS
 
 ALERT_LOOKBACK = timedelta(minutes=10)
 ALERT_LEAD = timedelta(minutes=2)  # assumed lead of symptoms over the alert when none is seen
@@ -34,8 +37,13 @@ class Scope:
 
 
 def resolve_scope(
-    request: InvestigationRequest, data_window: TimeWindow | None, default_window: timedelta
+    request: InvestigationRequest,
+    data_window: TimeWindow | None,
+    default_window: timedelta,
+    text: TextPipeline,
 ) -> Scope:
+    """The window, baseline and incident start; the question and label as safe text (``text`` is
+    the investigation's pipeline, ``deps.text``, so operator patterns apply too)."""
     alert = request.alert
     window = request.window or data_window
     if window is None and alert is not None:
@@ -66,8 +74,8 @@ def resolve_scope(
         baseline_end,
         alert.starts_at if alert else None,
         alert.service if alert else None,
-        question,
-        label,
+        text(question, QUESTION_CHARS),
+        text.line(label, TITLE_CHARS),
     )
 
 

@@ -10,22 +10,18 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-import httpx
-
 from bot.config import Settings
+from bot.investigation.backend_factories import BackendSetup, open_backend
 from tools.bundle.backends import BundleChanges, BundleLogs, BundleMetrics, BundleTraces
 from tools.bundle.reader import Bundle, load_bundle
-from tools.deps import Deps
-from tools.elasticsearch.logs import ElasticsearchLogs, make_client
+from tools.deps import Deps, SourceName
+from tools.elasticsearch.settings import LogsSettings
 from tools.errors import ConfigError
 from tools.evidence import TimeWindow
-from tools.http import JsonClient
-from tools.jaeger.traces import JaegerTraces
 from tools.links import Links
-from tools.prometheus.metrics import PrometheusMetrics
+from tools.prometheus.settings import MetricsSettings
 from tools.records import Alert
-from tools.resilience import Resilience
-from tools.tempo.traces import TempoTraces
+from tools.settings import TracesSettings
 
 
 @dataclass(frozen=True)
@@ -70,7 +66,9 @@ async def bundle_sources(path: Path, settings: Settings) -> BundleSources:
 async def configured_sources(settings: Settings) -> AsyncIterator[Deps]:
     """Backends from settings (Elasticsearch, Prometheus, Jaeger/Tempo); clients closed on exit.
 
-    A source without a URL is reported as unavailable, with the setting that enables it.
+    Each source's client comes from the factory registered for its ``kind``
+    (:mod:`bot.investigation.backend_factories`). A source without a URL is reported as
+    unavailable, with the setting that enables it.
     """
     if not (settings.logs.url or settings.metrics.url or settings.traces.url):
         raise ConfigError(
@@ -87,47 +85,16 @@ async def configured_sources(settings: Settings) -> AsyncIterator[Deps]:
         metrics_step=timedelta(seconds=settings.metrics.step_s),
         unavailable={"changes": "no change-event source is configured for live backends"},
     )
+    sections: dict[SourceName, LogsSettings | MetricsSettings | TracesSettings] = {
+        "logs": settings.logs,
+        "metrics": settings.metrics,
+        "traces": settings.traces,
+    }
     async with AsyncExitStack() as stack:
-        if settings.logs.url:
-            es = make_client(settings.logs)
-            stack.push_async_callback(es.close)
-            deps.logs = ElasticsearchLogs(
-                es,
-                settings.logs,
-                links,
-                Resilience("elasticsearch", timeout_s=settings.logs.timeout_s),
-            )
-        else:
-            deps.unavailable["logs"] = "not configured (set RCABOT_LOGS__URL)"
-        if settings.metrics.url:
-            http = await stack.enter_async_context(
-                httpx.AsyncClient(timeout=settings.metrics.timeout_s)
-            )
-            deps.metrics = PrometheusMetrics(
-                JsonClient(
-                    http,
-                    settings.metrics.url,
-                    Resilience("prometheus", timeout_s=settings.metrics.timeout_s),
-                ),
-                settings.metrics,
-                links,
-            )
-        else:
-            deps.unavailable["metrics"] = "not configured (set RCABOT_METRICS__URL)"
-        if settings.traces.url:
-            http = await stack.enter_async_context(
-                httpx.AsyncClient(timeout=settings.traces.timeout_s)
-            )
-            client = JsonClient(
-                http,
-                settings.traces.url,
-                Resilience(settings.traces.kind, timeout_s=settings.traces.timeout_s),
-            )
-            deps.traces = (
-                JaegerTraces(client, links)
-                if settings.traces.kind == "jaeger"
-                else TempoTraces(client, links)
-            )
-        else:
-            deps.unavailable["traces"] = "not configured (set RCABOT_TRACES__URL)"
+        for source, section in sections.items():
+            if not section.url:
+                deps.unavailable[source] = f"not configured (set RCABOT_{source.upper()}__URL)"
+                continue
+            setup = BackendSetup(settings, section.url, links, stack)
+            deps.attach(source, await open_backend(source, section.kind, setup))
         yield deps

@@ -8,16 +8,6 @@ from bot.config import load_settings
 from tools.errors import ConfigError
 
 
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    import os
-
-    for key in list(os.environ):
-        if key.startswith("RCABOT_"):
-            monkeypatch.delenv(key)
-    monkeypatch.chdir(tmp_path)  # no stray ./rcabot.yaml
-
-
 def test_defaults_are_ecs_field_names() -> None:
     settings = load_settings()
     assert settings.logs.fields.service == "service.name"

@@ -14,8 +14,9 @@ from tools.bundle.reader import load_bundle
 from tools.deps import Deps
 from tools.elasticsearch.settings import LogFields
 from tools.evidence import TimeWindow
+from tools.gateway import ToolGateway
 from tools.links import Links
-from tools.log_timeline import LogTimelineInput, bucket_interval, log_timeline
+from tools.log_timeline import bucket_interval, log_timeline
 from tools.records import LogLevel
 from tools.result import ToolStatus
 from tools.settings import LinksSettings
@@ -55,7 +56,7 @@ async def test_bundle_histogram_counts_each_record_once(small_bundle: Path) -> N
 async def test_timeline_finds_when_errors_started(small_bundle: Path) -> None:
     links = Links(LinksSettings(kibana_url="http://kibana:5601"))
     deps = Deps(logs=BundleLogs(load_bundle(small_bundle), links, LogFields()))
-    result = await log_timeline(deps, LogTimelineInput(window=HOUR, buckets=12))
+    result = await ToolGateway(deps).call(log_timeline, window=HOUR, buckets=12)
     assert result.status is ToolStatus.OK
     assert result.data is not None
     assert result.data.interval == timedelta(minutes=5)
@@ -70,7 +71,7 @@ async def test_timeline_finds_when_errors_started(small_bundle: Path) -> None:
 async def test_timeline_of_a_quiet_window_says_so(small_bundle: Path) -> None:
     deps = Deps(logs=BundleLogs(load_bundle(small_bundle), Links(LinksSettings()), LogFields()))
     early = TimeWindow(start=T0, end=T0 + timedelta(minutes=30))
-    result = await log_timeline(deps, LogTimelineInput(window=early))
+    result = await ToolGateway(deps).call(log_timeline, window=early)
     assert result.status is ToolStatus.OK
     assert result.evidence == []
     assert result.warnings == ["no ERROR+ log lines in the window"]

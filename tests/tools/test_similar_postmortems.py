@@ -7,7 +7,6 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from pydantic import ValidationError
 
 from bot.demo import postmortems_dir
 from retrieval.chunking import chunk_document
@@ -15,8 +14,10 @@ from retrieval.documents import read_documents
 from retrieval.index import PostmortemIndex
 from retrieval.settings import RetrievalSettings
 from tools.deps import Deps
+from tools.gateway import ToolGateway
+from tools.postmortems import Hit
 from tools.result import ToolStatus
-from tools.similar_postmortems import SimilarPostmortemsInput, similar_postmortems
+from tools.similar_postmortems import similar_postmortems
 
 POOL = "payments connections leaked after a release; the database pool was exhausted"
 
@@ -35,9 +36,7 @@ async def index(tmp_path: Path) -> AsyncIterator[PostmortemIndex]:
 async def test_the_resembling_postmortem_comes_first_with_its_section(
     index: PostmortemIndex,
 ) -> None:
-    result = await similar_postmortems(
-        Deps(postmortems=index), SimilarPostmortemsInput(query=POOL, k=3)
-    )
+    result = await ToolGateway(Deps(postmortems=index)).call(similar_postmortems, POOL, k=3)
     assert result.status is ToolStatus.OK
     assert result.data is not None and len(result.data) == 3
     top = result.evidence[0]
@@ -51,15 +50,11 @@ async def test_the_resembling_postmortem_comes_first_with_its_section(
 
 
 async def test_filters_narrow_the_search(index: PostmortemIndex) -> None:
-    deps = Deps(postmortems=index)
-    result = await similar_postmortems(
-        deps, SimilarPostmortemsInput(query=POOL, services=("payments",), k=10)
-    )
+    gateway = ToolGateway(Deps(postmortems=index))
+    result = await gateway.call(similar_postmortems, POOL, services=("payments",), k=10)
     assert result.data
     assert all("payments" in h.document.services for h in result.data)
-    future = await similar_postmortems(
-        deps, SimilarPostmortemsInput(query=POOL, since=date(2100, 1, 1))
-    )
+    future = await gateway.call(similar_postmortems, POOL, since=date(2100, 1, 1))
     assert future.status is ToolStatus.OK
     assert future.evidence == []
     assert future.warnings == ["no ingested postmortem matches"]
@@ -67,12 +62,17 @@ async def test_filters_narrow_the_search(index: PostmortemIndex) -> None:
 
 async def test_without_an_index_the_tool_says_why() -> None:
     deps = Deps(unavailable={"postmortems": "no postmortems ingested in X"})
-    result = await similar_postmortems(deps, SimilarPostmortemsInput(query=POOL))
+    result = await ToolGateway(deps).call(similar_postmortems, POOL)
     assert result.status is ToolStatus.UNAVAILABLE
     assert result.error == "no postmortems ingested in X"
 
 
 @pytest.mark.parametrize("query", ["", "   \n", "x" * 10_001])
-def test_a_blank_or_huge_query_is_refused(query: str) -> None:
-    with pytest.raises(ValidationError):
-        SimilarPostmortemsInput(query=query)
+async def test_a_blank_or_huge_query_is_refused_before_searching(query: str) -> None:
+    class NeverSearched:
+        async def search(self, *args: object, **kwargs: object) -> list[Hit]:
+            raise AssertionError("the index was searched")
+
+    result = await ToolGateway(Deps(postmortems=NeverSearched())).call(similar_postmortems, query)
+    assert result.status is ToolStatus.ERROR
+    assert result.error is not None and result.error.startswith("invalid arguments: query:")

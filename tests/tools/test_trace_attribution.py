@@ -8,9 +8,10 @@ from types import MappingProxyType
 from tools.backends import QueryInfo, TraceQuery
 from tools.deps import Deps
 from tools.evidence import TimeWindow
+from tools.gateway import ToolGateway
 from tools.records import Span
 from tools.result import ToolStatus
-from tools.trace_attribution import TraceAttributionInput, trace_attribution
+from tools.trace_attribution import trace_attribution
 
 START = datetime(2026, 3, 2, 9, 40, tzinfo=UTC)
 
@@ -76,8 +77,8 @@ async def test_latency_evidence_is_critical_path_time_and_says_so() -> None:
     traces = [_fan_out(f"b{i}", t0 - 300 + i, 20, 50, 2) for i in range(20)]
     traces += [_fan_out(f"i{i}", t0 + 10 + i, 100, 200, 32) for i in range(20)]
     window = TimeWindow(start=START - timedelta(minutes=10), end=START + timedelta(minutes=5))
-    result = await trace_attribution(
-        Deps(traces=_Traces(traces)), TraceAttributionInput(window=window, incident_start=START)
+    result = await ToolGateway(Deps(traces=_Traces(traces))).call(
+        trace_attribution, window=window, incident_start=START
     )
     assert result.status is ToolStatus.OK
     analysis = result.data

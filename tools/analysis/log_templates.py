@@ -10,7 +10,7 @@ the evidence says.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -43,16 +43,28 @@ class LogPattern:
         return growth * math.log2(1 + self.incident_count) * severity
 
 
-def mine_patterns(records: Iterable[LogRecord], split: datetime) -> list[LogPattern]:
-    """Cluster ``records`` into templates and count them before / from ``split``."""
+def _unchanged(text: str) -> str:
+    return text
+
+
+def mine_patterns(
+    records: Iterable[LogRecord], split: datetime, redact: Callable[[str], str] = _unchanged
+) -> list[LogPattern]:
+    """Cluster ``records`` into templates and count them before / from ``split``.
+
+    Each message goes through ``redact`` first (``TextPipeline.redact``), before masking: a mask
+    would otherwise hide part of a secret and leave its tail (``xoxb-<NUM><NUM>-…``) in the
+    template, and the example keeps the redacted text.
+    """
     miner = TemplateMiner()
     by_key: dict[tuple[int, str], LogPattern] = {}
     for record in records:
-        key = (miner.add(record.message), record.service)
+        message = redact(record.message)
+        key = (miner.add(message), record.service)
         pattern = by_key.get(key)
         if pattern is None:
             pattern = by_key[key] = LogPattern(
-                template="", service=record.service, max_level=record.level, example=record.message
+                template="", service=record.service, max_level=record.level, example=message
             )
         pattern.max_level = max(pattern.max_level, record.level)
         if record.ts < split:
@@ -61,7 +73,7 @@ def mine_patterns(records: Iterable[LogRecord], split: datetime) -> list[LogPatt
         pattern.incident_count += 1
         if pattern.first_seen is None or record.ts < pattern.first_seen:
             pattern.first_seen = record.ts
-            pattern.example = record.message
+            pattern.example = message
         if pattern.last_seen is None or record.ts > pattern.last_seen:
             pattern.last_seen = record.ts
         if record.trace_id and len(pattern.trace_ids) < 3:

@@ -66,6 +66,8 @@ from typing import cast
 
 from drain3.drain import Drain
 
+from tools.analysis.long_tokens import SHORT_TOKEN, mask_long
+
 SIMILARITY = 0.7
 DEPTH = 5
 CACHE_LIMIT = 100_000
@@ -109,9 +111,15 @@ def _placeholder(match: re.Match[str]) -> str:
 
 
 def mask_token(token: str) -> str:
-    """``token`` with every mask match replaced by its ``<NAME>``."""
+    """``token`` with every mask match replaced by its ``<NAME>``.
+
+    A token longer than ``SHORT_TOKEN`` is masked by ``tools.analysis.long_tokens`` instead:
+    the same masks in linear time (``_MASK_RE``'s look-arounds are quadratic on one long token).
+    """
     if _NEEDS_MASK(token) is None:
         return token
+    if len(token) > SHORT_TOKEN:
+        return mask_long(token, _PLACEHOLDERS)
     return _MASK_RE.sub(_placeholder, token)
 
 

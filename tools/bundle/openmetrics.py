@@ -12,11 +12,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from tools.bundle.files import numbered_lines
 from tools.bundle.timestamps import epoch_seconds
 
 _SAMPLE = re.compile(
     r"^(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(?P<labels>.*)\})?\s+(?P<value>\S+)(?:\s+(?P<ts>\S+))?\s*$"
 )
+MAX_SAMPLE_LINE = 64 * 1024  # characters; longer lines are skipped before any regex runs
 _LABEL = re.compile(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"\s*(?:,|$)')
 
 
@@ -43,28 +45,30 @@ def parse_labels(text: str) -> dict[str, str]:
 
 def read_openmetrics(path: Path, skip: Callable[[int, str], None]) -> Iterator[tuple[int, Sample]]:
     """Yield ``(line number, sample)``; report bad lines through ``skip(line, reason)``."""
-    with path.open(encoding="utf-8", errors="replace") as handle:
-        for number, raw in enumerate(handle, start=1):
-            line = raw.strip()
-            if not line or line.startswith("#"):
-                if line == "# EOF":
-                    return
-                continue
-            match = _SAMPLE.match(line)
-            if match is None:
-                skip(number, "not an OpenMetrics sample line")
-                continue
-            try:
-                labels = parse_labels(match.group("labels") or "")
-                value = float(match.group("value"))
-                if match.group("ts") is None:
-                    raise ValueError("sample has no timestamp")
-                timestamp, _ = epoch_seconds(float(match.group("ts")))
-            except ValueError as exc:
-                skip(number, str(exc))
-                continue
-            service = labels.pop("service", "")
-            if not service:
-                skip(number, "sample has no 'service' label")
-                continue
-            yield number, Sample(match.group("name"), service, labels, value, timestamp)
+    for number, raw in numbered_lines(path, skip):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            if line == "# EOF":
+                return
+            continue
+        if len(line) > MAX_SAMPLE_LINE:
+            skip(number, f"sample line longer than {MAX_SAMPLE_LINE} characters")
+            continue
+        match = _SAMPLE.match(line)
+        if match is None:
+            skip(number, "not an OpenMetrics sample line")
+            continue
+        try:
+            labels = parse_labels(match.group("labels") or "")
+            value = float(match.group("value"))
+            if match.group("ts") is None:
+                raise ValueError("sample has no timestamp")
+            timestamp, _ = epoch_seconds(float(match.group("ts")))
+        except ValueError as exc:
+            skip(number, str(exc))
+            continue
+        service = labels.pop("service", "")
+        if not service:
+            skip(number, "sample has no 'service' label")
+            continue
+        yield number, Sample(match.group("name"), service, labels, value, timestamp)

@@ -1,21 +1,29 @@
 """Read a telemetry bundle directory (format: ``tools/bundle/FORMAT.md``).
 
 Bad lines are skipped and counted, each with a warning naming file and line; a file in which
-every data line is bad raises :class:`BundleError`. Nothing is written.
+every data line is bad raises :class:`BundleError`. Every field is checked for type, length and
+range (:mod:`tools.bundle.fields`); over-long lines, JSON nested too deeply, non-finite numbers
+and timestamps outside 1970..2100 are bad lines. A bundle file that is not a regular file (a
+directory, pipe, device, dangling link), an unreadable or invalid ``manifest.json`` or
+``alerts.json`` raises :class:`BundleError` naming the file; a bad alert among good ones in
+``alerts.json`` is skipped with a warning. Nothing is written.
 """
 
 from __future__ import annotations
 
 import csv
-import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeVar
 
-from tools.alerts import parse_alertmanager_payload
+from tools.alerts import read_alertmanager_payload
+from tools.bundle import fields
+from tools.bundle.fields import LineError
+from tools.bundle.files import numbered_lines, parse_json, present, read_json
+from tools.bundle.manifest import check_manifest
 from tools.bundle.openmetrics import read_openmetrics
 from tools.bundle.timestamps import parse_timestamp
 from tools.errors import BundleError
@@ -27,9 +35,7 @@ MAX_WARNINGS_PER_FILE = 20
 SPAN_KINDS = frozenset({"server", "client", "internal", "producer", "consumer"})
 CHANGE_KINDS = frozenset({"deploy", "rollback", "config", "flag", "scale", "infra"})
 
-
-class LineError(ValueError):
-    """A data line is bad; the message says why (file and line are added by the reader)."""
+__all__ = ["Bundle", "FileReport", "LineError", "check_unit", "load_bundle"]
 
 
 @dataclass
@@ -41,6 +47,7 @@ class FileReport:
     skipped: int = 0
     warnings: list[str] = field(default_factory=list)
     units: set[str] = field(default_factory=set)
+    clipped: list[int] = field(default_factory=lambda: [0])
 
     def skip(self, line: int, reason: str) -> None:
         self.skipped += 1
@@ -56,6 +63,10 @@ class FileReport:
             f"{self.name}: timestamps given in epoch {unit}; converted to seconds"
             for unit in sorted(self.units)
         )
+        if self.clipped[0]:
+            out.append(
+                f"{self.name}: {self.clipped[0]} texts clipped to {fields.MAX_TEXT} characters"
+            )
         return out
 
 
@@ -119,7 +130,11 @@ class Bundle:
 
 def load_bundle(path: Path) -> Bundle:
     """Read every file of the bundle at ``path``."""
-    if not path.is_dir():
+    try:
+        is_dir = path.is_dir()
+    except OSError as exc:
+        raise BundleError(f"bundle directory {path} cannot be read: {exc}") from exc
+    if not is_dir:
         raise BundleError(f"bundle directory {path} does not exist or is not a directory")
     files: list[FileReport] = []
     manifest = _read_manifest(path / "manifest.json")
@@ -129,7 +144,7 @@ def load_bundle(path: Path) -> Bundle:
     metrics = _read_metrics(path, files)
     spans = _read_jsonl(path / "traces.jsonl", _span, files)
     changes = _read_jsonl(path / "changes.jsonl", _change, files)
-    alerts = _read_alerts(path / "alerts.json")
+    alerts = _read_alerts(path / "alerts.json", files)
     known = {
         "manifest.json",
         "logs.jsonl",
@@ -139,7 +154,7 @@ def load_bundle(path: Path) -> Bundle:
         "alerts.json",
         "changes.jsonl",
     }
-    if not any((path / name).exists() for name in known - {"manifest.json"}):
+    if not any(present(path / name) for name in known - {"manifest.json"}):
         raise BundleError(
             f"{path} holds none of the bundle files (logs.jsonl, metrics.csv or metrics.om, "
             "traces.jsonl, alerts.json, changes.jsonl); see tools/bundle/FORMAT.md"
@@ -157,53 +172,46 @@ def load_bundle(path: Path) -> Bundle:
 
 
 def _read_manifest(path: Path) -> dict[str, Any]:
-    if not path.exists():
+    if not present(path):
         return {}
+    data = read_json(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise BundleError(f"{path}: not valid JSON: {exc}") from exc
-    if not isinstance(data, dict):
-        raise BundleError(f"{path}: expected a JSON object")
-    return data
-
-
-def _read_alerts(path: Path) -> list[Alert] | None:
-    if not path.exists():
-        return None
-    try:
-        payload = json.loads(path.read_text(encoding="utf-8"))
-        return parse_alertmanager_payload(payload)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise BundleError(f"{path}: not valid JSON: {exc}") from exc
+        return check_manifest(data)
     except ValueError as exc:
         raise BundleError(f"{path}: {exc}") from exc
 
 
-def _lines(path: Path) -> Iterator[tuple[int, str]]:
-    with path.open(encoding="utf-8", errors="replace") as handle:
-        for number, line in enumerate(handle, start=1):
-            if line.strip():
-                yield number, line
+def _read_alerts(path: Path, files: list[FileReport]) -> list[Alert] | None:
+    if not present(path):
+        return None
+    payload = read_json(path)
+    try:
+        parsed = read_alertmanager_payload(payload)
+    except ValueError as exc:
+        raise BundleError(f"{path}: {exc}") from exc
+    report = FileReport(path.name, read=len(parsed.alerts))
+    report.warnings = [f"{path.name}: {w}" for w in parsed.warnings]
+    files.append(report)
+    return parsed.alerts
 
 
 def _read_jsonl(
     path: Path, parse: Callable[[dict[str, Any], FileReport], T], files: list[FileReport]
 ) -> list[T] | None:
-    if not path.exists():
+    if not present(path):
         return None
     report = FileReport(path.name)
     files.append(report)
     out: list[T] = []
-    for number, line in _lines(path):
+    for number, line in numbered_lines(path, report.skip):
+        if not line.strip():
+            continue
         try:
-            obj = json.loads(line)
+            obj = parse_json(line)
             if not isinstance(obj, dict):
                 raise LineError("expected a JSON object")
             out.append(parse(obj, report))
-        except json.JSONDecodeError as exc:
-            report.skip(number, f"not valid JSON ({exc.msg})")
-        except (LineError, ValueError, TypeError) as exc:
+        except ValueError as exc:  # LineError, a bad timestamp, bad JSON
             report.skip(number, str(exc))
     report.read = len(out)
     _fail_if_all_bad(path, report)
@@ -216,77 +224,53 @@ def _fail_if_all_bad(path: Path, report: FileReport) -> None:
         raise BundleError(f"{path}: every line is bad ({report.skipped} lines); first: {first}")
 
 
-def _need(obj: dict[str, Any], key: str) -> Any:
-    value = obj.get(key)
-    if value is None or value == "":
-        raise LineError(f"missing key {key!r}")
-    return value
-
-
-def _ts(obj: dict[str, Any], key: str, report: FileReport) -> datetime:
-    moment, unit = parse_timestamp(_need(obj, key))
-    if unit:
-        report.units.add(unit)
-    return moment
-
-
-def _opt_str(obj: dict[str, Any], key: str) -> str | None:
-    value = obj.get(key)
-    return None if value is None or value == "" else str(value)
-
-
 def _log_record(obj: dict[str, Any], report: FileReport) -> LogRecord:
     return LogRecord(
-        ts=_ts(obj, "ts", report),
-        service=str(_need(obj, "service")),
-        level=LogLevel.parse(str(_need(obj, "level"))),
-        message=str(_need(obj, "message")),
-        trace_id=_opt_str(obj, "trace_id"),
-        span_id=_opt_str(obj, "span_id"),
-        instance=_opt_str(obj, "instance"),
+        ts=fields.timestamp(obj, "ts", report.units),
+        service=fields.name(obj, "service"),
+        level=LogLevel.parse(fields.name(obj, "level")),
+        message=fields.text(obj, "message", report.clipped),
+        trace_id=fields.optional(obj, "trace_id"),
+        span_id=fields.optional(obj, "span_id"),
+        instance=fields.optional(obj, "instance"),
     )
 
 
 def _span(obj: dict[str, Any], report: FileReport) -> Span:
-    duration = float(_need(obj, "duration_ms"))
-    if duration < 0:
-        raise LineError(f"negative duration_ms {duration}")
-    status = str(obj.get("status") or "ok").lower()
+    duration = fields.duration_ms(obj)
+    status = (fields.optional(obj, "status", fields.MAX_NAME) or "ok").lower()
     if status not in ("ok", "error", "unset"):
-        raise LineError(f"status must be 'ok' or 'error', got {status!r}")
-    kind = str(obj.get("kind") or "internal").lower()
+        raise LineError(f"status must be 'ok' or 'error', got {status[:40]!r}")
+    kind = (fields.optional(obj, "kind", fields.MAX_NAME) or "internal").lower()
     if kind not in SPAN_KINDS:
-        raise LineError(f"unknown span kind {kind!r}")
-    attrs = obj.get("attrs") or {}
-    if not isinstance(attrs, dict):
-        raise LineError("attrs must be an object")
-    parent = _opt_str(obj, "parent_id")
+        raise LineError(f"unknown span kind {kind[:40]!r}")
+    parent = fields.optional(obj, "parent_id")
     return Span(
-        trace_id=str(_need(obj, "trace_id")),
-        span_id=str(_need(obj, "span_id")),
+        trace_id=fields.name(obj, "trace_id", fields.MAX_ID),
+        span_id=fields.name(obj, "span_id", fields.MAX_ID),
         parent_id=None if parent in (None, "root", "0") else parent,
-        service=str(_need(obj, "service")),
-        operation=str(_need(obj, "operation")),
-        start=_ts(obj, "start", report).timestamp(),
+        service=fields.name(obj, "service"),
+        operation=fields.name(obj, "operation"),
+        start=fields.timestamp(obj, "start", report.units).timestamp(),
         duration_ms=duration,
         error=status == "error",
         kind=kind,
-        attrs=MappingProxyType(attrs),
+        attrs=MappingProxyType(fields.attrs(obj)),
     )
 
 
 def _change(obj: dict[str, Any], report: FileReport) -> Change:
-    kind = str(_need(obj, "kind")).lower()
+    kind = fields.name(obj, "kind").lower()
     if kind not in CHANGE_KINDS:
-        raise LineError(f"unknown change kind {kind!r} (one of {sorted(CHANGE_KINDS)})")
+        raise LineError(f"unknown change kind {kind[:40]!r} (one of {sorted(CHANGE_KINDS)})")
     return Change(
-        ts=_ts(obj, "ts", report),
-        service=str(_need(obj, "service")),
+        ts=fields.timestamp(obj, "ts", report.units),
+        service=fields.name(obj, "service"),
         kind=kind,
-        description=str(_need(obj, "description")),
-        version=_opt_str(obj, "version"),
-        author=_opt_str(obj, "author"),
-        link=_opt_str(obj, "link"),
+        description=fields.text(obj, "description", report.clipped),
+        version=fields.optional(obj, "version"),
+        author=fields.optional(obj, "author"),
+        link=fields.optional(obj, "link", fields.MAX_LINK),
     )
 
 
@@ -294,6 +278,8 @@ def check_unit(metric: str, value: float) -> None:
     """Raise :class:`LineError` for a value that cannot be in the unit the name states."""
     if value != value:  # NaN: a gap, not an error
         return
+    if not abs(value) <= fields.MAX_VALUE:
+        raise LineError(f"{metric} value {value} is not a usable number")
     if metric.endswith("_ratio") and not -1e-9 <= value <= 1 + 1e-9:
         raise LineError(f"{metric} must be a ratio in [0, 1], got {value} (a percentage?)")
     if metric.endswith(("_seconds", "_bytes", "_per_second")) and value < 0:
@@ -302,15 +288,16 @@ def check_unit(metric: str, value: float) -> None:
 
 def _read_metrics(path: Path, files: list[FileReport]) -> list[MetricSeries] | None:
     csv_path, om_path = path / "metrics.csv", path / "metrics.om"
-    if not csv_path.exists() and not om_path.exists():
+    has_csv, has_om = present(csv_path), present(om_path)
+    if not has_csv and not has_om:
         return None
     points: dict[tuple[str, str, tuple[tuple[str, str], ...]], list[tuple[float, float]]] = {}
-    if csv_path.exists():
+    if has_csv:
         report = FileReport(csv_path.name)
         files.append(report)
         _read_metrics_csv(csv_path, report, points)
         _fail_if_all_bad(csv_path, report)
-    if om_path.exists():
+    if has_om:
         report = FileReport(om_path.name)
         files.append(report)
         for number, sample in read_openmetrics(om_path, report.skip):
@@ -345,32 +332,44 @@ def _read_metrics_csv(
     report: FileReport,
     points: dict[tuple[str, str, tuple[tuple[str, str], ...]], list[tuple[float, float]]],
 ) -> None:
-    with path.open(encoding="utf-8", errors="replace", newline="") as handle:
-        reader = csv.reader(handle)
+    reader = csv.reader(line for _, line in numbered_lines(path, report.skip))
+    required = ("timestamp", "service", "metric", "value")
+    try:
         header = next(reader, None)
-        required = ("timestamp", "service", "metric", "value")
-        if header is None or any(col not in header for col in required):
-            raise BundleError(f"{path}:1: header must contain {', '.join(required)}; got {header}")
-        index = {name: i for i, name in enumerate(header)}
-        extra = [name for name in header if name not in required]
-        for row in reader:
-            number = reader.line_num
-            if not row:
-                continue
-            try:
-                if len(row) != len(header):
-                    raise LineError(f"expected {len(header)} columns, got {len(row)}")
-                moment, unit = parse_timestamp(row[index["timestamp"]])
-                if unit:
-                    report.units.add(unit)
-                metric, service = row[index["metric"]], row[index["service"]]
-                if not metric or not service:
-                    raise LineError("empty metric or service")
-                value = float(row[index["value"]])
-                check_unit(metric, value)
-            except (LineError, ValueError) as exc:
-                report.skip(number, str(exc))
-                continue
-            labels = tuple(sorted((k, row[index[k]]) for k in extra if row[index[k]]))
-            points.setdefault((metric, service, labels), []).append((moment.timestamp(), value))
-            report.read += 1
+    except csv.Error as exc:
+        raise BundleError(f"{path}:1: bad header: {exc}") from exc
+    if header is None or any(col not in header for col in required):
+        shown = None if header is None else [h[:40] for h in header[:20]]
+        raise BundleError(f"{path}:1: header must contain {', '.join(required)}; got {shown}")
+    index = {name: i for i, name in enumerate(header)}
+    extra = [name for name in header if name not in required]
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # e.g. a field over csv.field_size_limit()
+            report.skip(reader.line_num, f"bad CSV ({exc})")
+            continue
+        number = reader.line_num
+        if not row:
+            continue
+        try:
+            if len(row) != len(header):
+                raise LineError(f"expected {len(header)} columns, got {len(row)}")
+            moment, unit = parse_timestamp(row[index["timestamp"]])
+            if unit:
+                report.units.add(unit)
+            metric, service = row[index["metric"]], row[index["service"]]
+            if not metric or not service:
+                raise LineError("empty metric or service")
+            if len(metric) > fields.MAX_NAME or len(service) > fields.MAX_NAME:
+                raise LineError(f"metric or service name over {fields.MAX_NAME} characters")
+            value = fields.number(row[index["value"]], "value", nan_ok=True)
+            check_unit(metric, value)
+        except ValueError as exc:  # LineError, a bad timestamp
+            report.skip(number, str(exc))
+            continue
+        labels = tuple(sorted((k, row[index[k]][: fields.MAX_ID]) for k in extra if row[index[k]]))
+        points.setdefault((metric, service, labels), []).append((moment.timestamp(), value))
+        report.read += 1

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, SecretStr, field_validator
 
-from tools.settings import Section, http_url
+from tools.settings import MAX_TIMEOUT_S, Section, http_url
 
 
 class LogFields(Section):
@@ -18,6 +20,7 @@ class LogFields(Section):
 
 
 class LogsSettings(Section):
+    kind: Literal["elasticsearch"] = "elasticsearch"
     url: str | None = Field(default=None, description="Elasticsearch URL")
     index: str = "logs-*"
     username: str | None = None
@@ -25,6 +28,6 @@ class LogsSettings(Section):
     api_key: SecretStr | None = None
     verify_tls: bool = True
     fields: LogFields = Field(default_factory=LogFields)
-    timeout_s: float = Field(default=10.0, gt=0)
+    timeout_s: float = Field(default=10.0, gt=0, le=MAX_TIMEOUT_S)
 
     _check_url = field_validator("url")(http_url)

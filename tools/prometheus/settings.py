@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, field_validator
 
-from tools.settings import Section, http_url
+from tools.settings import MAX_TIMEOUT_S, Section, http_url
 
 DEFAULT_PROMQL: dict[str, str] = {
     "latency_p99_seconds": (
@@ -38,12 +40,13 @@ DEFAULT_PROMQL: dict[str, str] = {
 
 
 class MetricsSettings(Section):
+    kind: Literal["prometheus"] = "prometheus"
     url: str | None = Field(default=None, description="Prometheus URL")
     queries: dict[str, str] = Field(
         default_factory=lambda: dict(DEFAULT_PROMQL),
         description="PromQL template per golden signal; {services} and {rate} are filled in",
     )
-    step_s: int = Field(default=15, gt=0)
-    timeout_s: float = Field(default=10.0, gt=0)
+    step_s: int = Field(default=15, gt=0, le=3600)
+    timeout_s: float = Field(default=10.0, gt=0, le=MAX_TIMEOUT_S)
 
     _check_url = field_validator("url")(http_url)

@@ -10,7 +10,7 @@ from bot.investigation.report import CITATION, FaultType, Report
 from bot.investigation.request import InvestigationRequest
 from bot.investigation.sources import bundle_sources
 from tests.bundles import small_incident, write_jsonl
-from tools.backends import LogPage, LogQuery, QueryInfo
+from tools.backends import LogHistogram, LogPage, LogQuery, QueryInfo
 from tools.errors import BackendError
 from tools.evidence import TimeWindow
 from tools.records import MetricSeries
@@ -19,7 +19,7 @@ from tools.settings import InvestigationSettings
 
 async def _run(path: Path, **request: object) -> Report:
     sources = await bundle_sources(path, load_settings())
-    req = InvestigationRequest(alert=sources.alert, **request)  # type: ignore[arg-type]
+    req = InvestigationRequest(alert=sources.alert, **request)
     return await investigate(
         req, sources.deps, sources.window, source_warnings=sources.bundle.warnings
     )
@@ -74,6 +74,9 @@ class _BrokenLogs:
         raise BackendError("elasticsearch", "HTTP 503 from http://es:9200/logs-*/_search")
 
     async def count_by_service(self, query: LogQuery) -> dict[str, int]:
+        raise BackendError("elasticsearch", "HTTP 503")
+
+    async def histogram(self, query: LogQuery, interval: timedelta) -> LogHistogram:
         raise BackendError("elasticsearch", "HTTP 503")
 
     def describe(self, query: LogQuery) -> QueryInfo:

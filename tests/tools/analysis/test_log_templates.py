@@ -66,3 +66,14 @@ def test_error_bursts_rank_by_rate_change() -> None:
     assert [b.service for b in bursts] == ["b", "a"]
     assert bursts[1].score == 0.0  # same rate as before
     assert bursts[0].incident_rate == 10.0
+
+
+def test_messages_are_redacted_before_masking() -> None:
+    from tools.text import TextPipeline
+
+    token = "xoxb-1234567890-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx"
+    records = [_rec(m, f"slack auth failed with {token} for jane@example.com") for m in range(5)]
+    (pattern,) = mine_patterns(records, T0, TextPipeline().redact)
+    for text in (pattern.template, pattern.example):
+        assert "xoxb" not in text and "AbCdEf" not in text and "jane" not in text
+        assert "[REDACTED slack token]" in text

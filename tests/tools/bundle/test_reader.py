@@ -73,7 +73,7 @@ def test_metric_rows_with_wrong_units_or_columns_are_skipped(tmp_path: Path) -> 
     assert "metrics.csv:3: error_ratio must be a ratio in [0, 1], got 12.5" in warnings
     assert "metrics.csv:4: latency_p99_seconds cannot be negative" in warnings
     assert "metrics.csv:5: expected 4 columns, got 3" in warnings
-    assert "metrics.csv:6: could not convert string to float" in warnings
+    assert "metrics.csv:6: value must be a number, got 'lots'" in warnings
 
 
 def test_metrics_csv_without_required_header_is_an_error(tmp_path: Path) -> None:
