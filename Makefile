@@ -46,6 +46,7 @@ test: lint typecheck unit
 bench: $(STAMP) system-deps
 	$(BIN)/python bench/demo.py
 	$(BIN)/python bench/log_templates.py
+	$(BIN)/python bench/redaction.py
 	$(BIN)/python bench/tool_latency.py
 	$(BIN)/python bench/retrieval_eval.py
 	$(BIN)/python bench/retrieval_perf.py

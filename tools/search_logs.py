@@ -9,7 +9,7 @@ from pydantic import Field
 
 from tools.backends import LogPage, LogQuery
 from tools.deps import Deps, configured
-from tools.evidence import EvidenceDraft, Source, TimeWindow, clip
+from tools.evidence import EvidenceDraft, Source, TimeWindow
 from tools.formatting import hhmm
 from tools.records import LogLevel
 from tools.result import ToolResult, ToolStatus
@@ -58,7 +58,7 @@ async def search_logs(
                 window=window,
                 service=services[0] if len(services) == 1 else None,
                 score=1.0 if page.total else 0.0,
-                excerpt=clip(lines),
+                excerpt=lines,  # the gateway redacts, then clips
             )
         ]
         if page.total

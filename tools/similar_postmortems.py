@@ -8,6 +8,7 @@ excerpt of it, and a link to the document (the wiki page when ``retrieval.url_ba
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Annotated
 
@@ -43,26 +44,29 @@ def describe(
     return " ".join(parts)
 
 
-def hit_evidence(hit: Hit, query: str) -> EvidenceDraft:
+def hit_evidence(hit: Hit, query: str, redact: Callable[[str], str]) -> EvidenceDraft:
+    """The evidence of one hit; document text is redacted (``redact``) before it is clipped, so
+    no cut can leave part of a secret that redaction would no longer recognise."""
     doc, chunk = hit.document, hit.chunk
+    title = redact(doc.title)
     when = f" ({doc.date.isoformat()})" if doc.date else ""
     section = chunk.heading or chunk.section.value.replace("_", " ")
     cause = f"; root cause category: {doc.root_cause_category}" if doc.root_cause_category else ""
     services = f"; services: {', '.join(doc.services)}" if doc.services else ""
-    body = chunk.body or chunk.text
+    body = redact(chunk.body or chunk.text)
     return EvidenceDraft(
         key=f"postmortem:{doc.doc_id}",
         source=Source.POSTMORTEM,
-        title=f"past incident “{clip(doc.title, 100)}”{when}",
+        title=f"past incident “{clip(title, 100)}”{when}",
         summary=(
-            f"The postmortem “{clip(doc.title, 160)}”{when} matches this incident; its "
+            f"The postmortem “{clip(title, 160)}”{when} matches this incident; its "
             f"“{section}” section says: “{clip(' '.join(body.split()), 240)}”{cause}{services}."
         ),
         query=query,
         link=doc.url,
         service=doc.services[0] if len(doc.services) == 1 else None,
         score=round(hit.score, 4),
-        excerpt=clip(body),
+        excerpt=body,
     )
 
 
@@ -87,7 +91,7 @@ async def similar_postmortems(
     ingested postmortems), each cited with its matching section and a link."""
     index = configured(deps.postmortems)
     hits = await index.search(query, k=k, services=services, since=since, until=until)
-    described = describe(query, k, services, since, until)
+    described = describe(deps.text.redact(query), k, services, since, until)
     warnings = [] if hits else ["no ingested postmortem matches"]
     return ToolResult(
         NAME,
@@ -95,6 +99,6 @@ async def similar_postmortems(
         BACKEND,
         ToolStatus.OK,
         data=hits,
-        evidence=[hit_evidence(h, described) for h in hits],
+        evidence=[hit_evidence(h, described, deps.text.redact) for h in hits],
         warnings=warnings,
     )

@@ -59,7 +59,7 @@ class TextPipeline:
     def __call__(self, text: str, limit: int = LINE_CHARS, *, multiline: bool = True) -> str:
         """``text`` made safe and at most ``limit`` characters; ``multiline=False`` turns
         newlines and tabs into spaces (titles, names, links)."""
-        neutral = defuse_citations(neutralise(text, multiline=multiline))
+        neutral = defuse_citations(neutralise(_bounded(text, limit), multiline=multiline))
         safe = defuse_broadcasts(self._redactor(neutral))
         clipped = clip(safe, limit)
         # a text that is one long word is cut inside it; its fragment is checked once more
@@ -85,3 +85,24 @@ class TextPipeline:
                 "service": self.line(draft.service, SERVICE_CHARS) if draft.service else None,
             }
         )
+
+
+PRE_CUT_FACTOR = 8
+PRE_CUT_MIN = 16_384
+PRE_CUT_BACK_OFF = 512
+
+
+def _bounded(text: str, limit: int) -> str:
+    """At most ``max(8 × limit, 16 KiB)`` characters of ``text``, cut at whitespace where one is
+    near, so the work per field is bounded whatever arrives.
+
+    Safe because the cut lies far past what the final clip keeps: a secret can only become
+    visible through the cut if redaction before it shrank the text by thousands of characters,
+    and then the cut is at whitespace (tokens have none) or inside a multi-line block that the
+    block rules redact to the end of the text (an unterminated PEM block).
+    """
+    bound = max(PRE_CUT_FACTOR * limit, PRE_CUT_MIN)
+    if len(text) <= bound:
+        return text
+    space = max(text.rfind(" ", bound - PRE_CUT_BACK_OFF, bound), text.rfind("\n", 0, bound))
+    return text[: space if space >= bound - PRE_CUT_BACK_OFF else bound]

@@ -40,7 +40,11 @@ _SECRET_KEY = (
     r"(?i)([A-Za-z0-9_.-]*(?:password|passwd|passphrase|pwd|secret|token|api[_-]?key|"
     r"access[_-]?key|private[_-]?key|auth[_-]?key|credentials?))"
 )
-_QUOTED_OR_BARE = r"""(?:"([^"\n]{1,256})"|'([^'\n]{1,256})'|([^\s"',;&<>{}\[\]]+))"""
+# a bare value right before "{" or "(" names a type or call (Android's token=Token{9f4ef63 …})
+_QUOTED_OR_BARE = (
+    r"""(?:"([^"\n]{1,256})"|'([^'\n]{1,256})'|"""
+    r"""([^\s"',;&<>{}()\[\]]+)(?:[\s"',;&<>})\[\]]|\z))"""
+)
 
 BEFORE: tuple[Rule, ...] = (
     # A BEGIN line opens a key; with no END (the text was cut earlier) it runs to the end.

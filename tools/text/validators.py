@@ -38,6 +38,17 @@ def card_number(digits: str) -> bool:
     return len(digits) in CARD_DIGITS and _card_prefix(digits) and luhn(digits)
 
 
+def card_layout(lengths: list[int]) -> bool:
+    """Digit groups printed the way cards are: one run, groups of four (the last may be
+    shorter: 4-4-4-4-3), or Amex/Diners 4-6-5 and 4-6-4. ``REPORT : 5015 150454 240`` and a
+    list of channel numbers are not cards, even where their digits happen to pass Luhn."""
+    if len(lengths) == 1:
+        return True
+    if lengths in ([4, 6, 5], [4, 6, 4]):
+        return True
+    return len(lengths) >= 4 and all(n == 4 for n in lengths[:-1]) and 1 <= lengths[-1] <= 4
+
+
 def card_spans(candidate: str) -> list[tuple[int, int]]:
     """The spans of ``candidate`` (digit groups split by single spaces or dashes) that are cards.
 
@@ -62,11 +73,13 @@ def card_spans(candidate: str) -> list[tuple[int, int]]:
         found = None
         if candidate[start] in "23456":
             count = 0
+            lengths: list[int] = []
             for last in range(first, min(first + CARD_GROUPS, len(groups))):
-                count += groups[last][1] - groups[last][0]
+                lengths.append(groups[last][1] - groups[last][0])
+                count += lengths[-1]
                 if count > max(CARD_DIGITS):
                     break
-                if count in CARD_DIGITS:
+                if count in CARD_DIGITS and card_layout(lengths):
                     digits = candidate[start : groups[last][1]].replace(" ", "").replace("-", "")
                     if card_number(digits):
                         found = last

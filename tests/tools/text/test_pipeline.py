@@ -138,3 +138,14 @@ def test_a_megabyte_of_adversarial_input_is_processed_in_linear_time(text: str) 
     PIPELINE.redact(text)
     assert time.process_time() - started < 2.0
     assert len(out) <= EXCERPT_CHARS
+
+
+def test_a_huge_field_is_bounded_before_the_work_and_leaks_nothing() -> None:
+    secret = "xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx"
+    key = "-----BEGIN RSA PRIVATE KEY-----\n" + "MIIEowIBAAKCAQEA\n" * 10_000
+    text = f"login {secret} " + "word " * 400_000 + secret
+    started = time.process_time()
+    out = PIPELINE(text, EXCERPT_CHARS)
+    assert time.process_time() - started < 0.5
+    assert "AbCdEfGhIjKl" not in out and len(out) <= EXCERPT_CHARS
+    assert "MIIEow" not in PIPELINE(f"started {key} tail", EXCERPT_CHARS)

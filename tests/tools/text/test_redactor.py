@@ -121,6 +121,7 @@ SECRETS: list[tuple[str, str, str]] = [
     ("visa spaced", "card 4111 1111 1111 1111 declined", "1111 1111"),
     ("mastercard dashed", "card 5500-0000-0000-0004", "0000-0000-0004"),
     ("amex", "amex 378282246310005", "378282246310005"),
+    ("amex grouped", "amex 3782 822463 10005 ok", "822463"),
     ("card after a stray digit", "ref 1 4111 1111 1111 1111", "4111 1111 1111 1111"),
     ("iban", "pay to GB82 WEST 1234 5698 7654 32", "5698 7654"),
     ("iban compact", "DE89370400440532013000 received", "DE89370400440532013000"),
@@ -237,6 +238,11 @@ def test_a_bad_extra_pattern_is_a_clear_settings_error(pattern: str) -> None:
         "PacketResponder 0 for block blk_-6952295868487656571 terminating",
         "snowflake id 6952295868487656571 created",
         "Component \\042SCSI-WWID:01000010:6005-08b4-0001-00c6-0006-3000-003d-0000\\042 down",
+        # Luhn-valid by chance, but not grouped the way cards are printed
+        "REPORT : 7024 5015 150454 240",
+        "en0: Supported channels 36 40 44 48 52 56 60 64 100 104 108 112 116",
+        # a value right before "{" names a type, not a secret
+        "Skipping AppWindowToken{df0798e token=Token{78af589 ActivityRecord{3b04890 u0}",
     ],
 )
 def test_loghub_ids_are_not_secrets(pipeline: TextPipeline, text: str) -> None:
