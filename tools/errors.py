@@ -11,6 +11,10 @@
     │   └── CircuitOpen         ... not tried: the backend failed repeatedly just now
     ├── InvestigationError      the investigation cannot start (e.g. no scope: no alert, no service)
     ├── RetrievalError          the postmortem index cannot be opened, read or written
+    ├── ModelError              the language model failed: the deterministic answer is used
+    │   ├── ModelUnavailable    ... unreachable, HTTP error, not configured
+    │   ├── ModelTimeout        ... did not answer within its deadline
+    │   └── ModelOutputError    ... answered, but not in the agreed form (bad JSON, no tool)
     └── DatasetImportError      a dataset importer was given something it cannot convert
 
 Vendor exceptions are mapped at the boundary with ``raise ... from exc`` so the cause stays
@@ -65,6 +69,22 @@ class InvestigationError(RcabotError):
 
 class RetrievalError(RcabotError):
     """The postmortem index (Chroma) cannot be opened, read or written; says which and why."""
+
+
+class ModelError(RcabotError):
+    """The language model failed; callers fall back to the deterministic answer, saying why."""
+
+
+class ModelUnavailable(ModelError):
+    """The model server is unreachable, refused the request, or is not configured."""
+
+
+class ModelTimeout(ModelError):
+    """The model did not answer within its deadline."""
+
+
+class ModelOutputError(ModelError):
+    """The model answered, but not in the agreed form (malformed JSON, schema violation)."""
 
 
 class DatasetImportError(RcabotError):
