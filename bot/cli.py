@@ -21,6 +21,13 @@ from bot import commands, postmortems
 from bot.config import Settings, load_settings
 from bot.config_check import check_settings
 from bot.demo import DEFAULT_FAULT, DEFAULT_SEED, FAULTS
+from bot.investigation.conversation import (
+    Conversation,
+    Turn,
+    read_conversation,
+    write_conversation,
+)
+from bot.investigation.progress import Progress
 from bot.investigation.report import Report
 from bot.loader.bundle import investigation_config, load_to_backends
 from bot.render.terminal import print_report
@@ -47,6 +54,17 @@ ConfigOption = Annotated[
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the whole Report as JSON.")]
 BundleOption = Annotated[Path, typer.Option("--bundle", help="Telemetry bundle directory.")]
+NoLlmOption = Annotated[
+    bool, typer.Option("--no-llm", help="Do not ask the configured model: deterministic answer.")
+]
+ProgressOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--progress/--no-progress",
+        help="Show progress on stderr (default: when stderr is a terminal).",
+        show_default=False,
+    ),
+]
 
 stdout = Console(soft_wrap=False)
 
@@ -60,6 +78,21 @@ def _emit(report: Report, as_json: bool, queries: bool = True) -> None:
         sys.stdout.write(report.model_dump_json(indent=2) + "\n")
     else:
         print_report(report, stdout, show_queries=queries)
+        if report.answer_note:
+            stdout.print(f"[dim]answer_by: {report.answer_by} — {escape(report.answer_note)}[/dim]")
+
+
+def _progress(show: bool | None) -> commands.OnProgress | None:
+    """Progress lines on stderr (never stdout: ``--json`` stays clean)."""
+    if not (sys.stderr.isatty() if show is None else show):
+        return None
+    err = Console(stderr=True, soft_wrap=True, highlight=False)
+
+    def show_event(event: Progress) -> None:
+        if event.kind != "report":
+            err.print(f"[dim]{escape(event.line())}[/dim]")
+
+    return show_event
 
 
 @app.command()
@@ -69,9 +102,20 @@ def demo(
     out: Annotated[Path, typer.Option(help="Where to generate the case.")] = DEFAULT_DEMO_DIR,
     as_json: JsonOption = False,
     config: ConfigOption = None,
+    no_llm: NoLlmOption = False,
+    progress: ProgressOption = None,
 ) -> None:
     """Generate a demo incident (offline) and investigate it."""
-    run = asyncio.run(commands.run_demo(_settings(config), out, fault, seed))
+    run = asyncio.run(
+        commands.run_demo(
+            _settings(config),
+            out,
+            fault,
+            seed,
+            use_llm=not no_llm,
+            on_progress=_progress(progress),
+        )
+    )
     _emit(run.report, as_json)
     if not as_json:
         top = run.report.candidates[0].service if run.report.candidates else "nothing"
@@ -98,19 +142,35 @@ def investigate(
     end: Annotated[str | None, typer.Option("--to", help="ISO 8601 end.")] = None,
     as_json: JsonOption = False,
     config: ConfigOption = None,
+    no_llm: NoLlmOption = False,
+    progress: ProgressOption = None,
 ) -> None:
     """Investigate an alert or a service: in a bundle, or through the configured backends."""
     settings = _settings(config)
+    shown = _progress(progress)
     if bundle is None:
         report = asyncio.run(
             commands.investigate_live(
-                settings, alert_file=alert, service=service, start=start, end=end
+                settings,
+                alert_file=alert,
+                service=service,
+                start=start,
+                end=end,
+                use_llm=not no_llm,
+                on_progress=shown,
             )
         )
     else:
         report = asyncio.run(
             commands.investigate_bundle(
-                settings, bundle, alert_file=alert, service=service, start=start, end=end
+                settings,
+                bundle,
+                alert_file=alert,
+                service=service,
+                start=start,
+                end=end,
+                use_llm=not no_llm,
+                on_progress=shown,
             )
         )
     _emit(report, as_json)
@@ -120,12 +180,30 @@ def investigate(
 def ask(
     question: Annotated[str, typer.Argument(help="The question, in plain words.")],
     bundle: BundleOption,
+    history: Annotated[
+        Path | None,
+        typer.Option(
+            "--history",
+            help="JSON conversation so far (earlier questions, answers, evidence): a follow-up.",
+        ),
+    ] = None,
+    save_history: Annotated[
+        Path | None,
+        typer.Option("--save-history", help="Write the conversation with this turn, as JSON."),
+    ] = None,
+    no_llm: NoLlmOption = False,
     as_json: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
-    """Ask a question about a telemetry bundle."""
-    report = asyncio.run(commands.ask_bundle(_settings(config), bundle, question))
+    """Ask a question about a telemetry bundle (the model's agent answers when configured)."""
+    settings = _settings(config)
+    earlier = read_conversation(history) if history else None
+    report = asyncio.run(
+        commands.ask_bundle(settings, bundle, question, history=earlier, use_llm=not no_llm)
+    )
     _emit(report, as_json)
+    if save_history is not None:
+        write_conversation(save_history, (earlier or Conversation()).then(Turn.from_report(report)))
 
 
 @app.command()

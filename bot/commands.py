@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,15 +22,22 @@ from bot.inputs import (
     read_alert_file,
     window_from,
 )
-from bot.investigation.engine import investigate
+from bot.investigation.conversation import Conversation
+from bot.investigation.engine import investigate, investigate_stream
+from bot.investigation.progress import Progress
 from bot.investigation.question import focus
 from bot.investigation.report import Report
 from bot.investigation.request import InvestigationRequest
 from bot.investigation.sources import bundle_sources, configured_sources
+from bot.llm.writer_model import answer_model
 from bot.loader.settings import LoadSettings
 from bot.postmortems import postmortem_source
+from tools.deps import Deps
 from tools.errors import BundleError, ConfigError, InvestigationError
 from tools.evidence import TimeWindow
+from tools.gateway import ToolGateway
+
+OnProgress = Callable[[Progress], None]
 
 
 async def investigate_bundle(
@@ -41,6 +48,8 @@ async def investigate_bundle(
     service: str | None = None,
     start: str | None = None,
     end: str | None = None,
+    use_llm: bool = True,
+    on_progress: OnProgress | None = None,
 ) -> Report:
     check_service(service)
     given = read_alert_file(alert_file) if alert_file else None
@@ -60,10 +69,13 @@ async def investigate_bundle(
         alert=alert, service=service, window=window_from(start, end, sources.window)
     )
     async with postmortem_source(settings, sources.deps) as deps:
-        return await investigate(
+        return await _investigate(
+            settings,
             request,
             deps,
             sources.window,
+            use_llm=use_llm,
+            on_progress=on_progress,
             source_warnings=[*(given.warnings if given else ()), *sources.bundle.warnings],
             load_ms=sources.load_ms,
         )
@@ -76,6 +88,8 @@ async def investigate_live(
     service: str | None = None,
     start: str | None = None,
     end: str | None = None,
+    use_llm: bool = True,
+    on_progress: OnProgress | None = None,
 ) -> Report:
     """Investigate through the configured backends (Elasticsearch, Prometheus, Jaeger/Tempo)."""
     check_service(service)
@@ -97,33 +111,104 @@ async def investigate_live(
         )
     request = InvestigationRequest(alert=alert, service=service, window=window or recent)
     async with configured_sources(settings) as live, postmortem_source(settings, live) as deps:
-        return await investigate(
+        return await _investigate(
+            settings,
             request,
             deps,
             window or recent,
+            use_llm=use_llm,
+            on_progress=on_progress,
             source_warnings=given.warnings if given else (),
         )
 
 
-async def ask_bundle(settings: Settings, bundle: Path, question: str) -> Report:
+async def _investigate(
+    settings: Settings,
+    request: InvestigationRequest,
+    deps: Deps,
+    window: TimeWindow | None,
+    *,
+    use_llm: bool,
+    on_progress: OnProgress | None,
+    source_warnings: Sequence[str] = (),
+    load_ms: float | None = None,
+) -> Report:
+    """The deterministic investigation plus one model call when a model is configured and
+    ``use_llm`` (``/rca``, alert summaries); progress goes to ``on_progress`` as it happens."""
+    async with answer_model(settings.llm, use_llm=use_llm) as chosen:
+        if on_progress is None:
+            report = await investigate(
+                request,
+                deps,
+                window,
+                source_warnings=source_warnings,
+                load_ms=load_ms,
+                model=chosen.model,
+                limits=chosen.limits,
+            )
+            return chosen.finish(report)
+        final: Report | None = None
+        async for event in investigate_stream(
+            request,
+            deps,
+            window,
+            source_warnings=source_warnings,
+            load_ms=load_ms,
+            model=chosen.model,
+            limits=chosen.limits,
+        ):
+            if event.report is not None:
+                final = chosen.finish(event.report)
+                event = Progress("report", report=final)
+            on_progress(event)
+        assert final is not None  # the stream always ends with the report
+        return final
+
+
+async def ask_bundle(
+    settings: Settings,
+    bundle: Path,
+    question: str,
+    *,
+    history: Conversation | None = None,
+    use_llm: bool = True,
+) -> Report:
+    """Answer ``question`` about ``bundle``: the deterministic investigation first, then the
+    agent (:mod:`bot.llm.agent`) when a model is configured and ``use_llm``. ``history`` is the
+    conversation so far (a follow-up); a follow-up naming no service keeps the last one's."""
     question = check_question(question)
     sources = await bundle_sources(bundle, settings)
     found = focus(question, sources.bundle.services)
+    services = found.services
+    if not services and history and history.turns:
+        services = focus(history.turns[-1].question, sources.bundle.services).services
     window = sources.window
     searches = found.log_searches(window)
     request = InvestigationRequest(
         question=question,
         alert=sources.alert,
-        service=found.services[0] if found.services else None,
+        service=services[0] if services else None,
     )
-    async with postmortem_source(settings, sources.deps) as deps:
-        return await investigate(
+    async with (
+        postmortem_source(settings, sources.deps) as deps,
+        answer_model(settings.llm, use_llm=use_llm) as chosen,
+    ):
+        report = await investigate(
             request,
             deps,
             window,
             searches=searches,
             source_warnings=sources.bundle.warnings,
             load_ms=sources.load_ms,
+        )
+        if chosen.model is None:
+            return chosen.finish(report)
+        from bot.llm.agent import AgentLimits, answer_question  # langgraph only when used
+
+        limits = AgentLimits.from_settings(settings.llm)
+        gateway = ToolGateway(deps)
+        return await answer_question(
+            report, question, chosen.model, gateway, limits, history=history
         )
 
 
@@ -135,7 +220,15 @@ class DemoRun:
     seconds_generate: float
 
 
-async def run_demo(settings: Settings, out_dir: Path, fault: str, seed: int) -> DemoRun:
+async def run_demo(
+    settings: Settings,
+    out_dir: Path,
+    fault: str,
+    seed: int,
+    *,
+    use_llm: bool = True,
+    on_progress: OnProgress | None = None,
+) -> DemoRun:
     started = time.perf_counter()
     try:
         case = await asyncio.to_thread(generate_case, out_dir, fault, seed)
@@ -154,7 +247,9 @@ async def run_demo(settings: Settings, out_dir: Path, fault: str, seed: int) -> 
         }
     )
     await postmortems.ingest(settings, [postmortems_dir()])
-    report = await investigate_bundle(settings, case.bundle_dir)
+    report = await investigate_bundle(
+        settings, case.bundle_dir, use_llm=use_llm, on_progress=on_progress
+    )
     # Ground truth is read only now, after the investigation, to show the demo's result.
     try:
         label = json.loads(case.label_path.read_text(encoding="utf-8"))

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -22,19 +22,18 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from bot.llm.settings import LlmSettings
 from bot.loader.settings import LoadSettings
 from retrieval.settings import RetrievalSettings
 from tools.elasticsearch.settings import LogsSettings
 from tools.errors import ConfigError
 from tools.prometheus.settings import MetricsSettings
 from tools.settings import (
-    MAX_TIMEOUT_S,
     InvestigationSettings,
     LinksSettings,
     RedactionSettings,
     Section,
     TracesSettings,
-    http_url,
 )
 
 ENV_PREFIX = "RCABOT_"
@@ -47,17 +46,6 @@ class SlackSettings(Section):
     app_token: SecretStr | None = Field(default=None, description="xapp- token for Socket Mode")
     api_url: str = "https://slack.com/api/"
     watched_channels: list[str] = Field(default_factory=list)
-
-
-class LlmSettings(Section):
-    url: str | None = Field(default=None, description="TGI (or vLLM/SGLang) base URL")
-    api: Literal["tgi", "openai"] = "tgi"
-    model: str = "tgi"
-    api_key: SecretStr | None = None
-    timeout_s: float = Field(default=60.0, gt=0, le=MAX_TIMEOUT_S)
-    max_new_tokens: int = Field(default=700, gt=0, le=32_768)
-
-    _check_url = field_validator("url")(http_url)
 
 
 class Settings(BaseSettings):

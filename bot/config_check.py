@@ -10,13 +10,15 @@ from typing import Any
 import httpx
 
 from bot.config import Settings
+from bot.llm.factory import model_from_settings
 from tools.elasticsearch.logs import ElasticsearchLogs, make_client
-from tools.errors import RcabotError
+from tools.errors import ModelError, RcabotError
 from tools.links import Links
 from tools.resilience import Resilience, RetryPolicy
 from tools.text import TextPipeline
 
 PROBE_TIMEOUT_S = 3.0
+LLM_PROBE_S = 15.0  # a one-token generation on a cold server takes longer than a GET
 DETAIL_CHARS = 1_000
 
 
@@ -118,10 +120,7 @@ async def check_settings(settings: Settings) -> list[Check]:
         else:
             probes.append(_static(_missing("traces (Jaeger/Tempo)", "RCABOT_TRACES__URL")))
         if s.llm.url:
-            path = "/info" if s.llm.api == "tgi" else "/v1/models"
-            probes.append(
-                _probe(c, f"llm ({s.llm.api})", "GET", s.llm.url + path, _version("model_id"))
-            )
+            probes.append(_probe_model(s))
         else:
             probes.append(_static(_missing("llm (TGI)", "RCABOT_LLM__URL")))
         if s.slack.bot_token:
@@ -160,6 +159,25 @@ async def check_settings(settings: Settings) -> list[Check]:
     # details quote URLs and server errors: no password in a URL may reach the terminal
     text = TextPipeline.from_settings(s.redaction)
     return [replace(check, detail=text.line(check.detail, DETAIL_CHARS)) for check in checks]
+
+
+async def _probe_model(settings: Settings) -> Check:
+    """The model server's health, then a one-token generation (it must generate, not only
+    answer)."""
+    name = f"llm ({settings.llm.api})"
+    llm = settings.llm.model_copy(update={"timeout_s": min(settings.llm.timeout_s, LLM_PROBE_S)})
+    model = model_from_settings(llm)
+    if model is None:
+        return _missing(name, "RCABOT_LLM__URL")
+    try:
+        health = await model.health()
+        ping = await model.ping()
+    except ModelError as exc:
+        return Check(name, True, False, f"{exc}")
+    finally:
+        await model.aclose()
+    tokens = ping.usage.completion_tokens
+    return Check(name, True, True, f"{health}; generated {tokens} token(s) in a test call")
 
 
 async def _with_log_fields(check: Check, settings: Settings) -> Check:

@@ -15,11 +15,14 @@ from tests.bundles import NEZHA_ARCHIVE, small_incident
 ENV_PREFIX = "RCABOT_"  # bot.config.ENV_PREFIX; tests/test_conftest.py checks they agree
 HERMETIC_ENV = f"{ENV_PREFIX}RETRIEVAL__CHROMA_PATH"  # the one RCABOT_* variable tests see
 
-# Session fixtures that start local servers (real Prometheus; stand-ins for Elasticsearch and
-# Jaeger/Tempo). Each module documents what it starts.
+# Session fixtures that start local servers (real Prometheus; a real small model behind llama.cpp's
+# OpenAI-compatible server; stand-ins for Elasticsearch and Jaeger/Tempo). Each module documents
+# what it starts.
 pytest_plugins = (
     "tests.servers.elasticsearch",
+    "tests.servers.llamacpp",
     "tests.servers.prometheus",
+    "tests.servers.tgi",
     "tests.servers.traces",
 )
 

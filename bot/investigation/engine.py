@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
 from bot.investigation.compact import compact_evidence, estimate_tokens
+from bot.investigation.progress import Progress
 from bot.investigation.question import LogSearch
 from bot.investigation.ranking import RankedService, collect, rank
 from bot.investigation.report import Candidate, Report, SourceStatus, StageTiming, TokenCounts
@@ -21,6 +22,9 @@ from bot.investigation.request import InvestigationRequest
 from bot.investigation.scope import alert_evidence, incident_start, resolve_scope
 from bot.investigation.validate import validate_answer
 from bot.investigation.writer import FAULT_WORDS, hypothesis, write_answer
+from bot.llm.answer import render_statement
+from bot.llm.model import ChatModel
+from bot.llm.writer import WriteLimits, stream_with_model
 from tools.deps import Deps
 from tools.evidence import Evidence, EvidenceDraft, TimeWindow
 from tools.gateway import ToolGateway
@@ -123,30 +127,77 @@ async def investigate(
     searches: Sequence[LogSearch] = (),
     source_warnings: Sequence[str] = (),
     load_ms: float | None = None,
+    model: ChatModel | None = None,
+    limits: WriteLimits | None = None,
 ) -> Report:
     """Investigate ``request`` with the backends in ``deps``; never raises for a failed source.
 
-    Every tool is called through one :class:`ToolGateway` (time limit, error mapping, text
-    pipeline), the same path the agent uses.
-
-    ``searches`` are extra log searches (from a question's quoted phrases or trace ids);
-    ``source_warnings`` are notes from reading the data (bad bundle lines) for the report;
-    ``load_ms`` is how long reading that data took, reported as the ``load`` stage.
+    The deterministic pipeline, then (when ``model`` is given) one model call that re-explains
+    the result (``bot.llm.writer``): this is ``/rca`` and the alert summary. Without a model
+    the answer is deterministic. See :func:`investigate_stream` for the arguments.
     """
+    report: Report | None = None
+    async for event in _run(
+        request, deps, data_window, searches, source_warnings, load_ms, model, limits, False
+    ):
+        if event.report is not None:
+            report = event.report
+    assert report is not None  # _run always ends with a report
+    return report
+
+
+def investigate_stream(
+    request: InvestigationRequest,
+    deps: Deps,
+    data_window: TimeWindow | None = None,
+    *,
+    searches: Sequence[LogSearch] = (),
+    source_warnings: Sequence[str] = (),
+    load_ms: float | None = None,
+    model: ChatModel | None = None,
+    limits: WriteLimits | None = None,
+) -> AsyncIterator[Progress]:
+    """:func:`investigate` as progress events (``bot.investigation.progress``): stages, the
+    model's grounded statements as they complete, and last the report.
+
+    Every tool is called through one :class:`ToolGateway` (time limit, error mapping, text
+    pipeline), the same path the agent uses. ``searches`` are extra log searches (from a
+    question's quoted phrases or trace ids); ``source_warnings`` are notes from reading the data
+    (bad bundle lines) for the report; ``load_ms`` is how long reading that data took, reported
+    as the ``load`` stage; ``model`` writes the answer within ``limits`` (the deterministic
+    answer when it is ``None`` or fails).
+    """
+    return _run(request, deps, data_window, searches, source_warnings, load_ms, model, limits, True)
+
+
+async def _run(
+    request: InvestigationRequest,
+    deps: Deps,
+    data_window: TimeWindow | None,
+    searches: Sequence[LogSearch],
+    source_warnings: Sequence[str],
+    load_ms: float | None,
+    model: ChatModel | None,
+    limits: WriteLimits | None,
+    stream: bool,
+) -> AsyncIterator[Progress]:
     watch = Stopwatch()
     gateway = ToolGateway(deps)
     if load_ms is not None:
         watch.stages.append(StageTiming(stage="load", ms=round(load_ms, 1)))
-    limits = deps.limits
+    limits_ = deps.limits
+    yield Progress("stage", stage="scope")
     with watch.stage("scope"):
         scope = resolve_scope(
-            request, data_window, timedelta(minutes=limits.default_window_minutes), deps.text
+            request, data_window, timedelta(minutes=limits_.default_window_minutes), deps.text
         )
+    yield Progress("stage", stage="metrics")
     with watch.stage("metrics"):
         metrics = await gateway.call(
             metric_changes, window=scope.window, baseline_end=scope.baseline_end
         )
     start = incident_start(scope, request, metrics.data)
+    yield Progress("stage", stage="gather")
     with watch.stage("gather"):
         core = asyncio.gather(
             gateway.call(log_patterns, window=scope.window, incident_start=start),
@@ -168,9 +219,11 @@ async def investigate(
         (logs, traces, changes), found = await asyncio.gather(core, extra)
     results: list[ToolResult[Any]] = [metrics, logs, traces, changes, *found]
     drafts = [d for r in results for d in r.evidence]
+    yield Progress("stage", stage="rank")
     with watch.stage("rank"):
         signals = collect(metrics.data, logs.data, traces.data, changes.data, start.timestamp())
-        ranked = rank(signals, traces.data, drafts, limits.max_candidates)
+        ranked = rank(signals, traces.data, drafts, limits_.max_candidates)
+    yield Progress("stage", stage="postmortems")
     with watch.stage("postmortems"):
         past = await gateway.call(
             similar_postmortems, similar_incident_query(request, ranked, drafts), k=SIMILAR_K
@@ -179,9 +232,10 @@ async def investigate(
     similar = seen_before(past)
     found_alert = alert_evidence(request)
     alert = deps.text.evidence(found_alert) if found_alert else None
-    evidence = number_evidence(alert, ranked, drafts + similar, limits.max_evidence)
+    evidence = number_evidence(alert, ranked, drafts + similar, limits_.max_evidence)
     ids = {e.key: e.id for e in evidence}
     by_id = {e.id: e for e in evidence}
+    yield Progress("stage", stage="write")
     with watch.stage("write"):
         candidates = []
         for i, r in enumerate(ranked, start=1):
@@ -202,10 +256,11 @@ async def investigate(
         matches = [by_id[ids[d.key]] for r in found for d in r.evidence if d.key in ids]
         known = [by_id[ids[d.key]] for d in similar if d.key in ids]
         draft_answer = write_answer(scope.label, alert_item, candidates, by_id, matches, known)
+    yield Progress("stage", stage="validate")
     with watch.stage("validate"):
         validated = validate_answer(draft_answer, by_id.keys())
     warnings = [*source_warnings, *(w for r in results for w in r.warnings)]
-    return Report(
+    report = Report(
         question=scope.question,
         scope=scope.label,
         window=scope.window,
@@ -214,9 +269,25 @@ async def investigate(
         evidence=evidence,
         answer=validated.text,
         answer_by="deterministic",
+        answer_note="no model configured" if model is None else "",
         dropped_statements=validated.dropped,
         sources=[_status(r) for r in results],
         warnings=warnings,
         timings=watch.stages,
         tokens=TokenCounts(evidence=estimate_tokens(compact_evidence(evidence))),
     )
+    if model is not None:
+        yield Progress("stage", stage="model")
+        started = time.perf_counter()
+        async for event in stream_with_model(
+            report, model, limits or WriteLimits(), deps.text, stream=stream
+        ):
+            if isinstance(event, Report):
+                report = event
+            else:
+                yield Progress("statement", text=render_statement(event))
+        watch.stages.append(
+            StageTiming(stage="model", ms=round((time.perf_counter() - started) * 1000, 1))
+        )
+        report = report.model_copy(update={"timings": list(watch.stages)})
+    yield Progress("report", report=report)

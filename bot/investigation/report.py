@@ -73,6 +73,14 @@ class TokenCounts(BaseModel):
     prompt: int = 0
     completion: int = 0
     evidence: int = Field(default=0, description="tokens of the compact evidence given the model")
+    estimated: bool = Field(
+        default=False,
+        description="prompt/completion are estimates (the model's tokenizer or usage failed)",
+    )
+    budget: int = Field(default=0, description="the prompt budget in tokens (0: no model)")
+    trimmed_evidence: list[str] = Field(
+        default_factory=list, description="evidence ids left out of the prompt to fit the budget"
+    )
 
 
 class Report(BaseModel):
@@ -84,9 +92,14 @@ class Report(BaseModel):
     candidates: list[Candidate]
     evidence: list[Evidence]
     answer: str = Field(description="the answer; every sentence cites [E#]")
-    answer_by: str = Field(description="'model:<name>' or 'deterministic' (no model used)")
+    answer_by: str = Field(description="'llm' (the model wrote it) or 'deterministic'")
+    answer_note: str = Field(
+        default="", description="one line: why the model was not used, or what it was"
+    )
+    model: str | None = Field(default=None, description="the model asked, when one was")
     dropped_statements: list[str] = Field(
-        default_factory=list, description="statements removed because they cited nothing valid"
+        default_factory=list,
+        description="statements removed: uncited, or not grounded in their evidence (with why)",
     )
     sources: list[SourceStatus]
     warnings: list[str] = Field(default_factory=list)

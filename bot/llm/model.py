@@ -92,3 +92,13 @@ class ChatModel(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+
+class ServedModel(ChatModel, Protocol):
+    """A :class:`ChatModel` as the clients implement it, with what ``config check`` probes."""
+
+    last_usage: Usage | None  # of the last call (a stream's once it has ended), else None
+
+    async def ping(self) -> Completion:
+        """A one-token generation: proves the server generates, not only that it answers."""
+        ...

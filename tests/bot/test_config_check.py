@@ -2,8 +2,12 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from bot.config import Settings
-from bot.config_check import check_settings
+from bot.config_check import Check, check_settings
+from tests.servers import unreachable_url
+from tests.servers.tgi import Reply, TgiStandin
 from tools.settings import RedactionSettings
 
 
@@ -17,3 +21,41 @@ def test_config_check_never_prints_a_password_from_a_url() -> None:
     assert "unreachable" in details
     assert "hunter22secret" not in details
     assert "127.0.0.1" not in details  # the operator's extra pattern applies too
+
+
+def _llm_check(settings: Settings) -> Check:
+    checks = asyncio.run(check_settings(settings))
+    return next(check for check in checks if check.name.startswith("llm"))
+
+
+@pytest.mark.parametrize("api", ["tgi", "openai"])
+def test_config_check_probes_the_model_with_a_one_token_generation(
+    tgi_standin: TgiStandin, api: str
+) -> None:
+    check = _llm_check(Settings(llm={"url": tgi_standin.url, "api": api}))
+    assert check.configured and check.ok, check.detail
+    assert "standin/tiny-chat" in check.detail
+    assert "generated 1 token(s)" in check.detail
+    generation = "/" if api == "tgi" else "/v1/chat/completions"
+    assert generation in tgi_standin.paths()
+
+
+def test_config_check_reports_a_model_that_answers_but_cannot_generate(
+    tgi_standin: TgiStandin,
+) -> None:
+    tgi_standin.script(Reply.failure(424, "CUDA out of memory", "generation"))
+    check = _llm_check(Settings(llm={"url": tgi_standin.url, "api": "tgi"}))
+    assert check.configured and not check.ok
+    assert "CUDA out of memory" in check.detail
+
+
+def test_config_check_reports_an_unreachable_model_without_its_key() -> None:
+    url = unreachable_url().replace("http://", "http://user:hunter22secret@")
+    check = _llm_check(Settings(llm={"url": url, "api": "openai", "api_key": "sk-hunter22"}))
+    assert check.configured and not check.ok and "unreachable" in check.detail
+    assert "hunter22" not in check.detail
+
+
+def test_config_check_without_a_model_says_how_to_configure_one() -> None:
+    check = _llm_check(Settings())
+    assert not check.configured and "RCABOT_LLM__URL" in check.detail

@@ -18,7 +18,9 @@ What changes, and into what:
   ``@channel``, ``@here`` and ``@everyone`` get a full-width at sign (``＠here``) from
   :func:`defuse_broadcasts`, which the pipeline runs after redaction.
 
-Other angle brackets (``<NUM>``, ``a < b``) stay; escaping ``&<>`` for Slack's wire format is the
+Any other ``<`` right before ``!``, ``@`` or ``#`` (markup that did not close cleanly, such as
+``<@U1<NUM>ABC>`` after template masking) becomes ``‹`` too. Other angle brackets (``<NUM>``,
+``a < b``) stay; escaping ``&<>`` for Slack's wire format is the
 renderer's job. Neutralising twice changes nothing.
 """
 
@@ -81,6 +83,9 @@ def neutralise(text: str, *, multiline: bool = True) -> str:
         text = text.replace("\r\n", "\n").translate(MULTI_LINE if multiline else SINGLE_LINE)
     if "<" in text:
         text = _SLACK.sub(_slack, text)
+        # an opening that did not close cleanly (``<@U1<NUM>ABC>`` after template masking)
+        for opening in ("<!", "<@", "<#"):
+            text = text.replace(opening, "‹" + opening[1])
     return text
 
 

@@ -55,3 +55,9 @@ def test_every_control_and_format_character_is_removed() -> None:
         char = chr(code)
         if unicodedata.category(char) in {"Cc", "Cf"} and char not in kept:
             assert code in MULTI_LINE, f"U+{code:04X} is not neutralised"
+
+
+def test_markup_that_does_not_close_cleanly_is_defused() -> None:
+    masked = neutralise("user <@U1<NUM>ABC> and <!chan<*>nel> and <#C<NUM>>")
+    assert "<@" not in masked and "<!" not in masked and "<#" not in masked
+    assert neutralise(masked) == masked
