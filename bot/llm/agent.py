@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any, Literal, TypedDict
 
@@ -48,7 +49,9 @@ from bot.llm.agent_context import (
     tool_specs,
 )
 from bot.llm.answer import ANSWER_SCHEMA
+from bot.llm.budget import fit_prompt
 from bot.llm.model import ChatModel, Completion, Message, ToolCall
+from bot.llm.settings import LlmSettings
 from bot.llm.writer import fall_back, model_failure, with_model_answer
 from tools.errors import ModelError
 from tools.gateway import ToolGateway
@@ -56,6 +59,7 @@ from tools.result import ToolResult
 
 DEFAULT_TOOL_CALLS = 4
 ANSWER_SHARE = 0.4  # of the deadline kept for the final answer
+SEED_SHARE = 0.6  # of the prompt budget for the investigation's evidence in the first prompt
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,15 +67,17 @@ class AgentLimits:
     max_tool_calls: int = DEFAULT_TOOL_CALLS
     deadline_s: float = 60.0  # the whole run: tool loop and answer
     max_new_tokens: int = 700
+    prompt_budget_tokens: int = 8_000
 
     @classmethod
-    def from_settings(cls, llm: Any) -> AgentLimits:
-        """From an ``LlmSettings``: the deadline is ``timeout_s``, the step limit
-        ``agent_max_tool_calls`` (4 where the section has none)."""
+    def from_settings(cls, llm: LlmSettings) -> AgentLimits:
+        """From the ``llm`` settings: the deadline is ``timeout_s``, the step limit
+        ``agent_max_tool_calls``, the prompt budget ``prompt_budget_tokens``."""
         return cls(
-            max_tool_calls=int(getattr(llm, "agent_max_tool_calls", DEFAULT_TOOL_CALLS)),
-            deadline_s=float(llm.timeout_s),
-            max_new_tokens=int(llm.max_new_tokens),
+            max_tool_calls=llm.agent_max_tool_calls,
+            deadline_s=llm.timeout_s,
+            max_new_tokens=llm.max_new_tokens,
+            prompt_budget_tokens=llm.prompt_budget_tokens,
         )
 
 
@@ -99,8 +105,10 @@ class _Run:
         gateway: ToolGateway,
         limits: AgentLimits,
         history: Conversation | None,
+        left_out: Collection[str] = (),
     ) -> None:
         self.report, self.question, self.model = report, question, model
+        self.left_out = set(left_out)  # evidence ids trimmed from the seed by the budget
         self.gateway, self.limits = gateway, limits
         carried = carry(history, report.evidence, gateway.deps.text)
         self.turns = carried.turns
@@ -231,8 +239,9 @@ class _Run:
         return graph.compile()
 
     def initial(self) -> AgentState:
+        shown = [e for e in self.book.items if e.id not in self.left_out]
         messages = seed_messages(
-            self.report, self.question, self.turns, self.book.items, self.limits.max_tool_calls
+            self.report, self.question, self.turns, shown, self.limits.max_tool_calls
         )
         return AgentState(
             messages=messages,
@@ -270,7 +279,9 @@ async def answer_question(
 ) -> Report:
     """``report`` (the deterministic investigation of ``question``) answered by the agent:
     the model's grounded statements, or the deterministic answer with the reason."""
-    run = _Run(report, question, model, gateway, limits, history)
+    # the seed gets a share of the budget; tool results and earlier turns need the rest
+    seeded = await fit_prompt(report, model, int(limits.prompt_budget_tokens * SEED_SHARE))
+    run = _Run(report, question, model, gateway, limits, history, seeded.trimmed)
     state: AgentState = await run.graph().ainvoke(
         run.initial(), {"recursion_limit": 2 * limits.max_tool_calls + 6}
     )

@@ -122,6 +122,19 @@ async def test_an_answer_about_something_other_than_the_top_suspect_is_kept(
     assert answered.answer == f"The logs show connection timeouts [{new}]."
 
 
+async def test_the_prompt_budget_trims_the_seed_but_never_the_top_candidates_evidence(
+    seeded: tuple[Report, ToolGateway],
+) -> None:
+    report, _ = seeded
+    tight = AgentLimits(deadline_s=20.0, prompt_budget_tokens=400)
+    answered, model = await ask(seeded, ["enough"], statements(on_top(report)), tight)
+    seed = model.calls[0][1][1].content
+    shown = {e.id for e in report.evidence if f'<evidence id="{e.id}"' in seed}
+    assert set(report.candidates[0].evidence_ids) <= shown
+    assert len(shown) < len(report.evidence)
+    assert answered.answer_by == "llm", answered.answer_note
+
+
 async def test_the_step_limit_is_enforced(seeded: tuple[Report, ToolGateway]) -> None:
     report, _ = seeded
     steps: list[Step] = [[search(report, f"c{n}", limit=n + 1)] for n in range(6)]
