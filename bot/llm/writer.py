@@ -39,7 +39,7 @@ from bot.llm.answer import (
 )
 from bot.llm.answer_stream import StatementScanner
 from bot.llm.budget import Fitted, fit_prompt
-from bot.llm.model import ChatModel
+from bot.llm.model import ChatModel, Usage
 from tools.errors import ModelError, ModelOutputError, ModelTimeout, ModelUnavailable
 from tools.text import TextPipeline
 
@@ -87,7 +87,7 @@ def _tokens(
         prompt=prompt,
         completion=completion,
         evidence=0,
-        estimated=estimated or fitted.estimated,
+        estimated=estimated,
         budget=budget,
         trimmed_evidence=fitted.trimmed,
     )
@@ -213,13 +213,12 @@ async def stream_with_model(
                 kept = _statement(raw, by_id, services, text, _top(report))
                 if kept is not None:
                     yield kept
-        tokens = _tokens(
-            fitted,
-            limits.prompt_budget_tokens,
-            fitted.prompt_tokens,
-            estimate_tokens(scanner.text),
-            True,
-        )
+        usage = getattr(model, "last_usage", None)  # a served model's count of the stream
+        if isinstance(usage, Usage):
+            counted = (usage.prompt_tokens, usage.completion_tokens, False)
+        else:
+            counted = (fitted.prompt_tokens, estimate_tokens(scanner.text), True)
+        tokens = _tokens(fitted, limits.prompt_budget_tokens, *counted)
         yield with_model_answer(
             report, scanner.text, model_name=model.name, text=text, tokens=tokens
         )

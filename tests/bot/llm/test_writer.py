@@ -11,7 +11,7 @@ from bot.investigation.report import CITATION, Report
 from bot.investigation.request import InvestigationRequest
 from bot.investigation.sources import bundle_sources
 from bot.llm.budget import fit_prompt, protected_ids
-from bot.llm.writer import WriteLimits, write_with_model
+from bot.llm.writer import WriteLimits, stream_with_model, write_with_model
 from tests.bot.llm.fakes import FakeModel, statements
 from tests.bundles import small_incident
 from tools.errors import ModelOutputError, ModelTimeout, ModelUnavailable
@@ -82,8 +82,14 @@ async def test_a_statement_that_skips_the_top_candidate_is_not_enough(base: Repo
 
 async def test_count_failure_is_estimated_and_flagged(base: Report) -> None:
     model = FakeModel(_good(base), count_error=ModelUnavailable("no /tokenize"))
+    # one call: the answer's usage replaces the estimate the budget was fitted with
     report = await write_with_model(base, model, WriteLimits(), TEXT)
-    assert report.answer_by == "llm" and report.tokens.estimated
+    assert report.answer_by == "llm" and not report.tokens.estimated
+    assert report.tokens.prompt > 0
+    # streamed by a model that reports no usage: the counts stay estimates, and say so
+    streamed = [e async for e in stream_with_model(base, model, WriteLimits(), TEXT)]
+    final = streamed[-1]
+    assert isinstance(final, Report) and final.answer_by == "llm" and final.tokens.estimated
 
 
 @pytest.mark.parametrize("budget", [50, 800, 1500, 2500])
