@@ -22,6 +22,7 @@ from tools.links import Links
 from tools.prometheus.settings import MetricsSettings
 from tools.records import Alert
 from tools.settings import TracesSettings
+from tools.text import TextPipeline
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ async def bundle_sources(path: Path, settings: Settings) -> BundleSources:
         changes=BundleChanges(bundle, links) if bundle.changes is not None else None,
         limits=settings.investigation,
         unavailable={k: v for k, v in missing.items() if v},
+        text=TextPipeline.from_settings(settings.redaction),
     )
     return BundleSources(bundle, deps, load_ms)
 
@@ -84,6 +86,7 @@ async def configured_sources(settings: Settings) -> AsyncIterator[Deps]:
         limits=settings.investigation,
         metrics_step=timedelta(seconds=settings.metrics.step_s),
         unavailable={"changes": "no change-event source is configured for live backends"},
+        text=TextPipeline.from_settings(settings.redaction),
     )
     sections: dict[SourceName, LogsSettings | MetricsSettings | TracesSettings] = {
         "logs": settings.logs,

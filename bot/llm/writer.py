@@ -40,6 +40,7 @@ from bot.llm.answer import (
 from bot.llm.answer_stream import StatementScanner
 from bot.llm.budget import Fitted, fit_prompt
 from bot.llm.model import ChatModel, Usage
+from bot.llm.settings import LlmSettings
 from tools.errors import ModelError, ModelOutputError, ModelTimeout, ModelUnavailable
 from tools.text import TextPipeline
 
@@ -53,12 +54,12 @@ class WriteLimits:
     prompt_budget_tokens: int = DEFAULT_PROMPT_BUDGET
 
     @classmethod
-    def from_settings(cls, llm: Any) -> WriteLimits:
-        """From an ``LlmSettings`` (``prompt_budget_tokens`` defaults where it has none)."""
+    def from_settings(cls, llm: LlmSettings) -> WriteLimits:
+        """From the ``llm`` settings."""
         return cls(
-            timeout_s=float(llm.timeout_s),
-            max_new_tokens=int(llm.max_new_tokens),
-            prompt_budget_tokens=int(getattr(llm, "prompt_budget_tokens", DEFAULT_PROMPT_BUDGET)),
+            timeout_s=llm.timeout_s,
+            max_new_tokens=llm.max_new_tokens,
+            prompt_budget_tokens=llm.prompt_budget_tokens,
         )
 
 

@@ -167,3 +167,18 @@ def test_live_backend_url_with_credentials_is_never_printed(tmp_path: Path) -> N
     assert run.returncode == 0, run.stderr
     report = Report.model_validate_json(run.stdout)
     assert any(not s.ok for s in report.sources)  # the failed sources are named, not hidden
+
+
+def test_operator_patterns_from_the_config_apply_to_investigations(
+    poisoned: Path, tmp_path: Path
+) -> None:
+    config = tmp_path / "rcabot.yaml"
+    config.write_text('redaction:\n  extra_patterns: ["order (1712345678901)"]\n')
+    result = rcabot(
+        "ask", "--bundle", str(poisoned), "--config", str(config), "--json", f'why "{PHRASE}"?'
+    )
+    assert result.returncode == 0, result.stderr
+    assert NEAR_MISSES[0] not in result.stdout  # the operator says it is secret: it is
+    assert "[REDACTED custom]" in result.stdout
+    for value in NEAR_MISSES[1:]:
+        assert value in result.stdout
