@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.bundles import T0, alert_payload
+from tests.strategies import json_values
 from tools.alerts import (
     MAX_ALERTS,
     MAX_ANNOTATION,
@@ -53,17 +54,7 @@ def test_malformed_payloads_say_what_is_wrong(payload: object, message: str) -> 
 
 # -- edge validation: limits, zero time, skip-with-warning -----------------------------------
 
-JSON = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers(min_value=-(10**400), max_value=10**400)
-    | st.floats(allow_nan=True, allow_infinity=True)
-    | st.text(max_size=30),
-    lambda inner: (
-        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4)
-    ),
-    max_leaves=12,
-)
+JSON = json_values(text_size=30, key_size=12, width=4, leaves=12)
 # Where a mutation lands: the payload's own keys and those of its first alert.
 TOP_KEYS = ["alerts", "commonLabels", "commonAnnotations", "status", "version"]
 ALERT_KEYS = [

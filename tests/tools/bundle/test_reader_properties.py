@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.bundles import T0, iso
+from tests.strategies import json_values
 from tools.bundle.reader import Bundle, load_bundle
 from tools.bundle.timestamps import EARLIEST
 from tools.errors import BundleError
@@ -25,17 +26,7 @@ FILES = [
     "alerts.json",
     "manifest.json",
 ]
-JSON = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers(min_value=-(10**400), max_value=10**400)
-    | st.floats(allow_nan=True, allow_infinity=True)
-    | st.text(max_size=20),
-    lambda inner: (
-        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
-    ),
-    max_leaves=8,
-)
+JSON = json_values(text_size=20, key_size=8, width=3, leaves=8)
 GOOD: dict[str, dict[str, Any]] = {
     "logs.jsonl": {"ts": iso(T0), "service": "api", "level": "info", "message": "hi"},
     "traces.jsonl": {
