@@ -52,9 +52,7 @@ class OpenAICompatModel:
         self._settings = settings
         self._where = f"model server at {display_url(settings.url)}"
         key = settings.api_key.get_secret_value() if settings.api_key else "none"
-        timeout = httpx.Timeout(
-            settings.timeout_s, connect=min(settings.connect_timeout_s, settings.timeout_s)
-        )
+        timeout = settings.http_timeout
         self._client = AsyncOpenAI(
             base_url=f"{settings.url}/v1",
             api_key=key,

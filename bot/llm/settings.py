@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+import httpx
 from pydantic import Field, SecretStr, field_validator
 
 from tools.settings import MAX_TIMEOUT_S, Section, http_url
@@ -48,3 +49,9 @@ class LlmSettings(Section):
     )
 
     _check_url = field_validator("url")(http_url)
+
+    @property
+    def http_timeout(self) -> httpx.Timeout:
+        """The clients' HTTP timeout: ``timeout_s``, connecting within ``connect_timeout_s``
+        (never longer than ``timeout_s``)."""
+        return httpx.Timeout(self.timeout_s, connect=min(self.connect_timeout_s, self.timeout_s))

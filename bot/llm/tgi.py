@@ -75,9 +75,7 @@ class TgiModel:
         self._stream = AsyncClient(
             f"{settings.url}/generate_stream", headers=headers, timeout=backstop
         )
-        timeout = httpx.Timeout(
-            settings.timeout_s, connect=min(settings.connect_timeout_s, settings.timeout_s)
-        )
+        timeout = settings.http_timeout
         self._http = httpx.AsyncClient(base_url=settings.url, headers=headers, timeout=timeout)
 
     async def complete_json(
