@@ -17,9 +17,9 @@ import yaml
 from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import (
     BaseSettings,
+    InitSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
-    YamlConfigSettingsSource,
 )
 
 from bot.llm.settings import LlmSettings
@@ -76,14 +76,14 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        yaml_file = _CONFIG_FILE_IN_USE.get("path")
+        from_file = _CONFIG_FILE_IN_USE.get("data")
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        if yaml_file is not None:
-            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=yaml_file))
+        if from_file:  # the YAML file's mapping, read once by load_settings
+            sources.append(InitSettingsSource(settings_cls, init_kwargs=from_file))
         return tuple(sources)
 
 
-_CONFIG_FILE_IN_USE: dict[str, Path | None] = {}
+_CONFIG_FILE_IN_USE: dict[str, dict[str, Any]] = {}
 
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
@@ -97,23 +97,22 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
     if path is None and DEFAULT_CONFIG_FILE.is_file():
         path = DEFAULT_CONFIG_FILE
     if path is not None:
-        _check_yaml(path)
-    _CONFIG_FILE_IN_USE["path"] = path
+        _CONFIG_FILE_IN_USE["data"] = _read_yaml(path)
     try:
         return Settings(**overrides)
     except ValidationError as exc:
         raise ConfigError(_explain(exc, path)) from exc
-    except (ValueError, OSError, yaml.YAMLError) as exc:  # unreadable file, YAML syntax
+    except ValueError as exc:  # a value pydantic-settings cannot decode (an env var's JSON)
         reason = " ".join(str(exc).split())[:300]
         raise ConfigError(f"cannot read config file {path}: {reason}") from exc
     except RecursionError as exc:
         raise ConfigError(f"cannot read config file {path}: nested too deeply") from exc
     finally:
-        _CONFIG_FILE_IN_USE.pop("path", None)
+        _CONFIG_FILE_IN_USE.pop("data", None)
 
 
-def _check_yaml(path: Path) -> None:
-    """The config file must be UTF-8 YAML holding a mapping (or nothing)."""
+def _read_yaml(path: Path) -> dict[str, Any]:
+    """The config file's mapping: it must be UTF-8 YAML holding a mapping (or nothing)."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
@@ -126,6 +125,7 @@ def _check_yaml(path: Path) -> None:
             f"config file {path}: expected a mapping of sections (logs:, metrics:, ...), "
             f"got a YAML {type(data).__name__}"
         )
+    return data or {}
 
 
 def _explain(exc: ValidationError, path: Path | None) -> str:
