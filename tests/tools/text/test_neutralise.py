@@ -46,7 +46,9 @@ def test_single_line_turns_newlines_and_tabs_into_spaces() -> None:
 
 
 def test_a_lone_surrogate_becomes_encodable() -> None:
-    neutralise("bad \udc80 byte").encode("utf-8")
+    out = neutralise("bad \udc80 byte")
+    assert "\udc80" not in out and out.startswith("bad ") and out.endswith(" byte")
+    out.encode("utf-8")  # raises UnicodeEncodeError if a surrogate were left
 
 
 def test_every_control_and_format_character_is_removed() -> None:
