@@ -22,6 +22,7 @@ pytest_plugins = (
     "tests.servers.elasticsearch",
     "tests.servers.llamacpp",
     "tests.servers.prometheus",
+    "tests.servers.redis",
     "tests.servers.tgi",
     "tests.servers.traces",
 )

@@ -69,6 +69,7 @@ class AlertPost(BaseModel):
     fingerprint: str
     channel: str
     ts: str  # the summary message (its thread holds the investigation)
+    own_message: bool = True  # rcabot posted ``ts`` (a webhook alert), not an alert bot
     status: Literal["firing", "resolved"] = "firing"
     name: str = ""
     posted_at: datetime = Field(default_factory=_now)
@@ -80,6 +81,10 @@ class Store(Protocol):
     async def claim(self, key: str, ttl_s: float) -> bool:
         """True the first time ``key`` is claimed within ``ttl_s`` seconds (atomic across
         replicas), False while an earlier claim holds: the one dedup primitive."""
+        ...
+
+    async def release(self, key: str) -> None:
+        """Drop the claim on ``key`` (the work it guarded failed: a retry may do it)."""
         ...
 
     async def count(self, key: str, window_s: float) -> int:
