@@ -85,6 +85,7 @@ bench: $(STAMP) system-deps
 	$(BIN)/python bench/tool_latency.py
 	$(BIN)/python bench/retrieval_eval.py
 	$(BIN)/python bench/retrieval_perf.py
+	$(BIN)/python bench/slack_ack.py
 
 clean:
 	rm -rf $(VENV) .cache .mypy_cache .ruff_cache .pytest_cache

@@ -207,6 +207,31 @@ def ask(
 
 
 @app.command()
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port.")] = 3000,
+    bundle: Annotated[
+        Path | None,
+        typer.Option(
+            "--bundle",
+            help="Investigate this telemetry bundle instead of the configured backends "
+            "(demos, tests, drills).",
+        ),
+    ] = None,
+    socket: Annotated[
+        bool,
+        typer.Option("--socket", help="Socket Mode (slack.app_token) instead of HTTP events."),
+    ] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Run the Slack bot: HTTP (/slack/events, /alertmanager, /healthz) or Socket Mode."""
+    from bot.serve import serve as run_bot  # Slack, uvicorn: imported only to serve
+
+    settings = _settings(config)
+    asyncio.run(run_bot(settings, host=host, port=port, bundle=bundle, socket=socket))
+
+
+@app.command()
 def schema() -> None:
     """Print the JSON Schema of the Report that --json prints."""
     sys.stdout.write(json.dumps(Report.model_json_schema(), indent=2) + "\n")

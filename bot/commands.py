@@ -25,17 +25,19 @@ from bot.inputs import (
 from bot.investigation.conversation import Conversation
 from bot.investigation.engine import investigate, investigate_stream
 from bot.investigation.progress import Progress
-from bot.investigation.question import focus
+from bot.investigation.question import LogSearch, focus
 from bot.investigation.report import Report
 from bot.investigation.request import InvestigationRequest
 from bot.investigation.sources import bundle_sources, configured_sources
 from bot.llm.writer_model import answer_model
 from bot.loader.settings import LoadSettings
 from bot.postmortems import postmortem_source
+from retrieval.index import PostmortemIndex
 from tools.deps import Deps
 from tools.errors import BundleError, ConfigError, InvestigationError
 from tools.evidence import TimeWindow
 from tools.gateway import ToolGateway
+from tools.records import Alert
 
 OnProgress = Callable[[Progress], None]
 
@@ -50,11 +52,18 @@ async def investigate_bundle(
     end: str | None = None,
     use_llm: bool = True,
     on_progress: OnProgress | None = None,
+    alert: Alert | None = None,
+    window: TimeWindow | None = None,
+    index: PostmortemIndex | None = None,
 ) -> Report:
+    """Investigate ``bundle``: its own alert, or ``alert`` (from ``alert_file`` or the caller),
+    or ``service``, within ``window`` (else ``start``/``end``, else the whole bundle).
+    ``index`` is a postmortem index the caller keeps open (else one is opened and closed)."""
     check_service(service)
     given = read_alert_file(alert_file) if alert_file else None
     sources = await bundle_sources(bundle, settings)
-    alert = given.alert if given else None
+    if given is not None:
+        alert = given.alert
     if alert is None and service is None:
         alert = sources.alert
         if alert is None:
@@ -66,9 +75,9 @@ async def investigate_bundle(
         known = ", ".join(sources.bundle.services[:20])
         raise InvestigationError(f"--service {service!r} is not in the bundle; known: {known}")
     request = InvestigationRequest(
-        alert=alert, service=service, window=window_from(start, end, sources.window)
+        alert=alert, service=service, window=window or window_from(start, end, sources.window)
     )
-    async with postmortem_source(settings, sources.deps) as deps:
+    async with postmortem_source(settings, sources.deps, index) as deps:
         return await _investigate(
             settings,
             request,
@@ -90,11 +99,17 @@ async def investigate_live(
     end: str | None = None,
     use_llm: bool = True,
     on_progress: OnProgress | None = None,
+    alert: Alert | None = None,
+    window: TimeWindow | None = None,
+    index: PostmortemIndex | None = None,
 ) -> Report:
-    """Investigate through the configured backends (Elasticsearch, Prometheus, Jaeger/Tempo)."""
+    """Investigate through the configured backends (Elasticsearch, Prometheus, Jaeger/Tempo):
+    ``alert`` (or the one in ``alert_file``) or ``service``, in ``window`` (else
+    ``start``/``end``, else around the alert or the last ``default_window_minutes``)."""
     check_service(service)
     given = read_alert_file(alert_file) if alert_file else None
-    alert = given.alert if given else None
+    if given is not None:
+        alert = given.alert
     if alert is None and service is None:
         raise InvestigationError("nothing to investigate: pass --alert FILE or --service NAME")
     now = datetime.now(UTC)
@@ -103,14 +118,17 @@ async def investigate_live(
     recent = TimeWindow(
         start=now - timedelta(minutes=settings.investigation.default_window_minutes), end=now
     )
-    window = window_from(start, end, recent)
+    window = window or window_from(start, end, recent)
     if window is None and alert is not None:
         lookback = timedelta(minutes=settings.investigation.default_window_minutes)
         window = TimeWindow(
             start=alert.starts_at - lookback, end=min(alert.starts_at + timedelta(minutes=15), now)
         )
     request = InvestigationRequest(alert=alert, service=service, window=window or recent)
-    async with configured_sources(settings) as live, postmortem_source(settings, live) as deps:
+    async with (
+        configured_sources(settings) as live,
+        postmortem_source(settings, live, index) as deps,
+    ):
         return await _investigate(
             settings,
             request,
@@ -172,6 +190,8 @@ async def ask_bundle(
     *,
     history: Conversation | None = None,
     use_llm: bool = True,
+    on_progress: OnProgress | None = None,
+    index: PostmortemIndex | None = None,
 ) -> Report:
     """Answer ``question`` about ``bundle``: the deterministic investigation first, then the
     agent (:mod:`bot.llm.agent`) when a model is configured and ``use_llm``. ``history`` is the
@@ -182,34 +202,106 @@ async def ask_bundle(
     services = found.services
     if not services and history and history.turns:
         services = focus(history.turns[-1].question, sources.bundle.services).services
-    window = sources.window
-    searches = found.log_searches(window)
     request = InvestigationRequest(
         question=question,
         alert=sources.alert,
         service=services[0] if services else None,
     )
+    async with postmortem_source(settings, sources.deps, index) as deps:
+        return await _ask(
+            settings,
+            request,
+            deps,
+            sources.window,
+            history=history,
+            use_llm=use_llm,
+            on_progress=on_progress,
+            searches=found.log_searches(sources.window),
+            source_warnings=sources.bundle.warnings,
+            load_ms=sources.load_ms,
+        )
+
+
+async def ask_live(
+    settings: Settings,
+    question: str,
+    *,
+    service: str | None = None,
+    window: TimeWindow | None = None,
+    history: Conversation | None = None,
+    use_llm: bool = True,
+    on_progress: OnProgress | None = None,
+    index: PostmortemIndex | None = None,
+) -> Report:
+    """:func:`ask_bundle` on the configured backends, over ``window`` (default: the last
+    ``default_window_minutes``); ``service`` is what the thread is about, when known."""
+    question = check_question(question)
+    check_service(service)
+    now = datetime.now(UTC)
+    window = window or TimeWindow(
+        start=now - timedelta(minutes=settings.investigation.default_window_minutes), end=now
+    )
+    found = focus(question, [service] if service else [])
+    request = InvestigationRequest(question=question, service=service, window=window)
     async with (
-        postmortem_source(settings, sources.deps) as deps,
-        answer_model(settings.llm, use_llm=use_llm) as chosen,
+        configured_sources(settings) as live,
+        postmortem_source(settings, live, index) as deps,
     ):
-        report = await investigate(
+        return await _ask(
+            settings,
+            request,
+            deps,
+            window,
+            history=history,
+            use_llm=use_llm,
+            on_progress=on_progress,
+            searches=found.log_searches(window),
+        )
+
+
+async def _ask(
+    settings: Settings,
+    request: InvestigationRequest,
+    deps: Deps,
+    window: TimeWindow,
+    *,
+    history: Conversation | None,
+    use_llm: bool,
+    on_progress: OnProgress | None,
+    searches: Sequence[LogSearch] = (),
+    source_warnings: Sequence[str] = (),
+    load_ms: float | None = None,
+) -> Report:
+    """The deterministic investigation (its stages reported to ``on_progress``), then the
+    agent when there is a model; the final report is reported last."""
+    report: Report | None = None
+    async with answer_model(settings.llm, use_llm=use_llm) as chosen:
+        async for event in investigate_stream(
             request,
             deps,
             window,
             searches=searches,
-            source_warnings=sources.bundle.warnings,
-            load_ms=sources.load_ms,
-        )
-        if chosen.model is None:
-            return chosen.finish(report)
-        from bot.llm.agent import AgentLimits, answer_question  # langgraph only when used
+            source_warnings=source_warnings,
+            load_ms=load_ms,
+        ):
+            if event.report is not None:
+                report = event.report
+            elif on_progress is not None:
+                on_progress(event)
+        assert report is not None  # the stream always ends with the report
+        if chosen.model is not None:
+            if on_progress is not None:
+                on_progress(Progress("stage", stage="agent"))
+            from bot.llm.agent import AgentLimits, answer_question  # langgraph only when used
 
-        limits = AgentLimits.from_settings(settings.llm)
-        gateway = ToolGateway(deps)
-        return await answer_question(
-            report, question, chosen.model, gateway, limits, history=history
-        )
+            limits = AgentLimits.from_settings(settings.llm)
+            report = await answer_question(
+                report, request.question, chosen.model, ToolGateway(deps), limits, history=history
+            )
+        report = chosen.finish(report)
+    if on_progress is not None:
+        on_progress(Progress("report", report=report))
+    return report
 
 
 @dataclass(frozen=True)

@@ -78,12 +78,22 @@ async def search(
 
 
 @asynccontextmanager
-async def postmortem_source(settings: Settings, deps: Deps) -> AsyncIterator[Deps]:
+async def postmortem_source(
+    settings: Settings, deps: Deps, shared: PostmortemIndex | None = None
+) -> AsyncIterator[Deps]:
     """``deps`` with the postmortem index attached while the block runs (closed after).
 
-    No index, or one that cannot be opened, is recorded in ``deps.unavailable`` and the
-    investigation goes on without past incidents.
+    ``shared`` is an index the caller keeps open (the Slack bot opens one per process): it is
+    attached and left open. No index, or one that cannot be opened, is recorded in
+    ``deps.unavailable`` and the investigation goes on without past incidents.
     """
+    if shared is not None:
+        deps.postmortems = shared
+        try:
+            yield deps
+        finally:
+            deps.postmortems = None
+        return
     retrieval = settings.retrieval
     if not index_exists(retrieval):
         deps.unavailable["postmortems"] = _nothing_ingested(retrieval)

@@ -222,7 +222,12 @@ class PostmortemIndex:
             return []
         n = max(CANDIDATES, 20 * k)
         lexical = [] if mode == "dense" else [snap.ids[r] for r in snap.bm25.top(query, n, mask)]
-        dense = [] if mode == "bm25" else self._dense(snap, query, n, mask)
+        near = [] if mode == "bm25" else self._dense(snap, query, n, mask)
+        dense = [cid for cid, _ in near]
+        similarity: dict[str, float] = {}  # per document: its nearest chunk's cosine similarity
+        for cid, sim in near:
+            doc_id = snap.chunks[snap.row_of[cid]].doc_id
+            similarity[doc_id] = max(sim, similarity.get(doc_id, -1.0))
         hits: list[Hit] = []
         seen: set[str] = set()
         for fused in reciprocal_rank_fusion([lexical, dense], k=FUSION_K):
@@ -231,19 +236,30 @@ class PostmortemIndex:
                 continue
             seen.add(chunk.doc_id)
             document = snap.documents[chunk.doc_id]
-            hits.append(Hit(document, chunk, fused.score, fused.ranks[0], fused.ranks[1]))
+            hits.append(
+                Hit(
+                    document,
+                    chunk,
+                    fused.score,
+                    fused.ranks[0],
+                    fused.ranks[1],
+                    similarity.get(chunk.doc_id),
+                )
+            )
             if len(hits) == k:
                 break
         return hits
 
-    def _dense(self, snap: Snapshot, query: str, n: int, mask: BoolArray | None) -> list[str]:
+    def _dense(
+        self, snap: Snapshot, query: str, n: int, mask: BoolArray | None
+    ) -> list[tuple[str, float]]:
         vector = self._embedder.encode_query(query)
         if mask is None:
             # Nearest of everything stored, skipping chunks not committed (an ingest running,
             # or leftovers): asking twice as many is cheap (1-2 ms at 10k chunks).
             want = min(n, len(snap.ids))
             near = self._store.query(vector, 2 * n, None)
-            committed = [cid for cid in near if cid in snap.row_of]
+            committed = [(cid, sim) for cid, sim in near if cid in snap.row_of]
             if len(committed) >= want:
                 return committed[:want]
             allowed: Sequence[str] = snap.ids  # crowded out: search the committed ones only

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -48,7 +49,7 @@ class ManifestEntry:
             chunks=chunks,
             title=document.title,
             source=document.source,
-            origin=os.path.realpath(document.source),
+            origin=origin_of(document.source),
             url=document.url,
             date=document.date,
             services=document.services,
@@ -167,3 +168,13 @@ def chunk_from_record(text: str, meta: Mapping[str, Any]) -> Chunk:
         heading=str(meta.get("heading", "")),
         text=text,
     )
+
+
+_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]+:(?!\\)")
+
+
+def origin_of(source: str) -> str:
+    """Where a document came from, as ingest compares it with the roots it walks: a file's
+    real path, or a non-file source (``slack:C1/1700.1``, a confirmed cause) as it is, so an
+    ``rcabot ingest`` of some directory never removes it."""
+    return source if _SCHEME.match(source) else os.path.realpath(source)

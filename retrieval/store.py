@@ -296,9 +296,9 @@ class ChromaStore:
 
     def query(
         self, vector: npt.NDArray[np.float32], n: int, ids: Sequence[str] | None
-    ) -> list[str]:
-        """Ids of the ``n`` chunks nearest to ``vector``, nearest first; among ``ids`` if given
-        (which must all exist: Chroma fails the query otherwise)."""
+    ) -> list[tuple[str, float]]:
+        """The ``n`` chunks nearest to ``vector`` as (id, cosine similarity), nearest first;
+        among ``ids`` if given (which must all exist: Chroma fails the query otherwise)."""
         from chromadb.errors import InternalError
 
         if n <= 0 or (ids is not None and not ids):
@@ -315,7 +315,8 @@ class ChromaStore:
                 if ids is not None and "finding id" in str(exc):
                     raise StaleChunkIds(self._explain("searching", exc)) from exc
                 raise
-        return list(got["ids"][0])
+        distances = (got.get("distances") or [[]])[0]
+        return [(cid, 1.0 - float(d)) for cid, d in zip(got["ids"][0], distances, strict=True)]
 
     def close(self) -> None:
         client, self._client = self._client, None

@@ -78,3 +78,6 @@ class Hit:
     score: float  # fused score (higher is better); comparable within one result list only
     bm25_rank: int | None  # 1-based rank of the chunk in each retriever, None if not retrieved
     dense_rank: int | None
+    # cosine similarity of the document's nearest chunk to the query (None: dense not used):
+    # unlike the ranks, it says how alike they are, not only which is most alike
+    similarity: float | None = None

@@ -8,6 +8,7 @@ Secrets are ``SecretStr``. Channel lists hold channel ids (``C…``/``G…``). A
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
@@ -55,6 +56,11 @@ class SlackSettings(Section):
     )
     channel_rate_per_min: int = Field(
         default=10, ge=1, le=1000, description="investigations started per channel per minute"
+    )
+    worker: Literal["process", "inline"] = Field(
+        default="process",
+        description="run investigations in a child process (the loop that acks Slack stays "
+        "free) or on the bot's own loop (debugging)",
     )
     # Bot state: sqlite:///path (default .rcabot/state.db) or redis://host:port/db
     state_url: str = Field(default="sqlite:///.rcabot/state.db")

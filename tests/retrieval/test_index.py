@@ -151,3 +151,20 @@ async def test_an_index_built_with_another_model_is_refused(tmp_path: Path) -> N
     # ... and the failed open released the directory.
     async with await PostmortemIndex.open(settings(tmp_path / "db"), embedder=shared_embedder()):
         pass
+
+
+async def test_hits_carry_how_alike_they_are_not_only_their_rank(index: PostmortemIndex) -> None:
+    near = await index.search("getaddrinfo timed out after five seconds", mode="hybrid")
+    lexical = await index.search("getaddrinfo timed out after five seconds", mode="bm25")
+    assert all(h.similarity is None for h in lexical)  # dense retrieval was not asked
+    top = near[0]
+    assert top.similarity is not None and -1.0 <= top.similarity <= 1.0
+    unrelated = await index.search("quarterly marketing newsletter layout", mode="dense", k=1)
+    assert unrelated[0].similarity is not None and unrelated[0].similarity < top.similarity
+
+
+def test_a_non_file_source_is_its_own_origin() -> None:
+    from retrieval.manifest import origin_of
+
+    assert origin_of("slack:C0001/1700000000.000100") == "slack:C0001/1700000000.000100"
+    assert origin_of("pm/dns.md") == str(Path("pm/dns.md").resolve())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 from tools.evidence import (
@@ -46,7 +47,9 @@ class TextPipeline:
 
     @classmethod
     def from_settings(cls, settings: RedactionSettings) -> TextPipeline:
-        return cls(settings.extra_patterns)
+        """The pipeline for these settings; built once per pattern list (compiling the rules
+        costs milliseconds, and every investigation asks for one)."""
+        return _shared(tuple(settings.extra_patterns))
 
     def redact(self, text: str) -> str:
         """Secrets and PII replaced by ``[REDACTED kind]``; nothing else changes.
@@ -106,3 +109,8 @@ def _bounded(text: str, limit: int) -> str:
         return text
     space = max(text.rfind(" ", bound - PRE_CUT_BACK_OFF, bound), text.rfind("\n", 0, bound))
     return text[: space if space >= bound - PRE_CUT_BACK_OFF else bound]
+
+
+@functools.lru_cache(maxsize=16)
+def _shared(extra_patterns: tuple[str, ...]) -> TextPipeline:
+    return TextPipeline(extra_patterns)
