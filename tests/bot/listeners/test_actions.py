@@ -13,8 +13,10 @@ from typing import Any
 import pytest
 
 from bot.slack.blocks import ACTION_CONFIRM, ACTION_FEEDBACK, ACTION_SHOW_EVIDENCE, confirm_value
+from bot.slack.investigator import Investigator
 from bot.slack.kit import SlackMessage
 from bot.store.base import ReportRecord
+from retrieval.index import PostmortemIndex
 from tests.bot.slack.reports import assert_within_limits
 from tests.bot.slackbot import BotUnderTest, bot_under_test
 from tests.servers.slack_messages import BOT_USER_ID, VisibleMessage
@@ -232,7 +234,7 @@ async def test_a_confirmed_cause_is_remembered_and_the_next_alert_shows_it_seen_
         assert said.shown_text.startswith(CONFIRMED) and "Seen before" in said.shown_text
         [permalink_call] = bot.slack.calls("chat.getPermalink")
         permalink = permalink_call.response["permalink"]
-        index = bot.bot.services.investigator.index
+        index = _index(bot)
         assert index is not None and (await index.stats()).documents == 1
         [hit] = await index.search("api bad deploy connection pool timeout", k=3)
         assert hit.document.doc_id == f"slack/{CHANNEL_ID}/{answered.thread_ts}"
@@ -264,5 +266,12 @@ async def test_a_reply_naming_the_cause_records_it_instead_of_investigating_agai
         state = await bot.bot.services.store.get_thread(CHANNEL_ID, answered.thread_ts)
         assert state is not None
         assert state.report_ids == [answered.report_id] and len(state.conversation.turns) == 1
-        index = bot.bot.services.investigator.index
+        index = _index(bot)
         assert index is not None and (await index.stats()).documents == 1
+
+
+def _index(bot: BotUnderTest) -> PostmortemIndex | None:
+    """The postmortem index of the bot's inline investigator (the tests run it inline)."""
+    investigator = bot.bot.services.investigator
+    assert isinstance(investigator, Investigator)
+    return investigator.index
