@@ -295,8 +295,15 @@ async def _ask(
             from bot.llm.agent import AgentLimits, answer_question  # langgraph only when used
 
             limits = AgentLimits.from_settings(settings.llm)
+            show = on_progress
             report = await answer_question(
-                report, request.question, chosen.model, ToolGateway(deps), limits, history=history
+                report,
+                request.question,
+                chosen.model,
+                ToolGateway(deps),
+                limits,
+                history=history,
+                on_statement=(lambda s: show(Progress("statement", text=s))) if show else None,
             )
         report = chosen.finish(report)
     if on_progress is not None:

@@ -30,13 +30,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any, Literal, TypedDict
 
 from langgraph.graph import END, START, StateGraph
 from pydantic import ValidationError
 
+from bot.investigation.compact import estimate_tokens
 from bot.investigation.conversation import Conversation, carry
 from bot.investigation.report import Report, SourceStatus, StageTiming, TokenCounts
 from bot.llm.agent_context import (
@@ -48,11 +49,18 @@ from bot.llm.agent_context import (
     tool_message,
     tool_specs,
 )
-from bot.llm.answer import ANSWER_SCHEMA
+from bot.llm.answer import ANSWER_SCHEMA, render_statement
+from bot.llm.answer_stream import StatementScanner
 from bot.llm.budget import fit_prompt
-from bot.llm.model import ChatModel, Completion, Message, ToolCall
+from bot.llm.model import ChatModel, Completion, Message, ToolCall, Usage
 from bot.llm.settings import LlmSettings
-from bot.llm.writer import fall_back, model_failure, with_model_answer
+from bot.llm.writer import (
+    fall_back,
+    grounded_statement,
+    model_failure,
+    report_services,
+    with_model_answer,
+)
 from tools.errors import ModelError
 from tools.gateway import ToolGateway
 from tools.result import ToolResult
@@ -106,8 +114,10 @@ class _Run:
         limits: AgentLimits,
         history: Conversation | None,
         left_out: Collection[str] = (),
+        on_statement: Callable[[str], None] | None = None,
     ) -> None:
         self.report, self.question, self.model = report, question, model
+        self.on_statement = on_statement
         self.left_out = set(left_out)  # evidence ids trimmed from the seed by the budget
         self.gateway, self.limits = gateway, limits
         carried = carry(history, report.evidence, gateway.deps.text)
@@ -209,6 +219,8 @@ class _Run:
         )
         try:
             async with asyncio.timeout(max(0.001, self._left(self.deadline))):
+                if self.on_statement is not None:
+                    return await self._streamed_answer(state, messages, self.on_statement)
                 done = await self.model.complete_json(
                     messages, ANSWER_SCHEMA, max_new_tokens=self.limits.max_new_tokens
                 )
@@ -217,6 +229,34 @@ class _Run:
         except ModelError as exc:
             return {"failed": model_failure(exc)}
         return self._usage(state, done) | {"raw": done.text}
+
+    async def _streamed_answer(
+        self, state: AgentState, messages: list[Message], show: Callable[[str], None]
+    ) -> dict[str, Any]:
+        """The answer streamed: each statement shown once it is grounded in the evidence
+        (provisional, as the writer's: the whole answer is checked again at the end)."""
+        scanner = StatementScanner()
+        by_id = {e.id: e for e in self.book.items}
+        services = report_services(self.report)
+        text = self.gateway.deps.text
+        async for chunk in self.model.stream_json(
+            messages, ANSWER_SCHEMA, max_new_tokens=self.limits.max_new_tokens
+        ):
+            for raw in scanner.feed(chunk):
+                kept = grounded_statement(raw, by_id, services, text, None)
+                if kept is not None:
+                    show(render_statement(kept))
+        usage = getattr(self.model, "last_usage", None)
+        prompt, completion = (
+            (usage.prompt_tokens, usage.completion_tokens)
+            if isinstance(usage, Usage)
+            else (0, estimate_tokens(scanner.text))
+        )
+        return {
+            "prompt_tokens": state["prompt_tokens"] + prompt,
+            "completion_tokens": state["completion_tokens"] + completion,
+            "raw": scanner.text,
+        }
 
     def route_agent(self, state: AgentState) -> Literal["tools", "answer", "__end__"]:
         if state["failed"]:
@@ -276,12 +316,15 @@ async def answer_question(
     limits: AgentLimits,
     *,
     history: Conversation | None = None,
+    on_statement: Callable[[str], None] | None = None,
 ) -> Report:
     """``report`` (the deterministic investigation of ``question``) answered by the agent:
-    the model's grounded statements, or the deterministic answer with the reason."""
+    the model's grounded statements, or the deterministic answer with the reason.
+    ``on_statement`` is shown each statement of the answer as it is grounded (the answer is
+    then streamed); the final report may still fall back to the deterministic answer."""
     # the seed gets a share of the budget; tool results and earlier turns need the rest
     seeded = await fit_prompt(report, model, int(limits.prompt_budget_tokens * SEED_SHARE))
-    run = _Run(report, question, model, gateway, limits, history, seeded.trimmed)
+    run = _Run(report, question, model, gateway, limits, history, seeded.trimmed, on_statement)
     state: AgentState = await run.graph().ainvoke(
         run.initial(), {"recursion_limit": 2 * limits.max_tool_calls + 6}
     )

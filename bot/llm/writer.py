@@ -63,7 +63,7 @@ class WriteLimits:
         )
 
 
-def _services(report: Report) -> set[str]:
+def report_services(report: Report) -> set[str]:
     return {c.service for c in report.candidates} | {
         e.service for e in report.evidence if e.service
     }
@@ -128,7 +128,9 @@ def with_model_answer(
     except ModelOutputError as exc:
         return fall_back(report, model_failure(exc), model_name=model_name, tokens=tokens)
     by_id = report.evidence_by_id()
-    checked = check_statements(answer.statements, by_id, _services(report), text, _top(report))
+    checked = check_statements(
+        answer.statements, by_id, report_services(report), text, _top(report)
+    )
     dropped = [d.line() for d in checked.dropped]
     top = report.candidates[0].evidence_ids if report.candidates and require_top else []
     reason = too_little(checked, top)
@@ -204,14 +206,14 @@ async def stream_with_model(
         chunks = model.stream_json(
             fitted.messages, ANSWER_SCHEMA, max_new_tokens=limits.max_new_tokens
         ).__aiter__()
-        by_id, services = report.evidence_by_id(), _services(report)
+        by_id, services = report.evidence_by_id(), report_services(report)
         while True:
             try:
                 chunk = await asyncio.wait_for(chunks.__anext__(), _left(deadline))
             except StopAsyncIteration:
                 break
             for raw in scanner.feed(chunk):
-                kept = _statement(raw, by_id, services, text, _top(report))
+                kept = grounded_statement(raw, by_id, services, text, _top(report))
                 if kept is not None:
                     yield kept
         usage = getattr(model, "last_usage", None)  # a served model's count of the stream
@@ -246,7 +248,7 @@ def _top(report: Report) -> str | None:
     return report.candidates[0].service if report.candidates else None
 
 
-def _statement(
+def grounded_statement(
     raw: dict[str, Any],
     by_id: dict[str, Any],
     services: set[str],

@@ -167,11 +167,16 @@ def _answer_lines(answer: str, most: int) -> str:
     return "\n".join([line for line in answer.splitlines() if line.strip()][:most])
 
 
-def report_message(report: Report, report_id: str, *, title: str) -> SlackMessage:
-    """The report as one message within Slack's limits (see the module docstring)."""
+def report_message(
+    report: Report, report_id: str, *, title: str, answer_shown: bool = False
+) -> SlackMessage:
+    """The report as one message within Slack's limits (see the module docstring).
+
+    ``answer_shown``: the answer was already streamed above these blocks, statement by
+    statement; it is not repeated (the cited evidence below still links every ``[E#]``)."""
     _check_report_id(report_id)
     answer = mrkdwn.cite_links(report.answer.strip() or NO_ANSWER, report.evidence_by_id())
-    answer_blocks = kit.sections(answer, ANSWER_SECTIONS)
+    answer_blocks = [] if answer_shown else kit.sections(answer, ANSWER_SECTIONS)
     parts = [
         _Part(0, [kit.header(title or "rcabot investigation")]),
         _Part(0, answer_blocks[:1]),

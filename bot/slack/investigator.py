@@ -74,6 +74,24 @@ class Investigations(Protocol):
     async def aclose(self) -> None: ...
 
 
+class RecentAlerts:
+    """The alerts this replica saw lately, by name (what ``/rca <alert>`` can refer to), and
+    the bundle's own alerts in bundle mode."""
+
+    def __init__(self, recorded: tuple[Alert, ...] = ()) -> None:
+        self._recorded = {a.name: a for a in recorded}
+        self._seen: OrderedDict[str, Alert] = OrderedDict()
+
+    def remember(self, alert: Alert) -> None:
+        self._seen[alert.name] = alert
+        self._seen.move_to_end(alert.name)
+        while len(self._seen) > MAX_REMEMBERED_ALERTS:
+            self._seen.popitem(last=False)
+
+    def get(self, name: str) -> Alert | None:
+        return self._recorded.get(name) or self._seen.get(name)
+
+
 @dataclass(frozen=True, slots=True)
 class BundleFacts:
     """What the bot needs to know about its bundle before investigating it."""
@@ -95,7 +113,7 @@ class Investigator:
         self.settings = settings
         self.bundle = bundle
         self.index = index
-        self._alerts: OrderedDict[str, Alert] = OrderedDict()
+        self._alerts = RecentAlerts(bundle.alerts if bundle is not None else ())
         self._index_lock = asyncio.Lock()
 
     @classmethod
@@ -137,16 +155,9 @@ class Investigator:
     # -- what /rca can name -----------------------------------------------------------------
 
     def remember_alert(self, alert: Alert) -> None:
-        self._alerts[alert.name] = alert
-        self._alerts.move_to_end(alert.name)
-        while len(self._alerts) > MAX_REMEMBERED_ALERTS:
-            self._alerts.popitem(last=False)
+        self._alerts.remember(alert)
 
     def known_alert(self, name: str) -> Alert | None:
-        if self.bundle is not None:
-            for alert in self.bundle.alerts:
-                if alert.name == name:
-                    return alert
         return self._alerts.get(name)
 
     # -- investigations ---------------------------------------------------------------------

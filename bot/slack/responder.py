@@ -222,8 +222,10 @@ class StreamResponder:
                 log_event("progress_failed", channel=self.channel, error=_reason(again))
 
     async def finish(self, report: Report, report_id: str, title: str) -> None:
-        message = report_message(report, report_id, title=title)
+        streamed = bool(self._statements) and report.answer_by == "llm"
+        message = report_message(report, report_id, title=title, answer_shown=streamed)
         if self._fallback is not None or self._stream is None:
+            message = report_message(report, report_id, title=title)
             await self._message().show(message)
             return
         chunks: list[MarkdownTextChunk | TaskUpdateChunk] = [
@@ -238,7 +240,7 @@ class StreamResponder:
             await self._stream.stop(chunks=chunks, blocks=message.blocks)
         except SLACK_ERRORS as exc:  # the stream expired: the final message replaces it
             log_event("stream_failed", channel=self.channel, error=_reason(exc))
-            await self._message().show(message)
+            await self._message().show(report_message(report, report_id, title=title))
 
     async def fail(self, text: str) -> None:
         if self._fallback is not None or self._stream is None or self._stream.ts is None:

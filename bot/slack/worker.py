@@ -22,7 +22,6 @@ import contextlib
 import itertools
 import multiprocessing
 import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -36,7 +35,7 @@ from bot.config import Settings
 from bot.investigation.conversation import Conversation
 from bot.investigation.progress import Progress
 from bot.investigation.report import Report
-from bot.slack.investigator import MAX_REMEMBERED_ALERTS, Investigator
+from bot.slack.investigator import Investigator, RecentAlerts
 from bot.slack.logs import log_event
 from tools import errors
 from tools.bundle.reader import load_bundle
@@ -84,8 +83,7 @@ class InvestigationProcess:
     def __init__(self, settings: Settings, bundle: Path | None) -> None:
         self.settings = settings
         self.bundle = bundle
-        self._alerts: OrderedDict[str, Alert] = OrderedDict()
-        self._bundle_alerts: dict[str, Alert] = {}
+        self._alerts = RecentAlerts()
         self._ids = itertools.count(1)
         self._pending: dict[int, _Pending] = {}
         self._conn: Connection | None = None
@@ -98,20 +96,17 @@ class InvestigationProcess:
         worker = cls(settings, bundle)
         if bundle is not None:  # fails here, at start, like the inline investigator
             loaded = await asyncio.to_thread(load_bundle, bundle)
-            worker._bundle_alerts = {a.name: a for a in loaded.alerts or ()}
+            worker._alerts = RecentAlerts(tuple(loaded.alerts or ()))
         await worker._ensure_started()
         return worker
 
     # -- what /rca can name (kept here: cheap, and needed before asking the child) -----------
 
     def remember_alert(self, alert: Alert) -> None:
-        self._alerts[alert.name] = alert
-        self._alerts.move_to_end(alert.name)
-        while len(self._alerts) > MAX_REMEMBERED_ALERTS:
-            self._alerts.popitem(last=False)
+        self._alerts.remember(alert)
 
     def known_alert(self, name: str) -> Alert | None:
-        return self._bundle_alerts.get(name) or self._alerts.get(name)
+        return self._alerts.get(name)
 
     # -- the investigations --------------------------------------------------------------------
 

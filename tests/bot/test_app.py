@@ -4,6 +4,7 @@ recording what users see (tests/bot/slackbot.py)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from tests.servers.slack_requests import (
     sign,
     url_verification,
 )
+from tests.servers.tgi import Reply, TgiStandin
 
 
 async def test_url_verification_answers_the_challenge(tmp_path: Path, small_bundle: Path) -> None:
@@ -99,3 +101,38 @@ async def test_a_follow_up_in_the_thread_carries_the_earlier_turns(
             "why is api failing?",
             "and what about the db?",
         ]
+
+
+async def test_a_mention_answered_by_the_model_streams_its_statements_as_they_are_grounded(
+    tmp_path: Path, small_bundle: Path, tgi_standin: TgiStandin
+) -> None:
+    from bot.commands import investigate_bundle
+    from bot.config import Settings
+
+    ranked = await investigate_bundle(Settings(), small_bundle, use_llm=False)
+    top = ranked.candidates[0]
+    said = [
+        {
+            "text": f"The {top.service} service is the likely cause",
+            "evidence": top.evidence_ids[:1],
+        },
+        {"text": "Nothing supports this", "evidence": ["E99"]},  # never shown: not grounded
+    ]
+    tgi_standin.script(
+        Reply.json({"answer": "the evidence is enough"}), Reply.json({"statements": said})
+    )
+    llm = {"url": tgi_standin.url, "api": "tgi", "timeout_s": 20}
+    async with bot_under_test(tmp_path, bundle=small_bundle, llm=llm) as bot:
+        mention = app_mention(f"<@{BOT_USER_ID}> why is api failing?")
+        await bot.event(event_callback(mention))
+        await bot.settle()
+        [reply] = bot.replies(mention["ts"])
+        assert reply.stopped
+        assert "likely cause" in reply.markdown and "Nothing supports" not in reply.markdown
+        appended = [
+            c for c in bot.slack.calls("chat.appendStream") if "likely cause" in str(c.args)
+        ]
+        stopped = bot.slack.calls("chat.stopStream")[-1]
+        assert appended and appended[0].at <= stopped.at  # shown before the stream ended
+        assert "/generate_stream" in tgi_standin.paths()
+        assert "*Most likely cause:*" not in json.dumps(reply.blocks)  # not repeated below

@@ -61,3 +61,12 @@ def test_example_config_is_valid() -> None:
     example = Path(__file__).resolve().parents[2] / "deploy" / "rcabot.example.yaml"
     settings = load_settings(example)
     assert settings.investigation.max_evidence == 20
+
+
+def test_example_config_documents_every_slack_setting() -> None:
+    from bot.slack.settings import SlackSettings
+
+    example = Path(__file__).resolve().parents[2] / "deploy" / "rcabot.example.yaml"
+    text = example.read_text(encoding="utf-8")
+    missing = [name for name in SlackSettings.model_fields if f"{name}:" not in text]
+    assert missing == []

@@ -135,10 +135,17 @@ class AgentModel:
         text = self.answer(messages) if callable(self.answer) else self.answer
         return Completion(text, Usage(20, 5))
 
-    def stream_json(
+    async def stream_json(
         self, messages: Sequence[Message], schema: Mapping[str, Any], *, max_new_tokens: int
     ) -> AsyncIterator[str]:
-        raise AssertionError("the agent does not stream")
+        """The answer in chunks of 5 characters (the agent streams when asked to show it)."""
+        self.calls.append(("stream_json", list(messages)))
+        if isinstance(self.answer, BaseException):
+            raise self.answer
+        text = self.answer(messages) if callable(self.answer) else self.answer
+        for start in range(0, len(text), 5):
+            await asyncio.sleep(0)
+            yield text[start : start + 5]
 
     async def count_tokens(self, messages: Sequence[Message]) -> int:
         return estimate_tokens("".join(m.content for m in messages))

@@ -259,3 +259,25 @@ async def test_a_follow_up_sees_earlier_turns_with_their_evidence_renumbered(
     assert f'<evidence id="{carried}" source="logs">' in seed
     assert answered.evidence_by_id()[carried].key == "logs:search:earlier"
     assert f"[{carried}]" in answered.answer and answered.answer_by == "llm"
+
+
+async def test_the_answer_streams_statement_by_statement_when_asked(
+    seeded: tuple[Report, ToolGateway],
+) -> None:
+    report, gateway = seeded
+    top = report.candidates[0]
+    answer = statements(
+        ("This is the most likely cause.", top.evidence_ids[:1]),
+        ("An invented claim without evidence.", ["E999"]),
+        ("Its errors started with the incident.", top.evidence_ids[1:2] or top.evidence_ids[:1]),
+    )
+    model = AgentModel(["the evidence is enough"], answer)
+    shown: list[str] = []
+    answered = await answer_question(
+        report, QUESTION, model, gateway, ROOMY, on_statement=shown.append
+    )
+    assert [kind for kind, _ in model.calls] == ["complete_tools", "stream_json"]
+    assert answered.answer_by == "llm"
+    assert len(shown) == 2  # the ungrounded statement is never shown
+    assert all(line in answered.answer for line in shown)
+    assert answered.tokens.completion > 0

@@ -218,3 +218,14 @@ def test_alert_summary_shows_the_answer_and_a_button_once_there_is_a_report() ->
     (row,) = [b for b in message.blocks if b["type"] == "actions"]
     assert row["elements"][0]["value"] == "r-3"
     assert_within_limits(message)
+
+
+def test_an_answer_already_streamed_is_not_repeated_but_its_evidence_still_links() -> None:
+    small = _small()
+    full = report_message(small, "r1", title=TITLE)
+    shown = report_message(small, "r1", title=TITLE, answer_shown=True)
+    assert_within_limits(shown)
+    assert "*Most likely cause:*" in str(full.blocks)
+    assert "*Most likely cause:*" not in str(shown.blocks)
+    assert shown.blocks[-1] == full.blocks[-1]  # the feedback buttons stay last
+    assert "Deploy v42 of checkout" in str(shown.blocks)  # the cited evidence is still listed
