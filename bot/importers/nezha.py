@@ -6,9 +6,16 @@
 - ``logs.jsonl`` and ``traces.jsonl`` from the case's three minute files (the file named for
   the injection minute holds about the minute before it — the baseline — then two after);
 - ``metrics.csv``: per-pod and front-end KPIs from ``inject − metrics_before`` to
-  ``inject + metrics_after`` (see :mod:`bot.importers.nezha_metrics` for units);
+  ``inject + metrics_after``: every KPI column, named and converted as the table in
+  :mod:`bot.importers.nezha_kpis` says;
 - ``alerts.json``: a front-end symptom alert (see :mod:`bot.importers.nezha_alert`);
-- ``manifest.json``: name, source, window, services — nothing about the injected fault.
+- ``manifest.json``: name, source, window, services — nothing about the injected fault;
+- ``reference/``: the day's fault-free phase in the same format, when the source has the
+  upstream layout (``construct_data/<date>/`` beside ``rca_data/<date>/``; see
+  :mod:`bot.importers.nezha_reference`). Without it the case says so in its warnings.
+
+``source`` may also be several paths — the two archives upstream ships, or a directory of
+each — which are searched together.
 
 Bad input (a missing file, a malformed row, an unparsable timestamp) is skipped and counted in
 ``ImportedCase.warnings`` (``file:line: why``); a source that is not a Nezha layout raises
@@ -21,6 +28,7 @@ import json
 import logging
 import lzma
 import math
+import os
 import shutil
 import tarfile
 import tempfile
@@ -39,9 +47,24 @@ from bot.importers.nezha_alert import (
     latency_symptom,
 )
 from bot.importers.nezha_issues import Issues
-from bot.importers.nezha_layout import EXPECTED, FaultCase, NezhaDay, find_day_dirs, read_day
+from bot.importers.nezha_layout import (
+    EXPECTED,
+    FaultCase,
+    NezhaDay,
+    find_days,
+    find_reference_dirs,
+    read_day,
+)
 from bot.importers.nezha_logs import convert_logs
 from bot.importers.nezha_metrics import FALLBACK_FRONT_SERVICE, MetricStore, load_metrics
+from bot.importers.nezha_reference import (
+    Reference,
+    attach_reference,
+    build_reference,
+    choose_reference,
+    missing_reference_note,
+    overlapping,
+)
 from bot.importers.nezha_time import iso_utc_seconds
 from bot.importers.nezha_traces import convert_traces
 
@@ -60,10 +83,11 @@ class ImportedCase:
     bundle_dir: Path  # case_dir / "bundle"
     label_path: Path  # case_dir / "label.json" (ground truth, outside the bundle)
     warnings: tuple[str, ...]
+    reference_dir: Path | None = None  # bundle_dir / "reference" when the day has one
 
 
 def import_nezha(
-    source: Path,
+    source: Path | Sequence[Path],
     out_dir: Path,
     *,
     metrics_before: timedelta = timedelta(minutes=30),
@@ -73,17 +97,30 @@ def import_nezha(
     """Write one bundle per fault case of ``source`` under ``out_dir``.
 
     ``source`` is a Nezha ``.tar.xz`` archive (unpacked into a temporary directory that is
-    removed afterwards) or a directory at or above ``rca_data/<date>/``. ``cases`` keeps only
-    the cases whose id contains one of the given substrings (``["08-43"]``).
+    removed afterwards) or a directory at or above ``rca_data/<date>/``, or several of them
+    (``[cases.tar.xz, normal.tar.xz]``): the fault cases come from ``rca_data/``, their
+    references from ``construct_data/`` in any of them. ``cases`` keeps only the cases whose
+    id contains one of the given substrings (``["08-43"]``).
     """
-    source, out_dir = Path(source), Path(out_dir)
-    if source.is_file():
-        with tempfile.TemporaryDirectory(prefix="rcabot-nezha-") as tmp:
-            _unpack(source, Path(tmp))
-            return _import_tree(Path(tmp), out_dir, metrics_before, metrics_after, cases)
-    if not source.exists():
-        raise ValueError(f"{source} does not exist; expected {EXPECTED}")
-    return _import_tree(source, out_dir, metrics_before, metrics_after, cases)
+    sources = [Path(source)] if isinstance(source, str | os.PathLike) else list(source)
+    out_dir = Path(out_dir)
+    if not sources:
+        raise ValueError(f"no source given; expected {EXPECTED}")
+    for path in sources:
+        if not path.exists():
+            raise ValueError(f"{path} does not exist; expected {EXPECTED}")
+    archives = [p for p in sources if p.is_file()]
+    if not archives:
+        return _import_tree(sources, out_dir, metrics_before, metrics_after, cases)
+    with tempfile.TemporaryDirectory(prefix="rcabot-nezha-") as tmp:
+        roots = []
+        for index, path in enumerate(sources):
+            if path.is_file():
+                roots.append(Path(tmp) / str(index))
+                _unpack(path, roots[-1])
+            else:
+                roots.append(path)
+        return _import_tree(roots, out_dir, metrics_before, metrics_after, cases)
 
 
 def _unpack(archive: Path, into: Path) -> None:
@@ -101,21 +138,23 @@ def _unpack(archive: Path, into: Path) -> None:
 
 
 def _import_tree(
-    root: Path,
+    roots: list[Path],
     out_dir: Path,
     before: timedelta,
     after: timedelta,
     wanted: Sequence[str] | None,
 ) -> list[ImportedCase]:
-    days = [read_day(d) for d in find_day_dirs(root)]
+    days = [read_day(d) for d in find_days(roots)]
     every = [case for day in days for case in day.cases]
     if not every:
-        raise ValueError(f"{root}: the fault list names no usable case; expected {EXPECTED}")
+        where = ", ".join(str(r) for r in roots)
+        raise ValueError(f"{where}: the fault list names no usable case; expected {EXPECTED}")
     chosen = [c for c in every if wanted is None or any(w in c.case_id for w in wanted)]
     if not chosen:
         ids = ", ".join(c.case_id for c in every[:5])
         raise ValueError(f"no case id contains any of {list(wanted or [])}; cases are {ids}, ...")
     out_dir.mkdir(parents=True, exist_ok=True)
+    phases = find_reference_dirs(roots)
     imported: list[ImportedCase] = []
     for day in days:
         day_cases = [c for c in day.cases if c in chosen]
@@ -127,10 +166,41 @@ def _import_tree(
             if metric_dir.is_dir()
             else MetricStore(notes=["metric/: missing; cases have no metrics"])
         )
-        for case in day_cases:
-            imported.append(_import_case(day, case, store, out_dir, before, after))
-            log.info("imported %s (%d warnings)", case.case_id, len(imported[-1].warnings))
+        # the reference is converted once into a staging directory beside the cases and
+        # linked into each bundle; the staging copy goes when the day is done
+        with tempfile.TemporaryDirectory(prefix=".reference-", dir=out_dir) as staging:
+            reference, notes = _day_reference(day, phases, store, Path(staging))
+            for case in day_cases:
+                imported.append(
+                    _import_case(day, case, store, out_dir, before, after, reference, notes)
+                )
+                log.info("imported %s (%d warnings)", case.case_id, len(imported[-1].warnings))
     return imported
+
+
+def _day_reference(
+    day: NezhaDay, phases: dict[str, Path], store: MetricStore, staging: Path
+) -> tuple[Reference | None, list[str]]:
+    phase, note = choose_reference(phases, day.root.name)
+    if phase is None:
+        return None, [missing_reference_note(day.root.name)]
+    metric_dir = day.root / "metric"
+    same_day = phase.name == day.root.name and metric_dir.is_dir()
+    reference, notes = build_reference(
+        phase,
+        staging / "reference",
+        (metric_dir, store) if same_day else None,
+        f"nezha-tt {phase.name} fault-free phase",
+    )
+    notes = [*([note] if note else []), *notes]
+    if reference is not None:
+        notes += list(reference.warnings)
+        if count := overlapping(reference, [c.inject_time for c in day.cases]):
+            notes.append(
+                f"reference: its window holds {count} fault injection(s) of the fault list; "
+                "it is not fault-free throughout"
+            )
+    return reference, notes
 
 
 def _case_files(
@@ -153,6 +223,8 @@ def _import_case(
     out_dir: Path,
     before: timedelta,
     after: timedelta,
+    reference: Reference | None,
+    reference_notes: list[str],
 ) -> ImportedCase:
     issues = Issues()
     case_dir = out_dir / case.case_id
@@ -160,6 +232,8 @@ def _import_case(
     if bundle.exists():
         shutil.rmtree(bundle)
     bundle.mkdir(parents=True)
+    reference_dir = attach_reference(reference, bundle) if reference is not None else None
+    issues.extend(reference_notes)
     inject = case.inject_time.timestamp()
     minute = inject // 60 * 60
     valid = (minute - 60 - _SLACK_BEFORE_S, minute + 120 + _SLACK_AFTER_S)
@@ -235,6 +309,7 @@ def _import_case(
         bundle_dir=bundle,
         label_path=label_path,
         warnings=issues.as_tuple(),
+        reference_dir=reference_dir,
     )
 
 

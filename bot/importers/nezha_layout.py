@@ -1,10 +1,14 @@
 """Where the Nezha files are, and which fault cases the fault list describes.
 
 A Nezha day directory (``rca_data/<date>/``) holds ``<date>-fault_list.json`` and the folders
-``log/``, ``trace/``, ``traceid/`` and ``metric/``. The fault list maps an hour to the faults
-injected in it: ``{"08": [{"inject_time": "2023-01-29 08:43:04", "inject_pod": ...,
-"inject_type": "return", "inject_timestamp": ...}]}``. ``inject_time`` matches the telemetry
-clock and is UTC; ``inject_timestamp`` disagrees with it by hours and is not used.
+``log/``, ``trace/``, ``traceid/`` and ``metric/``. Upstream keeps the same day's fault-free
+phase beside it, ``construct_data/<date>/`` with the same folders and no fault list; that is
+the reference a case is compared with (:mod:`bot.importers.nezha_reference`).
+
+The fault list maps an hour to the faults injected in it: ``{"08": [{"inject_time":
+"2023-01-29 08:43:04", "inject_pod": ..., "inject_type": "return", "inject_timestamp":
+...}]}``. ``inject_time`` matches the telemetry clock and is UTC; ``inject_timestamp``
+disagrees with it by hours and is not used.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,6 +25,7 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 FAULT_LIST_GLOB = "*-fault_list.json"
+REFERENCE_DIR = "construct_data"
 DATA_DIRS = ("log", "trace", "metric")
 EXPECTED = (
     "a Nezha dataset: a directory holding rca_data/<date>/<date>-fault_list.json with log/, "
@@ -79,6 +84,43 @@ def find_day_dirs(source: Path) -> list[Path]:
         )
         raise ValueError(f"{source} is not a Nezha dataset ({what}); expected {EXPECTED}")
     return days
+
+
+def find_days(roots: Sequence[Path]) -> list[Path]:
+    """Every Nezha day directory at or below any of ``roots`` (a source may hold only the
+    fault-free phase); ``ValueError`` (the first root's reason) if none has one."""
+    found: list[Path] = []
+    errors: list[ValueError] = []
+    for root in roots:
+        try:
+            found += [d for d in find_day_dirs(root) if d not in found]
+        except ValueError as exc:
+            errors.append(exc)
+    if not found:
+        raise errors[0]
+    return found
+
+
+def find_reference_dirs(roots: Sequence[Path]) -> dict[str, Path]:
+    """``{date: construct_data/<date>/}`` at or below any of ``roots``: every directory in a
+    ``construct_data`` folder that holds log/, trace/ or metric/ (the first one of a date)."""
+    found: dict[str, Path] = {}
+    for root in roots:
+        for folder in _walk_named(root, REFERENCE_DIR, _SEARCH_DEPTH):
+            for child in sorted(folder.iterdir()):
+                if child.is_dir() and any((child / name).is_dir() for name in DATA_DIRS):
+                    found.setdefault(child.name, child)
+    return found
+
+
+def _walk_named(directory: Path, name: str, depth: int) -> Iterator[Path]:
+    if directory.name == name:
+        yield directory
+        return
+    if depth > 0 and directory.is_dir():
+        for child in sorted(directory.iterdir()):
+            if child.is_dir() and not child.name.startswith("."):
+                yield from _walk_named(child, name, depth - 1)
 
 
 def _walk_fault_lists(directory: Path, depth: int) -> Iterator[Path]:

@@ -103,7 +103,7 @@ def _record(
     stamp, nanos, node, pod, container, trace_id, span_id, raw = row
     ts = _timestamp(stamp, nanos)
     if not valid[0] <= ts <= valid[1]:
-        raise ValueError(f"timestamp {stamp or nanos} lies outside the case's minute files")
+        raise ValueError(f"timestamp {stamp or nanos} lies outside the span of the minute files")
     if not pod:
         raise ValueError("empty PodName")
     text = _docker_text(raw, name, line, issues)

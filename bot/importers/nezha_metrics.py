@@ -1,80 +1,47 @@
-"""Nezha ``metric/*.csv`` files → bundle ``metrics.csv`` rows (read once, sliced per case).
+"""Nezha ``metric/*.csv`` files → bundle ``metrics.csv`` rows (read once a day, sliced per case).
 
-Per-pod files (``<pod>_metric.csv``, one row a minute for the whole day) map to:
+What each column becomes — name, unit, conversion, sentinels — is the table in
+:mod:`bot.importers.nezha_kpis`. This module reads the files once, leaves out what was not
+collected (with one warning per column, not per file), names the nodes, and writes the rows
+of one time window: a case's, or its reference phase's.
 
-| Nezha column | bundle metric | conversion |
-|---|---|---|
-| ``CpuUsageRate(%)`` | ``cpu_usage_ratio`` | ÷ 100, clamped to [0, 1] (peaks of 100.2 % occur) |
-| ``MemoryUsageRate(%)`` | ``memory_usage_ratio`` | ÷ 100 |
-| ``MemoryUsage(Mi)`` | ``memory_usage_bytes`` | × 2^20 |
-| ``PodServerLatencyP90/95/99(s)`` | ``latency_p90/p95/p99_seconds`` | NaN (no traffic) = gap |
-| ``PodWorkload(Ops)`` | ``requests_per_second`` | none: it is a per-second rate |
-| ``PodSuccessRate(%)`` | ``error_ratio`` | 1 − rate/100 where workload > 0 |
-
-``PodSuccessRate(%)`` is only trusted in a file where some sample with traffic has a rate
-above 0; on 2023-01-29 it is 0 in every sample of every pod (also under traffic, while the
-traces show requests succeeding), so no ``error_ratio`` is written and a note says so. Client
-latencies (3600 s sentinels), syscall/network counters and node-level columns are left out.
-
-``front_service.csv`` (``ServiceName`` = ``Frontend``) holds the user-facing latency; its P90
-and P99 equal ``PodServerLatencyP90/P99`` of one pod (``ts-ui-dashboard`` on 2023-01-29), found
-by comparing the series, so its rows are written under that pod's service and only the P50
-(which no pod file has) is added. Its ``SuccessRate(%)`` is 0 throughout and gets the same
-treatment as ``PodSuccessRate(%)``. CPU and memory columns that are 0 in every sample of a
-file were not collected for that pod and are left out too.
+``front_service.csv`` holds the user-facing latency; its P90 and P99 equal
+``PodServerLatencyP90/P99`` of one pod (``ts-ui-dashboard`` on 2023-01-29), found by comparing
+the series, so its rows are written under that pod's service and only the P50 (which no pod
+file has) is added. When no pod matches, it is written as the service ``frontend``.
 """
 
 from __future__ import annotations
 
 import csv
 import math
+import statistics
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterator
+from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
 from bot.importers.nezha_issues import Issues
+from bot.importers.nezha_kpis import (
+    FRONT_KPIS,
+    HISTOGRAM_CEILING_S,
+    META_COLUMNS,
+    NODE_METRICS,
+    POD_KPIS,
+    WORKLOAD_COLUMN,
+    Kpi,
+)
 from bot.importers.nezha_layout import service_of
 from bot.importers.nezha_time import iso_utc_seconds
 
 FRONT_FILE = "front_service.csv"
 FALLBACK_FRONT_SERVICE = "frontend"
-HEADER = ("timestamp", "service", "metric", "value", "instance")
-_MIB = 1024 * 1024
-
-
-def _ratio(value: float) -> float:
-    if value < 0:
-        raise ValueError(f"negative percentage {value}")
-    return min(value / 100.0, 1.0)
-
-
-def _non_negative(value: float) -> float:
-    if value < 0:
-        raise ValueError(f"negative value {value}")
-    return value
-
-
-POD_COLUMNS: dict[str, tuple[str, Callable[[float], float]]] = {
-    "CpuUsageRate(%)": ("cpu_usage_ratio", _ratio),
-    "MemoryUsageRate(%)": ("memory_usage_ratio", _ratio),
-    "MemoryUsage(Mi)": ("memory_usage_bytes", lambda v: _non_negative(v) * _MIB),
-    "PodServerLatencyP90(s)": ("latency_p90_seconds", _non_negative),
-    "PodServerLatencyP95(s)": ("latency_p95_seconds", _non_negative),
-    "PodServerLatencyP99(s)": ("latency_p99_seconds", _non_negative),
-    "PodWorkload(Ops)": ("requests_per_second", _non_negative),
-}
-FRONT_COLUMNS: dict[str, tuple[str, Callable[[float], float]]] = {
-    "LatencyP50(s)": ("latency_p50_seconds", _non_negative),
-    "LatencyP90(s)": ("latency_p90_seconds", _non_negative),
-    "LatencyP95(s)": ("latency_p95_seconds", _non_negative),
-    "LatencyP99(s)": ("latency_p99_seconds", _non_negative),
-}
-_NEVER_ZERO = frozenset({"cpu_usage_ratio", "memory_usage_ratio", "memory_usage_bytes"})
-_FRONT_ONLY = frozenset({"latency_p50_seconds"})  # what no pod file already has
-SUCCESS_POD, WORKLOAD_POD, SUCCESS_FRONT = "PodSuccessRate(%)", "PodWorkload(Ops)", "SuccessRate(%)"
+HEADER = ("timestamp", "service", "metric", "value", "instance", "node")
+DEFAULT_STEP_S = 60.0  # a file with fewer than two samples: Nezha's resolution
+_FRONT_ONLY = frozenset({"latency_p50_seconds", "error_ratio"})  # what no pod file already has
 
 Sample = tuple[str, float]  # (metric, value)
 
@@ -85,6 +52,7 @@ class Series:
 
     service: str
     instance: str
+    node: str = ""  # the host, for the node_* metrics
     stamps: list[float] = field(default_factory=list)
     rows: list[list[Sample]] = field(default_factory=list)
 
@@ -101,23 +69,74 @@ class Series:
         lo, hi = bisect_left(self.stamps, start), bisect_right(self.stamps, end)
         yield from zip(self.stamps[lo:hi], self.rows[lo:hi], strict=True)
 
+    def drop(self, metrics: set[str]) -> None:
+        self.rows = [[(m, v) for m, v in row if m not in metrics] for row in self.rows]
+
+
+@dataclass
+class _Findings:
+    """What reading a day's files found, summed over files so each finding is one warning."""
+
+    files: int = 0
+    not_collected: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    untrusted: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    ceilings: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    unknown: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+
+    def notes(self, prefix: str) -> list[str]:
+        out = [
+            f"{prefix}{column} is 0 in every sample with traffic in {len(names)} of "
+            f"{self.files} files (e.g. {names[0]}): treated as missing, no error_ratio "
+            "written for those"
+            for column, names in sorted(self.untrusted.items())
+        ]
+        out += [
+            f"{prefix}{column} is 0 in every sample of {len(names)} of {self.files} files "
+            f"(e.g. {names[0]}): not collected there, left out"
+            for column, names in sorted(self.not_collected.items())
+        ]
+        out += [
+            f"{prefix}{column}: {count} samples at the {HISTOGRAM_CEILING_S:.0f} s histogram "
+            "ceiling (above the last bucket) written as gaps"
+            for column, count in sorted(self.ceilings.items())
+        ]
+        out += [
+            f"{prefix}column {column!r} of {len(names)} files is not a known Nezha KPI; left out"
+            for column, names in sorted(self.unknown.items())
+        ]
+        return out
+
 
 @dataclass
 class MetricStore:
-    """Every metric file of a day, converted; ``write`` slices it for one case."""
+    """Every metric file of a day, converted; ``write`` slices it for one window."""
 
     pods: list[Series] = field(default_factory=list)
     front: Series | None = None
     front_latency: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     line_issues: list[tuple[float | None, str, int, str]] = field(default_factory=list)
+    step: float = DEFAULT_STEP_S  # the median spacing of the samples
 
     @property
     def front_service(self) -> str | None:
         return self.front.service if self.front else None
 
-    def write(self, sink: IO[str], start: float, end: float, issues: Issues) -> set[str]:
-        """Write the rows in [start, end] to ``sink`` (header included); return the services."""
+    def next_stamp(self, moment: float) -> float | None:
+        """The earliest sample time at or after ``moment`` in any file (None: none)."""
+        after = [
+            series.stamps[i]
+            for series in [*self.pods, *([self.front] if self.front else [])]
+            if (i := bisect_left(series.stamps, moment)) < len(series.stamps)
+        ]
+        return min(after, default=None)
+
+    def write(
+        self, sink: IO[str], start: float, end: float, issues: Issues, *, notes: bool = True
+    ) -> set[str]:
+        """Write the rows in [start, end] to ``sink`` (header included); return the services.
+
+        The file-level ``notes`` go to ``issues`` too unless told (already reported)."""
         writer = csv.writer(sink, lineterminator="\n")
         writer.writerow(HEADER)
         services: set[str] = set()
@@ -125,10 +144,14 @@ class MetricStore:
             for ts, row in series.between(start, end):
                 stamp = iso_utc_seconds(datetime.fromtimestamp(ts, UTC))
                 for metric, value in row:
-                    writer.writerow((stamp, series.service, metric, repr(value), series.instance))
+                    node = series.node if metric in NODE_METRICS else ""
+                    writer.writerow(
+                        (stamp, series.service, metric, repr(value), series.instance, node)
+                    )
                 if row:
                     services.add(series.service)
-        issues.extend(self.notes)
+        if notes:
+            issues.extend(self.notes)
         for when, file, line, reason in self.line_issues:
             if when is None or start <= when <= end:
                 issues.skip(file, line, reason)
@@ -136,32 +159,32 @@ class MetricStore:
 
 
 def load_metrics(metric_dir: Path, prefix: str) -> MetricStore:
-    """Read every ``*_metric.csv`` and ``front_service.csv`` under ``metric_dir`` once."""
+    """Read every ``*_metric.csv`` and ``front_service.csv`` under ``metric_dir`` once;
+    ``prefix`` (``"metric/"``) names the files in warnings."""
     store = MetricStore()
-    dead: list[str] = []
+    found = _Findings()
+    steps: list[float] = []
     for path in sorted(metric_dir.glob("*_metric.csv")):
         pod = path.name.removesuffix("_metric.csv")
         series = Series(service=service_of(pod), instance=pod)
-        if _read(path, prefix + path.name, POD_COLUMNS, series, store, dead):
+        if _read(path, prefix + path.name, POD_KPIS, series, store, found):
             store.pods.append(series)
-    if dead:
-        store.notes.append(
-            f"metric: {SUCCESS_POD} is 0 in every sample with traffic in {len(dead)} of "
-            f"{len(store.pods)} pod files (e.g. {dead[0]}): treated as missing, no error_ratio "
-            "written for those pods"
-        )
+            steps += [b - a for a, b in zip(series.stamps, series.stamps[1:], strict=False)]
+    if steps:
+        store.step = statistics.median(steps) or DEFAULT_STEP_S
+    _name_nodes(store.pods)
     front_path = metric_dir / FRONT_FILE
     if front_path.is_file():
-        _load_front(front_path, prefix + FRONT_FILE, store)
+        _load_front(front_path, prefix + FRONT_FILE, store, found)
     else:
         store.notes.append(f"{prefix}{FRONT_FILE}: missing; no front-end latency")
+    store.notes[:0] = found.notes(prefix.rstrip("/") + ": ")
     return store
 
 
-def _load_front(path: Path, name: str, store: MetricStore) -> None:
+def _load_front(path: Path, name: str, store: MetricStore, found: _Findings) -> None:
     front = Series(service=FALLBACK_FRONT_SERVICE, instance="")
-    dead: list[str] = []
-    if not _read(path, name, FRONT_COLUMNS, front, store, dead):
+    if not _read(path, name, FRONT_KPIS, front, store, found):
         return
     store.front_latency = {
         q: [
@@ -175,18 +198,11 @@ def _load_front(path: Path, name: str, store: MetricStore) -> None:
     twin = _matching_pod(front, store.pods)
     if twin is not None:
         front.service = twin.service
-        front.rows = [
-            [(m, v) for m, v in row if m in _FRONT_ONLY or m == "error_ratio"] for row in front.rows
-        ]
+        front.rows = [[(m, v) for m, v in row if m in _FRONT_ONLY] for row in front.rows]
     else:
         store.notes.append(
             f"{name}: no pod's server latency matches it; written as service "
             f"{FALLBACK_FRONT_SERVICE!r}"
-        )
-    if dead:
-        store.notes.append(
-            f"{name}: {SUCCESS_FRONT} is 0 in every sample: treated as missing, "
-            "no front-end error_ratio written"
         )
     store.front = front
 
@@ -206,13 +222,28 @@ def _matching_pod(front: Series, pods: list[Series]) -> Series | None:
     return best
 
 
+def _name_nodes(pods: list[Series]) -> None:
+    """Pods whose node_* series are identical all day run on one node: ``node-1``, ..."""
+    names: dict[tuple[tuple[tuple[str, str], ...], ...], str] = {}
+    for series in pods:
+        # files are sampled a second or two apart and the same query sums in another order
+        # (differences of 1e-14): compare values to 9 digits, not stamps
+        signature = tuple(
+            samples
+            for row in series.rows
+            if (samples := tuple(sorted((m, f"{v:.9g}") for m, v in row if m in NODE_METRICS)))
+        )
+        if signature:
+            series.node = names.setdefault(signature, f"node-{len(names) + 1}")
+
+
 def _read(
     path: Path,
     name: str,
-    columns: dict[str, tuple[str, Callable[[float], float]]],
+    kpis: dict[str, Kpi],
     series: Series,
     store: MetricStore,
-    dead: list[str],
+    found: _Findings,
 ) -> bool:
     """Fill ``series`` from ``path``; False (with a note) when the file is unusable."""
     with path.open(encoding="utf-8", errors="replace", newline="") as handle:
@@ -220,18 +251,19 @@ def _read(
         try:
             header = next(reader, None)
         except csv.Error as exc:
-            header = None
             store.notes.append(f"{name}:1: unreadable header ({exc}); file skipped")
+            return False
         if header is None or ("TimeStamp" not in header and "Time" not in header):
             store.notes.append(f"{name}:1: no TimeStamp/Time column; file skipped")
             return False
         index = {c: i for i, c in enumerate(header)}
-        wanted = [
-            (index[c], metric, convert) for c, (metric, convert) in columns.items() if c in index
-        ]
-        success = index.get(SUCCESS_POD, index.get(SUCCESS_FRONT))
-        workload = index.get(WORKLOAD_POD)
-        rates: list[tuple[int, float, float]] = []  # (row index, success %, workload)
+        wanted = [(index[c], c, kpi) for c, kpi in kpis.items() if c in index]
+        for column in header:
+            if column not in kpis and column not in META_COLUMNS:
+                found.unknown[column].append(name)
+        workload = index.get(WORKLOAD_COLUMN)
+        offered: set[str] = set()  # needs_traffic metrics with a sample under traffic
+        trusted: set[str] = set()  # ... and with some value above 0
         while True:
             try:
                 row = next(reader)
@@ -252,51 +284,59 @@ def _read(
             if ts is None:
                 store.line_issues.append((None, name, line, "unparsable TimeStamp/Time"))
                 continue
+            busy = workload is None or (_float(row[workload]) or 0.0) > 0
             samples: list[Sample] = []
-            for i, metric, convert in wanted:
+            for i, column, kpi in wanted:
                 try:
                     value = float(row[i])
-                    if not math.isnan(value):
-                        samples.append((metric, convert(value)))
+                    if math.isnan(value) or (kpi.needs_traffic and not busy):
+                        continue
+                    converted = kpi.convert(value)
                 except ValueError as exc:
-                    store.line_issues.append((ts, name, line, f"{header[i]}: {exc}"))
-            if success is not None:
-                rate = _float(row[success])
-                load = _float(row[workload]) if workload is not None else 1.0
-                if rate is not None and load is not None and load > 0:
-                    rates.append((len(series.rows), rate, load))
+                    store.line_issues.append((ts, name, line, f"{column}: {exc}"))
+                    continue
+                if converted is None:
+                    found.ceilings[column] += 1
+                    continue
+                if kpi.needs_traffic:
+                    offered.add(kpi.metric)
+                    if value > 0:
+                        trusted.add(kpi.metric)
+                samples.append((kpi.metric, converted))
             series.stamps.append(ts)
             series.rows.append(samples)
-    _add_error_ratio(series, rates, name, dead)
-    _drop_uncollected(series, name, store)
+    found.files += 1
     _sort(series)
+    _finish(series, name, [(c, k) for _, c, k in wanted], offered - trusted, found)
     return True
 
 
-def _drop_uncollected(series: Series, name: str, store: MetricStore) -> None:
-    """Remove resource metrics that are 0 in every sample: they were not collected (on
-    2023-01-29 CPU and memory of ts-avatar-service and ts-security-service, whose container
-    is not named like the others)."""
-    present = {m for row in series.rows for m, _ in row if m in _NEVER_ZERO}
-    nonzero = {m for row in series.rows for m, v in row if m in _NEVER_ZERO and v != 0}
-    if dead := sorted(present - nonzero):
-        series.rows = [[(m, v) for m, v in row if m not in dead] for row in series.rows]
-        store.notes.append(
-            f"{name}: {', '.join(dead)}: 0 in every sample (not collected); left out"
-        )
-
-
-def _add_error_ratio(
-    series: Series, rates: list[tuple[int, float, float]], name: str, dead: list[str]
+def _finish(
+    series: Series,
+    name: str,
+    columns: list[tuple[str, Kpi]],
+    untrusted: set[str],
+    found: _Findings,
 ) -> None:
-    if not rates:
-        return
-    if not any(rate > 0 for _, rate, _ in rates):
-        dead.append(name)
-        return
-    for row, rate, _ in rates:
-        if 0 <= rate <= 100:
-            series.rows[row].append(("error_ratio", 1.0 - rate / 100.0))
+    """Per-step counts → rates; drop untrusted and never-collected metrics (noted once)."""
+    gaps = [b - a for a, b in zip(series.stamps, series.stamps[1:], strict=False)]
+    step = statistics.median(gaps) if gaps else DEFAULT_STEP_S
+    per_step = {k.metric for _, k in columns if k.per_step}
+    if per_step and step > 0:
+        series.rows = [[(m, v / step if m in per_step else v) for m, v in r] for r in series.rows]
+    nonzero = {m for row in series.rows for m, v in row if v != 0}
+    present = {m for row in series.rows for m, _ in row}
+    dropped: set[str] = set()
+    for column, kpi in columns:
+        if kpi.needs_traffic:
+            if kpi.metric in untrusted:
+                found.untrusted[column].append(name)
+                dropped.add(kpi.metric)
+        elif not kpi.zero_is_data and kpi.metric in present - nonzero:
+            found.not_collected[column].append(name)
+            dropped.add(kpi.metric)
+    if dropped:
+        series.drop(dropped)
 
 
 def _row_time(row: list[str], index: dict[str, int]) -> float | None:

@@ -85,7 +85,7 @@ def convert_traces(
     for path, name in files:
         for line, key, span in _rows(path, name, issues):
             if not lo <= span.start_ns <= hi:
-                issues.skip(name, line, "span start lies outside the case's minute files")
+                issues.skip(name, line, "span start lies outside the span of the minute files")
             elif key in spans:
                 result.duplicates += 1
                 if spans[key] != span:

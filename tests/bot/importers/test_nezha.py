@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from bot.importers.nezha import ImportedCase, import_nezha
+from bot.importers.nezha_kpis import FRONT_KPIS, META_COLUMNS, POD_KPIS
 from bot.importers.nezha_layout import service_of
 from tests.bundles import NEZHA_ARCHIVE as ARCHIVE
 from tools.alerts import parse_alertmanager_payload
@@ -177,18 +178,38 @@ def test_metrics_are_converted_to_format_units(sample: list[ImportedCase]) -> No
                 assert row["service"] == (
                     service_of(row["instance"]) if row["instance"] else "ts-ui-dashboard"
                 )
-        assert {
-            "cpu_usage_ratio",
-            "memory_usage_ratio",
-            "memory_usage_bytes",
-            "latency_p90_seconds",
-            "latency_p99_seconds",
-            "requests_per_second",
-            "latency_p50_seconds",
-        } <= names
+        # every per-pod KPI of the files, and the front end's P50
+        expected = {kpi.metric for kpi in POD_KPIS.values()} | {"latency_p50_seconds"}
         # PodSuccessRate(%) is 0 everywhere in this dataset: no bogus error_ratio = 1
-        assert "error_ratio" not in names
+        assert names == expected - {"error_ratio"}
         assert any("PodSuccessRate(%)" in w for w in case.warnings)
+
+
+def test_node_metrics_name_their_node(sample: list[ImportedCase]) -> None:
+    with (sample[0].bundle_dir / "metrics.csv").open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    hosts: dict[str, set[str]] = {}
+    for row in rows:
+        if row["metric"].startswith("node_"):
+            hosts.setdefault(row["instance"], set()).add(row["node"])
+        else:
+            assert not row["node"]
+    assert all(len(names) == 1 and "" not in names for names in hosts.values())
+    assert 1 < len(set().union(*hosts.values())) < len(hosts)  # pods share nodes
+
+
+def test_every_kpi_column_of_the_real_files_is_known(nezha_dir: Path) -> None:
+    for path in sorted((nezha_dir / DAY / "metric").glob("*.csv")):
+        header = path.read_text(encoding="utf-8").splitlines()[0].split(",")
+        table = FRONT_KPIS if path.name == "front_service.csv" else POD_KPIS
+        assert set(header) - META_COLUMNS == set(table), path.name
+
+
+def test_cases_without_the_fault_free_phase_say_so(all_cases: list[ImportedCase]) -> None:
+    for case in all_cases:
+        assert case.reference_dir is None
+        assert not (case.bundle_dir / "reference").exists()
+        assert any(w.startswith("reference: no construct_data/2023-01-29/") for w in case.warnings)
 
 
 def test_logs_and_traces_are_valid_and_cover_before_and_after(

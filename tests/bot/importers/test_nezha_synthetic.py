@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,116 +18,8 @@ from bot.importers.nezha_alert import (
     latency_symptom,
 )
 from bot.importers.nezha_layout import service_of
+from tests.bot.importers.fake_nezha import INJECT, POD
 from tools.bundle.reader import load_bundle
-
-POD = "ts-foo-service-5f55b6cf68-77cfw"
-GATEWAY = "ts-gateway-service-6f6cfc45b-h5m2n"
-INJECT = datetime(2023, 1, 29, 8, 43, 4, tzinfo=UTC).timestamp()
-LOG_HEADER = "Timestamp,TimeUnixNano,Node,PodName,Container,TraceID,SpanID,Log"
-TRACE_HEADER = (
-    "TraceID,SpanID,ParentID,PodName,OperationName,StartTimeUnixNano,EndTimeUnixNano,Duration"
-)
-METRIC_HEADER = (
-    "Time,TimeStamp,PodName,CpuUsageRate(%),MemoryUsage(Mi),MemoryUsageRate(%),"
-    "PodServerLatencyP90(s),PodServerLatencyP99(s),PodWorkload(Ops),"
-    "PodSuccessRate(%)"
-)
-FRONT_HEADER = (
-    "Time,TimeStamp,ServiceName,SuccessRate(%),LatencyP50(s),LatencyP90(s),"
-    "LatencyP95(s),LatencyP99(s)"
-)
-
-
-def _log_row(clock: str, pod: str, span: str, level: str, text: str) -> str:
-    moment = datetime.fromisoformat(f"2023-01-29T{clock}+00:00")
-    nanos = int(moment.timestamp()) * 10**9 + moment.microsecond * 1000
-    local = f"{moment.hour + 8:02d}{clock[2:12]}"
-    line = f"{local} {level}  f.s.FooServiceImpl#42 TraceID: t1 SpanID: {span} {text}\\n"
-    docker = f'{{""log"":""{line}"",""stream"":""stdout"",""time"":""x""}}'
-    return f'2023-01-29T{clock}000Z,{nanos},10.0.0.1,{pod},server,t1,{span},"{docker}"'
-
-
-def _span_row(trace: str, span: str, parent: str, pod: str, op: str, clock: str, ms: int) -> str:
-    start = int(datetime.fromisoformat(f"2023-01-29T{clock}+00:00").timestamp()) * 10**9
-    end = start + ms * 10**6
-    return f"{trace},{span},{parent},{pod},{op},{start},{end},{ms * 1000}"
-
-
-def _metric_rows(front: bool) -> list[str]:
-    rows = []
-    for minute in range(35, 48):
-        stamp = int(datetime(2023, 1, 29, 8, minute, 9, tzinfo=UTC).timestamp())
-        time = f"2023-01-29 08:{minute}:09.000000001 +0000 UTC m=+1.0"
-        slow = 2.0 if minute == 44 else 0.2
-        if front:
-            rows.append(f"{time},{stamp},Frontend,0,0.05,{slow},{slow},{slow * 2}")
-        elif minute == 40:
-            rows.append(f"garbage,bad,{POD},1,400,20,0.01,0.02,0.5,100")
-        else:
-            cpu, success, load = (100.2, 50, 0.5) if minute == 44 else (3.0, 100, 0.5)
-            if minute == 46:
-                success, load = 0, 0
-            rows.append(f"{time},{stamp},{POD},{cpu},400,20,0.01,NaN,{load},{success}")
-    return rows
-
-
-def _write(path: Path, lines: list[str]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-
-@pytest.fixture
-def fake_nezha(tmp_path: Path) -> Path:
-    day = tmp_path / "src" / "rca_data" / "2023-01-29"
-    faults = {
-        "08": [
-            {
-                "inject_time": "2023-01-29 08:43:04",
-                "inject_pod": POD,
-                "inject_type": "exception",
-                "inject_timestamp": "1674953044",
-            },
-            {"inject_pod": POD},
-        ]
-    }
-    _write(day / "2023-01-29-fault_list.json", [json.dumps(faults)])
-    good = _log_row("08:42:30.123456", GATEWAY, "s1", "INFO", "[login][ok]")
-    error = _log_row("08:43:30.5", POD, "s2", "ERROR", "[foo][Foo failed][id: 7]")
-    _write(
-        day / "log" / "08_43_log.csv",
-        [
-            LOG_HEADER,
-            good,
-            "a,b,c,d,e",
-            _log_row("08:42:31", GATEWAY, "s1", "INFO", "x")
-            .replace("2023-01-29T08:42:31.000Z", "yesterday", 1)
-            .replace(",1674981751000000000,", ",-6795364578871345152,", 1),
-            error,
-            good,
-        ],
-    )
-    _write(
-        day / "log" / "08_44_log.csv",
-        [LOG_HEADER, error, _log_row("08:44:10.25", POD, "s2", "WARN", "[foo][slow]")],
-    )
-    _write(
-        day / "trace" / "08_43_trace.csv",
-        [
-            TRACE_HEADER,
-            _span_row("t1", "s1", "root", GATEWAY, "/*", "08:42:30", 300),
-            _span_row("t1", "s2", "s1", POD, "/api/v1/foo", "08:42:30", 250),
-            "t1,s3,s1,pod,HTTP GET,abc,def,1",
-            _span_row("t2", "s9", "gone", POD, "FooRepository.find", "08:43:10", 5),
-        ],
-    )
-    _write(
-        day / "trace" / "08_44_trace.csv",
-        [TRACE_HEADER, _span_row("t1", "s2", "s1", POD, "/api/v1/foo", "08:42:30", 250)],
-    )
-    _write(day / "trace" / "08_45_trace.csv", [TRACE_HEADER])
-    _write(day / "metric" / f"{POD}_metric.csv", [METRIC_HEADER, *_metric_rows(front=False)])
-    _write(day / "metric" / "front_service.csv", [FRONT_HEADER, *_metric_rows(front=True)])
-    return tmp_path / "src"
 
 
 def _jsonl(path: Path) -> list[dict[str, Any]]:
