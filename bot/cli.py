@@ -57,6 +57,18 @@ BundleOption = Annotated[Path, typer.Option("--bundle", help="Telemetry bundle d
 NoLlmOption = Annotated[
     bool, typer.Option("--no-llm", help="Do not ask the configured model: deterministic answer.")
 ]
+ReferenceFromOption = Annotated[
+    str | None,
+    typer.Option(
+        "--reference-from",
+        help="ISO 8601 start of a healthy period to compare against (normal behaviour).",
+        show_default=False,
+    ),
+]
+ReferenceToOption = Annotated[
+    str | None,
+    typer.Option("--reference-to", help="ISO 8601 end of that period.", show_default=False),
+]
 ProgressOption = Annotated[
     bool | None,
     typer.Option(
@@ -140,12 +152,17 @@ def investigate(
     service: Annotated[str | None, typer.Option(help="Service to investigate.")] = None,
     start: Annotated[str | None, typer.Option("--from", help="ISO 8601 start.")] = None,
     end: Annotated[str | None, typer.Option("--to", help="ISO 8601 end.")] = None,
+    reference_from: ReferenceFromOption = None,
+    reference_to: ReferenceToOption = None,
     as_json: JsonOption = False,
     config: ConfigOption = None,
     no_llm: NoLlmOption = False,
     progress: ProgressOption = None,
 ) -> None:
-    """Investigate an alert or a service: in a bundle, or through the configured backends."""
+    """Investigate an alert or a service: in a bundle, or through the configured backends.
+
+    Normal behaviour is --reference-from/--reference-to when given, else the bundle's
+    reference period, else (live backends) the same window reference_offset_hours earlier."""
     settings = _settings(config)
     shown = _progress(progress)
     if bundle is None:
@@ -158,6 +175,8 @@ def investigate(
                 end=end,
                 use_llm=not no_llm,
                 on_progress=shown,
+                reference_from=reference_from,
+                reference_to=reference_to,
             )
         )
     else:
@@ -171,6 +190,8 @@ def investigate(
                 end=end,
                 use_llm=not no_llm,
                 on_progress=shown,
+                reference_from=reference_from,
+                reference_to=reference_to,
             )
         )
     _emit(report, as_json)
@@ -194,12 +215,22 @@ def ask(
     no_llm: NoLlmOption = False,
     as_json: JsonOption = False,
     config: ConfigOption = None,
+    reference_from: ReferenceFromOption = None,
+    reference_to: ReferenceToOption = None,
 ) -> None:
     """Ask a question about a telemetry bundle (the model's agent answers when configured)."""
     settings = _settings(config)
     earlier = read_conversation(history) if history else None
     report = asyncio.run(
-        commands.ask_bundle(settings, bundle, question, history=earlier, use_llm=not no_llm)
+        commands.ask_bundle(
+            settings,
+            bundle,
+            question,
+            history=earlier,
+            use_llm=not no_llm,
+            reference_from=reference_from,
+            reference_to=reference_to,
+        )
     )
     _emit(report, as_json)
     if save_history is not None:

@@ -19,6 +19,7 @@ from bot.inputs import (
     check_question,
     check_service,
     not_in_future,
+    parse_time,
     read_alert_file,
     window_from,
 )
@@ -28,6 +29,7 @@ from bot.investigation.progress import Progress
 from bot.investigation.question import LogSearch, focus
 from bot.investigation.report import Report
 from bot.investigation.request import InvestigationRequest
+from bot.investigation.scope import NO_REFERENCE, ReferenceSources
 from bot.investigation.sources import bundle_sources, configured_sources
 from bot.llm.writer_model import answer_model
 from bot.loader.settings import LoadSettings
@@ -40,6 +42,21 @@ from tools.gateway import ToolGateway
 from tools.records import Alert
 
 OnProgress = Callable[[Progress], None]
+
+
+def reference_window(start: str | None, end: str | None) -> TimeWindow | None:
+    """The ``--reference-from``/``--reference-to`` period (both or neither); how long it may
+    be and that it lies outside the investigated window is checked with the scope."""
+    if start is None and end is None:
+        return None
+    if start is None or end is None:
+        raise InvestigationError("--reference-from and --reference-to go together: give both")
+    lo, hi = parse_time(start, "--reference-from"), parse_time(end, "--reference-to")
+    if hi <= lo:
+        raise InvestigationError(
+            f"--reference-to ({hi.isoformat()}) must be after --reference-from ({lo.isoformat()})"
+        )
+    return TimeWindow(start=lo, end=hi)
 
 
 async def investigate_bundle(
@@ -55,11 +72,16 @@ async def investigate_bundle(
     alert: Alert | None = None,
     window: TimeWindow | None = None,
     index: PostmortemIndex | None = None,
+    reference_from: str | None = None,
+    reference_to: str | None = None,
 ) -> Report:
     """Investigate ``bundle``: its own alert, or ``alert`` (from ``alert_file`` or the caller),
     or ``service``, within ``window`` (else ``start``/``end``, else the whole bundle).
-    ``index`` is a postmortem index the caller keeps open (else one is opened and closed)."""
+    ``index`` is a postmortem index the caller keeps open (else one is opened and closed).
+    Normal behaviour is ``reference_from``..``reference_to`` when given, else the bundle's
+    ``reference/`` period when it has one."""
     check_service(service)
+    reference = reference_window(reference_from, reference_to)
     given = read_alert_file(alert_file) if alert_file else None
     sources = await bundle_sources(bundle, settings)
     if given is not None:
@@ -75,7 +97,10 @@ async def investigate_bundle(
         known = ", ".join(sources.bundle.services[:20])
         raise InvestigationError(f"--service {service!r} is not in the bundle; known: {known}")
     request = InvestigationRequest(
-        alert=alert, service=service, window=window or window_from(start, end, sources.window)
+        alert=alert,
+        service=service,
+        window=window or window_from(start, end, sources.window),
+        reference=reference,
     )
     async with postmortem_source(settings, sources.deps, index) as deps:
         return await _investigate(
@@ -87,6 +112,7 @@ async def investigate_bundle(
             on_progress=on_progress,
             source_warnings=[*(given.warnings if given else ()), *sources.bundle.warnings],
             load_ms=sources.load_ms,
+            references=ReferenceSources(stored=sources.bundle.reference_window),
         )
 
 
@@ -102,11 +128,16 @@ async def investigate_live(
     alert: Alert | None = None,
     window: TimeWindow | None = None,
     index: PostmortemIndex | None = None,
+    reference_from: str | None = None,
+    reference_to: str | None = None,
 ) -> Report:
     """Investigate through the configured backends (Elasticsearch, Prometheus, Jaeger/Tempo):
     ``alert`` (or the one in ``alert_file``) or ``service``, in ``window`` (else
-    ``start``/``end``, else around the alert or the last ``default_window_minutes``)."""
+    ``start``/``end``, else around the alert or the last ``default_window_minutes``). Normal
+    behaviour is ``reference_from``..``reference_to`` when given, else the same window
+    ``investigation.reference_offset_hours`` earlier."""
     check_service(service)
+    reference = reference_window(reference_from, reference_to)
     given = read_alert_file(alert_file) if alert_file else None
     if given is not None:
         alert = given.alert
@@ -124,7 +155,9 @@ async def investigate_live(
         window = TimeWindow(
             start=alert.starts_at - lookback, end=min(alert.starts_at + timedelta(minutes=15), now)
         )
-    request = InvestigationRequest(alert=alert, service=service, window=window or recent)
+    request = InvestigationRequest(
+        alert=alert, service=service, window=window or recent, reference=reference
+    )
     async with (
         configured_sources(settings) as live,
         postmortem_source(settings, live, index) as deps,
@@ -137,6 +170,7 @@ async def investigate_live(
             use_llm=use_llm,
             on_progress=on_progress,
             source_warnings=given.warnings if given else (),
+            references=ReferenceSources.live(settings.investigation),
         )
 
 
@@ -150,6 +184,7 @@ async def _investigate(
     on_progress: OnProgress | None,
     source_warnings: Sequence[str] = (),
     load_ms: float | None = None,
+    references: ReferenceSources = NO_REFERENCE,
 ) -> Report:
     """The deterministic investigation plus one model call when a model is configured and
     ``use_llm`` (``/rca``, alert summaries); progress goes to ``on_progress`` as it happens."""
@@ -163,6 +198,7 @@ async def _investigate(
                 load_ms=load_ms,
                 model=chosen.model,
                 limits=chosen.limits,
+                references=references,
             )
             return chosen.finish(report)
         final: Report | None = None
@@ -174,6 +210,7 @@ async def _investigate(
             load_ms=load_ms,
             model=chosen.model,
             limits=chosen.limits,
+            references=references,
         ):
             if event.report is not None:
                 final = chosen.finish(event.report)
@@ -192,11 +229,15 @@ async def ask_bundle(
     use_llm: bool = True,
     on_progress: OnProgress | None = None,
     index: PostmortemIndex | None = None,
+    reference_from: str | None = None,
+    reference_to: str | None = None,
 ) -> Report:
     """Answer ``question`` about ``bundle``: the deterministic investigation first, then the
     agent (:mod:`bot.llm.agent`) when a model is configured and ``use_llm``. ``history`` is the
-    conversation so far (a follow-up); a follow-up naming no service keeps the last one's."""
+    conversation so far (a follow-up); a follow-up naming no service keeps the last one's.
+    Normal behaviour: as for :func:`investigate_bundle`."""
     question = check_question(question)
+    reference = reference_window(reference_from, reference_to)
     sources = await bundle_sources(bundle, settings)
     found = focus(question, sources.bundle.services)
     services = found.services
@@ -206,6 +247,7 @@ async def ask_bundle(
         question=question,
         alert=sources.alert,
         service=services[0] if services else None,
+        reference=reference,
     )
     async with postmortem_source(settings, sources.deps, index) as deps:
         return await _ask(
@@ -219,6 +261,7 @@ async def ask_bundle(
             searches=found.log_searches(sources.window),
             source_warnings=sources.bundle.warnings,
             load_ms=sources.load_ms,
+            references=ReferenceSources(stored=sources.bundle.reference_window),
         )
 
 
@@ -256,6 +299,7 @@ async def ask_live(
             use_llm=use_llm,
             on_progress=on_progress,
             searches=found.log_searches(window),
+            references=ReferenceSources.live(settings.investigation),
         )
 
 
@@ -271,6 +315,7 @@ async def _ask(
     searches: Sequence[LogSearch] = (),
     source_warnings: Sequence[str] = (),
     load_ms: float | None = None,
+    references: ReferenceSources = NO_REFERENCE,
 ) -> Report:
     """The deterministic investigation (its stages reported to ``on_progress``), then the
     agent when there is a model; the final report is reported last."""
@@ -283,6 +328,7 @@ async def _ask(
             searches=searches,
             source_warnings=source_warnings,
             load_ms=load_ms,
+            references=references,
         ):
             if event.report is not None:
                 report = event.report

@@ -39,3 +39,18 @@ def pct_change(before: float, after: float) -> str:
         return "from zero" if after else "unchanged"
     change = (after - before) / abs(before) * 100
     return f"{change:+.0f}%"
+
+
+def moved(direction: str, before: float, sustained: float, peak: float) -> tuple[float, str]:
+    """The value a change in ``direction`` is told by, and its size in words with no sign to
+    contradict the direction ("up 340%", "down 60%", "up ×45", "up from zero", "up <1%"):
+    the sustained level when it moved that way, else the peak the change rests on."""
+    rose = direction == "up"
+    after = sustained if (sustained > before if rose else sustained < before) else peak
+    if before == 0:
+        return after, "from zero" if after else "unchanged"
+    ratio = after / before if before > 0 else 0.0
+    if rose and before > 0 and ratio >= 10:
+        return after, f"×{ratio:.0f}"
+    change = abs(after - before) / abs(before) * 100
+    return after, "<1%" if change < 1 else f"{change:.0f}%"

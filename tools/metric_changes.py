@@ -1,4 +1,11 @@
-"""Tool: which services' golden signals changed, scored against a baseline window."""
+"""Tool: which services' golden signals changed, scored against a baseline window.
+
+The baseline is the samples before ``baseline_end`` or, given a ``reference`` window (a healthy
+period: a bundle's ``reference/``, an explicit window, the same window a day earlier), that
+window's samples from the same backend: what "normal" looked like, even when the minutes before
+the incident were already faulty. A series the reference lacks keeps the samples before, and the
+result says which services those were.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +19,9 @@ from tools.analysis.change_scores import Z_THRESHOLD, SeriesChange, score_all
 from tools.backends import MetricsBackend
 from tools.deps import Deps, configured
 from tools.evidence import EvidenceDraft, Source, TimeWindow, clip
-from tools.formatting import fmt_value, hhmm, pct_change
+from tools.formatting import fmt_value, hhmm, moved, pct_change
+from tools.records import MetricSeries
+from tools.reference import fallback_warning, window_text
 from tools.result import ToolResult, ToolStatus
 from tools.tool import tool
 
@@ -25,8 +34,12 @@ def _evidence(change: SeriesChange, backend: MetricsBackend, window: TimeWindow)
     before = fmt_value(change.metric, change.baseline_median)
     after = fmt_value(change.metric, change.incident_median)
     onset = f", sustained from {hhmm(change.onset)}" if change.onset else ""
+    value, size = moved(
+        change.direction, change.baseline_median, change.incident_median, change.peak
+    )
+    normal = "the reference period's median" if change.against_reference else "a baseline median"
     summary = (
-        f"{change.service} {change.metric} went {change.direction} from a baseline median "
+        f"{change.service} {change.metric} went {change.direction} from {normal} "
         f"of {before} to {after} ({pct_change(change.baseline_median, change.incident_median)}"
         f"), peaking at {fmt_value(change.metric, change.peak)} at {hhmm(change.peak_at)}"
         f"{onset}; robust z = {change.score:.1f}."
@@ -38,8 +51,8 @@ def _evidence(change: SeriesChange, backend: MetricsBackend, window: TimeWindow)
     return EvidenceDraft(
         key=f"metrics:{change.service}:{change.metric}",
         source=Source.METRICS,
-        title=f"{change.service}: {change.metric} {change.direction} "
-        f"{pct_change(change.baseline_median, change.incident_median)}",
+        title=f"{change.service}: {change.metric} {change.direction} {size} "
+        f"({before} → {fmt_value(change.metric, value)})",
         summary=summary,
         query=info.text,
         link=info.link,
@@ -59,21 +72,34 @@ async def metric_changes(
         tuple[str, ...], Field(description="limit to these services; empty = all")
     ] = (),
     signals: Annotated[tuple[str, ...], Field(description="limit to these; empty = all")] = (),
+    reference: Annotated[
+        TimeWindow | None,
+        Field(description="a healthy period whose samples are the baseline instead"),
+    ] = None,
 ) -> ToolResult[list[SeriesChange]]:
     """Score every service's metrics (latency, errors, traffic, saturation) for a change
-    against the baseline before ``baseline_end``; evidence for the significant changes."""
+    against the baseline before ``baseline_end`` (or the ``reference`` period's samples);
+    evidence for the significant changes."""
     metrics = configured(deps.metrics)
     names = list(signals) or await metrics.signals()
-    fetched = await asyncio.gather(*(metrics.series(s, window, deps.metrics_step) for s in names))
-    series = [s for group in fetched for s in group if not services or s.service in services]
-    changes = score_all(series, baseline_end.astimezone(UTC).timestamp())
+
+    async def fetch(period: TimeWindow | None) -> list[MetricSeries]:
+        if period is None:
+            return []
+        groups = await asyncio.gather(
+            *(metrics.series(s, period, deps.metrics_step) for s in names)
+        )
+        return [s for group in groups for s in group if not services or s.service in services]
+
+    series, normal = await asyncio.gather(fetch(window), fetch(reference))
+    changes = score_all(series, baseline_end.astimezone(UTC).timestamp(), normal)
     significant = [c for c in changes if c.score >= Z_THRESHOLD]
     evidence = [_evidence(c, metrics, window) for c in significant[:MAX_EVIDENCE]]
-    warnings = (
-        []
-        if series
-        else [f"no metric samples in {window.start.isoformat()}..{window.end.isoformat()}"]
-    )
+    warnings = [] if series else [f"no metric samples in {window_text(window)}"]
+    if reference is not None:
+        scored = {c.service for c in changes}
+        compared = {c.service for c in changes if c.against_reference}
+        warnings += fallback_warning("metric samples", reference, scored - compared, len(scored))
     return ToolResult(
         NAME,
         "metrics",

@@ -63,6 +63,13 @@ class InvestigationSettings(Section):
     trace_sample: int = Field(default=400, gt=0, le=5_000)
     max_candidates: int = Field(default=5, gt=0, le=50)
     max_evidence: int = Field(default=20, gt=0, le=200)
+    reference_offset_hours: float | None = Field(
+        default=24.0,
+        gt=0,
+        le=MAX_WINDOW_MINUTES / 60,
+        description="live backends: compare against the same window this long before (normal "
+        "behaviour; 24 = the same time yesterday); null: against the minutes before the incident",
+    )
 
 
 _QUIET_RE2 = re2.Options()

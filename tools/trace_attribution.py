@@ -5,11 +5,16 @@ waited on the service itself): plain self time also counts work that ran beside 
 sibling or an async handler beside its own client span, and would blame a caller that was only
 waiting. Edge evidence keeps all network time of the calls (a delayed link is a finding even
 where a slower parallel call hides it) and says how much of it was on the critical path.
+
+Given a ``reference`` window (a healthy period), a sample of its traces from the same backend
+is the baseline of every service and edge it has, instead of the traces before the start: the
+minutes before an incident are a thin sample of normal, and sometimes already faulty.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -26,6 +31,7 @@ from tools.deps import Deps, configured
 from tools.evidence import EvidenceDraft, Source, TimeWindow
 from tools.formatting import fmt_ms
 from tools.records import Span
+from tools.reference import fallback_warning
 from tools.result import ToolResult, ToolStatus
 from tools.tool import tool
 
@@ -42,10 +48,15 @@ async def trace_attribution(
         datetime, Field(description="traces starting before this are the baseline")
     ],
     service: Annotated[str | None, Field(description="only traces through this service")] = None,
+    reference: Annotated[
+        TimeWindow | None,
+        Field(description="a healthy period whose traces are the baseline instead"),
+    ] = None,
 ) -> ToolResult[TraceAnalysis]:
-    """Sample traces before and after the incident start; attribute errors to the service
-    where they originate, critical-path self time to services and network time to caller →
-    callee edges."""
+    """Sample traces before and after the incident start (and in the ``reference`` period,
+    the baseline where it has the service); attribute errors to the service where they
+    originate, critical-path self time to services and network time to caller → callee
+    edges."""
     traces = configured(deps.traces)
     before, after = window.split(incident_start)
     half = max(1, deps.limits.trace_sample // 2)
@@ -54,18 +65,25 @@ async def trace_attribution(
     ]
     if after is not None:  # make sure failing requests are in the sample
         queries.append(TraceQuery(window=after, service=service, errors_only=True, limit=half))
-    pages = await asyncio.gather(*(traces.find_traces(q) for q in queries))
-    unique: dict[str, list[Span]] = {}
-    for page in pages:
-        for spans in page:
-            if spans:
-                unique.setdefault(spans[0].trace_id, spans)
-    analysis = analyze_traces(unique.values(), incident_start.astimezone(UTC).timestamp())
+    normal_query = TraceQuery(window=reference, service=service, limit=half) if reference else None
+    pages, normal_page = await asyncio.gather(
+        asyncio.gather(*(traces.find_traces(q) for q in queries)),
+        traces.find_traces(normal_query) if normal_query else _no_traces(),
+    )
+    unique = _unique(spans for page in pages for spans in page)
+    normal = _unique(normal_page)
+    analysis = analyze_traces(
+        unique.values(), incident_start.astimezone(UTC).timestamp(), normal.values()
+    )
     found_in = after or window
     evidence = _service_evidence(analysis, traces, found_in) + _edge_evidence(
         analysis, traces, found_in
     )
     warnings = [] if unique else ["no traces in the window"]
+    if reference is not None and unique:
+        services = analysis.services.values()
+        missing = {f.service for f in services if not f.reference}
+        warnings += fallback_warning("traces", reference, missing, len(analysis.services))
     return ToolResult(
         NAME,
         "traces",
@@ -75,6 +93,19 @@ async def trace_attribution(
         evidence=evidence[:MAX_EVIDENCE],
         warnings=warnings,
     )
+
+
+def _unique(traces: Iterable[list[Span]]) -> dict[str, list[Span]]:
+    """One trace per id, the first seen."""
+    found: dict[str, list[Span]] = {}
+    for spans in traces:
+        if spans:
+            found.setdefault(spans[0].trace_id, spans)
+    return found
+
+
+async def _no_traces() -> list[list[Span]]:
+    return []
 
 
 def _service_evidence(
@@ -107,7 +138,8 @@ def _latency(
             f"time on the critical path, not in child calls) grew from "
             f"{fmt_ms(finding.baseline_critical_ms)} to {fmt_ms(finding.incident_critical_ms)}. "
             f"The median self time of each of its spans, on the critical path or not, went "
-            f"from {fmt_ms(finding.baseline_self_ms)} to {fmt_ms(finding.incident_self_ms)}."
+            f"from {fmt_ms(finding.baseline_self_ms)} to {fmt_ms(finding.incident_self_ms)}"
+            f"{' (baseline: the reference period)' if finding.reference else ''}."
         ),
         query=info.text,
         link=info.link,
@@ -137,7 +169,7 @@ def _origin(
             f"In {finding.incident_origin_traces} of {analysis.incident_traces} sampled traces "
             f"since the incident start ({finding.incident_origin_rate:.0%}) the deepest "
             f"error span is in {finding.service}, against "
-            f"{finding.baseline_origin_rate:.1%} of {analysis.baseline_traces} before."
+            f"{finding.baseline_origin_rate:.1%} of {_baseline(finding.reference, analysis)}."
         ),
         query=info.text,
         link=info.link,
@@ -159,8 +191,15 @@ def _edge_evidence(
     return out
 
 
+def _baseline(reference: bool, analysis: TraceAnalysis) -> str:
+    if reference:
+        return f"{analysis.reference_traces} in the reference period"
+    return f"{analysis.baseline_traces} before"
+
+
 def _gap(edge: EdgeFinding, traces: TracesBackend, window: TimeWindow) -> EvidenceDraft:
     info = traces.describe(TraceQuery(window=window, service=edge.caller))
+    when = "in the reference period" if edge.reference else "before"
     return EvidenceDraft(
         key=f"traces:gap:{edge.caller}->{edge.callee}",
         source=Source.TRACES,
@@ -169,9 +208,9 @@ def _gap(edge: EdgeFinding, traces: TracesBackend, window: TimeWindow) -> Eviden
         summary=(
             f"Calls from {edge.caller} to {edge.callee} spend a median "
             f"{fmt_ms(edge.incident_gap_ms)} outside {edge.callee}'s own server span "
-            f"(network or queueing), against {fmt_ms(edge.baseline_gap_ms)} before. Per trace, "
+            f"(network or queueing), against {fmt_ms(edge.baseline_gap_ms)} {when}. Per trace, "
             f"a median {fmt_ms(edge.incident_critical_gap_ms)} of that time was on the critical "
-            f"path, against {fmt_ms(edge.baseline_critical_gap_ms)} before."
+            f"path, against {fmt_ms(edge.baseline_critical_gap_ms)} {when}."
         ),
         query=info.text,
         link=info.link,

@@ -19,7 +19,13 @@ from bot.investigation.question import LogSearch
 from bot.investigation.ranking import RankedService, collect, rank
 from bot.investigation.report import Candidate, Report, SourceStatus, StageTiming, TokenCounts
 from bot.investigation.request import InvestigationRequest
-from bot.investigation.scope import alert_evidence, incident_start, resolve_scope
+from bot.investigation.scope import (
+    NO_REFERENCE,
+    ReferenceSources,
+    alert_evidence,
+    incident_start,
+    resolve_scope,
+)
 from bot.investigation.validate import validate_answer
 from bot.investigation.writer import FAULT_WORDS, hypothesis, write_answer
 from bot.llm.answer import render_statement
@@ -136,6 +142,7 @@ async def investigate(
     load_ms: float | None = None,
     model: ChatModel | None = None,
     limits: WriteLimits | None = None,
+    references: ReferenceSources = NO_REFERENCE,
 ) -> Report:
     """Investigate ``request`` with the backends in ``deps``; never raises for a failed source.
 
@@ -145,7 +152,16 @@ async def investigate(
     """
     report: Report | None = None
     async for event in _run(
-        request, deps, data_window, searches, source_warnings, load_ms, model, limits, False
+        request,
+        deps,
+        data_window,
+        searches,
+        source_warnings,
+        load_ms,
+        model,
+        limits,
+        False,
+        references,
     ):
         if event.report is not None:
             report = event.report
@@ -163,6 +179,7 @@ def investigate_stream(
     load_ms: float | None = None,
     model: ChatModel | None = None,
     limits: WriteLimits | None = None,
+    references: ReferenceSources = NO_REFERENCE,
 ) -> AsyncIterator[Progress]:
     """:func:`investigate` as progress events (``bot.investigation.progress``): stages, the
     model's grounded statements as they complete, and last the report.
@@ -172,9 +189,21 @@ def investigate_stream(
     question's quoted phrases or trace ids); ``source_warnings`` are notes from reading the data
     (bad bundle lines) for the report; ``load_ms`` is how long reading that data took, reported
     as the ``load`` stage; ``model`` writes the answer within ``limits`` (the deterministic
-    answer when it is ``None`` or fails).
+    answer when it is ``None`` or fails); ``references`` is where the data offers a reference
+    period of normal behaviour when the request names none (a bundle's, the live offset).
     """
-    return _run(request, deps, data_window, searches, source_warnings, load_ms, model, limits, True)
+    return _run(
+        request,
+        deps,
+        data_window,
+        searches,
+        source_warnings,
+        load_ms,
+        model,
+        limits,
+        True,
+        references,
+    )
 
 
 async def _run(
@@ -187,6 +216,7 @@ async def _run(
     model: ChatModel | None,
     limits: WriteLimits | None,
     stream: bool,
+    references: ReferenceSources,
 ) -> AsyncIterator[Progress]:
     watch = Stopwatch()
     gateway = ToolGateway(deps)
@@ -196,19 +226,33 @@ async def _run(
     yield Progress("stage", stage="scope")
     with watch.stage("scope"):
         scope = resolve_scope(
-            request, data_window, timedelta(minutes=limits_.default_window_minutes), deps.text
+            request,
+            data_window,
+            timedelta(minutes=limits_.default_window_minutes),
+            deps.text,
+            references,
         )
     yield Progress("stage", stage="metrics")
     with watch.stage("metrics"):
         metrics = await gateway.call(
-            metric_changes, window=scope.window, baseline_end=scope.baseline_end
+            metric_changes,
+            window=scope.window,
+            baseline_end=scope.baseline_end,
+            reference=scope.reference,
         )
     start = incident_start(scope, request, metrics.data)
     yield Progress("stage", stage="gather")
     with watch.stage("gather"):
         core = asyncio.gather(
-            gateway.call(log_patterns, window=scope.window, incident_start=start),
-            gateway.call(trace_attribution, window=scope.window, incident_start=start),
+            gateway.call(
+                log_patterns, window=scope.window, incident_start=start, reference=scope.reference
+            ),
+            gateway.call(
+                trace_attribution,
+                window=scope.window,
+                incident_start=start,
+                reference=scope.reference,
+            ),
             gateway.call(recent_changes, window=scope.window, incident_start=start),
         )
         extra = asyncio.gather(
@@ -266,12 +310,14 @@ async def _run(
     yield Progress("stage", stage="validate")
     with watch.stage("validate"):
         validated = validate_answer(draft_answer, by_id.keys())
-    warnings = [*source_warnings, *(w for r in results for w in r.warnings)]
+    notes = [scope.reference_note] if scope.reference_note else []
+    warnings = [*source_warnings, *notes, *(w for r in results for w in r.warnings)]
     report = Report(
         question=scope.question,
         scope=scope.label,
         window=scope.window,
         incident_start=start.isoformat(),
+        reference=scope.reference,
         candidates=candidates,
         evidence=evidence,
         answer=validated.text,

@@ -89,6 +89,11 @@ class Report(BaseModel):
     scope: str = Field(description="what was investigated: alert, service, bundle")
     window: TimeWindow
     incident_start: str = Field(description="ISO time the symptoms started (alert or detected)")
+    reference: TimeWindow | None = Field(
+        default=None,
+        description="the healthy period the incident was compared against (normal behaviour); "
+        "null: the part of the window before the incident start",
+    )
     candidates: list[Candidate]
     evidence: list[Evidence]
     answer: str = Field(description="the answer; every sentence cites [E#]")

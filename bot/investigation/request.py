@@ -20,3 +20,8 @@ class InvestigationRequest(BaseModel):
     incident_start: datetime | None = Field(
         default=None, description="when symptoms began, if known; otherwise detected"
     )
+    reference: TimeWindow | None = Field(
+        default=None,
+        description="a healthy period to compare against (normal behaviour), if given; it must "
+        "not overlap the window",
+    )

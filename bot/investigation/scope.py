@@ -1,9 +1,17 @@
-"""Scope: which window to look at, where the baseline ends, and when the incident started.
+"""Scope: which window to look at, where the baseline ends, when the incident started, and
+which healthy period stands for normal behaviour.
 
 The baseline must not contain the fault. An alert fires some minutes after symptoms start
 (``for:`` clauses, evaluation intervals), so the conservative baseline ends ``ALERT_LOOKBACK``
 before the alert; the incident start is then refined from the first persistent metric change
 between the two.
+
+Those minutes are a thin picture of normal and may already be faulty, so a *reference period*
+is resolved here, once, for every tool: the request's own (``--reference-from/--reference-to``,
+checked: at most :data:`MAX_REFERENCE` long and outside the window), else the data's (a bundle's
+``reference/``), else, on live backends, the same window ``reference_offset_hours`` earlier.
+A reference from the data that overlaps the window is not used, and the scope says why; with
+none, the part of the window before the incident is the baseline, as before.
 """
 
 from __future__ import annotations
@@ -17,6 +25,8 @@ from tools.analysis.change_scores import Z_THRESHOLD, SeriesChange
 from tools.errors import InvestigationError
 from tools.evidence import EvidenceDraft, Source, TimeWindow
 from tools.formatting import hhmm
+from tools.reference import overlaps, window_text
+from tools.settings import MAX_WINDOW_MINUTES, InvestigationSettings
 from tools.text import SUMMARY_CHARS, TITLE_CHARS, TextPipeline
 
 QUESTION_CHARS = SUMMARY_CHARS
@@ -24,6 +34,7 @@ QUESTION_CHARS = SUMMARY_CHARS
 ALERT_LOOKBACK = timedelta(minutes=10)
 ALERT_LEAD = timedelta(minutes=2)  # assumed lead of symptoms over the alert when none is seen
 TOP_CHANGES_FOR_ONSET = 5
+MAX_REFERENCE = timedelta(minutes=MAX_WINDOW_MINUTES)  # a week, as the longest window
 
 
 @dataclass(frozen=True)
@@ -34,6 +45,71 @@ class Scope:
     alert_service: str | None
     question: str
     label: str
+    reference: TimeWindow | None = None  # normal behaviour; None: the window before the start
+    reference_note: str = ""  # why the data's reference period was not used, when it was not
+
+
+@dataclass(frozen=True)
+class ReferenceSources:
+    """Where the data offers a reference period when the request names none: a bundle's
+    ``reference/`` (``stored``), or, on live backends, the same window ``offset`` earlier."""
+
+    stored: TimeWindow | None = None
+    offset: timedelta | None = None
+
+    @classmethod
+    def live(cls, settings: InvestigationSettings) -> ReferenceSources:
+        """Live backends: the configured ``reference_offset_hours`` (``None``: no reference)."""
+        hours = settings.reference_offset_hours
+        return cls(offset=timedelta(hours=hours) if hours is not None else None)
+
+
+NO_REFERENCE = ReferenceSources()
+
+
+def check_reference(reference: TimeWindow, window: TimeWindow) -> None:
+    """:class:`InvestigationError` unless ``reference`` can stand for normal behaviour in
+    ``window``: at most :data:`MAX_REFERENCE` long, and not overlapping it."""
+    if reference.duration > MAX_REFERENCE:
+        raise InvestigationError(
+            f"the reference period {window_text(reference)} is "
+            f"{reference.duration.total_seconds() / 3600:.0f} h long; at most "
+            f"{MAX_REFERENCE.total_seconds() / 3600:.0f} h"
+        )
+    if overlaps(reference, window):
+        raise InvestigationError(
+            f"the reference period {window_text(reference)} overlaps the investigated window "
+            f"{window_text(window)}: give a healthy period outside it"
+        )
+
+
+def resolve_reference(
+    request: InvestigationRequest, window: TimeWindow, sources: ReferenceSources
+) -> tuple[TimeWindow | None, str]:
+    """The reference period (the request's, else the data's, else the offset one) and, when
+    the data offered one that cannot be used, why."""
+    if request.reference is not None:
+        check_reference(request.reference, window)
+        return request.reference, ""
+    if sources.stored is not None:
+        if overlaps(sources.stored, window):
+            return None, (
+                f"the bundle's reference period {window_text(sources.stored)} overlaps the "
+                f"investigated window {window_text(window)}: not used; compared with the part of "
+                f"the window before the incident"
+            )
+        return sources.stored, ""
+    if sources.offset is not None:
+        shifted = TimeWindow(start=window.start - sources.offset, end=window.end - sources.offset)
+        if overlaps(shifted, window):
+            hours = sources.offset.total_seconds() / 3600
+            return None, (
+                f"reference_offset_hours ({hours:g}) is shorter than the investigated window "
+                f"({window.duration.total_seconds() / 3600:g} h): no reference period; compared "
+                f"with the part of the window before the incident"
+            )
+        return shifted, ""
+    return None, ""
 
 
 def resolve_scope(
@@ -41,9 +117,11 @@ def resolve_scope(
     data_window: TimeWindow | None,
     default_window: timedelta,
     text: TextPipeline,
+    references: ReferenceSources = NO_REFERENCE,
 ) -> Scope:
-    """The window, baseline and incident start; the question and label as safe text (``text`` is
-    the investigation's pipeline, ``deps.text``, so operator patterns apply too)."""
+    """The window, baseline, incident start and reference period; the question and label as
+    safe text (``text`` is the investigation's pipeline, ``deps.text``, so operator patterns
+    apply too). A request's reference that cannot be used raises :class:`InvestigationError`."""
     alert = request.alert
     window = request.window or data_window
     if window is None and alert is not None:
@@ -52,6 +130,7 @@ def resolve_scope(
         )
     if window is None:
         raise InvestigationError("no time window: pass --from/--to, an alert, or a bundle")
+    reference, reference_note = resolve_reference(request, window, references)
     if request.incident_start is not None:
         baseline_end = request.incident_start
     elif alert is not None:
@@ -76,6 +155,8 @@ def resolve_scope(
         alert.service if alert else None,
         text(question, QUESTION_CHARS),
         text.line(label, TITLE_CHARS),
+        reference,
+        reference_note,
     )
 
 

@@ -5,11 +5,16 @@ spread; the evaluation samples (from ``baseline_end``) are smoothed with a rolli
 and scored in the signal's *bad* direction (latency, errors, saturation up; traffic either way).
 This is the N-Sigma / BARO-style detector used in RCA benchmarks, kept deliberately simple and
 explainable: every score comes with the before/after figures an engineer would quote.
+
+A *reference* series (the same metric, service and labels over a healthy period: a bundle's
+``reference/``, an explicit window, the same window a day earlier) replaces the samples before
+``baseline_end`` as the baseline when it has enough samples; the evaluation part is the same.
 """
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -81,6 +86,7 @@ class SeriesChange:
     peak_at: float  # epoch seconds
     onset: float | None  # first time the change persisted past the threshold
     points: tuple[tuple[float, float], ...]  # downsampled whole window, ≤ MAX_POINTS
+    against_reference: bool = False  # the baseline is a reference period, not the samples before
 
     @property
     def relative_change(self) -> float | None:
@@ -111,15 +117,30 @@ def downsample(
     return tuple(out)
 
 
-def score_series(series: MetricSeries, baseline_end: float) -> SeriesChange | None:
-    """Score one series; ``None`` if it has too little baseline or evaluation data."""
+MIN_BASELINE = 3  # samples
+
+
+def _values(series: MetricSeries) -> tuple[np.ndarray, np.ndarray]:
     ts = np.asarray(series.timestamps, dtype=float)
     vs = np.asarray(series.values, dtype=float)
     keep = ~np.isnan(vs)
-    ts, vs = ts[keep], vs[keep]
+    return ts[keep], vs[keep]
+
+
+def score_series(
+    series: MetricSeries, baseline_end: float, reference: MetricSeries | None = None
+) -> SeriesChange | None:
+    """Score one series; ``None`` if it has too little baseline or evaluation data. The
+    baseline is ``reference`` when it has at least :data:`MIN_BASELINE` samples, else the
+    samples before ``baseline_end``."""
+    ts, vs = _values(series)
     base, evaluation = vs[ts < baseline_end], vs[ts >= baseline_end]
     eval_ts = ts[ts >= baseline_end]
-    if len(base) < 3 or len(evaluation) < 1:
+    normal = _values(reference)[1] if reference is not None else np.empty(0)
+    against_reference = len(normal) >= MIN_BASELINE
+    if against_reference:
+        base = normal
+    if len(base) < MIN_BASELINE or len(evaluation) < 1:
         return None
     group, bad = classify(series.metric)
     median = float(np.median(base))
@@ -156,11 +177,42 @@ def score_series(series: MetricSeries, baseline_end: float) -> SeriesChange | No
         peak_at=float(eval_ts[peak_index]),
         onset=onset,
         points=downsample(ts, vs),
+        against_reference=against_reference,
     )
 
 
-def score_all(series: list[MetricSeries], baseline_end: float) -> list[SeriesChange]:
-    """Every scorable series, most anomalous first."""
-    scored = [c for s in series if (c := score_series(s, baseline_end)) is not None]
+def series_key(series: MetricSeries) -> tuple[str, str, tuple[tuple[str, str], ...]]:
+    """What identifies a series across periods: metric, service and labels."""
+    return series.metric, series.service, tuple(sorted(series.labels.items()))
+
+
+def score_all(
+    series: list[MetricSeries], baseline_end: float, reference: Sequence[MetricSeries] = ()
+) -> list[SeriesChange]:
+    """Every scorable series, most anomalous first; each against its counterpart in
+    ``reference`` where that has enough samples (see :func:`score_series`): the series with the
+    same labels, else every reference series of that metric and service pooled (instances are
+    renamed between periods: a pod restarted since yesterday)."""
+    exact = {series_key(s): s for s in reference}
+    pooled: dict[tuple[str, str], list[MetricSeries]] = {}
+    for s in reference:
+        pooled.setdefault((s.metric, s.service), []).append(s)
+
+    def counterpart(s: MetricSeries) -> MetricSeries | None:
+        found = exact.get(series_key(s))
+        if found is not None:
+            return found
+        group = pooled.get((s.metric, s.service), [])
+        if not group:
+            return None
+        samples = sorted(p for r in group for p in zip(r.timestamps, r.values, strict=True))
+        return MetricSeries(
+            metric=s.metric,
+            service=s.service,
+            timestamps=tuple(t for t, _ in samples),
+            values=tuple(v for _, v in samples),
+        )
+
+    scored = [c for s in series if (c := score_series(s, baseline_end, counterpart(s))) is not None]
     scored.sort(key=lambda c: (-c.score, c.service, c.metric))
     return scored

@@ -4,11 +4,13 @@ Messages are masked (ids, times, addresses, numbers) and clustered into template
 (``tools.analysis.template_miner``, which says how it was tuned and measured); each template is
 counted per service in the baseline and in the incident period, so "new since baseline" and
 "10× more frequent" fall out directly. Counts are over a bounded sample of WARN+ lines, which
-the evidence says.
+the evidence says. The baseline may also be a reference period (healthy telemetry from another
+time): its records are counted as baseline wherever in time they lie.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -48,9 +50,13 @@ def _unchanged(text: str) -> str:
 
 
 def mine_patterns(
-    records: Iterable[LogRecord], split: datetime, redact: Callable[[str], str] = _unchanged
+    records: Iterable[LogRecord],
+    split: datetime,
+    redact: Callable[[str], str] = _unchanged,
+    reference: Iterable[LogRecord] = (),
 ) -> list[LogPattern]:
-    """Cluster ``records`` into templates and count them before / from ``split``.
+    """Cluster ``records`` into templates and count them before / from ``split``; every record
+    of ``reference`` (a healthy period) counts as baseline, and is mined first.
 
     Each message goes through ``redact`` first (``TextPipeline.redact``), before masking: a mask
     would otherwise hide part of a secret and leave its tail (``xoxb-<NUM><NUM>-…``) in the
@@ -58,7 +64,8 @@ def mine_patterns(
     """
     miner = TemplateMiner()
     by_key: dict[tuple[int, str], LogPattern] = {}
-    for record in records:
+    normal = [(record, True) for record in reference]
+    for record, is_reference in itertools.chain(normal, ((r, False) for r in records)):
         message = redact(record.message)
         key = (miner.add(message), record.service)
         pattern = by_key.get(key)
@@ -67,7 +74,7 @@ def mine_patterns(
                 template="", service=record.service, max_level=record.level, example=message
             )
         pattern.max_level = max(pattern.max_level, record.level)
-        if record.ts < split:
+        if is_reference or record.ts < split:
             pattern.baseline_count += 1
             continue
         pattern.incident_count += 1

@@ -13,6 +13,10 @@
   part of its client spans' time outside the callee's server span.
 - **Edges**: caller → callee with call and error counts, and for failing calls the services
   where those errors originated (the callee itself, or further down: propagated).
+
+The baseline is the traces before the split, or, given *reference* traces (a healthy period),
+those for every service in at least ``MIN_SAMPLES`` of them and every edge called that often;
+the rest keep the traces before the split.
 """
 
 from __future__ import annotations
@@ -161,6 +165,7 @@ class ServiceTraceFinding:
     # median per trace of its spans' self time on the critical path (time the request waited)
     baseline_critical_ms: float | None = None
     incident_critical_ms: float | None = None
+    reference: bool = False  # the baseline figures are the reference period's
 
     @property
     def error_score(self) -> float:
@@ -191,6 +196,7 @@ class EdgeFinding:
     # median per trace of that client time on the critical path (network / queue it waited on)
     baseline_critical_gap_ms: float | None = None
     incident_critical_gap_ms: float | None = None
+    reference: bool = False  # the baseline figures are the reference period's
 
     @property
     def gap_score(self) -> float:
@@ -211,22 +217,36 @@ class TraceAnalysis:
     incident_traces: int
     services: dict[str, ServiceTraceFinding]
     edges: list[EdgeFinding]
+    reference_traces: int = 0  # traces of the reference period, when one was given
 
     def callees(self, service: str) -> set[str]:
         return {e.callee for e in self.edges if e.caller == service}
 
 
-def analyze_traces(traces: Iterable[list[Span]], split: float) -> TraceAnalysis:
-    """Attribute errors and time in ``traces``, comparing before / from ``split``."""
-    base, incident = PeriodStats(), PeriodStats()
+def _sampled(stats: PeriodStats) -> set[str]:
+    """Services with their own spans in at least :data:`MIN_SAMPLES` traces of the period."""
+    return {s for s, per_trace in stats.critical_ms.items() if len(per_trace) >= MIN_SAMPLES}
+
+
+def analyze_traces(
+    traces: Iterable[list[Span]], split: float, reference: Iterable[list[Span]] = ()
+) -> TraceAnalysis:
+    """Attribute errors and time in ``traces``, comparing before / from ``split``; where
+    ``reference`` traces sample a service or edge well enough, they are its baseline instead."""
+    before, incident, normal = PeriodStats(), PeriodStats(), PeriodStats()
     for spans in traces:
         if not spans:
             continue
         start = min(s.start for s in spans)
-        _add_trace(base if start < split else incident, spans)
-    services = sorted(set(base.self_ms) | set(incident.self_ms) | set(incident.origin_traces))
+        _add_trace(before if start < split else incident, spans)
+    for spans in reference:
+        if spans:
+            _add_trace(normal, spans)
+    in_reference = _sampled(normal)
+    services = sorted(set(before.self_ms) | set(incident.self_ms) | set(incident.origin_traces))
     findings = {}
     for service in services:
+        base = normal if service in in_reference else before
         example = incident.example_error.get(service)
         findings[service] = ServiceTraceFinding(
             service=service,
@@ -240,9 +260,11 @@ def analyze_traces(traces: Iterable[list[Span]], split: float) -> TraceAnalysis:
             incident_self_ms=_median(incident.self_ms.get(service, [])),
             baseline_critical_ms=_median(base.critical_ms.get(service, [])),
             incident_critical_ms=_median(incident.critical_ms.get(service, [])),
+            reference=base is normal,
         )
     edges = []
-    for edge in sorted(set(base.calls) | set(incident.calls)):
+    for edge in sorted(set(before.calls) | set(incident.calls)):
+        base = normal if normal.calls[edge] >= MIN_SAMPLES else before
         origins = incident.edge_origins.get(edge, Counter())
         edges.append(
             EdgeFinding(
@@ -255,6 +277,7 @@ def analyze_traces(traces: Iterable[list[Span]], split: float) -> TraceAnalysis:
                 error_origins=tuple(origins.most_common()),
                 baseline_critical_gap_ms=_median(base.critical_gap_ms.get(edge, [])),
                 incident_critical_gap_ms=_median(incident.critical_gap_ms.get(edge, [])),
+                reference=base is normal,
             )
         )
-    return TraceAnalysis(base.traces, incident.traces, findings, edges)
+    return TraceAnalysis(before.traces, incident.traces, findings, edges, normal.traces)

@@ -3,12 +3,18 @@
 The queries these backends *describe* are the ones that fetch the same data from a real stack
 after ``rcabot load``: KQL for Elasticsearch, the series selector for Prometheus, TraceQL for
 Tempo. That keeps evidence from an offline investigation re-checkable in production tools.
+
+A bundle's reference period (``reference/``) is served by the same backends, beside the
+incident's data: a reference is just another time window on the same backends, as it is on
+live ones, and a query for that window returns it.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import timedelta
+from types import MappingProxyType
 
 from tools.backends import (
     LogHistogram,
@@ -38,7 +44,8 @@ class BundleLogs:
     name = NAME
 
     def __init__(self, bundle: Bundle, links: Links, fields: LogFields) -> None:
-        self._records = bundle.logs or []
+        reference = bundle.reference.logs if bundle.reference else None
+        self._records = sorted([*(bundle.logs or ()), *(reference or ())], key=lambda r: r.ts)
         self._links = links
         self._fields = fields
 
@@ -95,7 +102,9 @@ class BundleMetrics:
     name = NAME
 
     def __init__(self, bundle: Bundle, links: Links) -> None:
-        self._series = bundle.metrics or []
+        reference = bundle.reference.metrics if bundle.reference else None
+        own = bundle.metrics or []
+        self._series = _merged(own, reference) if reference else own
         self._links = links
 
     async def signals(self) -> list[str]:
@@ -132,23 +141,51 @@ class BundleMetrics:
         return QueryInfo(text=text, link=link)
 
 
+def _merged(*groups: Iterable[MetricSeries]) -> list[MetricSeries]:
+    """One series per metric, service and labels, whichever group (incident, reference) its
+    samples came from: what a live backend returns for a window spanning both."""
+    points: dict[tuple[str, str, tuple[tuple[str, str], ...]], list[tuple[float, float]]] = {}
+    for group in groups:
+        for series in group:
+            key = (series.metric, series.service, tuple(sorted(series.labels.items())))
+            points.setdefault(key, []).extend(zip(series.timestamps, series.values, strict=True))
+    out = []
+    for (metric, service, labels), samples in sorted(points.items()):
+        samples.sort()
+        out.append(
+            MetricSeries(
+                metric=metric,
+                service=service,
+                timestamps=tuple(t for t, _ in samples),
+                values=tuple(v for _, v in samples),
+                labels=MappingProxyType(dict(labels)),
+            )
+        )
+    return out
+
+
+def _by_trace(spans: Iterable[Span]) -> dict[str, list[Span]]:
+    traces: dict[str, list[Span]] = {}
+    for span in spans:
+        traces.setdefault(span.trace_id, []).append(span)
+    return traces
+
+
 class BundleTraces:
     name = NAME
 
     def __init__(self, bundle: Bundle, links: Links) -> None:
         self._links = links
-        self._traces: dict[str, list[Span]] = {}
-        for span in bundle.spans or []:
-            self._traces.setdefault(span.trace_id, []).append(span)
-        self._order = sorted(
-            self._traces, key=lambda t: min(s.start for s in self._traces[t]), reverse=True
-        )
+        # the reference period's traces are kept apart: an id reused there is another trace
+        self._traces = _by_trace(bundle.spans or [])
+        self._reference = _by_trace(bundle.reference.spans or []) if bundle.reference else {}
+        every = [*self._traces.values(), *self._reference.values()]
+        self._order = sorted(every, key=lambda t: min(s.start for s in t), reverse=True)
 
     async def find_traces(self, query: TraceQuery) -> list[list[Span]]:
         # select_traces() over self._order, stopping early: the order is already newest first
         found: list[list[Span]] = []
-        for trace_id in self._order:
-            spans = self._traces[trace_id]
+        for spans in self._order:
             if any(query.matches(s) for s in spans):
                 found.append(spans)
                 if len(found) >= query.limit:
@@ -156,7 +193,7 @@ class BundleTraces:
         return found
 
     async def get_trace(self, trace_id: str) -> list[Span]:
-        return list(self._traces.get(trace_id, []))
+        return list(self._traces.get(trace_id) or self._reference.get(trace_id, []))
 
     def describe(self, query: TraceQuery) -> QueryInfo:
         text = traceql(query)

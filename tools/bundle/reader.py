@@ -7,6 +7,10 @@ and timestamps outside 1970..2100 are bad lines. A bundle file that is not a reg
 directory, pipe, device, dangling link), an unreadable or invalid ``manifest.json`` or
 ``alerts.json`` raises :class:`BundleError` naming the file; a bad alert among good ones in
 ``alerts.json`` is skipped with a warning. Nothing is written.
+
+An optional ``reference/`` directory (:mod:`tools.bundle.reference`) is read by the same rules,
+its warnings prefixed ``reference/``; where it cannot be used it is left out with a warning
+instead of failing the bundle: a reference is never required.
 """
 
 from __future__ import annotations
@@ -14,7 +18,6 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeVar
@@ -25,17 +28,26 @@ from tools.bundle.fields import LineError
 from tools.bundle.files import numbered_lines, parse_json, present, read_json
 from tools.bundle.manifest import check_manifest
 from tools.bundle.openmetrics import read_openmetrics
+from tools.bundle.reference import (
+    DIRECTORY,
+    NOT_READ,
+    TELEMETRY_FILES,
+    Reference,
+    declared_window,
+    telemetry_window,
+)
 from tools.bundle.timestamps import parse_timestamp
 from tools.errors import BundleError
 from tools.evidence import TimeWindow
 from tools.records import Alert, Change, LogLevel, LogRecord, MetricSeries, Span
+from tools.reference import overlaps, window_text
 
 T = TypeVar("T")
 MAX_WARNINGS_PER_FILE = 20
 SPAN_KINDS = frozenset({"server", "client", "internal", "producer", "consumer"})
 CHANGE_KINDS = frozenset({"deploy", "rollback", "config", "flag", "scale", "infra"})
 
-__all__ = ["Bundle", "FileReport", "LineError", "check_unit", "load_bundle"]
+__all__ = ["Bundle", "FileReport", "LineError", "Reference", "check_unit", "load_bundle"]
 
 
 @dataclass
@@ -80,6 +92,8 @@ class Bundle:
     alerts: list[Alert] | None
     changes: list[Change] | None
     files: list[FileReport]
+    reference: Reference | None = None  # the healthy period in reference/, when usable
+    reference_warnings: list[str] = field(default_factory=list)
 
     @property
     def traces_missing(self) -> bool:
@@ -87,7 +101,12 @@ class Bundle:
 
     @property
     def warnings(self) -> list[str]:
-        return [w for report in self.files for w in report.summary()]
+        return [w for report in self.files for w in report.summary()] + self.reference_warnings
+
+    @property
+    def reference_window(self) -> TimeWindow | None:
+        """The reference period's window; ``None`` without a usable ``reference/``."""
+        return self.reference.window if self.reference else None
 
     @property
     def services(self) -> list[str]:
@@ -102,30 +121,14 @@ class Bundle:
 
     @property
     def window(self) -> TimeWindow:
-        declared = self.manifest.get("window")
-        if isinstance(declared, dict):
-            try:
-                start, _ = parse_timestamp(declared.get("start"))
-                end, _ = parse_timestamp(declared.get("end"))
-                return TimeWindow(start=start, end=end)
-            except ValueError as exc:
-                raise BundleError(f"{self.path / 'manifest.json'}: bad window: {exc}") from exc
-        return self._data_window()
-
-    def _data_window(self) -> TimeWindow:
-        logs = self.logs or []
-        stamps = [record.ts.timestamp() for record in logs[:1] + logs[-1:]]
-        for series in self.metrics or ():
-            if series.timestamps:
-                stamps += [series.timestamps[0], series.timestamps[-1]]
-        for span in self.spans or ():
-            stamps += [span.start, span.end]
-        if not stamps:
+        try:
+            declared = declared_window(self.manifest)
+        except ValueError as exc:
+            raise BundleError(f"{self.path / 'manifest.json'}: bad window: {exc}") from exc
+        found = declared or telemetry_window(self.logs, self.metrics, self.spans)
+        if found is None:
             raise BundleError(f"{self.path}: bundle holds no timestamped data")
-        lo, hi = min(stamps), max(stamps)
-        return TimeWindow(
-            start=datetime.fromtimestamp(lo, UTC), end=datetime.fromtimestamp(max(hi, lo + 1), UTC)
-        )
+        return found
 
 
 def load_bundle(path: Path) -> Bundle:
@@ -138,37 +141,63 @@ def load_bundle(path: Path) -> Bundle:
         raise BundleError(f"bundle directory {path} does not exist or is not a directory")
     files: list[FileReport] = []
     manifest = _read_manifest(path / "manifest.json")
-    logs = _read_jsonl(path / "logs.jsonl", _log_record, files)
-    if logs is not None:
-        logs.sort(key=lambda r: r.ts)
-    metrics = _read_metrics(path, files)
-    spans = _read_jsonl(path / "traces.jsonl", _span, files)
+    logs, metrics, spans = _read_telemetry(path, files)
     changes = _read_jsonl(path / "changes.jsonl", _change, files)
     alerts = _read_alerts(path / "alerts.json", files)
-    known = {
-        "manifest.json",
-        "logs.jsonl",
-        "metrics.csv",
-        "metrics.om",
-        "traces.jsonl",
-        "alerts.json",
-        "changes.jsonl",
-    }
-    if not any(present(path / name) for name in known - {"manifest.json"}):
+    if not any(present(path / name) for name in (*TELEMETRY_FILES, *NOT_READ)):
         raise BundleError(
             f"{path} holds none of the bundle files (logs.jsonl, metrics.csv or metrics.om, "
             "traces.jsonl, alerts.json, changes.jsonl); see tools/bundle/FORMAT.md"
         )
-    return Bundle(
-        path=path,
-        manifest=manifest,
-        logs=logs,
-        metrics=metrics,
-        spans=spans,
-        alerts=alerts,
-        changes=changes,
-        files=files,
-    )
+    bundle = Bundle(path, manifest, logs, metrics, spans, alerts, changes, files)
+    bundle.reference, bundle.reference_warnings = _read_reference(path / DIRECTORY, bundle)
+    return bundle
+
+
+def _read_telemetry(
+    path: Path, files: list[FileReport]
+) -> tuple[list[LogRecord] | None, list[MetricSeries] | None, list[Span] | None]:
+    logs = _read_jsonl(path / "logs.jsonl", _log_record, files)
+    if logs is not None:
+        logs.sort(key=lambda r: r.ts)
+    return logs, _read_metrics(path, files), _read_jsonl(path / "traces.jsonl", _span, files)
+
+
+def _read_reference(directory: Path, bundle: Bundle) -> tuple[Reference | None, list[str]]:
+    """The usable reference period in ``directory`` and the warnings reading it gave."""
+    where = f"{DIRECTORY}/"
+    try:
+        if directory.is_symlink() and not directory.exists():
+            raise BundleError(f"{directory}: a dangling symbolic link or a link loop")
+        if not directory.exists():
+            return None, []
+        if not directory.is_dir():
+            raise BundleError(f"{directory}: not a directory")
+        files: list[FileReport] = []
+        manifest = _read_manifest(directory / "manifest.json")
+        logs, metrics, spans = _read_telemetry(directory, files)
+        window = declared_window(manifest) or telemetry_window(logs, metrics, spans)
+    except (BundleError, OSError, ValueError) as exc:
+        return None, [f"{where} not used: {exc}"]
+    warnings = [f"{where}{w}" for report in files for w in report.summary()]
+    warnings += [
+        f"{where}{name} is not read: a reference holds logs, metrics and traces"
+        for name in NOT_READ
+        if (directory / name).exists()
+    ]
+    if window is None:
+        return None, [*warnings, f"{where} not used: it holds no timestamped telemetry"]
+    try:
+        incident: TimeWindow | None = bundle.window
+    except BundleError:  # a bundle of alerts or changes only: the scope checks later
+        incident = None
+    if incident is not None and overlaps(window, incident):
+        return None, [
+            *warnings,
+            f"{where} not used: its window {window_text(window)} overlaps the incident window "
+            f"{window_text(incident)}",
+        ]
+    return Reference(directory, manifest, logs, metrics, spans, window), warnings
 
 
 def _read_manifest(path: Path) -> dict[str, Any]:

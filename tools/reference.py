@@ -1,0 +1,42 @@
+"""The reference period as the analysis tools use it, and how they say where it fell short.
+
+A reference period is healthy telemetry from another time (a bundle's ``reference/``, an
+explicit window, the same window a day earlier on live backends) that the tools compare the
+incident against instead of the minutes before it. A reference may lack some services (new
+since then, renamed, quiet): those keep the part of the window before the incident as their
+baseline, and the tool says which in one warning line, so the report shows what could not be
+compared against normal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from tools.evidence import TimeWindow
+
+MAX_NAMED = 8  # services named in one warning
+
+
+def overlaps(a: TimeWindow, b: TimeWindow) -> bool:
+    """Whether the closed-open windows share an instant."""
+    return a.start < b.end and b.start < a.end
+
+
+def window_text(window: TimeWindow) -> str:
+    """``start..end`` in ISO 8601, as warnings name a window."""
+    return f"{window.start.isoformat()}..{window.end.isoformat()}"
+
+
+def fallback_warning(
+    what: str, reference: TimeWindow, missing: Collection[str], services: int
+) -> list[str]:
+    """The line saying that ``missing`` services (of ``services`` compared) had no ``what`` in
+    ``reference`` and were compared with the part of the window before the incident."""
+    if not missing:
+        return []
+    names = sorted(missing)
+    shown = ", ".join(names[:MAX_NAMED]) + (" …" if len(names) > MAX_NAMED else "")
+    return [
+        f"reference {window_text(reference)} has no {what} of {len(names)} of {services} "
+        f"services ({shown}): they were compared with the part of the window before the incident"
+    ]
