@@ -14,7 +14,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from datetime import timedelta
-from types import MappingProxyType
 
 from tools.backends import (
     LogHistogram,
@@ -24,7 +23,7 @@ from tools.backends import (
     TraceQuery,
     histogram_buckets,
 )
-from tools.bundle.reader import Bundle
+from tools.bundle.reader import Bundle, SeriesKey, series_of
 from tools.elasticsearch.settings import LogFields
 from tools.evidence import TimeWindow
 from tools.kql import kql
@@ -144,24 +143,12 @@ class BundleMetrics:
 def _merged(*groups: Iterable[MetricSeries]) -> list[MetricSeries]:
     """One series per metric, service and labels, whichever group (incident, reference) its
     samples came from: what a live backend returns for a window spanning both."""
-    points: dict[tuple[str, str, tuple[tuple[str, str], ...]], list[tuple[float, float]]] = {}
+    points: dict[SeriesKey, list[tuple[float, float]]] = {}
     for group in groups:
         for series in group:
             key = (series.metric, series.service, tuple(sorted(series.labels.items())))
             points.setdefault(key, []).extend(zip(series.timestamps, series.values, strict=True))
-    out = []
-    for (metric, service, labels), samples in sorted(points.items()):
-        samples.sort()
-        out.append(
-            MetricSeries(
-                metric=metric,
-                service=service,
-                timestamps=tuple(t for t, _ in samples),
-                values=tuple(v for _, v in samples),
-                labels=MappingProxyType(dict(labels)),
-            )
-        )
-    return out
+    return series_of(points)
 
 
 def _by_trace(spans: Iterable[Span]) -> dict[str, list[Span]]:

@@ -16,7 +16,7 @@ instead of failing the bundle: a reference is never required.
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -320,7 +320,7 @@ def _read_metrics(path: Path, files: list[FileReport]) -> list[MetricSeries] | N
     has_csv, has_om = present(csv_path), present(om_path)
     if not has_csv and not has_om:
         return None
-    points: dict[tuple[str, str, tuple[tuple[str, str], ...]], list[tuple[float, float]]] = {}
+    points: dict[SeriesKey, list[tuple[float, float]]] = {}
     if has_csv:
         report = FileReport(csv_path.name)
         files.append(report)
@@ -341,6 +341,14 @@ def _read_metrics(path: Path, files: list[FileReport]) -> list[MetricSeries] | N
             )
             report.read += 1
         _fail_if_all_bad(om_path, report)
+    return series_of(points)
+
+
+SeriesKey = tuple[str, str, tuple[tuple[str, str], ...]]  # metric, service, sorted labels
+
+
+def series_of(points: Mapping[SeriesKey, list[tuple[float, float]]]) -> list[MetricSeries]:
+    """One :class:`MetricSeries` per key, its samples in time order (sorted in place)."""
     out: list[MetricSeries] = []
     for (metric, service, labels), samples in sorted(points.items()):
         samples.sort()
@@ -359,7 +367,7 @@ def _read_metrics(path: Path, files: list[FileReport]) -> list[MetricSeries] | N
 def _read_metrics_csv(
     path: Path,
     report: FileReport,
-    points: dict[tuple[str, str, tuple[tuple[str, str], ...]], list[tuple[float, float]]],
+    points: dict[SeriesKey, list[tuple[float, float]]],
 ) -> None:
     reader = csv.reader(line for _, line in numbered_lines(path, report.skip))
     required = ("timestamp", "service", "metric", "value")
