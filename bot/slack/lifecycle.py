@@ -27,7 +27,6 @@ from bot.slack.work import WorkQueue
 from bot.slack.worker import InvestigationProcess
 from bot.store.factory import open_store
 from tools.errors import ConfigError
-from tools.text import TextPipeline
 
 RATE_LIMIT_RETRIES = 2  # a 429 is retried after Retry-After, twice, then given up (logged)
 
@@ -91,7 +90,6 @@ async def _opened(
             investigator=investigator,
             work=work,
             client=client,
-            text=TextPipeline.from_settings(settings.redaction),
             bot_user_id=str(auth.get("user_id") or "") or None,
             team_id=str(auth.get("team_id") or "") or None,
         )

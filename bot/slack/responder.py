@@ -61,11 +61,14 @@ class Responder(Protocol):
 class MessageResponder:
     """Post a message (top-level, or a reply when ``thread_ts`` is given) and update it."""
 
-    def __init__(self, client: AsyncWebClient, channel: str, thread_ts: str | None) -> None:
+    def __init__(
+        self, client: AsyncWebClient, channel: str, thread_ts: str | None, ts: str | None = None
+    ) -> None:
+        """``ts``: a message already posted, to update in place (else one is posted)."""
         self.client = client
         self.channel = channel
         self.thread_ts = thread_ts
-        self._ts: str | None = None
+        self._ts = ts
         self._lines: list[str] = []
         self._header = ""
         self._shown_at = 0.0
@@ -258,9 +261,9 @@ class StreamResponder:
 
     def _message(self) -> MessageResponder:
         if self._fallback is None:
-            self._fallback = MessageResponder(self.client, self.channel, self.thread_ts)
-            if self._stream is not None and self._stream.ts is not None:
-                self._fallback._ts = self._stream.ts  # update the streamed message in place
+            streamed = self._stream.ts if self._stream is not None else None
+            # update the streamed message in place, when there is one
+            self._fallback = MessageResponder(self.client, self.channel, self.thread_ts, streamed)
         return self._fallback
 
     async def _fall_back(self, note: str) -> None:

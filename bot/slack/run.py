@@ -46,8 +46,7 @@ async def start(
     the queue is full (said in the thread). The first line goes out before the job waits, so
     progress is visible at once."""
     if services.work.full:  # one message saying so, rather than a stream started for nothing
-        services.work.stats.refused += 1
-        log_event("work_refused", job=name, reason="queue full", waiting=services.work.waiting)
+        services.work.refuse(name)
         with contextlib.suppress(*SLACK_ERRORS):
             await responder.fail(_busy(services))
         return False

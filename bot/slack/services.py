@@ -19,7 +19,6 @@ from bot.slack.investigator import Investigations
 from bot.slack.logs import log_event
 from bot.slack.work import WorkQueue
 from bot.store.base import Store
-from tools.text import TextPipeline
 
 CONTEXT_KEY = "rcabot"
 EVENT_CLAIM_S = 24 * 3600.0  # Slack retries an event for minutes; an id is never reused
@@ -32,7 +31,6 @@ class Services:
     investigator: Investigations
     work: WorkQueue
     client: AsyncWebClient
-    text: TextPipeline
     bot_user_id: str | None = None
     team_id: str | None = None
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)

@@ -86,11 +86,16 @@ class WorkQueue:
         try:
             self._queue.put_nowait(work)
         except asyncio.QueueFull:
-            self.stats.refused += 1
-            log_event("work_refused", job=work.name, reason="queue full", waiting=self.waiting)
+            self.refuse(work.name)
             return False
         self.stats.submitted += 1
         return True
+
+    def refuse(self, name: str) -> None:
+        """Count and log work turned away because the queue is full (by :meth:`submit`, or by
+        a caller that saw :attr:`full` before starting anything)."""
+        self.stats.refused += 1
+        log_event("work_refused", job=name, reason="queue full", waiting=self.waiting)
 
     async def _worker(self) -> None:
         while True:
