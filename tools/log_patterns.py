@@ -13,26 +13,33 @@ import asyncio
 import hashlib
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from pydantic import Field
 
-from tools.analysis.log_templates import LogPattern, ServiceErrorBurst, error_bursts, mine_patterns
+from tools.analysis.log_templates import (
+    MIN_LINES,
+    LogPattern,
+    ServiceErrorBurst,
+    error_bursts,
+    mine_patterns,
+)
+from tools.analysis.surprise import rate_rose
 from tools.backends import LogPage, LogQuery, LogsBackend
 from tools.deps import Deps, configured
 from tools.evidence import EvidenceDraft, Source, TimeWindow, clip
 from tools.formatting import hhmm
 from tools.records import LogLevel
-from tools.reference import fallback_warning
+from tools.reference import fallback_warning, unhealthy_warning
 from tools.result import ToolResult, ToolStatus
 from tools.tool import tool
 
 NAME = "log_patterns"
 MIN_BURST_SCORE = 1.0
 MIN_PATTERN_SCORE = 2.0
-MAX_BURST_EVIDENCE = 6
-MAX_PATTERN_EVIDENCE = 8
+MAX_BURST_EVIDENCE = 8
+MAX_PATTERN_EVIDENCE = 10
 _MASK = re.compile(r"<[A-Z*]+>")
 
 
@@ -53,6 +60,43 @@ def constant_phrase(template: str) -> str:
 
 def _minutes(window: TimeWindow | None) -> float:
     return window.duration.total_seconds() / 60 if window else 0.0
+
+
+COVERAGE_BUCKETS = 240  # at most; 15 s buckets for an hour
+GAP = timedelta(minutes=2)  # no line for longer than this: the logs were not there
+
+
+async def _logged_minutes(
+    logs: LogsBackend, window: TimeWindow | None, services: tuple[str, ...]
+) -> float:
+    """The minutes of ``window`` that logs cover: the time rates are per.
+
+    A rate over the whole window would be wrong where logs cover only part of it (a bundle
+    with a 35-minute metric window and 3 minutes of logs; a collector that stopped): 8 errors
+    in 2 logged minutes would read as 8 in 35. One histogram of every line finds the stretches
+    without any line longer than :data:`GAP` (a quiet service writes a line a minute; nothing
+    for minutes is missing data) and leaves them out, before the first line and after the
+    last too. At least one bucket, so a rate stays finite."""
+    if window is None:
+        return 0.0
+    seconds = window.duration.total_seconds()
+    width = max(15.0, seconds / COVERAGE_BUCKETS)
+    histogram = await logs.histogram(
+        LogQuery(window=window, services=services), timedelta(seconds=width)
+    )
+    if not histogram.counts:
+        return _minutes(window)  # no line at all: nothing to correct, keep the nominal length
+    rows = list(histogram.counts.values())
+    lines = [any(row[i] for row in rows if i < len(row)) for i in range(histogram.buckets)]
+    longest_quiet = max(1, int(GAP.total_seconds() // width))
+    covered, quiet, seen = 0, 0, False
+    for has_lines in lines:
+        if has_lines:
+            covered += 1 + (quiet if seen and quiet <= longest_quiet else 0)
+            quiet, seen = 0, True
+        else:
+            quiet += 1
+    return min(max(covered, 1) * width, seconds) / 60
 
 
 @tool(source="logs")
@@ -81,21 +125,39 @@ async def log_patterns(
         LogQuery(window=w, services=services, min_level=LogLevel.ERROR) if w else None
         for w in periods
     ]
-    present = LogQuery(window=reference, services=services) if reference else None
-    pages, counts, in_reference = await asyncio.gather(
+    all_queries = [LogQuery(window=w, services=services) if w else None for w in periods]
+    pages, counts, lines, covered_minutes = await asyncio.gather(
         asyncio.gather(*(logs.search(q) if q else _no_page() for q in warn_queries)),
         asyncio.gather(*(logs.count_by_service(q) if q else _empty() for q in error_queries)),
-        logs.count_by_service(present) if present else _empty(),
+        asyncio.gather(*(logs.count_by_service(q) if q else _empty() for q in all_queries)),
+        asyncio.gather(*(_logged_minutes(logs, w, services) for w in periods)),
     )
-    covered = frozenset(in_reference)  # services with any log line in the reference
+    # services the reference is normal for: it has their lines, and no more errors than the
+    # minutes before the incident (else it caught another incident: those minutes instead)
+    unhealthy = frozenset(
+        s for s in lines[2] if _less_healthy(s, counts[0], lines[0], counts[2], lines[2])
+    )
+    covered = frozenset(lines[2]) - unhealthy
     records = [r for r in pages[0].records if r.service not in covered] + pages[1].records
     normal = [r for r in pages[2].records if r.service in covered]
     total_warn = sum(page.total for page in pages)
-    minutes = _Minutes(_minutes(before), _minutes(after), _minutes(reference), covered)
-    bursts = _bursts(counts, minutes)
+    minutes = _Minutes(covered_minutes[0], covered_minutes[1], covered_minutes[2], covered)
+    load = _Load(lines[0], lines[1], lines[2], covered)
+    bursts = _bursts(counts, minutes, load)
     patterns = mine_patterns(records, incident_start, deps.text.redact, normal)
     scored = sorted(
-        ((p, p.score(minutes.baseline(p.service), minutes.incident)) for p in patterns),
+        (
+            (
+                p,
+                p.score(
+                    minutes.baseline(p.service),
+                    minutes.incident,
+                    load.baseline(p.service),
+                    load.incident.get(p.service, 0),
+                ),
+            )
+            for p in patterns
+        ),
         key=lambda ps: -ps[1],
     )
     evidence = [
@@ -116,7 +178,8 @@ async def log_patterns(
     )
     if reference is not None:
         seen = {b.service for b in bursts} | {p.service for p in patterns}
-        warnings += fallback_warning("log lines", reference, seen - covered, len(seen))
+        warnings += fallback_warning("log lines", reference, seen - covered - unhealthy, len(seen))
+        warnings += unhealthy_warning("log lines", reference, unhealthy)
     return ToolResult(
         NAME,
         "logs",
@@ -141,7 +204,42 @@ class _Minutes:
         return self.reference if service in self.covered else self.before
 
 
-def _bursts(counts: list[dict[str, int]], minutes: _Minutes) -> list[ServiceErrorBurst]:
+def _less_healthy(
+    service: str,
+    before_errors: dict[str, int],
+    before_lines: dict[str, int],
+    reference_errors: dict[str, int],
+    reference_lines: dict[str, int],
+) -> bool:
+    """The reference has significantly more of ``service``'s ERROR lines per line it wrote than
+    the minutes before the incident (which need :data:`MIN_LINES` lines to say so)."""
+    lines = before_lines.get(service, 0)
+    if lines < MIN_LINES:
+        return False
+    return rate_rose(
+        reference_errors.get(service, 0),
+        max(reference_lines.get(service, 0), 1),
+        before_errors.get(service, 0),
+        lines,
+    )
+
+
+@dataclass(frozen=True)
+class _Load:
+    """Every line each service wrote in each period: what its rates are measured against."""
+
+    before: dict[str, int]
+    incident: dict[str, int]
+    reference: dict[str, int]
+    covered: frozenset[str]
+
+    def baseline(self, service: str) -> int:
+        return (self.reference if service in self.covered else self.before).get(service, 0)
+
+
+def _bursts(
+    counts: list[dict[str, int]], minutes: _Minutes, load: _Load
+) -> list[ServiceErrorBurst]:
     """Error-rate change per service: against the reference where it covers the service."""
     before, incident, reference = counts
     covered = minutes.covered
@@ -150,9 +248,19 @@ def _bursts(counts: list[dict[str, int]], minutes: _Minutes) -> list[ServiceErro
         return {s: n for s, n in by_service.items() if (s in covered) == keep}
 
     bursts = error_bursts(
-        part(before, False), part(incident, False), minutes.before, minutes.incident
+        part(before, False),
+        part(incident, False),
+        minutes.before,
+        minutes.incident,
+        load.before,
+        load.incident,
     ) + error_bursts(
-        part(reference, True), part(incident, True), minutes.reference, minutes.incident
+        part(reference, True),
+        part(incident, True),
+        minutes.reference,
+        minutes.incident,
+        load.reference,
+        load.incident,
     )
     bursts.sort(key=lambda b: (-b.score, b.service))
     return bursts

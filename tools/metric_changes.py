@@ -26,7 +26,8 @@ from tools.result import ToolResult, ToolStatus
 from tools.tool import tool
 
 NAME = "metric_changes"
-MAX_EVIDENCE = 12
+MAX_EVIDENCE = 24  # one tool call: enough to cite two changes of most services that moved
+PER_SERVICE = 2
 
 
 def _evidence(change: SeriesChange, backend: MetricsBackend, window: TimeWindow) -> EvidenceDraft:
@@ -63,6 +64,20 @@ def _evidence(change: SeriesChange, backend: MetricsBackend, window: TimeWindow)
     )
 
 
+def _spread(changes: list[SeriesChange], limit: int) -> list[SeriesChange]:
+    """The most important changes, at most :data:`PER_SERVICE` of each service: one service's
+    ten latency quantiles would otherwise leave nothing to cite for the others."""
+    taken: dict[str, int] = {}
+    chosen = []
+    for change in changes:
+        if taken.get(change.service, 0) < PER_SERVICE:
+            taken[change.service] = taken.get(change.service, 0) + 1
+            chosen.append(change)
+            if len(chosen) == limit:
+                break
+    return chosen
+
+
 @tool(source="metrics")
 async def metric_changes(
     deps: Deps,
@@ -94,7 +109,7 @@ async def metric_changes(
     series, normal = await asyncio.gather(fetch(window), fetch(reference))
     changes = score_all(series, baseline_end.astimezone(UTC).timestamp(), normal)
     significant = [c for c in changes if c.score >= Z_THRESHOLD]
-    evidence = [_evidence(c, metrics, window) for c in significant[:MAX_EVIDENCE]]
+    evidence = [_evidence(c, metrics, window) for c in _spread(significant, MAX_EVIDENCE)]
     warnings = [] if series else [f"no metric samples in {window_text(window)}"]
     if reference is not None:
         scored = {c.service for c in changes}

@@ -34,9 +34,26 @@ def fallback_warning(
     ``reference`` and were compared with the part of the window before the incident."""
     if not missing:
         return []
-    names = sorted(missing)
-    shown = ", ".join(names[:MAX_NAMED]) + (" …" if len(names) > MAX_NAMED else "")
     return [
-        f"reference {window_text(reference)} has no {what} of {len(names)} of {services} "
-        f"services ({shown}): they were compared with the part of the window before the incident"
+        f"reference {window_text(reference)} has no {what} of {len(missing)} of {services} "
+        f"services ({_named(missing)}): they were compared with the part of the window before "
+        f"the incident"
     ]
+
+
+def unhealthy_warning(what: str, reference: TimeWindow, services: Collection[str]) -> list[str]:
+    """The line saying that the reference period was less healthy than the minutes before the
+    incident for ``services`` (more errors), so those were compared with the minutes before."""
+    if not services:
+        return []
+    return [
+        f"reference {window_text(reference)} shows more errors in its {what} than the minutes "
+        f"before the incident for {len(services)} service(s) ({_named(services)}): not normal "
+        f"behaviour for them; they were compared with the part of the window before the incident"
+    ]
+
+
+def _named(services: Collection[str]) -> str:
+    """The first :data:`MAX_NAMED` services, sorted, and "…" when there are more."""
+    names = sorted(services)
+    return ", ".join(names[:MAX_NAMED]) + (" …" if len(names) > MAX_NAMED else "")

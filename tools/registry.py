@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from tools.code_path_changes import code_path_changes
 from tools.log_patterns import log_patterns
 from tools.log_timeline import log_timeline
 from tools.metric_changes import metric_changes
@@ -45,6 +46,7 @@ TOOLS = ToolRegistry(
         log_patterns,
         log_timeline,
         trace_attribution,
+        code_path_changes,
         recent_changes,
         search_logs,
         similar_postmortems,

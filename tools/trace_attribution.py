@@ -31,13 +31,13 @@ from tools.deps import Deps, configured
 from tools.evidence import EvidenceDraft, Source, TimeWindow
 from tools.formatting import fmt_ms
 from tools.records import Span
-from tools.reference import fallback_warning
+from tools.reference import fallback_warning, unhealthy_warning
 from tools.result import ToolResult, ToolStatus
 from tools.tool import tool
 
 NAME = "trace_attribution"
 MIN_SCORE = 1.0
-MAX_EVIDENCE = 8
+MAX_EVIDENCE = 12
 
 
 @tool(source="traces")
@@ -83,7 +83,9 @@ async def trace_attribution(
     if reference is not None and unique:
         services = analysis.services.values()
         missing = {f.service for f in services if not f.reference}
+        missing -= set(analysis.unhealthy_reference)  # said below, with why
         warnings += fallback_warning("traces", reference, missing, len(analysis.services))
+        warnings += unhealthy_warning("traces", reference, analysis.unhealthy_reference)
     return ToolResult(
         NAME,
         "traces",

@@ -14,9 +14,10 @@ from datetime import timedelta
 from typing import Any
 
 from bot.investigation.compact import compact_evidence, estimate_tokens
+from bot.investigation.notes import helper_warnings, thin_reference_note
 from bot.investigation.progress import Progress
 from bot.investigation.question import LogSearch
-from bot.investigation.ranking import RankedService, collect, rank
+from bot.investigation.ranking import RankedService, rank
 from bot.investigation.report import Candidate, Report, SourceStatus, StageTiming, TokenCounts
 from bot.investigation.request import InvestigationRequest
 from bot.investigation.scope import (
@@ -26,16 +27,19 @@ from bot.investigation.scope import (
     incident_start,
     resolve_scope,
 )
+from bot.investigation.signals import collect
 from bot.investigation.validate import validate_answer
 from bot.investigation.writer import FAULT_WORDS, hypothesis, write_answer
 from bot.llm.answer import render_statement
 from bot.llm.model import ChatModel
 from bot.llm.writer import WriteLimits, stream_with_model
+from tools.code_path_changes import code_path_changes
 from tools.deps import Deps
 from tools.evidence import Evidence, EvidenceDraft, TimeWindow
 from tools.gateway import ToolGateway
 from tools.log_patterns import log_patterns
 from tools.metric_changes import metric_changes
+from tools.onsets import log_onsets, trace_onsets
 from tools.postmortems import Hit
 from tools.recent_changes import recent_changes
 from tools.result import ToolResult
@@ -234,13 +238,18 @@ async def _run(
         )
     yield Progress("stage", stage="metrics")
     with watch.stage("metrics"):
-        metrics = await gateway.call(
-            metric_changes,
-            window=scope.window,
-            baseline_end=scope.baseline_end,
-            reference=scope.reference,
+        metrics, log_onset, trace_onset = await asyncio.gather(
+            gateway.call(
+                metric_changes,
+                window=scope.window,
+                baseline_end=scope.baseline_end,
+                reference=scope.reference,
+            ),
+            gateway.call(log_onsets, window=scope.window),
+            gateway.call(trace_onsets, window=scope.window),
         )
-    start = incident_start(scope, request, metrics.data)
+    onsets = [*(log_onset.data or []), *(trace_onset.data or [])]
+    start = incident_start(scope, request, metrics.data, onsets)
     yield Progress("stage", stage="gather")
     with watch.stage("gather"):
         core = asyncio.gather(
@@ -254,6 +263,12 @@ async def _run(
                 reference=scope.reference,
             ),
             gateway.call(recent_changes, window=scope.window, incident_start=start),
+            gateway.call(
+                code_path_changes,
+                window=scope.window,
+                incident_start=start,
+                reference=scope.reference,
+            ),
         )
         extra = asyncio.gather(
             *(
@@ -267,12 +282,17 @@ async def _run(
                 for s in searches
             )
         )
-        (logs, traces, changes), found = await asyncio.gather(core, extra)
+        (logs, traces, changes, paths), found = await asyncio.gather(core, extra)
     results: list[ToolResult[Any]] = [metrics, logs, traces, changes, *found]
-    drafts = [d for r in results for d in r.evidence]
+    # helpers of the ones above (onsets, code paths): their evidence counts, and their failures
+    # are warnings, not sources (a failed backend is already named by its main tool)
+    helpers: list[ToolResult[Any]] = [log_onset, trace_onset, paths]
+    drafts = [d for r in [*results, *helpers] for d in r.evidence]
     yield Progress("stage", stage="rank")
     with watch.stage("rank"):
-        signals = collect(metrics.data, logs.data, traces.data, changes.data, start.timestamp())
+        signals = collect(
+            metrics.data, logs.data, traces.data, changes.data, start.timestamp(), paths.data
+        )
         ranked = rank(signals, traces.data, drafts, limits_.max_candidates)
     yield Progress("stage", stage="postmortems")
     with watch.stage("postmortems"):
@@ -306,12 +326,23 @@ async def _run(
         alert_item = by_id.get(ids[alert.key]) if alert else None
         matches = [by_id[ids[d.key]] for r in found for d in r.evidence if d.key in ids]
         known = [by_id[ids[d.key]] for d in similar if d.key in ids]
-        draft_answer = write_answer(scope.label, alert_item, candidates, by_id, matches, known)
+        unread = [
+            f"{r.source} could not be read ({r.error})" for r in results[:4] if not r.ok and r.error
+        ]
+        draft_answer = write_answer(
+            scope.label, alert_item, candidates, by_id, matches, known, unread
+        )
     yield Progress("stage", stage="validate")
     with watch.stage("validate"):
         validated = validate_answer(draft_answer, by_id.keys())
     notes = [scope.reference_note] if scope.reference_note else []
-    warnings = [*source_warnings, *notes, *(w for r in results for w in r.warnings)]
+    notes += thin_reference_note(scope.reference, scope.window, start)
+    warnings = [
+        *source_warnings,
+        *notes,
+        *(w for r in results for w in r.warnings),
+        *helper_warnings(helpers, results),
+    ]
     report = Report(
         question=scope.question,
         scope=scope.label,

@@ -20,13 +20,20 @@ CITATION = re.compile(r"\[(E[1-9][0-9]*)\]")
 
 
 class FaultType(StrEnum):
-    """Coarse fault hypotheses the deterministic ranking can support with evidence."""
+    """Coarse fault hypotheses the deterministic ranking can support with evidence.
+
+    ``errors`` is an error of unknown kind; ``exception`` (the code failed: exceptions, stack
+    traces, an operation that stopped reaching its usual code) and ``error-return`` (the code
+    ran and answered with an error) say which, when the evidence does."""
 
     BAD_DEPLOY = "bad-deploy"
+    EXCEPTION = "exception"
+    ERROR_RETURN = "error-return"
     ERRORS = "errors"
     LATENCY = "latency"
     CPU = "cpu"
     MEMORY = "memory"
+    RESOURCE_EXHAUSTION = "resource-exhaustion"  # a pool, connections, threads, disk, quota
     NETWORK_DELAY = "network-delay"
     DEPENDENCY_OUTAGE = "dependency-outage"
     UNKNOWN = "unknown"

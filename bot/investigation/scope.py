@@ -16,12 +16,14 @@ none, the part of the window before the incident is the baseline, as before.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 from bot.investigation.request import InvestigationRequest
-from tools.analysis.change_scores import Z_THRESHOLD, SeriesChange
+from tools.analysis.change_scores import Z_THRESHOLD, SeriesChange, SignalGroup
+from tools.analysis.onset import Onset, consistent_onset
 from tools.errors import InvestigationError
 from tools.evidence import EvidenceDraft, Source, TimeWindow
 from tools.formatting import hhmm
@@ -34,6 +36,7 @@ QUESTION_CHARS = SUMMARY_CHARS
 ALERT_LOOKBACK = timedelta(minutes=10)
 ALERT_LEAD = timedelta(minutes=2)  # assumed lead of symptoms over the alert when none is seen
 TOP_CHANGES_FOR_ONSET = 5
+NOT_OWN_GROUPS = frozenset({SignalGroup.TRAFFIC, SignalGroup.DOWNSTREAM, SignalGroup.NODE})
 MAX_REFERENCE = timedelta(minutes=MAX_WINDOW_MINUTES)  # a week, as the longest window
 
 
@@ -161,11 +164,18 @@ def resolve_scope(
 
 
 def incident_start(
-    scope: Scope, request: InvestigationRequest, changes: list[SeriesChange] | None
+    scope: Scope,
+    request: InvestigationRequest,
+    changes: list[SeriesChange] | None,
+    onsets: Sequence[Onset] = (),
 ) -> datetime:
     """When the symptoms began.
 
-    The explicit start if given; else the onset of the alerting service's own symptom (the alert
+    The explicit start if given; else the earliest *consistent* onset near the alert (from
+    ``ALERT_LOOKBACK`` before it to the alert, or anywhere in the window without one): a
+    change point that another modality confirms at about the same time (``consistent_onset``)
+    among the log and trace ``onsets`` and the onsets of the strongest own metric changes.
+    Without one, the older rules: the onset of the alerting service's own symptom (the alert
     *is* that symptom); else the latest onset before the alert among the strongest changes
     (chronically noisy series change early, the incident's changes cluster just before the
     alert); else shortly before the alert, or the end of the baseline.
@@ -175,18 +185,69 @@ def incident_start(
     alert_time = scope.alert_time
     significant = [c for c in (changes or []) if c.onset is not None and c.score >= Z_THRESHOLD]
     if alert_time is not None:
+        lo, hi = max(alert_time - ALERT_LOOKBACK, scope.window.start), alert_time
+    else:
+        lo, hi = scope.window.start, scope.window.end
+    found = consistent_onset(
+        [*onsets, *metric_onsets(significant)],
+        not_before=lo.timestamp(),
+        not_after=hi.timestamp(),
+        confirmed_only=bool(onsets),  # logs or traces were looked at: they must agree
+        strongest_single=False,  # one series alone does not place the start
+    )
+    if found is not None:
+        return datetime.fromtimestamp(found.at, UTC)
+    if alert_time is not None and onsets:
+        # logs or traces at hand and no change they confirm: their seconds-resolution data
+        # saw nothing a 1-minute metric can place better than the alert's usual lead
+        return max(alert_time - ALERT_LEAD, scope.window.start)
+    if alert_time is not None:
         cutoff = alert_time.timestamp()
         before = [c for c in significant if c.onset is not None and c.onset <= cutoff]
         own = [c.onset for c in before if c.service == scope.alert_service and c.onset]
         latest = max(alert_time - ALERT_LEAD, scope.window.start)
         if own:
             return min(datetime.fromtimestamp(min(own), UTC), latest)
-        onsets = [c.onset for c in before[:TOP_CHANGES_FOR_ONSET] if c.onset is not None]
-        if onsets:
-            return min(datetime.fromtimestamp(max(onsets), UTC), latest)
+        onsets_ = [c.onset for c in before[:TOP_CHANGES_FOR_ONSET] if c.onset is not None]
+        if onsets_:
+            return min(datetime.fromtimestamp(max(onsets_), UTC), latest)
         return latest
-    onsets = [c.onset for c in significant[:TOP_CHANGES_FOR_ONSET] if c.onset is not None]
-    return datetime.fromtimestamp(min(onsets), UTC) if onsets else scope.baseline_end
+    firsts = [c.onset for c in significant[:TOP_CHANGES_FOR_ONSET] if c.onset is not None]
+    return datetime.fromtimestamp(min(firsts), UTC) if firsts else scope.baseline_end
+
+
+def metric_onsets(changes: list[SeriesChange]) -> list[Onset]:
+    """Onsets of the strongest changes of services' own metrics (``TOP_CHANGES_FOR_ONSET``,
+    largest effect first; traffic, callees' latency and host figures move with any symptom).
+
+    A metric sample stands for the step before it, so the onset is placed one step before the
+    first sample that changed; its strength is the Gaussian log-likelihood ratio of a shift
+    of ``z`` noise widths, ``z²/2``, on the scale of the log and trace change points."""
+    own = [c for c in changes if c.effect > 0 and c.group not in NOT_OWN_GROUPS]
+    own.sort(key=lambda c: -c.effect)
+    found = []
+    for c in own[:TOP_CHANGES_FOR_ONSET]:
+        if c.onset is None:
+            continue
+        step = _step(c)
+        found.append(
+            Onset(
+                at=c.onset - step,
+                source="metrics",
+                what=f"{c.service} {c.metric}",
+                before=c.baseline_median,
+                after=c.incident_median,
+                unit="",
+                strength=c.score**2 / 2,
+                resolution_s=step,
+            )
+        )
+    return found
+
+
+def _step(change: SeriesChange) -> float:
+    """The series' sampling step (60 s when unknown)."""
+    return change.step if change.step > 0 else 60.0
 
 
 def alert_evidence(request: InvestigationRequest) -> EvidenceDraft | None:

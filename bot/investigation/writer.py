@@ -13,10 +13,13 @@ from tools.evidence import Evidence
 
 FAULT_WORDS: dict[FaultType, str] = {
     FaultType.BAD_DEPLOY: "a bad change (deploy/config)",
+    FaultType.EXCEPTION: "exceptions in the service's code",
+    FaultType.ERROR_RETURN: "the service returning errors",
     FaultType.ERRORS: "errors originating in the service",
     FaultType.LATENCY: "slow processing in the service",
     FaultType.CPU: "CPU saturation",
     FaultType.MEMORY: "memory growth",
+    FaultType.RESOURCE_EXHAUSTION: "an exhausted resource (pool, connections, threads)",
     FaultType.NETWORK_DELAY: "network delay on calls to the service",
     FaultType.DEPENDENCY_OUTAGE: "the dependency being unavailable",
     FaultType.UNKNOWN: "an anomaly of unclear kind",
@@ -52,8 +55,11 @@ def write_answer(
     evidence: dict[str, Evidence],
     matches: Sequence[Evidence] = (),
     seen_before: Sequence[Evidence] = (),
+    unread: Sequence[str] = (),
 ) -> str:
-    answer = _candidates_answer(scope_label, alert_evidence, candidates, evidence)
+    """The deterministic answer; ``unread`` says which telemetry sources could not be read
+    (``"logs could not be read (HTTP 503)"``), said when no candidate came out of the rest."""
+    answer = _candidates_answer(scope_label, alert_evidence, candidates, evidence, unread)
     found = " ".join(f"{m.title} [{m.id}]." for m in matches)
     if found:
         answer += f"\n*Matching logs:* {found}"
@@ -72,13 +78,22 @@ def _candidates_answer(
     alert_evidence: Evidence | None,
     candidates: Sequence[Candidate],
     evidence: dict[str, Evidence],
+    unread: Sequence[str] = (),
 ) -> str:
     if not candidates:
         if alert_evidence is None:
             return ""
+        cite = f"[{alert_evidence.id}]"
+        if unread:
+            lines = [
+                f"{alert_evidence.title} {cite}, but no service showed a significant change in "
+                f"the telemetry that could be read {cite}."
+            ]
+            lines += [f"Not compared with normal: {what} {cite}." for what in unread]
+            return "\n".join(lines)
         return (
-            f"{alert_evidence.title} [{alert_evidence.id}], but no service showed a "
-            f"significant change in the telemetry that was available [{alert_evidence.id}]."
+            f"{alert_evidence.title} {cite}, but no service showed a "
+            f"significant change in the telemetry that was available {cite}."
         )
     top = candidates[0]
     trigger = (

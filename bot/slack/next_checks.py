@@ -21,11 +21,14 @@ QUERY_CHARS = 200
 # Where to look first for each fault: the evidence sources, most telling first.
 _LOOK_AT: dict[FaultType, tuple[Source, ...]] = {
     FaultType.BAD_DEPLOY: (Source.CHANGE, Source.LOGS, Source.METRICS),
+    FaultType.EXCEPTION: (Source.LOGS, Source.TRACES, Source.METRICS),
+    FaultType.ERROR_RETURN: (Source.TRACES, Source.LOGS, Source.METRICS),
     FaultType.ERRORS: (Source.LOGS, Source.TRACES, Source.METRICS),
     FaultType.LATENCY: (Source.TRACES, Source.METRICS),
     FaultType.NETWORK_DELAY: (Source.TRACES, Source.METRICS),
     FaultType.CPU: (Source.METRICS,),
     FaultType.MEMORY: (Source.METRICS,),
+    FaultType.RESOURCE_EXHAUSTION: (Source.METRICS, Source.LOGS),
     FaultType.DEPENDENCY_OUTAGE: (Source.TRACES, Source.LOGS, Source.METRICS),
     FaultType.UNKNOWN: (),
 }
@@ -56,6 +59,16 @@ def _suggestion(candidate: Candidate, evidence: Evidence | None) -> str:
                 f"Look for a deploy or config change to {svc} just before the incident{cite}; "
                 "roll it back if the timing matches."
             )
+        case FaultType.EXCEPTION:
+            return (
+                f"Find where {svc}'s code now fails{cite}: the first stack trace, or the "
+                "operation that stopped writing its usual log lines; roll back if it is new code."
+            )
+        case FaultType.ERROR_RETURN:
+            return (
+                f"Read which requests {svc} now answers with errors{cite}, and why it refuses "
+                "them (bad input, a missing record, a failing check)."
+            )
         case FaultType.ERRORS:
             return f"Read {svc}'s new errors{cite} and the first stack trace among them."
         case FaultType.LATENCY if source is Source.TRACES:
@@ -73,6 +86,11 @@ def _suggestion(candidate: Candidate, evidence: Evidence | None) -> str:
             return (
                 f"Check {svc}'s memory{cite}; restart it or roll back if it is still growing "
                 "(a leak)."
+            )
+        case FaultType.RESOURCE_EXHAUSTION:
+            return (
+                f"Check what {svc} ran out of{cite} (pool, connections, threads, disk); find "
+                "who holds it, then raise the limit or restart."
             )
         case FaultType.DEPENDENCY_OUTAGE:
             return f"Check that {svc} is up and reachable from its callers{cite}."

@@ -3,13 +3,18 @@ against the healthy reference; a service the reference lacks keeps the samples b
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
 from tests.reference_bundles import REFERENCE, WINDOW, bundle_deps, load_chronic
 from tools.analysis.change_scores import Z_THRESHOLD, SeriesChange
+from tools.backends import QueryInfo
+from tools.deps import Deps
+from tools.evidence import TimeWindow
 from tools.gateway import ToolGateway
-from tools.metric_changes import metric_changes
+from tools.metric_changes import MAX_EVIDENCE, PER_SERVICE, metric_changes
+from tools.records import MetricSeries
 from tools.result import ToolResult
 
 BASELINE_END = WINDOW.start + timedelta(minutes=34)
@@ -62,3 +67,84 @@ async def test_an_empty_reference_changes_nothing_but_says_so(tmp_path: Path) ->
     assert against.data == alone.data
     assert alone.warnings == [] and len(against.warnings) == 1
     assert "has no metric samples of 4 of 4 services" in against.warnings[0]
+
+
+class _Metrics:
+    """In-memory metrics backend: the given series, whatever the window and step."""
+
+    name = "memory"
+
+    def __init__(self, series: list[MetricSeries]) -> None:
+        self._series = series
+
+    async def signals(self) -> list[str]:
+        return sorted({s.metric for s in self._series})
+
+    async def series(self, signal: str, window: TimeWindow, step: timedelta) -> list[MetricSeries]:
+        lo, hi = window.start.timestamp(), window.end.timestamp()
+        return [
+            s
+            for s in self._series
+            if s.metric == signal and all(lo <= t < hi for t in s.timestamps)
+        ]
+
+    def describe(self, signal: str, window: TimeWindow, service: str | None = None) -> QueryInfo:
+        return QueryInfo(text=f"{signal}{{service={service}}}", link=None)
+
+
+STEPS_BEFORE, STEPS_AFTER = 40, 20
+SPLIT = WINDOW.start + timedelta(minutes=STEPS_BEFORE)
+
+
+def _step(metric: str, service: str, before: float, after: float) -> MetricSeries:
+    """One sample a minute: ``before`` (with a little wiggle) then ``after`` from ``SPLIT``."""
+    values = [before * (1 + 0.01 * (i % 3)) for i in range(STEPS_BEFORE)]
+    values += [after * (1 + 0.01 * (i % 3)) for i in range(STEPS_AFTER)]
+    start = WINDOW.start.timestamp()
+    return MetricSeries(
+        metric=metric,
+        service=service,
+        timestamps=tuple(start + 60 * i for i in range(len(values))),
+        values=tuple(values),
+    )
+
+
+async def _evidence_keys(series: list[MetricSeries]) -> list[str]:
+    result = await ToolGateway(Deps(metrics=_Metrics(series))).call(
+        metric_changes, window=WINDOW, baseline_end=SPLIT
+    )
+    assert result.ok
+    return [e.key for e in result.evidence]
+
+
+async def test_evidence_cites_at_most_a_few_changes_of_each_service() -> None:
+    services = [f"svc{i:02d}" for i in range(MAX_EVIDENCE // PER_SERVICE + 3)]
+    series = [
+        _step(metric, service, 0.1, 0.8)
+        for service in services
+        for metric in ("latency_p50_seconds", "latency_p90_seconds", "latency_p99_seconds")
+    ]
+    keys = await _evidence_keys(series)
+    assert len(keys) == MAX_EVIDENCE  # more significant changes than that
+    per_service = Counter(key.split(":")[1] for key in keys)
+    assert max(per_service.values()) == PER_SERVICE
+    assert len(per_service) == MAX_EVIDENCE // PER_SERVICE  # spread over services
+
+
+async def test_one_service_with_many_changes_leaves_room_for_the_others() -> None:
+    quantiles = [f"latency_p{q}_seconds" for q in (50, 75, 90, 95, 99, 999)]
+    series = [_step(metric, "api", 0.1, 2.0) for metric in quantiles]
+    series.append(_step("error_ratio", "db", 0.01, 0.05))
+    keys = await _evidence_keys(series)
+    assert sum(key.startswith("metrics:api:") for key in keys) == PER_SERVICE
+    assert "metrics:db:error_ratio" in keys
+
+
+async def test_own_signals_are_cited_before_traffic_that_jumped_from_zero() -> None:
+    idle = [f"batch{i:02d}" for i in range(MAX_EVIDENCE)]  # woke up: traffic from nothing
+    series = [_step("requests_per_second", service, 0.0, 500.0) for service in idle]
+    # a modest rise, less significant than any of theirs (their z is capped)
+    series.append(_step("cpu_usage_cores", "web", 0.2, 0.35))
+    keys = await _evidence_keys(series)
+    assert keys[0] == "metrics:web:cpu_usage_cores"
+    assert len(keys) == MAX_EVIDENCE and all(k.endswith(":requests_per_second") for k in keys[1:])

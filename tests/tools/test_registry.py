@@ -21,6 +21,7 @@ ARGUMENTS: dict[str, dict[str, Any]] = {
     "log_patterns": {"window": WINDOW, "incident_start": START},
     "log_timeline": {"window": WINDOW},
     "trace_attribution": {"window": WINDOW, "incident_start": START},
+    "code_path_changes": {"window": WINDOW, "incident_start": START},
     "recent_changes": {"window": WINDOW, "incident_start": START},
     "search_logs": {"window": WINDOW, "text": "timeout"},
     "similar_postmortems": {"query": "payments connection pool exhausted after deploy"},

@@ -10,6 +10,7 @@ from tools.deps import Deps
 from tools.evidence import TimeWindow
 from tools.gateway import ToolGateway
 from tools.records import Span
+from tools.reference import unhealthy_warning
 from tools.result import ToolStatus
 from tools.trace_attribution import trace_attribution
 
@@ -99,3 +100,48 @@ async def test_latency_evidence_is_critical_path_time_and_says_so() -> None:
     gap_slow = evidence["traces:gap:frontend->slow"].summary
     assert "a median 0 ms of that time was on the critical path" in gap_fast
     assert "a median 32 ms of that time was on the critical path, against 2 ms" in gap_slow
+
+
+def _checkout_call(trace: str, start: float, failing: bool) -> list[Span]:
+    """frontend calls checkout; when ``failing``, the error originates in checkout."""
+    peer = MappingProxyType({"peer.service": "checkout"})
+    return [
+        Span(trace, "1", None, "frontend", "GET /", start, 30, failing, "server"),
+        Span(trace, "2", "1", "frontend", "call", start + 0.001, 25, failing, "client", peer),
+        Span(trace, "3", "2", "checkout", "pay", start + 0.002, 20, failing, "server"),
+    ]
+
+
+REFERENCE = TimeWindow(start=START - timedelta(hours=3), end=START - timedelta(hours=2))
+WINDOW = TimeWindow(start=START - timedelta(minutes=10), end=START + timedelta(minutes=5))
+
+
+async def _against_a_failing_reference() -> tuple[list[str], set[str]]:
+    """checkout failed in every trace of the reference period (it caught another incident),
+    in none before the start and in half from it; the warnings and the services whose
+    baseline is the reference."""
+    t0 = START.timestamp()
+    traces = [_checkout_call(f"r{i}", REFERENCE.start.timestamp() + i, True) for i in range(20)]
+    traces += [_checkout_call(f"b{i}", t0 - 300 + i, False) for i in range(20)]
+    traces += [_checkout_call(f"i{i}", t0 + 10 + i, i % 2 == 0) for i in range(20)]
+    result = await ToolGateway(Deps(traces=_Traces(traces))).call(
+        trace_attribution, window=WINDOW, incident_start=START, reference=REFERENCE
+    )
+    assert result.status is ToolStatus.OK and result.data is not None
+    assert result.data.unhealthy_reference == ("checkout",)
+    assert any(e.key == "traces:origin:checkout" for e in result.evidence)
+    return result.warnings, {s for s, f in result.data.services.items() if f.reference}
+
+
+async def test_a_reference_with_more_errors_than_before_is_named_in_a_warning() -> None:
+    warnings, from_reference = await _against_a_failing_reference()
+    assert from_reference == {"frontend"}
+    shown = [w for w in warnings if "shows more errors" in w]
+    assert shown == unhealthy_warning("traces", REFERENCE, ["checkout"])
+
+
+async def test_a_service_the_reference_has_traces_of_is_not_said_to_lack_them() -> None:
+    warnings, _ = await _against_a_failing_reference()
+    # the reference has checkout's traces, only not healthy ones: one warning says so
+    assert not any("has no traces" in w for w in warnings)
+    assert len(warnings) == 1

@@ -14,6 +14,7 @@ A *reference* series (the same metric, service and labels over a healthy period:
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -40,12 +41,18 @@ class SignalGroup(StrEnum):
     CPU = "cpu"
     MEMORY = "memory"
     POOL = "pool"
+    DOWNSTREAM = "downstream"  # the latency/errors of calls the service makes: its callees'
+    NODE = "node"  # the host's own figures, shared by every pod on it
     OTHER = "other"
 
 
 def classify(metric: str) -> tuple[SignalGroup, Direction]:
     """The golden-signal group of a metric name and the direction that means trouble."""
     name = metric.lower()
+    if name.startswith("node_"):
+        return SignalGroup.NODE, Direction.UP
+    if name.startswith("client_") or "_client_" in name:
+        return SignalGroup.DOWNSTREAM, Direction.UP
     if "error" in name or "fail" in name or "5xx" in name:
         return SignalGroup.ERRORS, Direction.UP
     if "success" in name:
@@ -87,6 +94,8 @@ class SeriesChange:
     onset: float | None  # first time the change persisted past the threshold
     points: tuple[tuple[float, float], ...]  # downsampled whole window, ≤ MAX_POINTS
     against_reference: bool = False  # the baseline is a reference period, not the samples before
+    effect: float = 0.0  # how big, when significant: doublings in the bad direction (see below)
+    step: float = 0.0  # seconds between samples (the median spacing); 0: unknown
 
     @property
     def relative_change(self) -> float | None:
@@ -165,6 +174,7 @@ def score_series(
     incident_median = (
         float(np.median(evaluation[above])) if above.any() else float(np.median(evaluation))
     )
+    effect = _effect(median, incident_median, spread, bad) if score >= Z_THRESHOLD else 0.0
     return SeriesChange(
         service=series.service,
         metric=series.metric,
@@ -178,7 +188,24 @@ def score_series(
         onset=onset,
         points=downsample(ts, vs),
         against_reference=against_reference,
+        effect=effect,
+        step=float(np.median(np.diff(ts))) if len(ts) >= 2 else 0.0,
     )
+
+
+def _effect(baseline: float, incident: float, spread: float, bad: Direction) -> float:
+    """The size of a change, apart from its significance: doublings (log2 of the ratio of the
+    incident level to the baseline level, each offset by the series' noise) in the direction
+    that means trouble. The z-score says a change is real; this says whether it matters: a
+    CPU share going from 0.3 % to 0.6 % of a core can be as significant as one going from 3 %
+    to 100 %, but only the second is a fault. The noise offset keeps a change from a level
+    near zero finite, and as large as the change is against that noise."""
+    doublings = math.log2((abs(incident) + spread) / (abs(baseline) + spread))
+    if bad is Direction.UP:
+        return max(doublings, 0.0)
+    if bad is Direction.DOWN:
+        return max(-doublings, 0.0)
+    return abs(doublings)
 
 
 def series_key(series: MetricSeries) -> tuple[str, str, tuple[tuple[str, str], ...]]:
@@ -214,5 +241,17 @@ def score_all(
         )
 
     scored = [c for s in series if (c := score_series(s, baseline_end, counterpart(s))) is not None]
-    scored.sort(key=lambda c: (-c.score, c.service, c.metric))
+    scored.sort(key=importance)
     return scored
+
+
+TIERS = {SignalGroup.TRAFFIC: 1, SignalGroup.DOWNSTREAM: 1, SignalGroup.NODE: 2}
+
+
+def importance(change: SeriesChange) -> tuple[bool, int, float, float, str]:
+    """Sort key, most important first: how big a significant change is (its effect), then how
+    significant; the service's own signals first, then what moves with any symptom (traffic,
+    the latency of the calls it makes), then its host's figures (shared by the host's pods)."""
+    tier = TIERS.get(change.group, 0)
+    unchanged = change.effect <= 0  # not significant: after every change, whatever its group
+    return (unchanged, tier, -change.effect, -change.score, change.service + change.metric)

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from tools.analysis.surprise import rate_rose
 from tools.analysis.template_miner import TemplateMiner
 from tools.records import LogLevel, LogRecord
 
@@ -31,18 +32,54 @@ class LogPattern:
     last_seen: datetime | None = None
     example: str = ""
     trace_ids: list[str] = field(default_factory=list)
+    growth: float = 0.0  # significant doublings of its rate (times severity); set by ``score``
 
     @property
     def is_new(self) -> bool:
         return self.baseline_count == 0 and self.incident_count > 0
 
-    def score(self, baseline_minutes: float, incident_minutes: float) -> float:
-        """How much this pattern grew: log2 of the smoothed rate ratio, times its volume."""
-        base_rate = (self.baseline_count + 0.5) / max(baseline_minutes, 1.0)
-        inc_rate = (self.incident_count + 0.5) / max(incident_minutes, 1.0)
-        growth = max(0.0, math.log2(inc_rate / base_rate))
+    def score(
+        self,
+        baseline_minutes: float,
+        incident_minutes: float,
+        baseline_lines: int = 0,
+        incident_lines: int = 0,
+    ) -> float:
+        """How much this pattern grew: log2 of the smoothed rate ratio, times its volume; 0
+        unless the growth is significant (:func:`tools.analysis.surprise.rate_rose`). The
+        growth alone (halved for WARN) is kept in :attr:`growth`, the size of the change in
+        the same unit as the other modalities' (doublings).
+
+        The rate is per line the service wrote otherwise (``*_lines``: all its lines in the
+        period), when it wrote enough of them in both periods, else per minute: twice the
+        traffic writes twice every line, and a line that only kept pace with the load did not
+        change."""
+        self.growth = 0.0
+        base, incident = exposure(
+            (self.baseline_count, baseline_minutes, baseline_lines),
+            (self.incident_count, incident_minutes, incident_lines),
+        )
+        if not rate_rose(self.incident_count, incident, self.baseline_count, base):
+            return 0.0
+        ratio = ((self.incident_count + 0.5) / incident) / ((self.baseline_count + 0.5) / base)
         severity = 1.0 if self.max_level >= LogLevel.ERROR else 0.5
-        return growth * math.log2(1 + self.incident_count) * severity
+        self.growth = max(0.0, math.log2(ratio)) * severity
+        return self.growth * math.log2(1 + self.incident_count)
+
+
+MIN_LINES = 20  # other lines of the service, in each period, to measure a rate against its load
+
+
+def exposure(
+    baseline: tuple[int, float, int], incident: tuple[int, float, int]
+) -> tuple[float, float]:
+    """What a count is a rate *of*, in each period, from ``(count, minutes, all lines)``: the
+    service's other lines (its load) where both periods have :data:`MIN_LINES` of them, else
+    the minutes (at least a second's worth, so a rate stays finite)."""
+    other_base, other_incident = baseline[2] - baseline[0], incident[2] - incident[0]
+    if other_base >= MIN_LINES and other_incident >= MIN_LINES:
+        return float(other_base), float(other_incident)
+    return max(baseline[1], 1 / 60), max(incident[1], 1 / 60)
 
 
 def _unchanged(text: str) -> str:
@@ -97,6 +134,8 @@ class ServiceErrorBurst:
     incident_errors: int
     baseline_minutes: float
     incident_minutes: float
+    baseline_lines: int = 0  # every line of the service in the period: its load
+    incident_lines: int = 0
 
     @property
     def baseline_rate(self) -> float:
@@ -108,8 +147,17 @@ class ServiceErrorBurst:
 
     @property
     def score(self) -> float:
-        """log2 of the smoothed per-minute error-rate ratio (0 when not higher)."""
-        return max(0.0, math.log2((self.incident_rate + 0.5) / (self.baseline_rate + 0.5)))
+        """log2 of the smoothed error-rate ratio (0 unless significantly higher); the rate is
+        per other line of the service where it wrote enough (see :meth:`LogPattern.score`),
+        else per minute."""
+        base, incident = exposure(
+            (self.baseline_errors, self.baseline_minutes, self.baseline_lines),
+            (self.incident_errors, self.incident_minutes, self.incident_lines),
+        )
+        if not rate_rose(self.incident_errors, incident, self.baseline_errors, base):
+            return 0.0
+        ratio = ((self.incident_errors + 0.5) / incident) / ((self.baseline_errors + 0.5) / base)
+        return max(0.0, math.log2(ratio))
 
 
 def error_bursts(
@@ -117,12 +165,21 @@ def error_bursts(
     incident: dict[str, int],
     baseline_minutes: float,
     incident_minutes: float,
+    baseline_lines: dict[str, int] | None = None,
+    incident_lines: dict[str, int] | None = None,
 ) -> list[ServiceErrorBurst]:
-    """Error-rate change per service, largest first."""
+    """Error-rate change per service, largest first; ``*_lines`` are each service's lines of
+    every level in the period (its load), when known."""
     services = sorted(set(baseline) | set(incident))
     bursts = [
         ServiceErrorBurst(
-            s, baseline.get(s, 0), incident.get(s, 0), baseline_minutes, incident_minutes
+            s,
+            baseline.get(s, 0),
+            incident.get(s, 0),
+            baseline_minutes,
+            incident_minutes,
+            (baseline_lines or {}).get(s, 0),
+            (incident_lines or {}).get(s, 0),
         )
         for s in services
     ]

@@ -28,6 +28,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from tools.analysis.critical_path import critical_self_ms
+from tools.analysis.surprise import share_rose, smoothed_share
 from tools.records import Span
 
 MIN_SAMPLES = 5
@@ -166,14 +167,21 @@ class ServiceTraceFinding:
     baseline_critical_ms: float | None = None
     incident_critical_ms: float | None = None
     reference: bool = False  # the baseline figures are the reference period's
+    baseline_traces: int = 0  # traces of the period the baseline figures come from
+    incident_traces: int = 0
 
     @property
     def error_score(self) -> float:
-        if self.incident_origin_traces < 3:
+        """Doublings of the share of traces whose errors originate here, when that share is
+        significantly above normal (:func:`tools.analysis.surprise.share_rose`): a service
+        that fails as often as it did when healthy is not where the incident comes from."""
+        normal_hits = round(self.baseline_origin_rate * self.baseline_traces)
+        if self.incident_origin_traces < 3 or not share_rose(
+            self.incident_origin_traces, self.incident_traces, normal_hits, self.baseline_traces
+        ):
             return 0.0
-        return max(
-            0.0, math.log2((self.incident_origin_rate + 0.01) / (self.baseline_origin_rate + 0.01))
-        )
+        normal = smoothed_share(normal_hits, self.baseline_traces)
+        return max(0.0, math.log2((self.incident_origin_rate + 0.01) / (normal + 0.01)))
 
     @property
     def latency_score(self) -> float:
@@ -218,6 +226,8 @@ class TraceAnalysis:
     services: dict[str, ServiceTraceFinding]
     edges: list[EdgeFinding]
     reference_traces: int = 0  # traces of the reference period, when one was given
+    # services the reference period is not normal for: more errors there than just before
+    unhealthy_reference: tuple[str, ...] = ()
 
     def callees(self, service: str) -> set[str]:
         return {e.callee for e in self.edges if e.caller == service}
@@ -242,7 +252,8 @@ def analyze_traces(
     for spans in reference:
         if spans:
             _add_trace(normal, spans)
-    in_reference = _sampled(normal)
+    unhealthy = _less_healthy(normal, before)
+    in_reference = _sampled(normal) - unhealthy
     services = sorted(set(before.self_ms) | set(incident.self_ms) | set(incident.origin_traces))
     findings = {}
     for service in services:
@@ -261,6 +272,8 @@ def analyze_traces(
             baseline_critical_ms=_median(base.critical_ms.get(service, [])),
             incident_critical_ms=_median(incident.critical_ms.get(service, [])),
             reference=base is normal,
+            baseline_traces=base.traces,
+            incident_traces=incident.traces,
         )
     edges = []
     for edge in sorted(set(before.calls) | set(incident.calls)):
@@ -280,4 +293,18 @@ def analyze_traces(
                 reference=base is normal,
             )
         )
-    return TraceAnalysis(before.traces, incident.traces, findings, edges, normal.traces)
+    return TraceAnalysis(
+        before.traces, incident.traces, findings, edges, normal.traces, tuple(sorted(unhealthy))
+    )
+
+
+def _less_healthy(normal: PeriodStats, before: PeriodStats) -> set[str]:
+    """Services whose errors originate significantly more often in the reference period than
+    in the minutes before the incident: for them the reference is not normal behaviour (it
+    caught another incident), and the minutes before are their baseline instead."""
+    return {
+        service
+        for service, hits in normal.origin_traces.items()
+        if share_rose(hits, normal.traces, before.origin_traces[service], before.traces)
+        and before.traces >= MIN_SAMPLES
+    }

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from bot.config import load_settings
 from bot.investigation.engine import investigate
+from bot.investigation.notes import helper_warnings
 from bot.investigation.report import CITATION, FaultType, Report
 from bot.investigation.request import InvestigationRequest
 from bot.investigation.sources import bundle_sources
@@ -14,6 +15,7 @@ from tools.backends import LogHistogram, LogPage, LogQuery, QueryInfo
 from tools.errors import BackendError
 from tools.evidence import TimeWindow
 from tools.records import MetricSeries
+from tools.result import ToolResult, ToolStatus
 from tools.settings import InvestigationSettings
 
 
@@ -141,3 +143,88 @@ async def test_empty_window_gives_an_answer_with_no_candidates(tmp_path: Path) -
     assert report.answer == ""
     failed = {s.source for s in report.sources if not s.ok}
     assert failed == {"metrics", "traces", "changes", "postmortems"}
+
+
+# --- issue 11: helper tools (onsets, code paths) beside the main ones --------------------------
+
+MAIN_TOOLS = ["changes", "logs", "metrics", "postmortems", "traces"]
+
+
+def _result(
+    tool: str, source: str, *, error: str | None = None, warnings: tuple[str, ...] = ()
+) -> ToolResult[None]:
+    status = ToolStatus.ERROR if error else ToolStatus.OK
+    return ToolResult(tool, source, "bundle", status, error=error, warnings=list(warnings))
+
+
+def test_a_helper_s_warnings_are_kept_and_its_failure_is_a_warning() -> None:
+    helpers = [
+        _result("log_onsets", "logs", warnings=("only 3 buckets with logs",)),
+        _result("trace_onsets", "traces", error="jaeger: connection refused"),
+    ]
+    main = [_result("log_patterns", "logs"), _result("trace_attribution", "traces")]
+    assert helper_warnings(helpers, main) == [
+        "only 3 buckets with logs",
+        "trace_onsets: jaeger: connection refused",
+    ]
+
+
+def test_a_helper_s_failure_a_main_tool_already_reported_is_not_repeated() -> None:
+    refused = "jaeger: connection refused"
+    helpers = [
+        _result("trace_onsets", "traces", error=refused),
+        _result("code_path_changes", "traces", error=refused),
+    ]
+    main = [_result("trace_attribution", "traces", error=refused)]
+    assert helper_warnings(helpers, main) == []
+
+
+def test_helper_warnings_are_not_duplicated() -> None:
+    thin = "no traces since the incident start"
+    helpers = [
+        _result("trace_onsets", "traces", warnings=(thin,)),
+        _result("code_path_changes", "traces", warnings=(thin,), error="timed out after 5s"),
+        _result("log_onsets", "logs", error="timed out after 5s"),
+    ]
+    found = helper_warnings(helpers, [])
+    assert found == [
+        thin,
+        "code_path_changes: timed out after 5s",
+        "log_onsets: timed out after 5s",
+    ]
+
+
+async def test_the_sources_are_the_main_tools_not_their_helpers(small_bundle: Path) -> None:
+    report = await _run(small_bundle)
+    assert sorted(s.source for s in report.sources) == MAIN_TOOLS
+
+
+async def test_a_failed_backend_is_named_once_not_again_by_its_helpers(
+    small_bundle: Path,
+) -> None:
+    """The logs backend fails: the logs source says so; the tools that also read logs to place
+    the start (log_onsets) or to join lines to spans add no second report of it."""
+    sources = await bundle_sources(small_bundle, load_settings())
+    sources.deps.logs = _BrokenLogs()
+    report = await investigate(
+        InvestigationRequest(alert=sources.alert), sources.deps, sources.window
+    )
+    status = {s.source: s for s in report.sources}
+    assert not status["logs"].ok and "HTTP 503" in status["logs"].detail
+    assert sorted(status) == MAIN_TOOLS
+    assert not [w for w in report.warnings if "HTTP 503" in w], report.warnings
+
+
+async def test_the_small_incident_puts_api_first_with_its_own_error_lines_cited(
+    small_bundle: Path,
+) -> None:
+    """The bundle's api writes ERROR lines (pool timeouts) from minute 40 without span ids, so
+    there is no code path to compare: its cited log evidence is those lines."""
+    report = await _run(small_bundle)
+    top = report.candidates[0]
+    assert top.service == "api"
+    cited = [report.evidence_by_id()[i] for i in top.evidence_ids]
+    logs = [e for e in cited if e.source.value == "logs"]
+    assert logs and all(e.service == "api" for e in logs)
+    assert any("Timeout acquiring connection" in e.title for e in logs)
+    assert top.signals.get("logs", 0) > 0.5

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from bot.slack.blocks import ACTION_CONFIRM, ACTION_FEEDBACK, ACTION_SHOW_EVIDENCE, confirm_value
+from bot.slack.evidence_blocks import cited_evidence
 from bot.slack.investigator import Investigator
 from bot.slack.kit import SlackMessage
 from bot.store.base import ReportRecord
@@ -177,8 +178,10 @@ async def test_show_evidence_posts_every_cited_item_with_its_query_to_the_clicke
             assert_within_limits(SlackMessage(text=page.text, blocks=page.blocks))
             assert not any(ping in page.shown_text for ping in ("<!", "<@"))
         shown = unescaped("\n".join(p.shown_text for p in pages))
-        evidence = answered.record.report.evidence
+        evidence = cited_evidence(answered.record.report)
         assert any(e.query for e in evidence)
+        uncited = [e for e in answered.record.report.evidence if e not in evidence]
+        assert all(f"*[{e.id}]*" not in shown for e in uncited)  # only what the answer cites
         for item in evidence:
             assert f"*[{item.id}]*" in shown
             if item.query:

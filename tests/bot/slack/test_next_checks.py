@@ -69,3 +69,45 @@ def test_every_fault_type_gets_a_cited_suggestion(fault: FaultType) -> None:
 
 def test_no_candidates_and_no_failures_suggest_nothing() -> None:
     assert next_checks(report([evidence(1)])) == []
+
+
+# --- issue 11: the fault types that say what kind of error, and exhaustion ---------------------
+
+SOURCES_OF = {"E1": Source.METRICS, "E2": Source.LOGS, "E3": Source.TRACES}
+
+
+def _check_for(fault: FaultType, ids: list[str]) -> str:
+    items = [evidence(int(i[1:]), source=SOURCES_OF[i], service="payments") for i in ids]
+    ranked = [candidate(1, ids, fault=fault, service="payments")]
+    (check,) = next_checks(report(items, ranked))
+    return check
+
+
+@pytest.mark.parametrize(
+    ("fault", "cited", "opening", "words"),
+    [
+        # the log lines first: the first stack trace, or the lines an operation stopped writing
+        (FaultType.EXCEPTION, "E2", "Find where payments's code now fails", "stack trace"),
+        # the failing requests first, and why the service refuses them
+        (FaultType.ERROR_RETURN, "E3", "Read which requests payments", "answers with errors"),
+        # the saturated figure first: what it ran out of
+        (FaultType.RESOURCE_EXHAUSTION, "E1", "Check what payments ran out of", "pool"),
+    ],
+)
+def test_the_new_fault_types_name_the_service_and_cite_where_to_start(
+    fault: FaultType, cited: str, opening: str, words: str
+) -> None:
+    check = _check_for(fault, ["E1", "E3", "E2"])
+    assert check.startswith(opening) and words in check
+    assert f"|[{cited}]>" in check
+    assert sum(f"|[E{i}]>" in check for i in (1, 2, 3)) == 1  # one starting point, cited
+
+
+def test_an_exception_without_log_evidence_starts_from_its_traces() -> None:
+    check = _check_for(FaultType.EXCEPTION, ["E1", "E3"])
+    assert "|[E3]>" in check and "|[E1]>" not in check
+
+
+def test_resource_exhaustion_without_metrics_starts_from_its_logs() -> None:
+    check = _check_for(FaultType.RESOURCE_EXHAUSTION, ["E3", "E2"])
+    assert "|[E2]>" in check and "pool" in check

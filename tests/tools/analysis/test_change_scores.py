@@ -1,9 +1,14 @@
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from tools.analysis.change_scores import (
     MAX_POINTS,
+    Z_THRESHOLD,
+    Direction,
+    SeriesChange,
     SignalGroup,
     classify,
     downsample,
@@ -87,3 +92,109 @@ def test_classify_metric_names() -> None:
     assert classify("db_pool_usage_ratio")[0] is SignalGroup.POOL
     assert classify("cpu_usage_ratio")[0] is SignalGroup.CPU
     assert classify("requests_per_second")[0] is SignalGroup.TRAFFIC
+
+
+def test_host_and_downstream_metrics_have_their_own_groups() -> None:
+    assert classify("node_cpu_seconds_total") == (SignalGroup.NODE, Direction.UP)
+    assert classify("node_memory_used_ratio")[0] is SignalGroup.NODE
+    assert classify("client_latency_p99_seconds") == (SignalGroup.DOWNSTREAM, Direction.UP)
+    assert classify("http_client_errors_total")[0] is SignalGroup.DOWNSTREAM
+    assert classify("grpc_client_request_duration_seconds")[0] is SignalGroup.DOWNSTREAM
+    # the service's own figures keep theirs
+    assert classify("http_server_errors_total")[0] is SignalGroup.ERRORS
+    assert classify("container_cpu_usage_cores")[0] is SignalGroup.CPU
+
+
+def _step(metric: str, before: list[float], after: list[float], service: str = "svc") -> float:
+    change = score_series(_series(metric, before + after, service), START + 15 * len(before))
+    assert change is not None and change.score >= Z_THRESHOLD
+    return change.effect
+
+
+def test_effect_says_how_big_a_significant_change_is() -> None:
+    # both clearly significant; only the second is a fault
+    tiny = _step("cpu_usage_cores", _noisy(0.003, 80, 1), _noisy(0.006, 20, 2))
+    huge = _step("cpu_usage_cores", _noisy(0.03, 80, 1), _noisy(1.0, 20, 2))
+    assert 0.5 < tiny <= 1.0  # about one doubling, a little less for the noise offset
+    assert huge > 4 * tiny
+    assert huge < math.log2(1.0 / 0.03)  # the noise offset only ever shrinks it
+
+
+def test_effect_is_finite_for_a_change_from_zero() -> None:
+    effect = _step("requests_per_second", [0.0] * 80, [500.0] * 20, "batch")
+    assert math.isfinite(effect) and effect > 10
+
+
+def test_a_change_that_is_not_significant_has_no_effect() -> None:
+    noise = score_series(_series("cpu_usage_cores", _noisy(0.2, 100, 3)), START + 15 * 70)
+    assert noise is not None and noise.score < Z_THRESHOLD and noise.effect == 0.0
+    faster = score_series(
+        _series("latency_p99_seconds", _noisy(0.2, 80, 4) + _noisy(0.05, 20, 5)), START + 15 * 80
+    )
+    assert faster is not None and faster.effect == 0.0  # four times faster is no fault
+
+
+def test_a_down_is_bad_metric_has_its_effect_downwards() -> None:
+    drop = _step("success_ratio", [0.99] * 80, [0.5] * 20)
+    assert 0.5 < drop < math.log2(0.99 / 0.5)  # about a halving: one doubling down
+    rise = score_series(_series("success_ratio", [0.5] * 80 + [0.99] * 20), START + 15 * 80)
+    assert rise is not None and rise.effect == 0.0
+
+
+def test_traffic_has_an_effect_either_way() -> None:
+    down = _step("requests_per_second", _noisy(100, 80, 3), _noisy(25, 20, 4))
+    up = _step("requests_per_second", _noisy(25, 80, 3), _noisy(100, 20, 4))
+    assert 1.5 < down <= 2.0 and 1.5 < up <= 2.0
+
+
+def _ranked() -> list[SeriesChange]:
+    def step(metric: str, service: str, before: float, after: float, seed: int) -> MetricSeries:
+        values = _noisy(before, 80, seed) + _noisy(after, 20, seed + 1)
+        return _series(metric, values, service)
+
+    series = [
+        step("node_load1", "api", 0.5, 16.0, 10),  # the host: shared by every pod on it
+        _series("requests_per_second", [0.0] * 80 + [500.0] * 20, "batch"),  # jumped from 0
+        step("client_latency_p99_seconds", "web", 0.05, 2.0, 20),  # its callee's latency
+        step("cpu_usage_cores", "api", 0.1, 0.2, 30),  # one doubling
+        step("error_ratio", "api", 0.01, 0.5, 40),  # fifty-fold
+        step("latency_p99_seconds", "db", 0.05, 0.4, 50),  # eight-fold
+    ]
+    return score_all(series, START + 15 * 80)
+
+
+def test_own_signals_rank_before_traffic_and_downstream_before_the_host() -> None:
+    ranked = _ranked()
+    assert all(c.score >= Z_THRESHOLD for c in ranked)
+    assert [(c.service, c.metric) for c in ranked[:3]] == [
+        ("api", "error_ratio"),
+        ("db", "latency_p99_seconds"),
+        ("api", "cpu_usage_cores"),
+    ]
+    assert {c.group for c in ranked[3:5]} == {SignalGroup.TRAFFIC, SignalGroup.DOWNSTREAM}
+    assert ranked[-1].group is SignalGroup.NODE
+    # the largest change of all, traffic from nothing, still follows the own signals
+    batch = next(i for i, c in enumerate(ranked) if c.service == "batch")
+    assert ranked[batch].effect == max(c.effect for c in ranked) and batch == 3
+
+
+def test_within_a_tier_the_larger_effect_ranks_first() -> None:
+    ranked = _ranked()
+    own = [c.effect for c in ranked[:3]]
+    assert own == sorted(own, reverse=True) and own[0] > own[-1]
+    assert ranked[3].effect > ranked[4].effect
+
+
+def test_series_that_did_not_change_rank_after_every_change() -> None:
+    """``score_all`` lists the most anomalous first: an own signal that did not change is no
+    more important than traffic that did."""
+    unchanged = _series("cpu_usage_cores", _noisy(0.2, 100, 3), "api")
+    woke_up = _series("requests_per_second", [0.0] * 80 + [500.0] * 20, "batch")
+    ranked = score_all([unchanged, woke_up], START + 15 * 80)
+    assert [c.service for c in ranked] == ["batch", "api"]
+
+
+def test_a_change_knows_its_series_sampling_step() -> None:
+    values = [1.0] * 20 + [10.0] * 10
+    change = score_series(_series("latency_p99_seconds", values), START + 15 * 20)
+    assert change is not None and change.step == 15

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tools.analysis.span_attribution import analyze_traces
+from tools.analysis.span_attribution import ServiceTraceFinding, analyze_traces
 from tools.records import Span
 
 SPLIT = 1000.0
@@ -86,7 +86,7 @@ def test_errors_are_attributed_to_where_they_originate() -> None:
     checkout, frontend = result.services["checkout"], result.services["frontend"]
     assert checkout.incident_origin_traces == 10 and checkout.incident_origin_rate == 0.5
     assert checkout.example_error == "boom"
-    assert checkout.error_score > 4
+    assert checkout.error_score > 3.5
     assert frontend.incident_origin_traces == 0 and frontend.error_score == 0
     (edge,) = result.edges
     assert (edge.caller, edge.callee, edge.incident_errors) == ("frontend", "checkout", 10)
@@ -243,3 +243,77 @@ def test_network_delay_on_the_critical_path_is_critical_edge_time() -> None:
     assert fast.critical_gap_score == pytest.approx(math.log2(85 / 5))
     assert slow.incident_critical_gap_ms == 0
     assert result.services["fast"].incident_critical_ms == pytest.approx(20, abs=1e-3)
+
+
+def _finding(
+    baseline_hits: int, baseline_traces: int, incident_hits: int, incident_traces: int
+) -> ServiceTraceFinding:
+    """checkout, where the errors of ``*_hits`` of ``*_traces`` traces originate."""
+    return ServiceTraceFinding(
+        service="checkout",
+        baseline_origin_rate=baseline_hits / max(baseline_traces, 1),
+        incident_origin_rate=incident_hits / max(incident_traces, 1),
+        incident_origin_traces=incident_hits,
+        example_trace=None,
+        example_operation=None,
+        example_error=None,
+        baseline_self_ms=None,
+        incident_self_ms=None,
+        baseline_traces=baseline_traces,
+        incident_traces=incident_traces,
+    )
+
+
+def test_errors_against_a_thin_baseline_score_nothing() -> None:
+    # every incident trace fails here, but 0 of 2 traces before says little about normal
+    assert _finding(0, 2, 3, 3).error_score == 0.0
+    assert _finding(0, 0, 3, 3).error_score == 0.0  # no baseline at all
+
+
+def test_errors_against_a_well_sampled_clean_baseline_score() -> None:
+    score = _finding(0, 50, 3, 3).error_score
+    assert score > 3  # from about 1 % (0 of 50, smoothed) to all of them
+    assert _finding(0, 200, 10, 20).error_score > 3
+
+
+def test_errors_as_frequent_as_normal_score_nothing() -> None:
+    assert _finding(50, 100, 10, 20).error_score == 0.0
+    assert _finding(50, 100, 12, 20).error_score == 0.0  # a little more: not significant
+
+
+def test_a_larger_rise_scores_more() -> None:
+    assert _finding(10, 100, 18, 20).error_score > _finding(10, 100, 8, 20).error_score > 0
+
+
+def _failing_reference(n: int = 20) -> list[list[Span]]:
+    """Reference traces in which checkout fails every time: another incident, not normal."""
+    return [_call(f"r{i}", 100 + i, callee_error=True) for i in range(n)]
+
+
+def test_a_reference_with_more_errors_than_before_is_not_a_services_baseline() -> None:
+    traces = [_call(f"b{i}", 900 + i) for i in range(20)]
+    traces += [_call(f"i{i}", 1001 + i, callee_error=i % 2 == 0) for i in range(20)]
+    result = analyze_traces(traces, SPLIT, _failing_reference())
+    assert result.unhealthy_reference == ("checkout",)
+    checkout, frontend = result.services["checkout"], result.services["frontend"]
+    assert not checkout.reference  # compared with the traces before the split instead
+    assert checkout.baseline_origin_rate == 0.0 and checkout.baseline_traces == 20
+    assert checkout.error_score > 3  # half of them now, none before
+    assert frontend.reference  # no errors originate in frontend: the reference stays its
+
+
+def test_a_reference_as_healthy_as_before_is_used() -> None:
+    traces = [_call(f"b{i}", 900 + i) for i in range(20)]
+    traces += [_call(f"i{i}", 1001 + i, callee_error=i % 2 == 0) for i in range(20)]
+    healthy = [_call(f"r{i}", 100 + i) for i in range(20)]
+    result = analyze_traces(traces, SPLIT, healthy)
+    assert result.unhealthy_reference == ()
+    assert all(f.reference for f in result.services.values())
+
+
+def test_too_few_traces_before_cannot_call_a_reference_unhealthy() -> None:
+    traces = [_call(f"b{i}", 996 + i) for i in range(3)]  # three traces before the split
+    traces += [_call(f"i{i}", 1001 + i, callee_error=True) for i in range(20)]
+    result = analyze_traces(traces, SPLIT, _failing_reference())
+    assert result.unhealthy_reference == ()
+    assert result.services["checkout"].reference

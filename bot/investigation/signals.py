@@ -1,0 +1,206 @@
+"""Each service's own signals, in one unit, from every modality's comparison with normal.
+
+Every tool compares the incident with normal behaviour (a reference period, else the minutes
+before the start) and reports a change only when it is significant given how much of normal it
+saw (``tools.analysis.surprise``). Here each change becomes one number per service and signal:
+its size in *doublings* (log2 of incident over normal), so that a metric, a log template, a trace
+share and a code path are comparable without weights fitted to a dataset:
+
+- ``metrics``: the largest significant change of the service's own series (effect, see
+  ``tools.analysis.change_scores``), times how distinctive that metric's change is (a change
+  seen in every service says nothing about where the fault is, :func:`distinctiveness`).
+  Traffic, the latency of the calls a service makes (its callees') and its host's figures are
+  not its own behaviour and are left out;
+- ``logs``: the error-rate rise of the service and the growth of its WARN+ templates;
+- ``trace_errors``: the rise of the share of traces whose errors originate in it;
+  ``trace_latency``: its critical-path self time; ``trace_network``: time on calls to it that
+  neither side spent (the network or a queue on that edge);
+- ``code_paths``: an operation that stopped writing a line it used to write (the code no
+  longer gets there: an exception or an early return), or started writing a new WARN/ERROR
+  line (``tools.analysis.code_paths``); a new INFO line is mostly other input taking another
+  branch, and is not counted;
+- ``change``: a deploy/config change shortly before the start (0..1 proximity).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from tools.analysis.change_scores import Z_THRESHOLD, SeriesChange, SignalGroup
+from tools.analysis.code_paths import CodePathChange
+from tools.analysis.span_attribution import TraceAnalysis
+from tools.log_patterns import LogFindings
+from tools.recent_changes import proximity
+from tools.records import Change, LogLevel
+
+# modality → its signals; a modality counts once, with its strongest signal
+MODALITIES: dict[str, tuple[str, ...]] = {
+    "metrics": ("metrics",),
+    "logs": ("logs",),
+    "traces": ("trace_errors", "trace_latency", "trace_network"),
+    "code_paths": ("code_paths",),
+}
+SIGNALS = tuple(s for group in MODALITIES.values() for s in group)
+# doublings at which a signal is at 63 % of its modality's share: about a 2.8-fold change
+SCALE = 1.5
+CHANGE_KINDS = frozenset({"deploy", "rollback", "config", "flag"})
+# Not the service's own behaviour: calls it makes (its callees' latency) and its host's figures.
+NOT_OWN = frozenset({SignalGroup.DOWNSTREAM, SignalGroup.NODE})
+# A share of 0 or 1 is never certain from a sample: the code-path effect is measured from 5 %.
+SHARE_FLOOR = 0.05
+# Words of a failure in code (as opposed to an error the code returned on purpose).
+EXCEPTION_WORDS = re.compile(
+    r"exception|traceback|stack ?trace|threw|thrown|panic|uncaught|unhandled|segfault|"
+    r"nullpointer|null pointer|caused by",
+    re.IGNORECASE,
+)
+
+
+def squash(value: float, scale: float = SCALE) -> float:
+    """0..1: ``1 - exp(-value / scale)``; 0 for no change."""
+    return 1.0 - math.exp(-max(value, 0.0) / scale)
+
+
+@dataclass
+class ServiceSignals:
+    service: str
+    raw: dict[str, float] = field(default_factory=dict)
+    metric_groups: dict[SignalGroup, float] = field(default_factory=dict)
+    traffic_down: float = 0.0
+    outage: bool = False
+    propagated: bool = False
+    # what its new errors say: a failure in code (exception words), an error it answered with
+    # (other error lines), or nothing, but an operation stopped writing its usual lines
+    own_code_path: float = 0.0  # doublings of the code-path changes no failing call explains
+    exception_words: bool = False
+    error_words: bool = False
+    cut_short: bool = False
+
+    def bump(self, signal: str, value: float) -> None:
+        self.raw[signal] = max(self.raw.get(signal, 0.0), value)
+
+    def normalised(self) -> dict[str, float]:
+        """Each signal in 0..1; ``change`` is already a 0..1 proximity."""
+        norm = {name: squash(self.raw.get(name, 0.0)) for name in SIGNALS}
+        norm["change"] = min(self.raw.get("change", 0.0), 1.0)
+        return norm
+
+    def modalities(self) -> dict[str, float]:
+        """Each modality's strongest signal, 0..1."""
+        norm = self.normalised()
+        return {m: max(norm[s] for s in signals) for m, signals in MODALITIES.items()}
+
+    def anomaly(self) -> float:
+        """How unusual the service's own behaviour is: the sum over modalities (each ≤ 1)."""
+        return sum(self.modalities().values())
+
+    def own_trace_signal(self) -> float:
+        """How unusual its own spans are: their errors, time and calls, and the code paths
+        they run (a span writing new error lines, or no longer its usual ones) where no call
+        that failed below them explains the change."""
+        return max(self.modalities()["traces"], squash(self.own_code_path))
+
+
+def distinctiveness(changes: list[SeriesChange]) -> dict[str, float]:
+    """How much "metric M changed in service S" says about *where* the fault is, per metric.
+
+    A change seen in k of the N services that report the metric narrows the suspects to k: its
+    information is log(N/k), normalised by log(N) to 0..1 (1: only one service moved; 0: all
+    did, as when a shared symptom or an artefact of the collector moves every series at once).
+    With fewer than 3 services reporting it, there is no crowd to compare with: 1.
+    """
+    reporting: dict[str, set[str]] = {}
+    moved: dict[str, set[str]] = {}
+    for c in changes:
+        reporting.setdefault(c.metric, set()).add(c.service)
+        if c.score >= Z_THRESHOLD:
+            moved.setdefault(c.metric, set()).add(c.service)
+    weights = {}
+    for metric, services in reporting.items():
+        n, k = len(services), max(len(moved.get(metric, ())), 1)
+        weights[metric] = 1.0 if n < 3 else math.log(n / k) / math.log(n)
+    return weights
+
+
+def code_path_effect(change: CodePathChange) -> float:
+    """Doublings between the normal and the incident share of spans writing the line."""
+    high = max(change.share_normal, change.share_incident)
+    low = min(change.share_normal, change.share_incident)
+    return math.log2((high + SHARE_FLOOR) / (low + SHARE_FLOOR))
+
+
+def collect(
+    metrics: list[SeriesChange] | None,
+    logs: LogFindings | None,
+    traces: TraceAnalysis | None,
+    changes: list[Change] | None,
+    incident_start_ts: float,
+    code_paths: list[CodePathChange] | None = None,
+) -> dict[str, ServiceSignals]:
+    found: dict[str, ServiceSignals] = {}
+
+    def of(service: str) -> ServiceSignals:
+        return found.setdefault(service, ServiceSignals(service))
+
+    weights = distinctiveness(metrics or [])
+    for change in metrics or []:
+        if change.score <= 0:
+            continue
+        s = of(change.service)
+        if change.group is SignalGroup.TRAFFIC:
+            if change.direction == "down":
+                s.traffic_down = max(s.traffic_down, change.score)
+            continue  # traffic moves with the symptom everywhere; not a root-cause signal
+        if change.group in NOT_OWN:
+            continue
+        size = change.effect * weights[change.metric]
+        s.metric_groups[change.group] = max(s.metric_groups.get(change.group, 0.0), size)
+        s.bump("metrics", size)
+    for burst in logs.bursts if logs else []:
+        if burst.score > 0:
+            of(burst.service).bump("logs", burst.score)
+    for pattern, _ in logs.patterns if logs else []:
+        if pattern.growth <= 0:
+            continue
+        s = of(pattern.service)
+        s.bump("logs", pattern.growth)
+        if pattern.max_level >= LogLevel.ERROR:
+            text = f"{pattern.template} {pattern.example}"
+            if EXCEPTION_WORDS.search(text):
+                s.exception_words = True
+            else:
+                s.error_words = True
+    for path in code_paths or []:
+        if path.kind == "appeared" and path.level < LogLevel.WARN:
+            continue  # a new INFO line is mostly new input taking another branch, not a fault
+        s = of(path.service)
+        s.bump("code_paths", code_path_effect(path))
+        if path.callee_failed < 0.5:  # not the span's reaction to a call that failed below it
+            s.own_code_path = max(s.own_code_path, code_path_effect(path))
+        if path.kind == "vanished":
+            s.cut_short = True
+        elif path.level >= LogLevel.ERROR:
+            if EXCEPTION_WORDS.search(f"{path.template} {path.example}"):
+                s.exception_words = True
+            else:
+                s.error_words = True
+    if traces is not None:
+        for finding in traces.services.values():
+            s = of(finding.service)
+            s.bump("trace_errors", finding.error_score)
+            # critical-path self time: time requests waited on the service itself. Plain self
+            # time also counts spans nobody waited for (parallel calls, async handlers that
+            # run beside their client span), which flags callers that were only waiting.
+            s.bump("trace_latency", finding.critical_latency_score)
+            if finding.error_score >= 1.0 and finding.incident_self_ms is None:
+                s.outage = True  # errors attributed to it, yet it recorded no spans itself
+        for edge in traces.edges:
+            of(edge.callee).bump("trace_network", edge.gap_score)
+    start = datetime.fromtimestamp(incident_start_ts, UTC)
+    for item in changes or []:
+        if item.kind in CHANGE_KINDS:
+            of(item.service).bump("change", proximity(item, start))
+    return found

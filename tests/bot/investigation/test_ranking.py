@@ -1,0 +1,362 @@
+"""The deterministic ranking (issue 11): fault hypotheses that name causes before symptoms,
+the propagation discount, a change that only adds to an anomaly, and evidence per fault.
+
+Signals are given directly (in doublings, as ``bot.investigation.signals.collect`` makes them):
+about 3 doublings is a clear change (0.86 once squashed), 0.1 is noise (0.06).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.investigation.ranking import (
+    PROPAGATION_FACTOR,
+    RankedService,
+    fault_type,
+    order_evidence,
+    rank,
+    total,
+)
+from bot.investigation.report import FaultType
+from bot.investigation.signals import ServiceSignals
+from tools.analysis.change_scores import SignalGroup
+from tools.analysis.span_attribution import EdgeFinding, ServiceTraceFinding, TraceAnalysis
+from tools.evidence import EvidenceDraft, Source
+
+CLEAR = 3.0  # doublings: an 8-fold change
+FAINT = 0.1
+
+
+def signals(
+    service: str = "api",
+    groups: dict[SignalGroup, float] | None = None,
+    **raw: float,
+) -> ServiceSignals:
+    """A service's signals; each metric group also counts as its ``metrics`` signal."""
+    metric_groups = groups or {}
+    if metric_groups:
+        raw["metrics"] = max(raw.get("metrics", 0.0), *metric_groups.values())
+    return ServiceSignals(service, raw=raw, metric_groups=dict(metric_groups))
+
+
+def draft(key: str, source: Source, score: float, service: str = "api") -> EvidenceDraft:
+    return EvidenceDraft(
+        key=key, source=source, title=key, summary=key, query=key, service=service, score=score
+    )
+
+
+def healthy(service: str) -> ServiceTraceFinding:
+    """A service's own spans in the incident: no errors originate in it, its time unchanged."""
+    return ServiceTraceFinding(
+        service=service,
+        baseline_origin_rate=0.0,
+        incident_origin_rate=0.0,
+        incident_origin_traces=0,
+        example_trace=None,
+        example_operation=None,
+        example_error=None,
+        baseline_self_ms=10.0,
+        incident_self_ms=10.0,
+        baseline_critical_ms=10.0,
+        incident_critical_ms=10.0,
+        baseline_traces=100,
+        incident_traces=100,
+    )
+
+
+def calls(*edges: tuple[str, str], untraced: tuple[str, ...] = ()) -> TraceAnalysis:
+    """The call graph ``edges``; every service in it recorded its own spans but ``untraced``."""
+    services = {name for edge in edges for name in edge} - set(untraced)
+    return TraceAnalysis(
+        100,
+        100,
+        {name: healthy(name) for name in services},
+        [EdgeFinding(caller, callee, 100, 0, 1.0, 1.0, ()) for caller, callee in edges],
+    )
+
+
+# --- fault_type: causes before symptoms ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("group", "fault"),
+    [
+        (SignalGroup.CPU, FaultType.CPU),
+        (SignalGroup.MEMORY, FaultType.MEMORY),
+        (SignalGroup.POOL, FaultType.RESOURCE_EXHAUSTION),
+    ],
+)
+def test_saturation_is_named_before_the_latency_it_causes(
+    group: SignalGroup, fault: FaultType
+) -> None:
+    s = signals(groups={group: 1.5, SignalGroup.LATENCY: CLEAR}, trace_latency=CLEAR)
+    assert fault_type(s) is fault
+
+
+@pytest.mark.parametrize("group", [SignalGroup.CPU, SignalGroup.MEMORY, SignalGroup.POOL])
+def test_saturation_too_small_to_matter_leaves_the_symptom(group: SignalGroup) -> None:
+    s = signals(groups={group: FAINT, SignalGroup.LATENCY: CLEAR}, trace_latency=CLEAR)
+    assert fault_type(s) is FaultType.LATENCY
+
+
+def test_the_strongest_cause_is_named() -> None:
+    s = signals(groups={SignalGroup.CPU: 1.0, SignalGroup.POOL: CLEAR})
+    assert fault_type(s) is FaultType.RESOURCE_EXHAUSTION
+
+
+def test_time_on_the_calls_to_a_service_is_network_delay() -> None:
+    s = signals(trace_network=CLEAR, trace_latency=1.0, trace_errors=1.0)
+    assert fault_type(s) is FaultType.NETWORK_DELAY
+
+
+def test_errors_from_a_service_that_recorded_no_spans_are_an_outage() -> None:
+    s = signals(trace_errors=CLEAR, groups={SignalGroup.CPU: CLEAR})
+    s.outage = True
+    assert fault_type(s) is FaultType.DEPENDENCY_OUTAGE
+
+
+def test_traffic_that_fell_with_errors_is_an_outage() -> None:
+    s = signals(trace_errors=CLEAR)
+    s.traffic_down = 12.0
+    assert fault_type(s) is FaultType.DEPENDENCY_OUTAGE
+    s.traffic_down = 4.0  # a dip, not a service gone
+    assert fault_type(s) is not FaultType.DEPENDENCY_OUTAGE
+
+
+def test_a_change_right_before_an_anomaly_is_a_bad_deploy() -> None:
+    s = signals(change=0.9, logs=CLEAR, trace_errors=CLEAR, groups={SignalGroup.CPU: CLEAR})
+    assert fault_type(s) is FaultType.BAD_DEPLOY
+
+
+def test_a_change_beside_a_small_anomaly_is_not_named() -> None:
+    s = signals(change=1.0, logs=1.0)
+    assert s.anomaly() < 1.0
+    assert fault_type(s) is FaultType.ERRORS
+
+
+def test_a_change_long_before_is_not_named() -> None:
+    s = signals(change=0.2, logs=CLEAR, trace_errors=CLEAR)
+    assert fault_type(s) is FaultType.ERRORS
+
+
+def test_errors_with_exception_words_are_an_exception() -> None:
+    s = signals(logs=CLEAR)
+    s.exception_words = True
+    assert fault_type(s) is FaultType.EXCEPTION
+
+
+def test_other_error_text_is_an_error_return() -> None:
+    s = signals(logs=CLEAR, trace_errors=CLEAR)
+    s.error_words = True
+    assert fault_type(s) is FaultType.ERROR_RETURN
+
+
+def test_a_code_path_cut_short_without_error_text_is_an_exception() -> None:
+    s = signals(code_paths=CLEAR)
+    s.cut_short = True
+    assert fault_type(s) is FaultType.EXCEPTION
+
+
+def test_the_error_text_decides_over_a_code_path_cut_short() -> None:
+    s = signals(code_paths=CLEAR, logs=CLEAR)
+    s.cut_short = True
+    s.error_words = True
+    assert fault_type(s) is FaultType.ERROR_RETURN
+
+
+@pytest.mark.parametrize(
+    "s",
+    [
+        signals(trace_errors=CLEAR),
+        signals(groups={SignalGroup.ERRORS: CLEAR}),
+        signals(logs=CLEAR),
+        signals(code_paths=CLEAR),  # a new WARN line: nothing says which kind of error
+    ],
+    ids=["traces", "metric", "logs", "code-path"],
+)
+def test_errors_of_unknown_kind_are_errors(s: ServiceSignals) -> None:
+    assert fault_type(s) is FaultType.ERRORS
+
+
+def test_latency_alone_is_latency() -> None:
+    assert fault_type(signals(trace_latency=CLEAR)) is FaultType.LATENCY
+    assert fault_type(signals(groups={SignalGroup.LATENCY: CLEAR})) is FaultType.LATENCY
+
+
+def test_the_larger_symptom_is_named() -> None:
+    assert fault_type(signals(trace_latency=CLEAR, logs=1.0)) is FaultType.LATENCY
+    assert fault_type(signals(trace_latency=1.0, logs=CLEAR)) is FaultType.ERRORS
+
+
+def test_faint_signals_are_unknown() -> None:
+    assert fault_type(signals(logs=FAINT, trace_latency=FAINT)) is FaultType.UNKNOWN
+    assert fault_type(signals(groups={SignalGroup.OTHER: CLEAR})) is FaultType.UNKNOWN
+
+
+# --- rank -----------------------------------------------------------------------------------
+
+
+def _evidence_for(*services: str) -> list[EvidenceDraft]:
+    return [draft(f"logs:{s}", Source.LOGS, 2.0, s) for s in services]
+
+
+def _by_service(ranked: list[RankedService]) -> dict[str, RankedService]:
+    return {r.service: r for r in ranked}
+
+
+def test_a_caller_with_healthy_spans_over_an_anomalous_callee_is_discounted() -> None:
+    web = signals("web", logs=CLEAR, groups={SignalGroup.ERRORS: CLEAR})
+    undiscounted = total(signals("web", logs=CLEAR, groups={SignalGroup.ERRORS: CLEAR}))
+    api = signals("api", trace_errors=CLEAR, logs=CLEAR)
+    ranked = rank({"web": web, "api": api}, calls(("web", "api")), _evidence_for("web", "api"), 5)
+    assert [r.service for r in ranked] == ["api", "web"]
+    found = _by_service(ranked)
+    assert found["web"].propagated and not found["api"].propagated
+    assert found["web"].score == pytest.approx(undiscounted * PROPAGATION_FACTOR, abs=1e-3)
+    assert found["api"].score == pytest.approx(total(api), abs=1e-3)
+
+
+def test_the_discount_reaches_through_a_chain_of_calls() -> None:
+    web = signals("web", logs=CLEAR, groups={SignalGroup.ERRORS: CLEAR})
+    db = signals("db", trace_errors=CLEAR, code_paths=CLEAR)
+    edges = calls(("web", "api"), ("api", "db"))
+    ranked = rank({"web": web, "db": db}, edges, _evidence_for("web", "db"), 5)
+    assert _by_service(ranked)["web"].propagated
+
+
+def test_a_caller_whose_own_spans_are_anomalous_is_not_discounted() -> None:
+    web = signals("web", trace_latency=CLEAR, logs=CLEAR)
+    api = signals("api", trace_errors=CLEAR, logs=CLEAR)
+    ranked = rank({"web": web, "api": api}, calls(("web", "api")), _evidence_for("web", "api"), 5)
+    assert not _by_service(ranked)["web"].propagated
+
+
+def test_a_callee_much_less_anomalous_than_its_caller_explains_nothing() -> None:
+    web = signals("web", logs=CLEAR, code_paths=CLEAR, groups={SignalGroup.ERRORS: CLEAR})
+    api = signals("api", logs=0.5)
+    assert total(api) < 0.5 * total(web)
+    ranked = rank({"web": web, "api": api}, calls(("web", "api")), _evidence_for("web", "api"), 5)
+    assert ranked[0].service == "web" and not ranked[0].propagated
+
+
+def test_a_caller_without_own_spans_in_the_incident_is_not_discounted() -> None:
+    """Healthy own spans need own spans: a caller that recorded none is not shown healthy."""
+    web = signals("web", logs=CLEAR, groups={SignalGroup.ERRORS: CLEAR})
+    api = signals("api", trace_errors=CLEAR, logs=CLEAR)
+    edges = calls(("web", "api"), untraced=("web",))
+    ranked = rank({"web": web, "api": api}, edges, _evidence_for("web", "api"), 5)
+    assert not _by_service(ranked)["web"].propagated
+
+
+def test_without_traces_nothing_is_discounted() -> None:
+    web = signals("web", logs=CLEAR)
+    api = signals("api", logs=CLEAR, code_paths=CLEAR)
+    ranked = rank({"web": web, "api": api}, None, _evidence_for("web", "api"), 5)
+    assert not any(r.propagated for r in ranked)
+
+
+def test_a_change_alone_ranks_nothing() -> None:
+    deployed = signals("api", change=1.0)
+    assert rank({"api": deployed}, None, _evidence_for("api"), 5) == []
+
+
+def test_a_change_adds_only_to_a_service_anomalous_itself() -> None:
+    quiet = signals("api", change=1.0, logs=0.5)
+    assert quiet.anomaly() < 0.5
+    assert total(quiet) == pytest.approx(quiet.anomaly())
+    loud = signals("api", change=1.0, logs=CLEAR)
+    assert total(loud) == pytest.approx(loud.anomaly() + 1.0)
+
+
+def test_a_nearby_change_lifts_a_service_above_an_equally_anomalous_one() -> None:
+    found = {
+        "api": signals("api", change=1.0, logs=CLEAR),
+        "db": signals("db", logs=CLEAR),
+    }
+    ranked = rank(found, None, _evidence_for("api", "db"), 5)
+    assert [r.service for r in ranked] == ["api", "db"]
+    assert ranked[0].signals["change"] == 1.0
+
+
+def test_a_candidate_without_evidence_to_cite_is_skipped() -> None:
+    found = {"api": signals("api", logs=CLEAR), "db": signals("db", logs=CLEAR, code_paths=1)}
+    ranked = rank(found, None, _evidence_for("api"), 5)
+    assert [r.service for r in ranked] == ["api"]
+    assert ranked[0].evidence_keys == ["logs:api"]
+
+
+def test_the_ranking_is_by_score_and_cut_at_the_limit() -> None:
+    found = {
+        "a": signals("a", logs=1.0),
+        "b": signals("b", logs=CLEAR, trace_errors=CLEAR),
+        "c": signals("c", logs=CLEAR),
+        "quiet": signals("quiet", logs=0.01),  # below MIN_SCORE
+    }
+    evidence = _evidence_for(*found)
+    assert [r.service for r in rank(found, None, evidence, 5)] == ["b", "c", "a"]
+    assert [r.service for r in rank(found, None, evidence, 2)] == ["b", "c"]
+
+
+def test_a_ranked_service_carries_its_fault_and_nonzero_signals() -> None:
+    api = signals("api", code_paths=CLEAR)
+    api.cut_short = True
+    (ranked,) = rank({"api": api}, None, _evidence_for("api"), 5)
+    assert ranked.fault_type is FaultType.EXCEPTION
+    assert set(ranked.signals) == {"code_paths"}
+
+
+# --- order_evidence -------------------------------------------------------------------------
+
+ITEMS = [
+    draft("logs-weak", Source.LOGS, 1.0),
+    draft("metrics", Source.METRICS, 9.0),
+    draft("logs-strong", Source.LOGS, 5.0),
+    draft("traces", Source.TRACES, 3.0),
+    draft("change", Source.CHANGE, 0.5),
+]
+
+
+@pytest.mark.parametrize(
+    ("fault", "first"),
+    [
+        (FaultType.BAD_DEPLOY, ["change", "traces", "logs-strong", "metrics"]),
+        (FaultType.EXCEPTION, ["logs-strong", "traces", "metrics", "change"]),
+        (FaultType.ERROR_RETURN, ["traces", "logs-strong", "metrics", "change"]),
+        (FaultType.ERRORS, ["traces", "logs-strong", "metrics", "change"]),
+        (FaultType.CPU, ["metrics", "traces", "logs-strong", "change"]),
+        (FaultType.MEMORY, ["metrics", "logs-strong", "traces", "change"]),
+        (FaultType.RESOURCE_EXHAUSTION, ["metrics", "logs-strong", "traces", "change"]),
+        (FaultType.NETWORK_DELAY, ["traces", "metrics", "logs-strong", "change"]),
+        (FaultType.LATENCY, ["traces", "logs-strong", "metrics", "change"]),
+    ],
+)
+def test_the_best_item_of_each_source_comes_first_in_the_fault_s_order(
+    fault: FaultType, first: list[str]
+) -> None:
+    assert order_evidence(ITEMS, fault) == [*first, "logs-weak"]
+
+
+def test_the_rest_follow_by_score_and_missing_sources_are_skipped() -> None:
+    items = [
+        draft("m1", Source.METRICS, 1.0),
+        draft("m3", Source.METRICS, 3.0),
+        draft("m2", Source.METRICS, 2.0),
+    ]
+    assert order_evidence(items, FaultType.EXCEPTION) == ["m3", "m2", "m1"]
+    assert order_evidence([], FaultType.CPU) == []
+
+
+def test_a_caller_whose_own_code_path_changed_is_not_discounted() -> None:
+    """New error lines in its own spans, with no failing call below them, are its own fault."""
+    web = signals("web", code_paths=CLEAR)
+    web.own_code_path = CLEAR
+    api = signals("api", trace_errors=CLEAR, logs=CLEAR, metrics=CLEAR)
+    ranked = rank({"web": web, "api": api}, calls(("web", "api")), _evidence_for("web", "api"), 5)
+    assert not _by_service(ranked)["web"].propagated
+
+
+def test_a_caller_whose_code_path_changed_because_a_call_failed_is_discounted() -> None:
+    web = signals("web", code_paths=CLEAR)  # its reaction to the callee: own_code_path stays 0
+    api = signals("api", trace_errors=CLEAR, logs=CLEAR, metrics=CLEAR)
+    ranked = rank({"web": web, "api": api}, calls(("web", "api")), _evidence_for("web", "api"), 5)
+    assert _by_service(ranked)["web"].propagated

@@ -1,0 +1,274 @@
+"""When the symptoms began (issue 11): the earliest onset another signal confirms near the alert,
+else the alert's usual lead (logs and traces saw no change) or the older metric rules."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.investigation.request import InvestigationRequest
+from bot.investigation.scope import (
+    ALERT_LEAD,
+    ALERT_LOOKBACK,
+    TOP_CHANGES_FOR_ONSET,
+    Scope,
+    incident_start,
+    metric_onsets,
+)
+from tests.bundles import T0
+from tools.analysis.change_scores import SeriesChange, classify
+from tools.analysis.onset import Onset
+from tools.evidence import TimeWindow
+
+WINDOW = TimeWindow(start=T0, end=T0 + timedelta(hours=1))
+ALERT = T0 + timedelta(minutes=44)
+NO_REQUEST = InvestigationRequest()
+MINUTE = timedelta(minutes=1)
+
+
+def scope(alert: datetime | None = ALERT, service: str | None = "web") -> Scope:
+    return Scope(
+        window=WINDOW,
+        baseline_end=T0 + timedelta(minutes=34),
+        alert_time=alert,
+        alert_service=service if alert else None,
+        question="Why?",
+        label="alert",
+    )
+
+
+def onset(
+    source: str, at: datetime, *, what: str = "", strength: float = 50.0, resolution_s: float = 15
+) -> Onset:
+    return Onset(
+        at=at.timestamp(),
+        source=source,
+        what=what or f"{source} series",
+        before=1.0,
+        after=10.0,
+        unit="/min",
+        strength=strength,
+        resolution_s=resolution_s,
+    )
+
+
+def change(
+    service: str,
+    metric: str,
+    first_changed: datetime | None,
+    *,
+    score: float = 12.0,
+    effect: float = 2.0,
+    step_s: float = 60.0,
+) -> SeriesChange:
+    """A significant change whose first changed sample is ``first_changed``, sampled every
+    ``step_s`` over the window."""
+    start = WINDOW.start.timestamp()
+    points = tuple((start + i * step_s, 1.0) for i in range(int(3600 / step_s)))
+    return SeriesChange(
+        service=service,
+        metric=metric,
+        group=classify(metric)[0],
+        direction="up",
+        score=score,
+        baseline_median=0.01,
+        incident_median=0.2,
+        peak=0.3,
+        peak_at=ALERT.timestamp(),
+        onset=first_changed.timestamp() if first_changed else None,
+        points=points,
+        effect=effect,
+        step=step_s,
+    )
+
+
+def start_of(
+    changes: list[SeriesChange] | None = None,
+    onsets: list[Onset] | None = None,
+    *,
+    where: Scope | None = None,
+    request: InvestigationRequest = NO_REQUEST,
+) -> datetime:
+    return incident_start(where or scope(), request, changes, onsets or [])
+
+
+# --- logs and traces ------------------------------------------------------------------------
+
+
+def test_an_explicit_start_wins() -> None:
+    explicit = T0 + timedelta(minutes=10)
+    at = ALERT - 4 * MINUTE
+    found = start_of(
+        [change("api", "error_ratio", at)],
+        [onset("logs", at), onset("traces", at)],
+        request=InvestigationRequest(incident_start=explicit),
+    )
+    assert found == explicit
+
+
+def test_a_log_onset_a_trace_onset_confirms_is_the_start() -> None:
+    at = ALERT - timedelta(minutes=4, seconds=20)
+    found = start_of(onsets=[onset("logs", at), onset("traces", at + timedelta(seconds=10))])
+    assert found == at
+
+
+def test_the_earliest_confirmed_onset_near_the_alert_is_the_start() -> None:
+    early, late = ALERT - 8 * MINUTE, ALERT - 3 * MINUTE
+    onsets = [onset("logs", late), onset("traces", late), onset("logs", early, what="api")]
+    onsets.append(onset("traces", early + timedelta(seconds=5), what="latency"))
+    assert start_of(onsets=onsets) == early
+
+
+def test_a_metric_onset_confirmed_by_a_finer_log_onset_takes_the_log_s_time() -> None:
+    metric = change("api", "error_ratio", ALERT - 4 * MINUTE)  # its onset: a step before
+    logs = onset("logs", ALERT - timedelta(minutes=4, seconds=40))
+    assert start_of([metric], [logs]) == ALERT - timedelta(minutes=4, seconds=40)
+
+
+@pytest.mark.parametrize(
+    "onsets",
+    [
+        [onset("logs", ALERT - 5 * MINUTE)],
+        [onset("logs", ALERT - 8 * MINUTE), onset("traces", ALERT - 3 * MINUTE)],
+        [onset("logs", ALERT - 5 * MINUTE), onset("logs", ALERT - 5 * MINUTE, what="api")],
+        [onset("logs", ALERT - 5 * MINUTE), onset("traces", ALERT - 5 * MINUTE, strength=0.5)],
+    ],
+    ids=["alone", "apart", "one-source", "weak-confirmation"],
+)
+def test_logs_and_traces_that_confirm_no_onset_leave_the_alert_s_lead(
+    onsets: list[Onset],
+) -> None:
+    assert start_of(onsets=onsets) == ALERT - ALERT_LEAD
+
+
+def test_metric_series_confirming_each_other_are_not_enough_when_logs_saw_nothing() -> None:
+    metrics = [
+        change("api", "error_ratio", ALERT - 6 * MINUTE),
+        change("db", "latency_p99_seconds", ALERT - 6 * MINUTE),
+    ]
+    weak = onset("logs", ALERT - 20 * MINUTE, strength=0.5)
+    assert start_of(metrics, [weak]) == ALERT - ALERT_LEAD
+
+
+def test_the_alert_s_lead_is_clamped_to_the_window() -> None:
+    early_alert = WINDOW.start + MINUTE
+    found = start_of(onsets=[onset("logs", WINDOW.start)], where=scope(early_alert))
+    assert found == WINDOW.start
+
+
+@pytest.mark.parametrize(
+    "at",
+    [ALERT - ALERT_LOOKBACK - 5 * MINUTE, ALERT + 2 * MINUTE],
+    ids=["long-before", "after"],
+)
+def test_onsets_outside_the_lookback_before_the_alert_are_ignored(at: datetime) -> None:
+    found = start_of(onsets=[onset("logs", at), onset("traces", at)])
+    assert found == ALERT - ALERT_LEAD
+
+
+def test_without_an_alert_a_confirmed_onset_anywhere_in_the_window_is_the_start() -> None:
+    at = T0 + timedelta(minutes=12)
+    found = start_of(onsets=[onset("logs", at), onset("traces", at)], where=scope(None))
+    assert found == at
+
+
+# --- metrics only ---------------------------------------------------------------------------
+
+
+def test_metrics_only_a_metric_onset_another_series_confirms_is_the_start() -> None:
+    first = ALERT - 6 * MINUTE
+    metrics = [
+        change("api", "error_ratio", first + MINUTE, effect=3.0),
+        change("api", "latency_p99_seconds", first, effect=1.0),
+    ]
+    assert start_of(metrics) == first - MINUTE  # a step before its first changed sample
+
+
+def test_metrics_only_an_unconfirmed_onset_leaves_the_older_rules() -> None:
+    """No other series confirms either change: the alerting service's own onset (the alert
+    *is* its symptom), not the strongest single series'."""
+    own = ALERT - 3 * MINUTE
+    metrics = [
+        change("api", "cpu_usage", ALERT - 9 * MINUTE, score=30.0, effect=4.0),
+        change("web", "error_ratio", own, score=8.0, effect=2.0),
+    ]
+    assert start_of(metrics) == own
+
+
+def test_metrics_only_without_an_alert_an_unconfirmed_onset_leaves_the_older_rules() -> None:
+    """Without an alert the older rule is the earliest onset among the strongest changes."""
+    earliest = T0 + timedelta(minutes=36)
+    metrics = [
+        change("api", "cpu_usage", T0 + timedelta(minutes=50), score=30.0, effect=4.0),
+        change("db", "error_ratio", earliest, score=8.0, effect=2.0),
+    ]
+    assert start_of(metrics, where=scope(None)) == earliest
+
+
+def test_metrics_only_confirmed_onsets_long_before_the_alert_are_ignored() -> None:
+    """The older rule then takes the latest onset before the alert among the strong ones."""
+    long_before = ALERT - ALERT_LOOKBACK - 5 * MINUTE
+    metrics = [
+        change("api", "error_ratio", long_before, effect=3.0),
+        change("db", "latency_p99_seconds", long_before + MINUTE, effect=2.0),
+    ]
+    assert start_of(metrics) == long_before + MINUTE
+
+
+def test_with_nothing_at_all_the_alert_s_lead_or_the_baseline_end() -> None:
+    assert start_of() == ALERT - ALERT_LEAD
+    assert start_of(where=scope(None)) == scope(None).baseline_end
+
+
+# --- metric_onsets --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("step_s", [15.0, 60.0])
+def test_a_metric_onset_is_one_step_before_the_first_changed_sample(step_s: float) -> None:
+    first = ALERT - 4 * MINUTE
+    c = change("api", "error_ratio", first, score=9.0, step_s=step_s)
+    (found,) = metric_onsets([c])
+    assert found.at == first.timestamp() - step_s
+    assert found.resolution_s == step_s
+    assert found.strength == pytest.approx(9.0**2 / 2)
+    assert found.source == "metrics"
+    assert "api" in found.what and "error_ratio" in found.what
+    assert (found.before, found.after) == (c.baseline_median, c.incident_median)
+
+
+def test_the_step_is_the_series_own_and_60_s_when_unknown() -> None:
+    """The step comes from the series' samples (``SeriesChange.step``), not the points kept
+    for display, which are downsampled on long windows."""
+    c = change("api", "error_ratio", ALERT, step_s=30.0)
+    (found,) = metric_onsets([c])
+    assert found.resolution_s == 30
+    (unknown,) = metric_onsets([replace(c, step=0.0)])
+    assert unknown.resolution_s == 60 and unknown.at == ALERT.timestamp() - 60
+
+
+def test_only_the_largest_own_changes_place_onsets() -> None:
+    changes = [
+        change(f"svc{i}", "error_ratio", ALERT - i * MINUTE, effect=float(i)) for i in range(1, 8)
+    ]
+    found = metric_onsets(changes)
+    assert len(found) == TOP_CHANGES_FOR_ONSET
+    assert {o.what for o in found} == {f"svc{i} error_ratio" for i in range(3, 8)}
+
+
+@pytest.mark.parametrize(
+    "metric", ["requests_per_second", "client_latency_p99_seconds", "node_cpu_usage"]
+)
+def test_traffic_callees_latency_and_the_host_place_no_onset(metric: str) -> None:
+    assert metric_onsets([change("api", metric, ALERT, effect=9.0)]) == []
+
+
+def test_a_change_of_no_effect_places_no_onset() -> None:
+    assert metric_onsets([change("api", "error_ratio", ALERT, effect=0.0)]) == []
+    assert metric_onsets([change("api", "error_ratio", None)]) == []
+
+
+def test_onsets_are_utc_epoch_seconds() -> None:
+    (found,) = metric_onsets([change("api", "error_ratio", ALERT)])
+    assert datetime.fromtimestamp(found.at, UTC) == ALERT - MINUTE

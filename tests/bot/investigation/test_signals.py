@@ -1,0 +1,377 @@
+"""Each service's own signals from every modality's comparison with normal (issue 11).
+
+Inputs are the tools' real dataclasses, built by hand: what each modality reported, and what
+``collect`` makes of it per service (in doublings, before the 0..1 squash of the ranking).
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.investigation.signals import (
+    MODALITIES,
+    ServiceSignals,
+    code_path_effect,
+    collect,
+    distinctiveness,
+)
+from tools.analysis.change_scores import SeriesChange, SignalGroup, classify
+from tools.analysis.code_paths import CodePathChange, Kind
+from tools.analysis.log_templates import LogPattern, ServiceErrorBurst
+from tools.analysis.span_attribution import EdgeFinding, ServiceTraceFinding, TraceAnalysis
+from tools.log_patterns import LogFindings
+from tools.recent_changes import proximity
+from tools.records import Change, LogLevel
+
+START = datetime(2026, 3, 2, 9, 40, tzinfo=UTC)
+SERVICES = ("web", "api", "db", "cache")
+
+
+def series_change(
+    service: str, metric: str, *, effect: float = 2.0, score: float = 12.0, direction: str = "up"
+) -> SeriesChange:
+    """A metric change as ``metric_changes`` reports it; ``score`` 0 is a series that did not
+    move (the services that report the metric without a change)."""
+    return SeriesChange(
+        service=service,
+        metric=metric,
+        group=classify(metric)[0],
+        direction=direction,
+        score=score,
+        baseline_median=1.0,
+        incident_median=4.0 if score else 1.0,
+        peak=4.0,
+        peak_at=START.timestamp(),
+        onset=START.timestamp() if score else None,
+        points=(),
+        effect=effect if score else 0.0,
+    )
+
+
+def reporting(metric: str, moved: set[str], effect: float = 2.0) -> list[SeriesChange]:
+    """``metric`` of every service in :data:`SERVICES`; those in ``moved`` changed."""
+    return [
+        series_change(s, metric, effect=effect, score=12.0 if s in moved else 0.0) for s in SERVICES
+    ]
+
+
+def pattern(service: str, template: str, level: LogLevel, growth: float) -> LogPattern:
+    return LogPattern(
+        template=template,
+        service=service,
+        max_level=level,
+        baseline_count=1,
+        incident_count=80,
+        example=template.replace("<*>", "42"),
+        growth=growth,
+    )
+
+
+def logs(*patterns: LogPattern, bursts: tuple[ServiceErrorBurst, ...] = ()) -> LogFindings:
+    return LogFindings(
+        bursts=list(bursts),
+        patterns=[(p, p.growth * 6) for p in patterns],
+        sampled=500,
+        total_warn=90,
+    )
+
+
+def code_path(
+    kind: Kind,
+    level: LogLevel,
+    template: str,
+    *,
+    service: str = "route",
+    normal: tuple[int, int] = (29, 40),
+    incident: tuple[int, int] = (0, 35),
+) -> CodePathChange:
+    return CodePathChange(
+        service=service,
+        operation="queryByIds",
+        template=template,
+        level=level,
+        kind=kind,
+        normal_spans=normal[1],
+        normal_with=normal[0],
+        incident_spans=incident[1],
+        incident_with=incident[0],
+        score=30.0,
+        example=template.replace("<*>", "42"),
+        trace_ids=("ab" * 16,),
+    )
+
+
+def collect_paths(*paths: CodePathChange) -> dict[str, ServiceSignals]:
+    return collect(None, None, None, None, START.timestamp(), list(paths))
+
+
+# --- distinctiveness -----------------------------------------------------------------------
+
+
+def test_a_metric_only_one_of_many_services_moved_in_is_fully_distinctive() -> None:
+    assert distinctiveness(reporting("cpu_usage", {"db"})) == {"cpu_usage": 1.0}
+
+
+def test_a_metric_every_service_moved_in_says_nothing_about_where() -> None:
+    assert distinctiveness(reporting("cpu_usage", set(SERVICES))) == {"cpu_usage": 0.0}
+
+
+def test_distinctiveness_is_the_information_of_narrowing_n_services_to_k() -> None:
+    weights = distinctiveness(reporting("cpu_usage", {"db", "api"}))
+    assert weights["cpu_usage"] == pytest.approx(math.log(4 / 2) / math.log(4))
+
+
+def test_with_fewer_than_three_services_reporting_there_is_no_crowd_to_compare() -> None:
+    both = [series_change("web", "cpu_usage"), series_change("api", "cpu_usage")]
+    assert distinctiveness(both) == {"cpu_usage": 1.0}
+
+
+def test_distinctiveness_is_per_metric() -> None:
+    changes = reporting("cpu_usage", set(SERVICES)) + reporting("error_ratio", {"api"})
+    assert distinctiveness(changes) == {"cpu_usage": 0.0, "error_ratio": 1.0}
+
+
+# --- metrics --------------------------------------------------------------------------------
+
+
+def test_a_metric_counts_its_effect_times_its_distinctiveness() -> None:
+    changes = reporting("cpu_usage", {"db", "api"}, effect=3.0)
+    found = collect(changes, None, None, None, START.timestamp())
+    weight = distinctiveness(changes)["cpu_usage"]
+    assert 0 < weight < 1
+    assert found["db"].raw["metrics"] == pytest.approx(3.0 * weight)
+    assert found["db"].metric_groups == {SignalGroup.CPU: pytest.approx(3.0 * weight)}
+    assert "web" not in found  # a series that did not move adds no service
+
+
+def test_a_change_every_service_shows_adds_nothing() -> None:
+    found = collect(reporting("cpu_usage", set(SERVICES)), None, None, None, START.timestamp())
+    assert all(s.anomaly() == 0 for s in found.values())
+
+
+def test_a_service_s_strongest_metric_and_each_group_s_strongest_are_kept() -> None:
+    changes = [
+        series_change("api", "error_ratio", effect=1.0),
+        series_change("api", "error_count", effect=4.0),
+        series_change("api", "latency_p99_seconds", effect=2.0),
+    ]
+    api = collect(changes, None, None, None, START.timestamp())["api"]
+    assert api.raw["metrics"] == 4.0
+    assert api.metric_groups == {SignalGroup.ERRORS: 4.0, SignalGroup.LATENCY: 2.0}
+
+
+@pytest.mark.parametrize(
+    "metric", ["requests_per_second", "client_latency_p99_seconds", "node_cpu_usage"]
+)
+def test_traffic_callees_latency_and_the_host_are_not_the_service_s_own(metric: str) -> None:
+    assert classify(metric)[0] in {SignalGroup.TRAFFIC, SignalGroup.DOWNSTREAM, SignalGroup.NODE}
+    found = collect([series_change("api", metric, effect=5.0)], None, None, None, 0.0)
+    api = found.get("api", ServiceSignals("api"))
+    assert "metrics" not in api.raw and api.metric_groups == {}
+    assert api.anomaly() == 0
+
+
+def test_traffic_that_fell_is_kept_apart_as_a_hint_of_an_outage() -> None:
+    fell = series_change("api", "requests_per_second", score=15.0, direction="down")
+    api = collect([fell], None, None, None, START.timestamp())["api"]
+    assert api.traffic_down == 15.0 and "metrics" not in api.raw
+
+
+# --- logs -----------------------------------------------------------------------------------
+
+
+def test_an_error_burst_and_the_growth_of_a_template_feed_logs() -> None:
+    burst = ServiceErrorBurst("api", 1, 200, 30.0, 10.0)
+    assert burst.score > 0
+    grew = pattern("db", "slow query took <*> ms", LogLevel.WARN, 1.5)
+    found = collect(None, logs(grew, bursts=(burst,)), None, None, START.timestamp())
+    assert found["api"].raw["logs"] == pytest.approx(burst.score)
+    assert found["db"].raw["logs"] == 1.5
+
+
+def test_a_template_that_did_not_grow_adds_nothing() -> None:
+    steady = pattern("db", "Exception in thread <*>", LogLevel.ERROR, 0.0)
+    found = collect(None, logs(steady), None, None, START.timestamp())
+    assert "db" not in found
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "java.lang.NullPointerException at OrderService.<*>",
+        "Traceback (most recent call last): <*>",
+        "panic: runtime error: index out of range <*>",
+        "Unhandled error while processing <*>",
+    ],
+)
+def test_error_text_with_exception_words_marks_an_exception(template: str) -> None:
+    found = collect(None, logs(pattern("api", template, LogLevel.ERROR, 3.0)), None, None, 0.0)
+    assert found["api"].exception_words and not found["api"].error_words
+
+
+def test_other_error_text_marks_an_error_the_service_answered_with() -> None:
+    refused = pattern("api", "order <*> rejected: invalid coupon", LogLevel.ERROR, 3.0)
+    found = collect(None, logs(refused), None, None, 0.0)
+    assert found["api"].error_words and not found["api"].exception_words
+
+
+def test_warnings_say_nothing_about_the_kind_of_error() -> None:
+    warned = pattern("api", "retrying after Exception <*>", LogLevel.WARN, 2.0)
+    api = collect(None, logs(warned), None, None, 0.0)["api"]
+    assert api.raw["logs"] == 2.0
+    assert not api.exception_words and not api.error_words
+
+
+# --- code paths -----------------------------------------------------------------------------
+
+
+def test_the_code_path_effect_is_the_doublings_between_the_two_shares() -> None:
+    vanished = code_path("vanished", LogLevel.INFO, "Query route by id <*>")
+    assert code_path_effect(vanished) == pytest.approx(math.log2((29 / 40 + 0.05) / 0.05))
+    appeared = code_path("appeared", LogLevel.ERROR, "boom <*>", normal=(0, 40), incident=(29, 40))
+    assert code_path_effect(appeared) == pytest.approx(code_path_effect(vanished))
+
+
+def test_a_line_an_operation_stopped_writing_cuts_its_code_path_short() -> None:
+    vanished = code_path("vanished", LogLevel.INFO, "Query route by id <*>")
+    route = collect_paths(vanished)["route"]
+    assert route.cut_short and not route.exception_words and not route.error_words
+    assert route.raw["code_paths"] == pytest.approx(code_path_effect(vanished))
+    assert route.modalities()["code_paths"] > 0.9
+
+
+def test_a_new_info_line_is_other_input_taking_another_branch() -> None:
+    new_info = code_path(
+        "appeared", LogLevel.INFO, "cache miss for <*>", normal=(0, 40), incident=(30, 35)
+    )
+    assert collect_paths(new_info) == {}
+
+
+def test_a_new_error_line_is_named_by_its_text() -> None:
+    thrown = code_path(
+        "appeared",
+        LogLevel.ERROR,
+        "java.lang.IllegalStateException: no route <*>",
+        normal=(0, 40),
+        incident=(30, 35),
+    )
+    refused = code_path(
+        "appeared",
+        LogLevel.ERROR,
+        "route <*> not found",
+        service="station",
+        normal=(0, 40),
+        incident=(30, 35),
+    )
+    found = collect_paths(thrown, refused)
+    assert found["route"].exception_words and not found["route"].error_words
+    assert found["station"].error_words and not found["station"].exception_words
+    assert not found["route"].cut_short and not found["station"].cut_short
+    assert found["route"].raw["code_paths"] == pytest.approx(code_path_effect(thrown))
+
+
+def test_a_new_warning_line_counts_without_naming_the_error() -> None:
+    warned = code_path(
+        "appeared", LogLevel.WARN, "fallback price used <*>", normal=(0, 40), incident=(30, 35)
+    )
+    route = collect_paths(warned)["route"]
+    assert route.raw["code_paths"] > 0
+    assert not (route.exception_words or route.error_words or route.cut_short)
+
+
+# --- traces ---------------------------------------------------------------------------------
+
+
+def finding(
+    service: str, incident_self_ms: float | None = 12.0, incident_critical_ms: float | None = 300.0
+) -> ServiceTraceFinding:
+    """A service errors originate in during the incident, and whose critical time grew (no
+    own time: it recorded no spans)."""
+    return ServiceTraceFinding(
+        service=service,
+        baseline_origin_rate=0.0,
+        incident_origin_rate=0.6,
+        incident_origin_traces=60,
+        example_trace=None,
+        example_operation=None,
+        example_error=None,
+        baseline_self_ms=10.0,
+        incident_self_ms=incident_self_ms,
+        baseline_critical_ms=10.0,
+        incident_critical_ms=incident_critical_ms,
+        baseline_traces=100,
+        incident_traces=100,
+    )
+
+
+def test_trace_findings_feed_errors_latency_and_network() -> None:
+    api = finding("api")
+    edge = EdgeFinding(
+        caller="web",
+        callee="db",
+        incident_calls=100,
+        incident_errors=0,
+        baseline_gap_ms=1.0,
+        incident_gap_ms=200.0,
+        error_origins=(),
+        baseline_critical_gap_ms=1.0,
+        incident_critical_gap_ms=200.0,
+    )
+    traces = TraceAnalysis(100, 100, {"api": api}, [edge])
+    found = collect(None, None, traces, None, START.timestamp())
+    assert api.error_score > 0 and api.critical_latency_score > 0 and edge.gap_score > 0
+    assert found["api"].raw["trace_errors"] == pytest.approx(api.error_score)
+    assert found["api"].raw["trace_latency"] == pytest.approx(api.critical_latency_score)
+    assert found["db"].raw["trace_network"] == pytest.approx(edge.gap_score)
+    assert "trace_network" not in found.get("web", ServiceSignals("web")).raw
+    assert not found["api"].outage
+
+
+def test_errors_attributed_to_a_service_that_recorded_no_spans_are_an_outage() -> None:
+    gone = finding("db", incident_self_ms=None, incident_critical_ms=None)
+    db = collect(None, None, TraceAnalysis(100, 100, {"db": gone}, []), None, 0.0)["db"]
+    assert gone.error_score >= 1.0 and db.outage
+
+
+# --- changes --------------------------------------------------------------------------------
+
+
+def test_a_change_near_the_start_feeds_change() -> None:
+    deploy = Change(START - timedelta(minutes=2), "api", "deploy", "release 1.4.2")
+    scaled = Change(START - timedelta(minutes=1), "db", "scale", "3 → 5 replicas")
+    old = Change(START - timedelta(hours=3), "web", "config", "raise log level")
+    found = collect(None, None, None, [deploy, scaled, old], START.timestamp())
+    assert found["api"].raw["change"] == pytest.approx(proximity(deploy, START))
+    assert found["api"].normalised()["change"] > 0.8
+    assert "db" not in found  # scaling is not a change of the service's behaviour
+    assert found["web"].normalised()["change"] == 0
+    assert all(s.anomaly() == 0 for s in found.values())  # a change is not an anomaly
+
+
+# --- modalities -----------------------------------------------------------------------------
+
+
+def test_each_modality_counts_once_and_at_most_one() -> None:
+    loud = ServiceSignals("loud", raw={"metrics": 1000.0, "trace_errors": 50.0, "trace_latency": 1})
+    modalities = loud.modalities()
+    assert set(modalities) == set(MODALITIES)
+    assert all(0 <= v <= 1 for v in modalities.values())
+    assert modalities["traces"] == pytest.approx(loud.normalised()["trace_errors"])
+    assert loud.anomaly() == pytest.approx(sum(modalities.values()))
+    assert loud.anomaly() <= 2.0
+
+
+def test_three_unusual_modalities_beat_one_huge_signal() -> None:
+    broad = ServiceSignals("broad", raw={"metrics": 2.0, "logs": 2.0, "code_paths": 2.0})
+    loud = ServiceSignals("loud", raw={"metrics": 1000.0})
+    assert broad.anomaly() > loud.anomaly()
+    assert loud.anomaly() == pytest.approx(1.0)
+
+
+def test_the_change_is_a_proximity_not_a_modality() -> None:
+    s = ServiceSignals("api", raw={"change": 3.0})
+    assert s.normalised()["change"] == 1.0
+    assert s.anomaly() == 0

@@ -1,0 +1,340 @@
+"""Code-path changes: a line an operation stops writing, or starts writing, per span."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tools.analysis.code_paths import (
+    MAX_SCORE,
+    MIN_SCORE,
+    MIN_SHARE_CHANGE,
+    MIN_SPANS,
+    CodePathChange,
+    change_score,
+    find_code_path_changes,
+)
+from tools.records import LogLevel, LogRecord, Span
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+SPLIT = T0 + timedelta(minutes=10)
+QUERY = "Query route by id {n}"
+FAILED = "price lookup failed for order {n}"
+
+
+class _Sample:
+    """Spans of operations and the log lines each wrote, built a span at a time."""
+
+    def __init__(self, first_trace: int = 1) -> None:
+        self.first_trace = first_trace
+        self.spans: list[Span] = []
+        self.logs: list[LogRecord] = []
+
+    def add(
+        self,
+        at: datetime,
+        lines: Sequence[tuple[LogLevel, str]] = (),
+        *,
+        service: str = "route",
+        operation: str = "queryByIds",
+    ) -> Span:
+        n = len(self.spans)
+        span = Span(
+            f"{self.first_trace + n:032x}",
+            f"{n + 1:016x}",
+            None,
+            service,
+            operation,
+            at.timestamp(),
+            20.0,
+        )
+        self.spans.append(span)
+        for level, text in lines:
+            self.logs.append(
+                LogRecord(at, service, level, text.format(n=n), span.trace_id, span.span_id)
+            )
+        return span
+
+    def period(
+        self,
+        start: datetime,
+        count: int,
+        writing: int,
+        line: tuple[LogLevel, str],
+        **where: str,
+    ) -> list[Span]:
+        """``count`` spans a second apart from ``start``, the first ``writing`` writing ``line``
+        (every span also writes a line that never changes)."""
+        steady = (LogLevel.INFO, "handled request {n}")
+        return [
+            self.add(
+                start + timedelta(seconds=i), [steady, line] if i < writing else [steady], **where
+            )
+            for i in range(count)
+        ]
+
+
+def _changes(
+    sample: _Sample,
+    reference: _Sample | None = None,
+    redact: Callable[[str], str] = str.strip,
+) -> list[CodePathChange]:
+    return find_code_path_changes(
+        sample.spans,
+        sample.logs,
+        SPLIT,
+        reference_spans=reference.spans if reference else (),
+        reference_logs=reference.logs if reference else (),
+        redact=redact,
+    )
+
+
+def _exact_tail(k: int, n: int, p: float, *, upper: bool) -> float:
+    terms = range(k, n + 1) if upper else range(k + 1)
+    return math.fsum(math.comb(n, i) * p**i * (1 - p) ** (n - i) for i in terms)
+
+
+def test_a_line_the_operation_stopped_writing_is_reported_and_scored() -> None:
+    sample = _Sample()
+    sample.period(T0, 40, 29, (LogLevel.INFO, QUERY))
+    incident = sample.period(SPLIT, 35, 0, (LogLevel.INFO, QUERY))
+    (change,) = _changes(sample)
+    assert change.kind == "vanished"
+    assert change.service == "route" and change.operation == "queryByIds"
+    assert change.template == "Query route by id <NUM>"
+    assert change.level is LogLevel.INFO
+    assert (change.normal_with, change.normal_spans) == (29, 40)
+    assert (change.incident_with, change.incident_spans) == (0, 35)
+    assert change.share_normal == 29 / 40 and change.share_incident == 0
+    p = (29 + 0.5) / (40 + 1)
+    assert change.score == pytest.approx(-math.log10(_exact_tail(0, 35, p, upper=False)))
+    assert change.score >= MIN_SCORE
+    assert change.example == "Query route by id 0"  # it is written only before
+    assert change.trace_ids == tuple(s.trace_id for s in incident[:3])  # traces without it
+    assert not change.against_reference
+
+
+def test_an_error_line_the_operation_started_writing_is_reported() -> None:
+    sample = _Sample()
+    sample.period(T0, 14, 0, (LogLevel.ERROR, FAILED))
+    incident = sample.period(SPLIT, 12, 8, (LogLevel.ERROR, FAILED))
+    (change,) = _changes(sample)
+    assert change.kind == "appeared" and change.level is LogLevel.ERROR
+    assert change.template == "price lookup failed for order <NUM>"
+    assert (change.normal_with, change.normal_spans) == (0, 14)
+    assert (change.incident_with, change.incident_spans) == (8, 12)
+    p = 0.5 / 15
+    assert change.score == pytest.approx(-math.log10(_exact_tail(8, 12, p, upper=True)))
+    assert change.example == FAILED.format(n=14)  # the first incident span's line
+    assert change.trace_ids == tuple(s.trace_id for s in incident[:3])  # traces with it
+
+
+def test_a_line_written_in_a_small_share_before_and_after_is_not_reported() -> None:
+    sample = _Sample()
+    sample.period(T0, 40, 2, (LogLevel.WARN, "cache miss for key {n}"))
+    sample.period(SPLIT, 35, 3, (LogLevel.WARN, "cache miss for key {n}"))
+    assert _changes(sample) == []
+
+
+def test_a_significant_but_small_shift_on_a_busy_operation_is_not_reported() -> None:
+    sample = _Sample()
+    sample.period(SPLIT - timedelta(hours=1), 2000, 1000, (LogLevel.INFO, QUERY))
+    sample.period(SPLIT, 2000, 840, (LogLevel.INFO, QUERY))
+    assert change_score(1000, 2000, 840, 2000) >= MIN_SCORE  # significant ...
+    assert abs(840 / 2000 - 1000 / 2000) < MIN_SHARE_CHANGE  # ... but small
+    assert _changes(sample) == []
+
+
+def test_an_error_line_that_stops_is_a_recovery_not_a_finding() -> None:
+    sample = _Sample()
+    sample.period(T0, 20, 20, (LogLevel.ERROR, FAILED))
+    sample.period(SPLIT, 20, 0, (LogLevel.ERROR, FAILED))
+    assert _changes(sample) == []
+
+
+def test_reference_spans_are_the_normal_period_when_given() -> None:
+    sample = _Sample()
+    sample.period(T0, 20, 0, (LogLevel.INFO, QUERY))  # already broken before the start
+    sample.period(SPLIT, 20, 0, (LogLevel.INFO, QUERY))
+    assert _changes(sample) == []
+    healthy = _Sample(first_trace=10**6)
+    healthy.period(T0 - timedelta(days=1), 30, 30, (LogLevel.INFO, QUERY))
+    (change,) = _changes(sample, healthy)
+    assert change.kind == "vanished" and change.against_reference
+    assert (change.normal_with, change.normal_spans) == (30, 30)
+    assert (change.incident_with, change.incident_spans) == (0, 20)
+
+
+def test_an_operation_the_reference_lacks_keeps_the_spans_before_the_start() -> None:
+    sample = _Sample()
+    sample.period(T0, 20, 20, (LogLevel.INFO, QUERY), service="new", operation="get")
+    sample.period(SPLIT, 20, 0, (LogLevel.INFO, QUERY), service="new", operation="get")
+    healthy = _Sample(first_trace=10**6)
+    healthy.period(T0 - timedelta(days=1), 30, 30, (LogLevel.INFO, QUERY))
+    (change,) = _changes(sample, healthy)
+    assert change.service == "new" and not change.against_reference
+    assert (change.normal_with, change.normal_spans) == (20, 20)
+
+
+@pytest.mark.parametrize(("normal", "incident"), [(MIN_SPANS - 1, 40), (40, MIN_SPANS - 1)])
+def test_an_operation_with_too_few_spans_in_a_period_is_not_compared(
+    normal: int, incident: int
+) -> None:
+    sample = _Sample()
+    sample.period(T0, normal, normal, (LogLevel.INFO, QUERY))
+    sample.period(SPLIT, incident, 0, (LogLevel.INFO, QUERY))
+    assert _changes(sample) == []
+
+
+def test_logs_without_a_span_id_or_whose_span_was_not_sampled_are_ignored() -> None:
+    sample = _Sample()
+    sample.period(T0, 14, 0, (LogLevel.ERROR, FAILED))
+    incident = sample.period(SPLIT, 12, 0, (LogLevel.ERROR, FAILED))
+    at = SPLIT + timedelta(seconds=1)
+    for span in incident:
+        sample.logs += [
+            LogRecord(at, "route", LogLevel.ERROR, "failed", span.trace_id, None),
+            LogRecord(at, "route", LogLevel.ERROR, "failed", None, None),
+            LogRecord(at, "route", LogLevel.ERROR, "failed", span.trace_id, "ffffffff"),
+        ]
+    assert _changes(sample) == []
+
+
+def test_a_line_written_several_times_in_one_span_counts_once() -> None:
+    sample = _Sample()
+    sample.period(T0, 14, 0, (LogLevel.ERROR, FAILED))
+    incident = sample.period(SPLIT, 12, 8, (LogLevel.ERROR, FAILED))
+    sample.logs += [r for r in sample.logs if r.level is LogLevel.ERROR] * 2
+    (change,) = _changes(sample)
+    assert (change.incident_with, change.incident_spans) == (8, len(incident))
+
+
+def test_ids_join_whatever_their_case_and_zero_padding() -> None:
+    sample = _Sample()
+    sample.period(T0, 14, 0, (LogLevel.ERROR, FAILED))
+    incident = sample.period(SPLIT, 12, 0, (LogLevel.ERROR, FAILED))
+    for span in incident[:8]:
+        trace_id, span_id = span.trace_id.lstrip("0").upper(), span.span_id.lstrip("0")
+        sample.logs.append(LogRecord(SPLIT, "route", LogLevel.ERROR, "boom", trace_id, span_id))
+    (change,) = _changes(sample)
+    assert change.template == "boom" and change.incident_with == 8
+
+
+def test_messages_are_redacted_before_mining() -> None:
+    sample = _Sample()
+    sample.period(T0, 14, 0, (LogLevel.ERROR, "auth failed token=s3cr3t"))
+    sample.period(SPLIT, 12, 8, (LogLevel.ERROR, "auth failed token=s3cr3t"))
+    (change,) = _changes(sample, redact=lambda text: text.replace("s3cr3t", "[REDACTED]"))
+    assert "s3cr3t" not in change.template and "s3cr3t" not in change.example
+    assert change.example == "auth failed token=[REDACTED]"
+
+
+def test_most_surprising_first_and_the_order_is_deterministic() -> None:
+    sample = _Sample()
+    for operation, writing in (("a", 12), ("b", 6), ("c", 12)):
+        sample.period(T0, 14, 0, (LogLevel.ERROR, FAILED), operation=operation)
+        sample.period(SPLIT, 12, writing, (LogLevel.ERROR, FAILED), operation=operation)
+    changes = _changes(sample)
+    assert [c.operation for c in changes] == ["a", "c", "b"]  # a and c tie: by name
+    assert changes[0].score == changes[1].score > changes[2].score
+    assert _changes(sample) == changes
+
+
+def test_the_score_is_an_exact_binomial_tail_capped() -> None:
+    for normal_with, normal_spans, incident_with, incident_spans in [
+        (29, 40, 0, 35),
+        (0, 14, 8, 12),
+        (3, 10, 9, 10),
+        (10, 10, 2, 10),
+    ]:
+        p = (normal_with + 0.5) / (normal_spans + 1)
+        upper = incident_with / incident_spans > normal_with / normal_spans
+        tail = _exact_tail(incident_with, incident_spans, p, upper=upper)
+        expected = min(MAX_SCORE, -math.log10(tail))
+        score = change_score(normal_with, normal_spans, incident_with, incident_spans)
+        assert score == pytest.approx(expected)
+    assert change_score(40, 40, 0, 400) == MAX_SCORE
+    assert change_score(5, 10, 5, 10) == 0.0
+
+
+def test_a_change_below_which_a_call_failed_says_so() -> None:
+    """Spans that started writing an error line because the call they made failed: the change
+    is their reaction to a callee, which ``callee_failed`` measures."""
+    sample = _Sample()
+    sample.period(T0, 14, 0, (LogLevel.ERROR, FAILED))
+    incident = sample.period(SPLIT, 12, 8, (LogLevel.ERROR, FAILED))
+    failed_calls = [
+        Span(
+            span.trace_id,
+            f"{i + 1:08x}ca11",
+            span.span_id,
+            "route",
+            "call price",
+            span.start,
+            5.0,
+            error=True,
+            kind="client",
+        )
+        for i, span in enumerate(incident[:6])
+    ]
+    found = find_code_path_changes([*sample.spans, *failed_calls], sample.logs, SPLIT)
+    (change,) = [c for c in found if c.event == "line"]
+    assert change.kind == "appeared"
+    assert change.callee_failed == pytest.approx(6 / 8)
+    (own,) = _changes(sample)
+    assert own.callee_failed == 0.0
+
+
+def test_many_lines_compared_need_a_stronger_surprise_each() -> None:
+    """Bonferroni: a shift that is significant alone is a likely fluke among hundreds of
+    (operation, line) pairs."""
+    sample = _Sample()
+    sample.period(T0, 24, 11, (LogLevel.INFO, QUERY))
+    sample.period(SPLIT, 23, 2, (LogLevel.INFO, QUERY))
+    alone = _changes(sample)
+    assert len(alone) == 1 and alone[0].score < MIN_SCORE + 2
+    for i in range(200):  # 200 more operations, each with a steady line of its own
+        sample.period(T0, 6, 6, (LogLevel.INFO, f"step {i} done"), operation=f"op{i}")
+        sample.period(SPLIT, 6, 6, (LogLevel.INFO, f"step {i} done"), operation=f"op{i}")
+    assert _changes(sample) == []
+
+
+def _child(parent: Span, service: str, operation: str, n: int, kind: str = "internal") -> Span:
+    return Span(
+        parent.trace_id,
+        f"{n:08x}c0de",
+        parent.span_id,
+        service,
+        operation,
+        parent.start,
+        2.0,
+        kind=kind,
+    )
+
+
+def test_an_internal_call_the_operation_stopped_making_is_a_code_path_change() -> None:
+    """An exception before a query: the operation's span runs, its query span is gone."""
+    sample = _Sample()
+    before = sample.period(T0, 30, 0, (LogLevel.INFO, QUERY))
+    incident = sample.period(SPLIT, 30, 0, (LogLevel.INFO, QUERY))
+    queries = [_child(s, "route", "SELECT route", i) for i, s in enumerate(before)]
+    queries += [_child(s, "route", "SELECT route", 100 + i) for i, s in enumerate(incident[:2])]
+    (change,) = find_code_path_changes([*sample.spans, *queries], sample.logs, SPLIT)
+    assert change.event == "call" and change.kind == "vanished"
+    assert change.template == "SELECT route"
+    assert (change.normal_with, change.incident_with) == (30, 2)
+
+
+def test_calls_to_other_services_are_not_counted() -> None:
+    """What happens under a call to another service is the callee's doing."""
+    sample = _Sample()
+    before = sample.period(T0, 30, 0, (LogLevel.INFO, QUERY))
+    sample.period(SPLIT, 30, 0, (LogLevel.INFO, QUERY))
+    spans = list(sample.spans)
+    for i, span in enumerate(before):
+        client = _child(span, "route", "HTTP POST", i, kind="client")
+        spans += [client, _child(client, "price", "query", 500 + i, kind="server")]
+    assert find_code_path_changes(spans, sample.logs, SPLIT) == []

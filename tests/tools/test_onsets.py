@@ -1,0 +1,189 @@
+"""log_onsets and trace_onsets on a small bundle whose errors and latency step up at one time."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from tests.bundles import T0, iso, write_jsonl
+from tests.reference_bundles import bundle_deps
+from tools.analysis.onset import MIN_STRENGTH, Onset
+from tools.backends import LogQuery, TraceQuery
+from tools.bundle.reader import load_bundle
+from tools.deps import Deps
+from tools.evidence import TimeWindow
+from tools.formatting import hhmm
+from tools.gateway import ToolGateway
+from tools.onsets import ERROR_SHARE, log_onsets, trace_onsets
+from tools.records import LogLevel
+from tools.result import ToolResult, ToolStatus
+from tools.settings import InvestigationSettings
+
+WINDOW = TimeWindow(start=T0, end=T0 + timedelta(minutes=30))
+STEP = T0 + timedelta(minutes=20, seconds=15)
+BUCKET = 15.0
+
+
+def _log(moment: datetime, service: str, level: str, message: str) -> dict[str, Any]:
+    return {"ts": iso(moment), "service": service, "level": level, "message": message}
+
+
+def _trace(index: int, moment: datetime, broken: bool) -> list[dict[str, Any]]:
+    trace, start = f"{index:08x}" + "ef" * 12, moment.timestamp()
+    failing = broken and index % 2 == 0
+    web_ms = (400.0 if broken else 50.0) + index % 5
+    return [
+        {
+            "trace_id": trace,
+            "span_id": "c1",
+            "service": "web",
+            "operation": "GET /",
+            "kind": "server",
+            "start": start,
+            "duration_ms": web_ms,
+            "status": "ok",
+        },
+        {
+            "trace_id": trace,
+            "span_id": "c2",
+            "parent_id": "c1",
+            "service": "api",
+            "operation": "POST /order",
+            "kind": "server",
+            "start": start + 0.001,
+            "duration_ms": web_ms - 5,
+            "status": "error" if failing else "ok",
+        },
+    ]
+
+
+def _incident(path: Path, *, logs_from: timedelta = timedelta(0)) -> Path:
+    """Every 5 s an INFO line and a trace; from STEP api logs an ERROR line every 5 s, half the
+    traces fail in api and requests take 400 ms instead of 50; web logs an ERROR line every
+    3 minutes all along. No log line before ``logs_from``."""
+    path.mkdir(parents=True)
+    logs, spans = [], []
+    for i in range(360):
+        now = T0 + timedelta(seconds=5 * i)
+        broken = now >= STEP
+        spans += _trace(i, now, broken)
+        if now < T0 + logs_from:
+            continue
+        logs.append(_log(now, "web", "INFO", f"handled request {i}"))
+        if broken:
+            logs.append(_log(now, "api", "ERROR", f"pool timeout for order {i}"))
+        if i % 36 == 7:
+            logs.append(_log(now, "web", "ERROR", f"client reset {i}"))
+    write_jsonl(path / "logs.jsonl", logs)
+    write_jsonl(path / "traces.jsonl", spans)
+    window = {"start": iso(WINDOW.start), "end": iso(WINDOW.end)}
+    manifest = {"format": "rcabot-bundle", "version": 1, "name": "step", "window": window}
+    (path / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    return path
+
+
+def _deps(path: Path, *, trace_sample: int = 400) -> Deps:
+    deps = bundle_deps(load_bundle(path))
+    deps.limits = InvestigationSettings(trace_sample=trace_sample)
+    return deps
+
+
+def _onsets(result: ToolResult[list[Onset]]) -> list[Onset]:
+    assert result.status is ToolStatus.OK and result.data is not None
+    return result.data
+
+
+def _near_step(onset: Onset) -> bool:
+    return abs(onset.at - STEP.timestamp()) <= onset.resolution_s
+
+
+async def test_log_onsets_find_the_rise_of_error_lines_and_cite_the_strongest(
+    tmp_path: Path,
+) -> None:
+    deps = _deps(_incident(tmp_path / "b"))
+    result = await ToolGateway(deps).call(log_onsets, window=WINDOW)
+    onsets = _onsets(result)
+    by_what = {o.what: o for o in onsets}
+    assert set(by_what) == {
+        "ERROR log lines (all services)",
+        "api ERROR log lines",
+        "web ERROR log lines",
+    }
+    assert [o.strength for o in onsets] == sorted((o.strength for o in onsets), reverse=True)
+    for what in ("ERROR log lines (all services)", "api ERROR log lines"):
+        onset = by_what[what]
+        assert _near_step(onset) and onset.strength >= MIN_STRENGTH
+        assert onset.source == "logs" and onset.unit == "/min" and onset.resolution_s == BUCKET
+        assert onset.before < 1 < 10 < onset.after  # 12 lines a minute after
+    assert by_what["web ERROR log lines"].strength < MIN_STRENGTH
+    [evidence] = result.evidence
+    top = onsets[0]
+    assert evidence.key == "onset:logs" and evidence.score == top.strength
+    assert evidence.title.startswith(f"{top.what} rose from ")
+    assert evidence.title.endswith(f" at {hhmm(top.at)}")
+    service = "api" if top.what.startswith("api") else None
+    assert evidence.service == service
+    assert deps.logs is not None
+    query = LogQuery(
+        window=WINDOW, services=(service,) if service else (), min_level=LogLevel.ERROR
+    )
+    assert evidence.query == deps.logs.describe(query).text
+    assert evidence.window == WINDOW
+
+
+async def test_minutes_without_any_log_line_are_no_data_not_zero_errors(tmp_path: Path) -> None:
+    # the logs start a minute after api began failing: no rise where the data begins
+    path = _incident(tmp_path / "b", logs_from=timedelta(minutes=21))
+    result = await ToolGateway(_deps(path)).call(log_onsets, window=WINDOW)
+    assert all(o.strength < MIN_STRENGTH for o in _onsets(result))
+    assert result.evidence == []
+
+
+async def test_trace_onsets_find_the_rise_of_errors_and_latency(tmp_path: Path) -> None:
+    deps = _deps(_incident(tmp_path / "b"))
+    result = await ToolGateway(deps).call(trace_onsets, window=WINDOW)
+    onsets = _onsets(result)
+    assert {o.what for o in onsets} == {ERROR_SHARE, "entry-span latency"}
+    for onset in onsets:
+        assert onset.source == "traces" and onset.resolution_s == BUCKET
+        assert _near_step(onset) and onset.strength >= MIN_STRENGTH
+    share = next(o for o in onsets if o.what == ERROR_SHARE)
+    assert share.unit == "share" and share.before == 0 and 0.3 < share.after < 0.7
+    latency = next(o for o in onsets if o.what != ERROR_SHARE)
+    assert latency.unit == "s" and latency.before < 0.06 and 0.39 < latency.after < 0.41
+    [evidence] = result.evidence
+    assert evidence.key == "onset:traces" and evidence.score == onsets[0].strength
+    assert f" at {hhmm(onsets[0].at)}" in evidence.title
+    assert deps.traces is not None
+    query = TraceQuery(window=WINDOW, errors_only=onsets[0].what == ERROR_SHARE)
+    assert evidence.query == deps.traces.describe(query).text
+    assert result.warnings == []
+
+
+async def test_a_thin_trace_sample_places_onsets_to_within_a_slice_and_says_so(
+    tmp_path: Path,
+) -> None:
+    # 20 traces for 360: two slices of 15 minutes, each seen only in its latest 10 traces
+    deps = _deps(_incident(tmp_path / "b"), trace_sample=20)
+    result = await ToolGateway(deps).call(trace_onsets, window=WINDOW)
+    onsets = _onsets(result)
+    assert onsets and all(o.resolution_s == 15 * 60 for o in onsets)
+    assert len(result.warnings) == 1 and "within 900 s" in result.warnings[0]
+
+
+async def test_no_data_is_an_ok_result_with_a_warning(tmp_path: Path) -> None:
+    gateway = ToolGateway(_deps(_incident(tmp_path / "b")))
+    empty = TimeWindow(start=T0 - timedelta(hours=2), end=T0 - timedelta(hours=1))
+    for tool, warning in ((log_onsets, "no log lines"), (trace_onsets, "no traces")):
+        result = await gateway.call(tool, window=empty)
+        assert _onsets(result) == [] and result.evidence == []
+        assert any(warning in w for w in result.warnings)
+
+
+async def test_without_a_backend_the_gateway_says_so() -> None:
+    gateway = ToolGateway(Deps(unavailable={"logs": "no logs here"}))
+    for tool in (log_onsets, trace_onsets):
+        result = await gateway.call(tool, window=WINDOW)
+        assert result.status is ToolStatus.UNAVAILABLE and result.evidence == []

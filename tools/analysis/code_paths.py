@@ -1,0 +1,382 @@
+"""Code-path changes: log lines an operation stopped writing, or started writing, per span.
+
+When a method throws (or returns early) its span still exists, but the lines it normally logs
+on the way stop being written, and error lines may start. Nezha (FSE 2023) finds root causes
+this way; on its TrainTicket data ``RouteController.queryByIds`` of ts-route-service wrote its
+``Query route by id`` INFO line in 29 of 40 spans before an injected exception and in 0 of 35
+after it. Error rates and latency cannot show that; a count of log lines per service mostly
+cannot either (the line vanishes among thousands of others). Joining each log line to the span
+that wrote it (its trace and span id) and asking "in what share of this operation's spans is
+this template written?" does, for any system whose logs carry trace ids.
+
+The calls an operation makes inside its own service (method spans, database queries: child
+spans of the same service that do not call another service) are events of its code path too,
+counted the same way (``event="call"``): an exception before a query means the query span is
+gone. Calls to other services are not: what happens under them is their callee's doing, and a
+caller that stops calling after a failure is reacting to it. A change is also attributed like
+an error, to the deepest span that shows one: ``callee_failed`` is the share of the spans that
+show it below which a call failed or another service's span shows a change of its own.
+
+Per (service, operation) with at least :data:`MIN_SPANS` spans in both periods, each template
+(the project's Drain miner, on redacted messages) is counted at most once per span, in the
+normal period and in the incident. A change is reported when it is both
+
+* **surprising**: ``-log10`` of the binomial tail of the incident count, given the normal share
+  smoothed as ``(with + 0.5) / (spans + 1)`` (so 0 of 40 is not "impossible"), is at least
+  :data:`MIN_SCORE` (p ≤ ``tools.analysis.surprise.SIGNIFICANCE``, 0.001) plus ``log10`` of
+  the number of (operation, line) pairs compared (Bonferroni: hundreds of pairs at p ≤ 0.001
+  each would otherwise report a fluke or two per incident), capped at :data:`MAX_SCORE`; and
+* **large**: the share moved by at least :data:`MIN_SHARE_CHANGE`. Significance alone flags
+  small shifts on busy operations (2,000 spans going from 50 % to 45 % is p < 0.001 and means
+  nothing); size alone flags noise on quiet ones (1 of 5 → 3 of 5).
+
+A WARN+ line that *stops* is not reported: an error path no longer taken is a recovery (or a
+reference period that was not quite healthy), not a cause. On the Nezha cases it was the most
+common false lead (``Servlet.service() ... threw exception`` of ts-travel2-service, written in
+the reference and not in most incidents).
+
+The normal period is the spans before the split, or, given *reference* spans (a healthy
+period), those, for every operation the reference holds at least :data:`MIN_SPANS` spans of;
+the rest keep the spans before the split (as every analysis here does with a reference).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Literal
+
+from scipy.stats import binom
+
+from tools.analysis.surprise import SIGNIFICANCE, smoothed_share
+from tools.analysis.template_miner import TemplateMiner
+from tools.records import LogLevel, LogRecord, Span
+
+MIN_SPANS = 5
+MIN_SCORE = -math.log10(SIGNIFICANCE)  # 3: p <= 0.001
+MIN_SHARE_CHANGE = 0.3
+MAX_SCORE = 30.0
+MAX_TRACES = 3
+
+Kind = Literal["vanished", "appeared"]
+Event = Literal["line", "call"]
+_BEFORE, _INCIDENT, _REFERENCE = 0, 1, 2
+
+
+@dataclass(frozen=True, slots=True)
+class CodePathChange:
+    service: str
+    operation: str
+    template: str
+    level: LogLevel  # highest level the template was written at by this operation
+    kind: Kind
+    normal_spans: int  # spans of (service, operation) in the normal period
+    normal_with: int  # ... of which wrote the template
+    incident_spans: int
+    incident_with: int
+    score: float  # -log10 of the binomial tail p-value, capped at MAX_SCORE
+    example: str  # one message (redacted): from the incident if appeared, else from normal
+    trace_ids: tuple[str, ...]  # incident traces with the line (appeared) / without (vanished)
+    against_reference: bool = False  # the normal period is the reference period
+    # share of those incident spans below which a call failed (a failing client span, or a
+    # failing span of another service): the change may be the span's reaction to a callee
+    callee_failed: float = 0.0
+    event: Event = "line"  # a log line it writes, or a call it makes (``template``: the callee)
+
+    @property
+    def share_normal(self) -> float:
+        return self.normal_with / self.normal_spans if self.normal_spans else 0.0
+
+    @property
+    def share_incident(self) -> float:
+        return self.incident_with / self.incident_spans if self.incident_spans else 0.0
+
+
+def change_score(
+    normal_with: int, normal_spans: int, incident_with: int, incident_spans: int
+) -> float:
+    """``-log10`` of the binomial tail of ``incident_with`` in ``incident_spans`` at the
+    smoothed normal share (:func:`tools.analysis.surprise.smoothed_share`), in the direction the
+    share moved (P(X <= k) when it fell, P(X >= k) when it rose), capped at :data:`MAX_SCORE`;
+    0 when it did not move."""
+    if incident_spans <= 0 or normal_spans <= 0:
+        return 0.0
+    share, normal = incident_with / incident_spans, normal_with / normal_spans
+    if share == normal:
+        return 0.0
+    p = smoothed_share(normal_with, normal_spans)
+    if share > normal:
+        tail = float(binom.sf(incident_with - 1, incident_spans, p))
+    else:
+        tail = float(binom.cdf(incident_with, incident_spans, p))
+    return min(MAX_SCORE, -math.log10(max(tail, 10.0**-MAX_SCORE)))
+
+
+def _unchanged(text: str) -> str:
+    return text
+
+
+def _id(value: str) -> str:
+    """Trace and span ids as both sides agree on them: Jaeger pads to 32 hex digits, some
+    loggers do not, some write upper case."""
+    return value.strip().lower().lstrip("0")
+
+
+@dataclass
+class _Template:
+    """One template within one operation: the spans that wrote it, per period."""
+
+    spans: tuple[set[int], set[int], set[int]] = field(
+        default_factory=lambda: (set(), set(), set())
+    )
+    level: LogLevel = LogLevel.TRACE
+    examples: dict[int, str] = field(default_factory=dict)  # period → first message
+    call: bool = False  # a call the operation makes (a child span), not a log line
+
+
+class _Spans:
+    """Every span by index: its operation, its period, and where logs find it."""
+
+    def __init__(self) -> None:
+        self.groups: dict[tuple[str, str], int] = {}
+        self.counts: list[list[int]] = []  # group → spans per period
+        self.incident: list[list[int]] = []  # group → its incident spans
+        self.group: list[int] = []
+        self.period: list[int] = []
+        self.spans: list[Span] = []
+        # (trace id, span id) → index; the reference's apart: an id reused there is another span
+        self.by_id: dict[bool, dict[tuple[str, str], int]] = {False: {}, True: {}}
+        self._children: dict[tuple[str, str], list[int]] | None = None
+        self.changed: set[int] = set()  # incident spans that show a code-path change
+
+    def add(self, span: Span, period: int) -> None:
+        index = self.by_id[period == _REFERENCE]
+        key = (_id(span.trace_id), _id(span.span_id))
+        if key in index:
+            return
+        group = self.groups.setdefault((span.service, span.operation), len(self.groups))
+        if group == len(self.counts):
+            self.counts.append([0, 0, 0])
+            self.incident.append([])
+        self.counts[group][period] += 1
+        if period == _INCIDENT:
+            self.incident[group].append(len(self.spans))
+        index[key] = len(self.spans)
+        self.group.append(group)
+        self.period.append(period)
+        self.spans.append(span)
+
+    def callee_failed(self, index: int) -> bool:
+        """Whether something below incident span ``index`` explains a change in it: a failing
+        client span, or a span of another service that failed or shows a code-path change of
+        its own (``changed``), anywhere in its subtree. Like errors, a change is attributed to
+        the deepest span that shows one."""
+        if self._children is None:
+            self._children = {}
+            for i, span in enumerate(self.spans):
+                if span.parent_id and self.period[i] != _REFERENCE:
+                    key = (_id(span.trace_id), _id(span.parent_id))
+                    self._children.setdefault(key, []).append(i)
+        own = self.spans[index].service
+        stack = [index]
+        while stack:
+            span = self.spans[stack.pop()]
+            for child in self._children.get((_id(span.trace_id), _id(span.span_id)), []):
+                found = self.spans[child]
+                if found.error and (found.kind == "client" or found.service != own):
+                    return True
+                if found.service != own and child in self.changed:
+                    return True
+                stack.append(child)
+        return False
+
+    def baselines(self) -> list[int | None]:
+        """Per group, the period it is compared with; ``None`` when too thin to compare."""
+        out: list[int | None] = []
+        for counts in self.counts:
+            base = _REFERENCE if counts[_REFERENCE] >= MIN_SPANS else _BEFORE
+            enough = counts[base] >= MIN_SPANS and counts[_INCIDENT] >= MIN_SPANS
+            out.append(base if enough else None)
+        return out
+
+
+def find_code_path_changes(
+    spans: Iterable[Span],
+    logs: Iterable[LogRecord],
+    split: datetime,
+    *,
+    reference_spans: Iterable[Span] = (),
+    reference_logs: Iterable[LogRecord] = (),
+    redact: Callable[[str], str] = _unchanged,
+) -> list[CodePathChange]:
+    """Templates whose share of an operation's spans changed from the normal period (spans
+    starting before ``split``, or the reference) to the incident (spans from ``split``), most
+    surprising first. Logs are joined to spans by trace and span id; logs without a span id, or
+    whose span is not among ``spans`` (``reference_logs``: ``reference_spans``), are ignored.
+    Each message goes through ``redact`` before mining (see ``mine_patterns``)."""
+    at = split.timestamp()
+    index = _Spans()
+    for span in reference_spans:
+        index.add(span, _REFERENCE)
+    for span in spans:
+        index.add(span, _INCIDENT if span.start >= at else _BEFORE)
+    bases = index.baselines()
+    miner = TemplateMiner()
+    stats: dict[tuple[int, int], _Template] = {}
+    for reference, records in ((True, reference_logs), (False, logs)):
+        by_id = index.by_id[reference]
+        for record in records:
+            if not record.span_id or not record.trace_id:
+                continue
+            found = by_id.get((_id(record.trace_id), _id(record.span_id)))
+            if found is None:
+                continue
+            group, period = index.group[found], index.period[found]
+            base = bases[group]
+            if base is None or period not in (_INCIDENT, base):
+                continue  # not compared: too few spans, or a baseline the group does not use
+            message = redact(record.message)
+            entry = stats.setdefault((group, miner.add(message)), _Template())
+            entry.spans[period].add(found)
+            entry.level = max(entry.level, record.level)
+            entry.examples.setdefault(period, message)
+    calls = _add_calls(index, bases, stats)
+    names = {group: name for name, group in index.groups.items()}
+    # every (operation, line) compared is one more chance of a fluke: Bonferroni
+    threshold = MIN_SCORE + math.log10(max(len(stats), 1))
+    detected: list[tuple[CodePathChange, list[int]]] = []
+    for (group, cluster), entry in stats.items():
+        base = bases[group]
+        if base is None:  # never: only compared groups have entries
+            continue
+        what = calls[cluster] if cluster < 0 else miner.template(cluster)
+        change = _change(index, group, base, entry, names[group], what, threshold)
+        if change is not None:
+            showing = _showing(index, group, entry.spans[_INCIDENT], change.kind == "appeared")
+            detected.append((change, showing))
+            index.changed.update(showing)
+    # now that every change is known, whether one below explains each (its callee's change)
+    changes = [
+        replace(change, callee_failed=_share(index, showing)) for change, showing in detected
+    ]
+    changes.sort(
+        key=lambda c: (
+            -c.score,
+            -abs(c.share_incident - c.share_normal),
+            c.service,
+            c.operation,
+            c.kind,
+            c.template,
+        )
+    )
+    return changes
+
+
+def _add_calls(
+    index: _Spans, bases: list[int | None], stats: dict[tuple[int, int], _Template]
+) -> dict[int, str]:
+    """Count the calls each span makes like the lines it writes: a child span's service and
+    operation is one more event of the parent's code path (an exception cut short before a
+    call no longer makes it). Calls get negative ids beside the templates'; returns their
+    names by id."""
+    ids: dict[str, int] = {}
+    parents: dict[int, int] = {}
+    for child, span in enumerate(index.spans):
+        if span.parent_id:
+            reference = index.period[child] == _REFERENCE
+            found = index.by_id[reference].get((_id(span.trace_id), _id(span.parent_id)))
+            if found is not None:
+                parents[child] = found
+    # spans that call another service: their callee, not the caller's code, decides what
+    # happens under them (and an outbound call that stops is the caller's reaction as often)
+    crossing = {p for c, p in parents.items() if index.spans[c].service != index.spans[p].service}
+    for child, parent in parents.items():
+        span = index.spans[child]
+        if child in crossing or span.service != index.spans[parent].service:
+            continue
+        group, period = index.group[parent], index.period[parent]
+        base = bases[group]
+        if base is None or period not in (_INCIDENT, base):
+            continue
+        name = span.operation
+        call = ids.setdefault(name, -1 - len(ids))
+        entry = stats.setdefault((group, call), _Template(call=True))
+        entry.spans[period].add(parent)
+        entry.examples.setdefault(period, name)
+    return {call: name for name, call in ids.items()}
+
+
+def _change(
+    index: _Spans,
+    group: int,
+    base: int,
+    entry: _Template,
+    name: tuple[str, str],
+    template: str,
+    threshold: float = MIN_SCORE,
+) -> CodePathChange | None:
+    normal_spans, incident_spans = index.counts[group][base], index.counts[group][_INCIDENT]
+    normal_with, incident_with = len(entry.spans[base]), len(entry.spans[_INCIDENT])
+    moved = incident_with / incident_spans - normal_with / normal_spans
+    if abs(moved) < MIN_SHARE_CHANGE:
+        return None
+    score = change_score(normal_with, normal_spans, incident_with, incident_spans)
+    if score < threshold:
+        return None
+    appeared = moved > 0
+    if not appeared and entry.level >= LogLevel.WARN:
+        return None  # a warning or error that stops is a recovery, not a cause
+    return CodePathChange(
+        service=name[0],
+        operation=name[1],
+        template=template,
+        level=entry.level,
+        kind="appeared" if appeared else "vanished",
+        normal_spans=normal_spans,
+        normal_with=normal_with,
+        incident_spans=incident_spans,
+        incident_with=incident_with,
+        score=score,
+        example=entry.examples.get(_INCIDENT if appeared else base, ""),
+        trace_ids=_examples(index, group, entry.spans[_INCIDENT], wrote=appeared),
+        against_reference=base == _REFERENCE,
+        callee_failed=_callee_failed(index, group, entry.spans[_INCIDENT], wrote=appeared),
+        event="call" if entry.call else "line",
+    )
+
+
+def _showing(index: _Spans, group: int, wrote_it: set[int], wrote: bool) -> list[int]:
+    """The incident spans of ``group`` that show a change: wrote the line, or did not."""
+    return [i for i in index.incident[group] if (i in wrote_it) == wrote]
+
+
+def _share(index: _Spans, showing: list[int]) -> float:
+    """The share of ``showing`` below which something explains the change (``callee_failed``)."""
+    if not showing:
+        return 0.0
+    return sum(index.callee_failed(i) for i in showing) / len(showing)
+
+
+def _callee_failed(index: _Spans, group: int, wrote_it: set[int], *, wrote: bool) -> float:
+    """Of the incident spans of ``group`` that show the change, the share below which a call
+    failed (before the other changes are known)."""
+    return _share(index, _showing(index, group, wrote_it, wrote))
+
+
+def _examples(index: _Spans, group: int, wrote_it: set[int], *, wrote: bool) -> tuple[str, ...]:
+    """The first incident traces (by span start) whose span of ``group`` wrote the line, or
+    did not."""
+    candidates = sorted(
+        (index.spans[i].start, index.spans[i].trace_id)
+        for i in index.incident[group]
+        if (i in wrote_it) == wrote
+    )
+    found: list[str] = []
+    for _, trace_id in candidates:
+        if trace_id not in found:
+            found.append(trace_id)
+            if len(found) == MAX_TRACES:
+                break
+    return tuple(found)

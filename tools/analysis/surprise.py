@@ -1,0 +1,43 @@
+"""Is a count different from normal, given how much of normal we saw? Exact tests, one place.
+
+Every modality compares an incident period with a normal one, and the normal one is often thin
+(a minute of traces before the start, three minutes of a reference phase). A ratio alone cannot
+tell "3 errors where 0 were seen in 10 s" from "300 where 0 were seen in an hour"; these tests
+can. Each modality then reports the *size* of a change (doublings) only when it is significant
+at :data:`SIGNIFICANCE`, so a thin baseline yields "no evidence of change" rather than "new!".
+
+- Two rates (log lines per minute in two periods): the exact conditional test for Poisson
+  rates: given the total, the incident's share is binomial with the incident's share of time.
+- Two shares (traces whose errors originate in a service): a binomial tail at the normal
+  share, smoothed with Jeffreys' prior (half a success), so a normal period of 0 out of 3
+  does not make the normal share exactly 0.
+"""
+
+from __future__ import annotations
+
+from scipy.stats import binom
+
+SIGNIFICANCE = 1e-3  # one false alarm per thousand series/templates/services compared
+
+
+def smoothed_share(hits: int, total: int) -> float:
+    """The share of ``hits`` in ``total`` with half a hit and half a miss of prior (Jeffreys)."""
+    return (hits + 0.5) / (total + 1.0)
+
+
+def share_rose(hits: int, total: int, normal_hits: int, normal_total: int) -> bool:
+    """``hits`` of ``total`` is significantly more than the normal share allows."""
+    if total <= 0 or hits <= 0:
+        return False
+    p = smoothed_share(normal_hits, normal_total)
+    return bool(binom.sf(hits - 1, total, p) <= SIGNIFICANCE)
+
+
+def rate_rose(count: int, minutes: float, normal_count: int, normal_minutes: float) -> bool:
+    """``count`` events in ``minutes`` is significantly more than ``normal_count`` in
+    ``normal_minutes`` allows (exact conditional test; no normal period: not significant)."""
+    if count <= 0 or minutes <= 0 or normal_minutes <= 0:
+        return False
+    total = count + normal_count
+    share_of_time = minutes / (minutes + normal_minutes)
+    return bool(binom.sf(count - 1, total, share_of_time) <= SIGNIFICANCE)
