@@ -60,6 +60,14 @@ class LogHistogram:
     def buckets(self) -> int:
         return max((len(c) for c in self.counts.values()), default=0)
 
+    def totals(self) -> list[int]:
+        """Records of every service per bucket (a shorter row counts 0 past its end)."""
+        found = [0] * self.buckets
+        for row in self.counts.values():
+            for i, count in enumerate(row):
+                found[i] += count
+        return found
+
 
 def histogram_buckets(window: TimeWindow, interval: timedelta) -> tuple[datetime, int]:
     """First bucket start (window start floored to ``interval`` since the epoch) and count."""
@@ -114,6 +122,21 @@ def matching_traces(traces: Iterable[list[Span]], query: TraceQuery) -> list[lis
         if spans and any(query.matches(s) for s in spans):
             unique.setdefault(spans[0].trace_id, spans)
     return list(unique.values())
+
+
+def unique_traces(traces: Iterable[list[Span]]) -> dict[str, list[Span]]:
+    """One trace per id, the first copy seen (a trace in two answers, or in two slices of a
+    window whose spans it straddles, counts once)."""
+    found: dict[str, list[Span]] = {}
+    for spans in traces:
+        if spans:
+            found.setdefault(spans[0].trace_id, spans)
+    return found
+
+
+async def no_traces() -> list[list[Span]]:
+    """An awaitable empty answer, for a query not asked (``asyncio.gather`` takes it)."""
+    return []
 
 
 def select_traces(traces: Iterable[list[Span]], query: TraceQuery) -> list[list[Span]]:

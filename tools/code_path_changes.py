@@ -25,14 +25,21 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from pydantic import Field
 
 from tools.analysis.code_paths import MAX_SCORE, CodePathChange, find_code_path_changes
-from tools.backends import LogPage, LogQuery, LogsBackend, TraceQuery, TracesBackend
+from tools.backends import (
+    LogPage,
+    LogQuery,
+    LogsBackend,
+    TraceQuery,
+    TracesBackend,
+    no_traces,
+    unique_traces,
+)
 from tools.deps import Deps, configured
 from tools.evidence import EvidenceDraft, Source, TimeWindow, clip
 from tools.formatting import hhmm
@@ -123,14 +130,14 @@ async def _sample(
         asyncio.gather(
             *(traces.find_traces(TraceQuery(window=w, limit=half)) for w in around if w)
         ),
-        traces.find_traces(TraceQuery(window=reference, limit=half)) if reference else _none(),
+        traces.find_traces(TraceQuery(window=reference, limit=half)) if reference else no_traces(),
     )
-    main = _spans(trace for page in main_pages for trace in page)
+    main = _spans_of(unique_traces(trace for page in main_pages for trace in page))
     split = incident_start.astimezone(UTC).timestamp()
     return (
         [s for s in main if s.start < split],
         [s for s in main if s.start >= split],
-        _spans(reference_page),
+        _spans_of(unique_traces(reference_page)),
     )
 
 
@@ -140,19 +147,8 @@ def _sample_warnings(periods: tuple[list[Span], list[Span], list[Span]]) -> list
     return [] if periods[1] else ["no traces since the incident start"]
 
 
-def _spans(traces: Iterable[list[Span]]) -> list[Span]:
-    """The spans of each trace once (the first copy of a trace seen)."""
-    seen: set[str] = set()
-    out: list[Span] = []
-    for spans in traces:
-        if spans and spans[0].trace_id not in seen:
-            seen.add(spans[0].trace_id)
-            out.extend(spans)
-    return out
-
-
-async def _none() -> list[list[Span]]:
-    return []
+def _spans_of(traces: dict[str, list[Span]]) -> list[Span]:
+    return [span for spans in traces.values() for span in spans]
 
 
 async def _read(logs: LogsBackend, spans: list[Span], limit: int) -> LogPage:

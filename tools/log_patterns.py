@@ -86,8 +86,7 @@ async def _logged_minutes(
     )
     if not histogram.counts:
         return _minutes(window)  # no line at all: nothing to correct, keep the nominal length
-    rows = list(histogram.counts.values())
-    lines = [any(row[i] for row in rows if i < len(row)) for i in range(histogram.buckets)]
+    lines = [total > 0 for total in histogram.totals()]
     longest_quiet = max(1, int(GAP.total_seconds() // width))
     covered, quiet, seen = 0, 0, False
     for has_lines in lines:

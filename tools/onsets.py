@@ -48,6 +48,7 @@ from tools.backends import (
     TraceQuery,
     TracesBackend,
     histogram_buckets,
+    unique_traces,
 )
 from tools.deps import Deps, configured
 from tools.evidence import EvidenceDraft, Source, TimeWindow
@@ -195,10 +196,8 @@ def _covered(every: LogHistogram, window: TimeWindow) -> list[int]:
     low, high = window.start.timestamp(), window.end.timestamp()
     return [
         i
-        for i in range(every.buckets)
-        if origin + i * width >= low
-        and origin + (i + 1) * width <= high
-        and any(c[i] for c in every.counts.values())
+        for i, total in enumerate(every.totals())
+        if origin + i * width >= low and origin + (i + 1) * width <= high and total
     ]
 
 
@@ -264,7 +263,12 @@ async def _sample(backend: TracesBackend, grid: _Grid, budget: int) -> _Sample:
         pages += await _pages(backend, finer, left // len(finer))
     placed = not short or per == 1 or refined
     resolution = grid.width if placed else max(w.duration.total_seconds() for w in short)
-    return _Sample(_sampled(pages), resolution, len(short), len(slices))
+    return _Sample(
+        list(unique_traces(t for page in pages for t in page).values()),
+        resolution,
+        len(short),
+        len(slices),
+    )
 
 
 async def _pages(
@@ -282,17 +286,6 @@ def _buckets_of(grid: _Grid, window: TimeWindow) -> list[TimeWindow]:
     low = int((window.start.timestamp() - origin) // grid.width)
     high = math.ceil((window.end.timestamp() - origin) / grid.width)
     return grid.slices(range(low, high), 1)
-
-
-def _sampled(pages: Sequence[list[list[Span]]]) -> list[list[Span]]:
-    """One trace per id across the slices (a trace whose spans start in two slices is in
-    both answers)."""
-    unique: dict[str, list[Span]] = {}
-    for page in pages:
-        for spans in page:
-            if spans:
-                unique.setdefault(spans[0].trace_id, spans)
-    return list(unique.values())
 
 
 def _root(spans: Sequence[Span]) -> Span:

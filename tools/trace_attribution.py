@@ -14,7 +14,6 @@ minutes before an incident are a thin sample of normal, and sometimes already fa
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -26,11 +25,10 @@ from tools.analysis.span_attribution import (
     TraceAnalysis,
     analyze_traces,
 )
-from tools.backends import TraceQuery, TracesBackend
+from tools.backends import TraceQuery, TracesBackend, no_traces, unique_traces
 from tools.deps import Deps, configured
 from tools.evidence import EvidenceDraft, Source, TimeWindow
 from tools.formatting import fmt_ms
-from tools.records import Span
 from tools.reference import fallback_warning, unhealthy_warning
 from tools.result import ToolResult, ToolStatus
 from tools.tool import tool
@@ -68,10 +66,10 @@ async def trace_attribution(
     normal_query = TraceQuery(window=reference, service=service, limit=half) if reference else None
     pages, normal_page = await asyncio.gather(
         asyncio.gather(*(traces.find_traces(q) for q in queries)),
-        traces.find_traces(normal_query) if normal_query else _no_traces(),
+        traces.find_traces(normal_query) if normal_query else no_traces(),
     )
-    unique = _unique(spans for page in pages for spans in page)
-    normal = _unique(normal_page)
+    unique = unique_traces(spans for page in pages for spans in page)
+    normal = unique_traces(normal_page)
     analysis = analyze_traces(
         unique.values(), incident_start.astimezone(UTC).timestamp(), normal.values()
     )
@@ -95,19 +93,6 @@ async def trace_attribution(
         evidence=evidence[:MAX_EVIDENCE],
         warnings=warnings,
     )
-
-
-def _unique(traces: Iterable[list[Span]]) -> dict[str, list[Span]]:
-    """One trace per id, the first seen."""
-    found: dict[str, list[Span]] = {}
-    for spans in traces:
-        if spans:
-            found.setdefault(spans[0].trace_id, spans)
-    return found
-
-
-async def _no_traces() -> list[list[Span]]:
-    return []
 
 
 def _service_evidence(

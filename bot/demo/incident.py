@@ -16,6 +16,7 @@ from bot.demo.metrics import MetricTable
 from bot.demo.scenario import Scenario
 from bot.demo.topology import FRONTEND_RPS, names
 from bot.demo.traces import MEAN_GAP_S
+from tools.bundle.manifest import new_manifest
 
 ALERT_FOR_S = 120
 GIT = "https://git.shop.internal"
@@ -165,13 +166,11 @@ def label(scenario: Scenario) -> dict[str, Any]:
 
 def manifest(scenario: Scenario) -> dict[str, Any]:
     sample_one_in = round(FRONTEND_RPS * MEAN_GAP_S)
-    return {
-        "format": "rcabot-bundle",
-        "version": 1,
-        "name": f"demo {scenario.fault} seed {scenario.seed}",
-        "source": scenario.source,
-        "window": {"start": iso_s(0), "end": iso_s(WINDOW_S)},
-        "services": list(names()),
-        "description": f"Simulated online shop ({len(names())} services) over two hours. Traces "
+    return new_manifest(
+        name=f"demo {scenario.fault} seed {scenario.seed}",
+        source=scenario.source,
+        window=(iso_s(0), iso_s(WINDOW_S)),
+        services=list(names()),
+        description=f"Simulated online shop ({len(names())} services) over two hours. Traces "
         f"are sampled (about one request in {sample_one_in}).",
-    }
+    )

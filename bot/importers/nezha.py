@@ -67,6 +67,7 @@ from bot.importers.nezha_reference import (
 )
 from bot.importers.nezha_time import iso_utc_seconds
 from bot.importers.nezha_traces import convert_traces
+from tools.bundle.manifest import new_manifest
 
 log = logging.getLogger(__name__)
 
@@ -326,18 +327,16 @@ def _manifest(
 
     start, end = math.floor(window[0]), math.ceil(window[1])
 
-    return {
-        "format": "rcabot-bundle",
-        "version": 1,
-        "name": f"nezha-tt {day.date} {case.inject_time:%H:%M}",
-        "source": f"nezha-tt-{day.date} ({LICENCE}), imported by rcabot import nezha",
-        "window": {"start": iso(start), "end": iso(end)},
-        "services": services,
-        "description": "TrainTicket microservices on Kubernetes around one incident: logs and "
+    return new_manifest(
+        name=f"nezha-tt {day.date} {case.inject_time:%H:%M}",
+        source=f"nezha-tt-{day.date} ({LICENCE}), imported by rcabot import nezha",
+        window=(iso(start), iso(end)),
+        services=services,
+        description="TrainTicket microservices on Kubernetes around one incident: logs and "
         "traces of about one minute before and two after, per-pod metrics at "
         "1-minute resolution.",
-        "stats": stats,
-    }
+        stats=stats,
+    )
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:

@@ -49,6 +49,7 @@ from bot.importers.nezha_logs import convert_logs
 from bot.importers.nezha_metrics import MetricStore, load_metrics
 from bot.importers.nezha_time import iso_utc_seconds
 from bot.importers.nezha_traces import convert_traces
+from tools.bundle.manifest import new_manifest
 
 REFERENCE = "reference"
 MAX_REFERENCE_CSV_BYTES = 256 * 1024 * 1024
@@ -220,14 +221,12 @@ def _manifest(
     def iso(seconds: float) -> str:
         return iso_utc_seconds(datetime.fromtimestamp(seconds, UTC))
 
-    return {
-        "format": "rcabot-bundle",
-        "version": 1,
-        "name": name,
-        "source": f"{source} (the fault-free phase), imported by rcabot import nezha",
-        "window": {"start": iso(window[0]), "end": iso(window[1])},
-        "services": services,
-        "description": "The same system while healthy, recorded for learning normal "
+    return new_manifest(
+        name=name,
+        source=f"{source} (the fault-free phase), imported by rcabot import nezha",
+        window=(iso(window[0]), iso(window[1])),
+        services=services,
+        description="The same system while healthy, recorded for learning normal "
         "behaviour: logs and traces of the phase, per-pod metrics of its minutes.",
-        "stats": stats,
-    }
+        stats=stats,
+    )

@@ -326,8 +326,9 @@ async def _run(
         alert_item = by_id.get(ids[alert.key]) if alert else None
         matches = [by_id[ids[d.key]] for r in found for d in r.evidence if d.key in ids]
         known = [by_id[ids[d.key]] for d in similar if d.key in ids]
+        telemetry = (metrics, logs, traces, changes)
         unread = [
-            f"{r.source} could not be read ({r.error})" for r in results[:4] if not r.ok and r.error
+            f"{r.source} could not be read ({r.error})" for r in telemetry if not r.ok and r.error
         ]
         draft_answer = write_answer(
             scope.label, alert_item, candidates, by_id, matches, known, unread

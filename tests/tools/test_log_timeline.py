@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.bundles import T0
-from tools.backends import LogQuery, histogram_buckets
+from tools.backends import LogHistogram, LogQuery, histogram_buckets
 from tools.bundle.backends import BundleLogs
 from tools.bundle.reader import load_bundle
 from tools.deps import Deps
@@ -75,3 +75,9 @@ async def test_timeline_of_a_quiet_window_says_so(small_bundle: Path) -> None:
     assert result.status is ToolStatus.OK
     assert result.evidence == []
     assert result.warnings == ["no ERROR+ log lines in the window"]
+
+
+def test_a_histogram_totals_every_service_per_bucket_even_from_short_rows() -> None:
+    histogram = LogHistogram(T0, timedelta(seconds=15), {"api": [1, 0, 2], "web": [3]})
+    assert histogram.totals() == [4, 0, 2]
+    assert LogHistogram(T0, timedelta(seconds=15), {}).totals() == []

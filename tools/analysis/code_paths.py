@@ -342,7 +342,6 @@ def _change(
         example=entry.examples.get(_INCIDENT if appeared else base, ""),
         trace_ids=_examples(index, group, entry.spans[_INCIDENT], wrote=appeared),
         against_reference=base == _REFERENCE,
-        callee_failed=_callee_failed(index, group, entry.spans[_INCIDENT], wrote=appeared),
         event="call" if entry.call else "line",
     )
 
@@ -359,19 +358,12 @@ def _share(index: _Spans, showing: list[int]) -> float:
     return sum(index.callee_failed(i) for i in showing) / len(showing)
 
 
-def _callee_failed(index: _Spans, group: int, wrote_it: set[int], *, wrote: bool) -> float:
-    """Of the incident spans of ``group`` that show the change, the share below which a call
-    failed (before the other changes are known)."""
-    return _share(index, _showing(index, group, wrote_it, wrote))
-
-
 def _examples(index: _Spans, group: int, wrote_it: set[int], *, wrote: bool) -> tuple[str, ...]:
     """The first incident traces (by span start) whose span of ``group`` wrote the line, or
     did not."""
     candidates = sorted(
         (index.spans[i].start, index.spans[i].trace_id)
-        for i in index.incident[group]
-        if (i in wrote_it) == wrote
+        for i in _showing(index, group, wrote_it, wrote)
     )
     found: list[str] = []
     for _, trace_id in candidates:

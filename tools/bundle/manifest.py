@@ -14,6 +14,33 @@ from tools.bundle.fields import MAX_NAME
 from tools.bundle.timestamps import parse_timestamp
 
 MAX_SERVICES = 10_000
+FORMAT = "rcabot-bundle"
+VERSION = 1
+
+
+def new_manifest(
+    *,
+    name: str,
+    source: str,
+    window: tuple[str, str],
+    services: list[str],
+    description: str,
+    stats: dict[str, int] | None = None,
+) -> dict[str, Any]:
+    """A ``manifest.json`` for a bundle a tool writes (the demo, the Nezha importer):
+    ``window`` is its start and end as written; ``stats`` is left out when ``None``."""
+    manifest: dict[str, Any] = {
+        "format": FORMAT,
+        "version": VERSION,
+        "name": name,
+        "source": source,
+        "window": {"start": window[0], "end": window[1]},
+        "services": services,
+        "description": description,
+    }
+    if stats is not None:
+        manifest["stats"] = stats
+    return manifest
 
 
 def check_manifest(data: Any) -> dict[str, Any]:
