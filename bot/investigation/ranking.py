@@ -107,7 +107,13 @@ def fault_type(s: ServiceSignals) -> FaultType:
             return FaultType.EXCEPTION
         if s.error_words:
             return FaultType.ERROR_RETURN
-        return FaultType.EXCEPTION if s.cut_short else FaultType.ERRORS
+        if s.cut_short:
+            return FaultType.EXCEPTION
+        # no new line of its own says it: what most of its error lines in the incident say
+        thrown, other = s.error_lines
+        if thrown or other:
+            return FaultType.EXCEPTION if thrown > other else FaultType.ERROR_RETURN
+        return FaultType.ERRORS
     if latency >= MIN_SYMPTOM:
         return FaultType.LATENCY
     return FaultType.UNKNOWN

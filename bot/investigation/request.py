@@ -23,5 +23,5 @@ class InvestigationRequest(BaseModel):
     reference: TimeWindow | None = Field(
         default=None,
         description="a healthy period to compare against (normal behaviour), if given; it must "
-        "not overlap the window",
+        "not reach into the incident (from the alert or the given start to the window's end)",
     )

@@ -8,10 +8,14 @@ between the two.
 
 Those minutes are a thin picture of normal and may already be faulty, so a *reference period*
 is resolved here, once, for every tool: the request's own (``--reference-from/--reference-to``,
-checked: at most :data:`MAX_REFERENCE` long and outside the window), else the data's (a bundle's
-``reference/``), else, on live backends, the same window ``reference_offset_hours`` earlier.
-A reference from the data that overlaps the window is not used, and the scope says why; with
-none, the part of the window before the incident is the baseline, as before.
+checked: at most :data:`MAX_REFERENCE` long), else the data's (a bundle's ``reference/``), else,
+on live backends, the same window ``reference_offset_hours`` earlier. A reference must not
+reach into the part of the window that may hold the incident (from the request's start, else
+the alert, else the baseline's end: :func:`incident_part`); one from the data that does is not
+used, and the scope says why. A reference may lie in the minutes before that part (a healthy
+period declared just before the incident is the best normal there is): the window then starts
+where the reference ends, so the incident's own queries never mix the two periods. With no
+reference, the part of the window before the incident is the baseline, as before.
 """
 
 from __future__ import annotations
@@ -70,35 +74,50 @@ class ReferenceSources:
 NO_REFERENCE = ReferenceSources()
 
 
-def check_reference(reference: TimeWindow, window: TimeWindow) -> None:
-    """:class:`InvestigationError` unless ``reference`` can stand for normal behaviour in
-    ``window``: at most :data:`MAX_REFERENCE` long, and not overlapping it."""
+def incident_part(
+    request: InvestigationRequest, window: TimeWindow, baseline_end: datetime
+) -> TimeWindow:
+    """The part of ``window`` that may hold the incident: from the request's incident start,
+    else the alert's start, else the baseline's end, to the window's end."""
+    start = request.incident_start or (request.alert.starts_at if request.alert else None)
+    start = min(max(start or baseline_end, window.start), window.end - timedelta(seconds=1))
+    return TimeWindow(start=start, end=window.end)
+
+
+def check_reference(reference: TimeWindow, incident: TimeWindow) -> None:
+    """:class:`InvestigationError` unless ``reference`` can stand for normal behaviour: at
+    most :data:`MAX_REFERENCE` long, and not overlapping the ``incident`` part of the window."""
     if reference.duration > MAX_REFERENCE:
         raise InvestigationError(
             f"the reference period {window_text(reference)} is "
             f"{reference.duration.total_seconds() / 3600:.0f} h long; at most "
             f"{MAX_REFERENCE.total_seconds() / 3600:.0f} h"
         )
-    if overlaps(reference, window):
+    if overlaps(reference, incident):
         raise InvestigationError(
-            f"the reference period {window_text(reference)} overlaps the investigated window "
-            f"{window_text(window)}: give a healthy period outside it"
+            f"the reference period {window_text(reference)} overlaps the incident "
+            f"{window_text(incident)}: give a healthy period before or after it"
         )
 
 
 def resolve_reference(
-    request: InvestigationRequest, window: TimeWindow, sources: ReferenceSources
+    request: InvestigationRequest,
+    window: TimeWindow,
+    sources: ReferenceSources,
+    incident: TimeWindow | None = None,
 ) -> tuple[TimeWindow | None, str]:
     """The reference period (the request's, else the data's, else the offset one) and, when
-    the data offered one that cannot be used, why."""
+    the data offered one that cannot be used, why. ``incident`` is the part of ``window``
+    a reference must not reach into (default: all of it)."""
+    incident = incident or window
     if request.reference is not None:
-        check_reference(request.reference, window)
+        check_reference(request.reference, incident)
         return request.reference, ""
     if sources.stored is not None:
-        if overlaps(sources.stored, window):
+        if overlaps(sources.stored, incident):
             return None, (
                 f"the bundle's reference period {window_text(sources.stored)} overlaps the "
-                f"investigated window {window_text(window)}: not used; compared with the part of "
+                f"incident {window_text(incident)}: not used; compared with the part of "
                 f"the window before the incident"
             )
         return sources.stored, ""
@@ -113,6 +132,26 @@ def resolve_reference(
             )
         return shifted, ""
     return None, ""
+
+
+def after_reference(window: TimeWindow, reference: TimeWindow | None) -> TimeWindow:
+    """``window``, starting where ``reference`` ends when the reference lies in its first
+    part: the reference stands for those minutes, and the incident's queries do not mix it
+    with the telemetry after it."""
+    if reference is None or not window.start < reference.end < window.end:
+        return window
+    return TimeWindow(start=reference.end, end=window.end)
+
+
+def _baseline_end(request: InvestigationRequest, window: TimeWindow) -> datetime:
+    if request.incident_start is not None:
+        baseline_end = request.incident_start
+    elif request.alert is not None:
+        baseline_end = request.alert.starts_at - ALERT_LOOKBACK
+    else:
+        baseline_end = window.start + window.duration / 2
+    earliest = window.start + window.duration / 10
+    return min(max(baseline_end, earliest), window.end - timedelta(seconds=1))
 
 
 def resolve_scope(
@@ -133,15 +172,10 @@ def resolve_scope(
         )
     if window is None:
         raise InvestigationError("no time window: pass --from/--to, an alert, or a bundle")
-    reference, reference_note = resolve_reference(request, window, references)
-    if request.incident_start is not None:
-        baseline_end = request.incident_start
-    elif alert is not None:
-        baseline_end = alert.starts_at - ALERT_LOOKBACK
-    else:
-        baseline_end = window.start + window.duration / 2
-    earliest = window.start + window.duration / 10
-    baseline_end = min(max(baseline_end, earliest), window.end - timedelta(seconds=1))
+    incident = incident_part(request, window, _baseline_end(request, window))
+    reference, reference_note = resolve_reference(request, window, references, incident)
+    window = after_reference(window, reference)
+    baseline_end = _baseline_end(request, window)
     if alert is not None:
         label = f"alert {alert.name}" + (f" ({alert.service})" if alert.service else "")
         question = request.question or f"Why is {alert.name} firing? {alert.summary}"

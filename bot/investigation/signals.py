@@ -11,7 +11,10 @@ share and a code path are comparable without weights fitted to a dataset:
   seen in every service says nothing about where the fault is, :func:`distinctiveness`).
   Traffic, the latency of the calls a service makes (its callees') and its host's figures are
   not its own behaviour and are left out;
-- ``logs``: the error-rate rise of the service and the growth of its WARN+ templates;
+- ``logs``: the error-rate rise of the service and the growth of its WARN+ templates; what
+  its new ERROR lines say (exception words or other error text) names the kind of error, and,
+  when none grew enough to be significant alone, what most of its ERROR lines in the incident
+  say (``error_lines``);
 - ``trace_errors``: the rise of the share of traces whose errors originate in it;
   ``trace_latency``: its critical-path self time; ``trace_network``: time on calls to it that
   neither side spent (the network or a queue on that edge);
@@ -78,6 +81,8 @@ class ServiceSignals:
     exception_words: bool = False
     error_words: bool = False
     cut_short: bool = False
+    # ERROR lines it wrote in the incident, significant or not: (with exception words, other)
+    error_lines: tuple[int, int] = (0, 0)
 
     def bump(self, signal: str, value: float) -> None:
         self.raw[signal] = max(self.raw.get(signal, 0.0), value)
@@ -102,6 +107,22 @@ class ServiceSignals:
         they run (a span writing new error lines, or no longer its usual ones) where no call
         that failed below them explains the change."""
         return max(self.modalities()["traces"], squash(self.own_code_path))
+
+
+def _error_lines(logs: LogFindings | None) -> dict[str, tuple[int, int]]:
+    """Per service, its ERROR lines in the incident, grown or not: (with exception words,
+    other). What its errors say when no new line of its own does."""
+    found: dict[str, tuple[int, int]] = {}
+    for pattern, _ in logs.patterns if logs else []:
+        if pattern.max_level < LogLevel.ERROR or pattern.incident_count <= 0:
+            continue
+        thrown, other = found.get(pattern.service, (0, 0))
+        if EXCEPTION_WORDS.search(f"{pattern.template} {pattern.example}"):
+            thrown += pattern.incident_count
+        else:
+            other += pattern.incident_count
+        found[pattern.service] = (thrown, other)
+    return found
 
 
 def distinctiveness(changes: list[SeriesChange]) -> dict[str, float]:
@@ -199,6 +220,9 @@ def collect(
                 s.outage = True  # errors attributed to it, yet it recorded no spans itself
         for edge in traces.edges:
             of(edge.callee).bump("trace_network", edge.gap_score)
+    for service, lines in _error_lines(logs).items():
+        if service in found:
+            found[service].error_lines = lines
     start = datetime.fromtimestamp(incident_start_ts, UTC)
     for item in changes or []:
         if item.kind in CHANGE_KINDS:

@@ -76,7 +76,7 @@ def test_ask_takes_the_period_too(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert report.reference is not None and iso(report.reference.end) == DAY_BEFORE[1]
 
 
-INSIDE = iso(T0 + timedelta(minutes=30))
+INSIDE = iso(T0 + timedelta(minutes=50))  # past the alert (minute 44): into the incident
 CASES = [
     Case("reference from alone", (*INV, FROM, DAY_BEFORE[0]), "go together"),
     Case("reference to alone", (*INV, TO, DAY_BEFORE[1]), "go together"),

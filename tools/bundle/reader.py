@@ -40,7 +40,6 @@ from tools.bundle.timestamps import parse_timestamp
 from tools.errors import BundleError
 from tools.evidence import TimeWindow
 from tools.records import Alert, Change, LogLevel, LogRecord, MetricSeries, Span
-from tools.reference import overlaps, window_text
 
 T = TypeVar("T")
 MAX_WARNINGS_PER_FILE = 20
@@ -150,7 +149,7 @@ def load_bundle(path: Path) -> Bundle:
             "traces.jsonl, alerts.json, changes.jsonl); see tools/bundle/FORMAT.md"
         )
     bundle = Bundle(path, manifest, logs, metrics, spans, alerts, changes, files)
-    bundle.reference, bundle.reference_warnings = _read_reference(path / DIRECTORY, bundle)
+    bundle.reference, bundle.reference_warnings = _read_reference(path / DIRECTORY)
     return bundle
 
 
@@ -163,7 +162,7 @@ def _read_telemetry(
     return logs, _read_metrics(path, files), _read_jsonl(path / "traces.jsonl", _span, files)
 
 
-def _read_reference(directory: Path, bundle: Bundle) -> tuple[Reference | None, list[str]]:
+def _read_reference(directory: Path) -> tuple[Reference | None, list[str]]:
     """The usable reference period in ``directory`` and the warnings reading it gave."""
     where = f"{DIRECTORY}/"
     try:
@@ -187,16 +186,6 @@ def _read_reference(directory: Path, bundle: Bundle) -> tuple[Reference | None, 
     ]
     if window is None:
         return None, [*warnings, f"{where} not used: it holds no timestamped telemetry"]
-    try:
-        incident: TimeWindow | None = bundle.window
-    except BundleError:  # a bundle of alerts or changes only: the scope checks later
-        incident = None
-    if incident is not None and overlaps(window, incident):
-        return None, [
-            *warnings,
-            f"{where} not used: its window {window_text(window)} overlaps the incident window "
-            f"{window_text(incident)}",
-        ]
     return Reference(directory, manifest, logs, metrics, spans, window), warnings
 
 

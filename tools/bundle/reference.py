@@ -6,10 +6,12 @@ metrics and traces of a healthy period in the bundle's own format, with an optio
 ``manifest.json`` giving its window (``tools/bundle/FORMAT.md``, *Reference period*).
 
 A reference is an aid, never a requirement: one that cannot be used (not a directory, a file
-that cannot be read, every line bad, no data, a window overlapping the incident's) is left out
-with a warning saying why, and the investigation compares against the part of the window before
-the incident, as it does without one. This module holds the period and its window rules; the
-reader (:mod:`tools.bundle.reader`) parses its files exactly as the bundle's own.
+that cannot be read, every line bad, no data) is left out with a warning saying why, and the
+investigation compares against the part of the window before the incident, as it does without
+one. Whether its window suits the incident (it must not reach into it) is the investigation's
+scope's decision (:func:`bot.investigation.scope.resolve_reference`), where the alert is known.
+This module holds the period and its window rules; the reader (:mod:`tools.bundle.reader`)
+parses its files exactly as the bundle's own.
 """
 
 from __future__ import annotations

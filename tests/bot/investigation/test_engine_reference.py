@@ -10,7 +10,7 @@ from bot.investigation.engine import investigate
 from bot.investigation.report import Report
 from bot.investigation.request import InvestigationRequest
 from bot.investigation.scope import ReferenceSources
-from tests.reference_bundles import REFERENCE, WINDOW, bundle_deps, load_chronic
+from tests.reference_bundles import ALERT_AT, REFERENCE, WINDOW, bundle_deps, load_chronic
 from tools.bundle.reader import Bundle
 from tools.evidence import TimeWindow
 
@@ -54,9 +54,26 @@ async def test_an_offset_reference_is_queried_from_the_same_backends(tmp_path: P
     assert _suspects(report)[0] == "api"
 
 
-async def test_a_stored_reference_inside_the_asked_window_is_not_used(tmp_path: Path) -> None:
+async def test_a_stored_reference_before_the_alert_in_the_asked_window_is_used(
+    tmp_path: Path,
+) -> None:
+    """A healthy period in the part of the window before the alert stands for normal; the
+    window then starts where it ends, so its data is never read as the incident's."""
     bundle = load_chronic(tmp_path / "b")
-    wide = TimeWindow(start=REFERENCE.start + timedelta(minutes=30), end=WINDOW.end)
+    wide = TimeWindow(start=REFERENCE.start - timedelta(minutes=30), end=WINDOW.end)
     report = await _investigate(bundle, ReferenceSources(stored=REFERENCE), window=wide)
+    assert report.reference == REFERENCE
+    assert report.window == TimeWindow(start=REFERENCE.end, end=WINDOW.end)
+    assert _suspects(report)[0] == "api"
+    assert not any("overlaps" in w for w in report.warnings)
+
+
+async def test_a_stored_reference_reaching_the_alert_is_not_used(tmp_path: Path) -> None:
+    bundle = load_chronic(tmp_path / "b")
+    reaching = TimeWindow(
+        start=ALERT_AT - timedelta(minutes=5), end=ALERT_AT + timedelta(minutes=1)
+    )
+    report = await _investigate(bundle, ReferenceSources(stored=reaching))
     assert report.reference is None
+    assert report.window == WINDOW
     assert any("bundle's reference period" in w and "overlaps" in w for w in report.warnings)

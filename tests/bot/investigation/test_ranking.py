@@ -165,6 +165,33 @@ def test_the_error_text_decides_over_a_code_path_cut_short() -> None:
 
 
 @pytest.mark.parametrize(
+    ("lines", "expected"),
+    [
+        ((0, 12), FaultType.ERROR_RETURN),
+        ((9, 3), FaultType.EXCEPTION),
+        ((3, 3), FaultType.ERROR_RETURN),  # no majority for a failure in code
+    ],
+)
+def test_without_new_lines_of_its_own_what_most_of_its_error_lines_say_decides(
+    lines: tuple[int, int], expected: FaultType
+) -> None:
+    s = signals(trace_errors=CLEAR)
+    s.error_lines = lines
+    assert fault_type(s) is expected
+
+
+def test_new_lines_and_a_cut_short_path_decide_before_the_other_error_lines() -> None:
+    s = signals(logs=CLEAR)
+    s.error_words = True
+    s.error_lines = (50, 1)
+    assert fault_type(s) is FaultType.ERROR_RETURN
+    cut = signals(code_paths=CLEAR)
+    cut.cut_short = True
+    cut.error_lines = (0, 50)
+    assert fault_type(cut) is FaultType.EXCEPTION
+
+
+@pytest.mark.parametrize(
     "s",
     [
         signals(trace_errors=CLEAR),

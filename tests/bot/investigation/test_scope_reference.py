@@ -4,6 +4,7 @@ own, else the data's (a bundle's ``reference/``), else the live offset; else non
 from __future__ import annotations
 
 from datetime import timedelta
+from types import MappingProxyType
 
 import pytest
 from pydantic import ValidationError
@@ -14,12 +15,15 @@ from bot.investigation.scope import (
     MAX_REFERENCE,
     NO_REFERENCE,
     ReferenceSources,
+    Scope,
+    incident_part,
     resolve_reference,
     resolve_scope,
 )
 from tests.bundles import T0
 from tools.errors import InvestigationError
 from tools.evidence import TimeWindow
+from tools.records import Alert
 from tools.settings import InvestigationSettings
 from tools.text import TextPipeline
 
@@ -124,3 +128,67 @@ def test_the_report_says_which_normal_was_used_compatibly() -> None:
     again = Report.model_validate_json(report.model_dump_json())
     assert again.reference == STORED and again.schema_version == REPORT_SCHEMA_VERSION
     assert "reference" in Report.model_json_schema()["properties"]
+
+
+ALERT_AT = T0 + timedelta(minutes=50)
+
+
+def _alerting(reference: TimeWindow | None = None) -> InvestigationRequest:
+    alert = Alert(
+        name="HighErrorRate",
+        status="firing",
+        labels=MappingProxyType({"service": "api"}),
+        annotations=MappingProxyType({}),
+        starts_at=ALERT_AT,
+    )
+    return InvestigationRequest(alert=alert, window=WINDOW, reference=reference)
+
+
+def _scope(request: InvestigationRequest, sources: ReferenceSources = NO_REFERENCE) -> Scope:
+    return resolve_scope(request, None, timedelta(hours=1), TextPipeline(), sources)
+
+
+def test_the_incident_part_starts_at_the_alert_or_the_given_start() -> None:
+    scope = _scope(_alerting())
+    assert incident_part(_alerting(), WINDOW, scope.baseline_end).start == ALERT_AT
+    started = InvestigationRequest(window=WINDOW, incident_start=T0 + timedelta(minutes=20))
+    assert incident_part(started, WINDOW, T0).start == T0 + timedelta(minutes=20)
+    # without either: the baseline's end, as the rest of the scope assumes
+    assert incident_part(_request(), WINDOW, T0 + timedelta(minutes=30)).start == (
+        T0 + timedelta(minutes=30)
+    )
+
+
+def test_a_stored_reference_in_the_minutes_before_the_alert_is_used() -> None:
+    """A healthy period declared just before the incident (Nezha's fault-free phase lies in
+    the half hour before some of its faults) is the best normal there is; the window then
+    starts where it ends, so the incident's own queries never mix the two periods."""
+    early = TimeWindow(start=T0 + timedelta(minutes=5), end=T0 + timedelta(minutes=20))
+    scope = _scope(_alerting(), ReferenceSources(stored=early, offset=DAY))
+    assert scope.reference == early and scope.reference_note == ""
+    assert scope.window == TimeWindow(start=early.end, end=WINDOW.end)
+    assert early.end <= scope.baseline_end < ALERT_AT
+
+
+def test_a_stored_reference_reaching_the_alert_is_not_used_and_said() -> None:
+    late = TimeWindow(start=T0 + timedelta(minutes=30), end=T0 + timedelta(minutes=55))
+    scope = _scope(_alerting(), ReferenceSources(stored=late, offset=DAY))
+    assert scope.reference is None and scope.window == WINDOW
+    assert "bundle's reference period" in scope.reference_note
+    assert "overlaps the incident" in scope.reference_note
+
+
+def test_a_request_s_reference_before_the_alert_is_used_and_one_after_is_an_error() -> None:
+    before = TimeWindow(start=T0 - timedelta(minutes=10), end=T0 + timedelta(minutes=15))
+    scope = _scope(_alerting(before))
+    assert scope.reference == before
+    assert scope.window.start == before.end
+    after = TimeWindow(start=ALERT_AT, end=ALERT_AT + timedelta(minutes=5))
+    with pytest.raises(InvestigationError, match="overlaps the incident"):
+        _scope(_alerting(after))
+
+
+def test_a_reference_after_the_window_leaves_it_whole() -> None:
+    later = TimeWindow(start=WINDOW.end, end=WINDOW.end + timedelta(minutes=30))
+    scope = _scope(_alerting(), ReferenceSources(stored=later))
+    assert scope.reference == later and scope.window == WINDOW

@@ -375,3 +375,16 @@ def test_the_change_is_a_proximity_not_a_modality() -> None:
     s = ServiceSignals("api", raw={"change": 3.0})
     assert s.normalised()["change"] == 1.0
     assert s.anomaly() == 0
+
+
+def test_what_its_error_lines_say_is_kept_even_when_none_grew_alone() -> None:
+    """A service whose error rate rose but whose every template is too rare to be significant
+    on its own still says, in those lines, what kind of error it is."""
+    burst = ServiceErrorBurst("api", 1, 200, 30.0, 10.0)
+    thrown = pattern("api", "java.lang.IllegalStateException at <*>", LogLevel.ERROR, 0.0)
+    refused = pattern("api", "order <*> rejected: invalid coupon", LogLevel.ERROR, 0.0)
+    quiet = pattern("db", "Exception in thread <*>", LogLevel.ERROR, 0.0)
+    found = collect(None, logs(thrown, refused, quiet, bursts=(burst,)), None, None, 0.0)
+    assert found["api"].error_lines == (80, 80)
+    assert not found["api"].exception_words and not found["api"].error_words
+    assert "db" not in found  # lines alone are no signal

@@ -16,6 +16,7 @@ from tests.reference_bundles import REFERENCE, WINDOW, chronic_incident, load_ch
 from tools.bundle.reader import load_bundle
 from tools.bundle.reference import telemetry_window
 from tools.errors import BundleError
+from tools.evidence import TimeWindow
 from tools.reference import overlaps
 
 
@@ -54,31 +55,37 @@ def test_the_reference_window_comes_from_its_data_without_a_manifest(tmp_path: P
     assert bundle.reference is not None and bundle.reference.metrics is None
 
 
-def test_a_reference_overlapping_the_incident_is_not_used(tmp_path: Path) -> None:
+def test_a_reference_inside_the_incident_window_is_kept_for_the_scope_to_judge(
+    tmp_path: Path,
+) -> None:
+    """Whether a reference suits the incident depends on when the incident began (it may lie
+    in the minutes before the alert), which the investigation's scope knows, not the reader
+    (tests/bot/investigation/test_scope_reference.py)."""
     path = small_incident(tmp_path / "b")  # window T0 .. T0+60 min
     (path / "reference").mkdir()
-    late = {
-        "ts": iso(T0 + timedelta(minutes=30)),
+    early = {
+        "ts": iso(T0 + timedelta(minutes=10)),
         "service": "api",
         "level": "INFO",
         "message": "x",
     }
-    write_jsonl(path / "reference" / "logs.jsonl", [late])
+    write_jsonl(path / "reference" / "logs.jsonl", [early])
     bundle = load_bundle(path)
-    assert bundle.reference is None
-    assert len(bundle.warnings) == 1
-    assert bundle.warnings[0].startswith("reference/ not used: its window")
-    assert "overlaps the incident window" in bundle.warnings[0]
+    assert bundle.reference is not None
+    assert bundle.reference_window is not None
+    assert overlaps(bundle.reference_window, bundle.window)
+    assert bundle.warnings == []
 
 
-def test_a_reference_manifest_window_overlapping_is_not_used(tmp_path: Path) -> None:
+def test_a_reference_manifest_window_is_kept_as_declared(tmp_path: Path) -> None:
     path = chronic_incident(tmp_path / "b")
     manifest = path / "reference" / "manifest.json"
     declared = {"start": iso(WINDOW.start - timedelta(minutes=5)), "end": iso(WINDOW.end)}
     manifest.write_text(json.dumps({"window": declared}), encoding="utf-8")
     bundle = load_bundle(path)
-    assert bundle.reference is None
-    assert any("overlaps the incident window" in w for w in bundle.warnings)
+    assert bundle.reference_window == TimeWindow(
+        start=WINDOW.start - timedelta(minutes=5), end=WINDOW.end
+    )
 
 
 def test_bad_reference_lines_are_skipped_with_their_file_and_line(tmp_path: Path) -> None:
