@@ -4,12 +4,16 @@
 
     services = await open_services(settings, bundle=...)   # bot.slack.lifecycle
     bolt = build_bolt_app(services)
-    asgi = build_asgi(services, bolt)     # /slack/events, /alertmanager, /healthz
+    asgi = build_asgi(services, bolt)     # /slack/events, /alertmanager, /healthz, ...
 
 Nothing waits on I/O before Bolt acks an event: Slack's retries are recognised by the event
 listeners themselves, after the ack (:meth:`~bot.slack.services.Services.first_delivery`).
 Signature verification is Bolt's and always on for HTTP (``slack.signing_secret`` is required
 to serve HTTP); Socket Mode needs ``slack.app_token`` instead.
+
+``/healthz`` is liveness (asks nothing of anyone); ``/readyz`` probes the configured backends
+and the model (:mod:`bot.readiness`); ``/metrics`` is rcabot's own (:mod:`bot.slack.metrics`),
+with Slack's ack latency timed around ``/slack/events``.
 """
 
 from __future__ import annotations
@@ -21,13 +25,16 @@ from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.internals import parse_body
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.listeners import actions, alerts, commands, mentions, messages
 from bot.listeners.alerts import alertmanager_endpoint, bounded_body
+from bot.readiness import readiness_endpoint
 from bot.slack.logs import log_event
+from bot.slack.metrics import AckTimer, metrics_endpoint
 from bot.slack.services import CONTEXT_KEY, Services
 
 MAX_SLACK_BODY = 1024 * 1024  # Slack's events and interactions are a few KiB
@@ -95,5 +102,8 @@ def build_asgi(services: Services, bolt: AsyncApp) -> Starlette:
             Route("/slack/events", slack_events, methods=["POST"]),
             Route("/alertmanager", alertmanager_endpoint(services), methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
-        ]
+            Route("/readyz", readiness_endpoint(services.settings), methods=["GET"]),
+            Route("/metrics", metrics_endpoint(services.metrics), methods=["GET"]),
+        ],
+        middleware=[Middleware(AckTimer, metrics=services.metrics)],
     )

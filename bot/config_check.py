@@ -53,7 +53,7 @@ async def _probe(
         status, body = await _get_json(client, method, url, headers)
     except httpx.TimeoutException:
         return Check(
-            name, True, False, f"unreachable: no answer from {url} within {PROBE_TIMEOUT_S:g}s"
+            name, True, False, f"unreachable: no answer from {url} within {client.timeout.read:g}s"
         )
     except httpx.HTTPError as exc:
         return Check(name, True, False, f"unreachable: {type(exc).__name__}: {exc} ({url})")
@@ -75,9 +75,14 @@ def _version(*path: str) -> Any:
     return pick
 
 
-async def check_settings(settings: Settings) -> list[Check]:
-    """Probe every configured backend concurrently (read-only GETs, short timeouts)."""
-    async with httpx.AsyncClient(timeout=PROBE_TIMEOUT_S, verify=settings.logs.verify_tls) as c:
+async def check_settings(
+    settings: Settings, *, timeout_s: float = PROBE_TIMEOUT_S, quick: bool = False
+) -> list[Check]:
+    """Probe every configured backend concurrently (read-only GETs, short timeouts).
+
+    ``quick`` is what ``GET /readyz`` asks every few seconds: the model's health endpoint only
+    (no generation), no Slack ``auth.test`` (checked at start) and no index field check."""
+    async with httpx.AsyncClient(timeout=timeout_s, verify=settings.logs.verify_tls) as c:
         probes: list[Any] = []
         s = settings
         if s.logs.url:
@@ -120,10 +125,10 @@ async def check_settings(settings: Settings) -> list[Check]:
         else:
             probes.append(_static(_missing("traces (Jaeger/Tempo)", "RCABOT_TRACES__URL")))
         if s.llm.url:
-            probes.append(_probe_model(s))
+            probes.append(_probe_model(s, timeout_s, generate=not quick))
         else:
             probes.append(_static(_missing("llm (TGI)", "RCABOT_LLM__URL")))
-        if s.slack.bot_token:
+        if s.slack.bot_token and not quick:  # /readyz: auth.test ran at start, not every probe
             auth = {"Authorization": f"Bearer {s.slack.bot_token.get_secret_value()}"}
             probes.append(
                 _probe(
@@ -139,7 +144,7 @@ async def check_settings(settings: Settings) -> list[Check]:
                     auth,
                 )
             )
-        else:
+        elif not quick:
             probes.append(_static(_missing("slack", "RCABOT_SLACK__BOT_TOKEN")))
         if s.retrieval.chroma_url:
             probes.append(
@@ -154,23 +159,29 @@ async def check_settings(settings: Settings) -> list[Check]:
         else:
             probes.append(_static(_chroma_path(s)))
         checks = list(await asyncio.gather(*probes))
-    if s.logs.url and checks[0].ok:
+    if s.logs.url and checks[0].ok and not quick:
         checks[0] = await _with_log_fields(checks[0], s)
     # details quote URLs and server errors: no password in a URL may reach the terminal
     text = TextPipeline.from_settings(s.redaction)
     return [replace(check, detail=text.line(check.detail, DETAIL_CHARS)) for check in checks]
 
 
-async def _probe_model(settings: Settings) -> Check:
-    """The model server's health, then a one-token generation (it must generate, not only
-    answer)."""
+async def _probe_model(settings: Settings, timeout_s: float, *, generate: bool) -> Check:
+    """The model server's health, then (``generate``) a one-token generation: it must
+    generate, not only answer."""
     name = f"llm ({settings.llm.api})"
-    llm = settings.llm.model_copy(update={"timeout_s": min(settings.llm.timeout_s, LLM_PROBE_S)})
-    model = model_from_settings(llm)
+    limit = max(timeout_s, LLM_PROBE_S) if generate else timeout_s
+    llm = settings.llm.model_copy(update={"timeout_s": min(settings.llm.timeout_s, limit)})
+    try:
+        model = model_from_settings(llm)
+    except RcabotError as exc:  # llm.api names no client
+        return Check(name, True, False, f"{exc}")
     if model is None:
         return _missing(name, "RCABOT_LLM__URL")
     try:
         health = await model.health()
+        if not generate:
+            return Check(name, True, True, health)
         ping = await model.ping()
     except ModelError as exc:
         return Check(name, True, False, f"{exc}")

@@ -1,8 +1,10 @@
 """``rcabot serve``: the bot over HTTP (Bolt's ASGI adapter under uvicorn) or Socket Mode.
 
 HTTP serves ``POST /slack/events`` (Events API, slash commands, interactivity: point all three
-at it), ``POST /alertmanager`` and ``GET /healthz``. Socket Mode (``--socket``) needs no public
-URL; the Alertmanager receiver and health check are then served on ``--port`` as well.
+at it), ``POST /alertmanager``, ``GET /healthz`` (liveness), ``GET /readyz`` (backends and model
+reachable) and ``GET /metrics`` (rcabot's own, Prometheus format). Socket Mode (``--socket``)
+needs no public URL; the other routes are then served on ``--port`` as well. Log lines are JSON
+objects (``bot.slack.logs.JsonLines``).
 
 :func:`running` is the same server as a context manager (tests, benchmarks): it returns once the
 port is listening and stops the server on exit.
@@ -23,6 +25,7 @@ import uvicorn
 from bot.app import build_asgi, build_bolt_app
 from bot.config import Settings
 from bot.slack.lifecycle import open_services
+from bot.slack.logs import JsonLines
 from bot.slack.services import Services
 from tools.errors import ConfigError
 
@@ -96,7 +99,9 @@ async def serve(
 ) -> None:
     """Run until SIGINT/SIGTERM (uvicorn's handlers), then drain and close."""
     _check(settings, socket)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonLines())
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
     async with running(settings, host=host, port=port, bundle=bundle, socket=socket) as bot:
         logging.getLogger("rcabot.slack").info("rcabot listening on %s", bot.url)
         await bot.task

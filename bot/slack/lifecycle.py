@@ -2,7 +2,8 @@
 
 Opened in order and closed in reverse: the state store, the Slack Web API client (checked with
 ``auth.test``, so a wrong token fails at start with the setting to fix, not at the first
-mention), the investigator (bundle facts, postmortem index), the work queue.
+mention), the investigator (bundle facts, postmortem index), the work queue and the bot's own
+metrics (one registry per bot, watching that queue).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.config import Settings
 from bot.slack.investigator import Investigations, Investigator
 from bot.slack.logs import log_event
+from bot.slack.metrics import RcabotMetrics
 from bot.slack.services import Services
 from bot.slack.work import WorkQueue
 from bot.slack.worker import InvestigationProcess
@@ -84,6 +86,8 @@ async def _opened(
         work = WorkQueue(
             max_concurrent=slack.max_concurrent, size=slack.queue_size, deadline_s=slack.deadline_s
         )
+        metrics = RcabotMetrics()
+        metrics.watch_work(work, capacity=slack.queue_size, concurrency=slack.max_concurrent)
         services = Services(
             settings=settings,
             store=store,
@@ -92,6 +96,7 @@ async def _opened(
             client=client,
             bot_user_id=str(auth.get("user_id") or "") or None,
             team_id=str(auth.get("team_id") or "") or None,
+            metrics=metrics,
         )
         work.start()
         log_event("started", bot_user=services.bot_user_id, bundle=str(bundle) if bundle else None)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 
 from bot.commands import OnProgress
@@ -20,6 +21,7 @@ from bot.investigation.conversation import Turn
 from bot.investigation.progress import Progress
 from bot.investigation.report import Report
 from bot.slack.logs import log_event
+from bot.slack.metrics import fallback_reason
 from bot.slack.responder import SLACK_ERRORS, Responder
 from bot.slack.services import Services
 from bot.slack.work import Work
@@ -99,9 +101,11 @@ async def investigate_into(
                 await responder.progress(event)
 
     forwarding = asyncio.create_task(forward(), name=f"progress {name}")
+    started = time.monotonic()
     try:
         report = await investigate(pending.put_nowait)
     except RcabotError as exc:
+        services.metrics.failed(time.monotonic() - started)
         log_event("investigation_failed", job=name, error=type(exc).__name__, reason=str(exc))
         await _stop(forwarding, pending)
         await responder.fail(str(exc))
@@ -109,6 +113,8 @@ async def investigate_into(
     except BaseException:
         forwarding.cancel()
         raise
+    seconds = time.monotonic() - started
+    services.metrics.investigated(report, seconds)
     await _stop(forwarding, pending)
     report_id = new_report_id()
     await responder.finish(report, report_id, title)
@@ -126,8 +132,12 @@ async def investigate_into(
         job=name,
         report_id=report_id,
         answer_by=report.answer_by,
+        fallback=fallback_reason(report),
+        model=report.model,
         candidates=len(report.candidates),
         evidence=len(report.evidence),
+        failed_sources=sorted({s.source for s in report.failed_sources if s.backend != "none"}),
+        ms=round(seconds * 1000),
     )
     return report, report_id
 

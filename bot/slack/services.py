@@ -17,6 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.config import Settings
 from bot.slack.investigator import Investigations
 from bot.slack.logs import log_event
+from bot.slack.metrics import RcabotMetrics
 from bot.slack.work import WorkQueue
 from bot.store.base import Store
 
@@ -33,6 +34,7 @@ class Services:
     client: AsyncWebClient
     bot_user_id: str | None = None
     team_id: str | None = None
+    metrics: RcabotMetrics = field(default_factory=RcabotMetrics)  # this bot's own registry
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 
     async def first_delivery(self, body: Mapping[str, Any]) -> bool:
