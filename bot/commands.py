@@ -30,7 +30,7 @@ from bot.investigation.question import LogSearch, focus
 from bot.investigation.report import Report
 from bot.investigation.request import InvestigationRequest
 from bot.investigation.scope import NO_REFERENCE, ReferenceSources
-from bot.investigation.sources import bundle_sources, configured_sources
+from bot.investigation.sources import bundle_sources, configured_sources, with_stored_reference
 from bot.llm.writer_model import answer_model
 from bot.loader.settings import LoadSettings
 from bot.postmortems import postmortem_source
@@ -102,6 +102,7 @@ async def investigate_bundle(
         window=window or window_from(start, end, sources.window),
         reference=reference,
     )
+    sources, references = with_stored_reference(sources, request)
     async with postmortem_source(settings, sources.deps, index) as deps:
         return await _investigate(
             settings,
@@ -112,7 +113,7 @@ async def investigate_bundle(
             on_progress=on_progress,
             source_warnings=[*(given.warnings if given else ()), *sources.bundle.warnings],
             load_ms=sources.load_ms,
-            references=ReferenceSources(stored=sources.bundle.reference_window),
+            references=references,
         )
 
 
@@ -249,6 +250,7 @@ async def ask_bundle(
         service=services[0] if services else None,
         reference=reference,
     )
+    sources, references = with_stored_reference(sources, request)
     async with postmortem_source(settings, sources.deps, index) as deps:
         return await _ask(
             settings,
@@ -261,7 +263,7 @@ async def ask_bundle(
             searches=found.log_searches(sources.window),
             source_warnings=sources.bundle.warnings,
             load_ms=sources.load_ms,
-            references=ReferenceSources(stored=sources.bundle.reference_window),
+            references=references,
         )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -12,6 +13,8 @@ from pathlib import Path
 
 from bot.config import Settings
 from bot.investigation.backend_factories import BackendSetup, open_backend
+from bot.investigation.request import InvestigationRequest
+from bot.investigation.scope import ReferenceSources, resolve_scope
 from tools.bundle.backends import BundleChanges, BundleLogs, BundleMetrics, BundleTraces
 from tools.bundle.reader import Bundle, load_bundle
 from tools.deps import Deps, SourceName
@@ -30,6 +33,7 @@ class BundleSources:
     bundle: Bundle
     deps: Deps
     load_ms: float
+    settings: Settings
 
     @property
     def window(self) -> TimeWindow:
@@ -44,8 +48,11 @@ async def bundle_sources(path: Path, settings: Settings) -> BundleSources:
     """Read the bundle at ``path`` (off the event loop) and serve it through the protocols."""
     started = time.perf_counter()
     bundle = await asyncio.to_thread(load_bundle, path)
-    load_ms = (time.perf_counter() - started) * 1000
-    links = Links(settings.links, bundle_dir=path)
+    return _served(bundle, settings, (time.perf_counter() - started) * 1000)
+
+
+def _served(bundle: Bundle, settings: Settings, load_ms: float) -> BundleSources:
+    links = Links(settings.links, bundle_dir=bundle.path)
     missing = {
         "logs": "bundle has no logs.jsonl" if bundle.logs is None else "",
         "metrics": "bundle has no metrics.csv or metrics.om" if bundle.metrics is None else "",
@@ -61,7 +68,32 @@ async def bundle_sources(path: Path, settings: Settings) -> BundleSources:
         unavailable={k: v for k, v in missing.items() if v},
         text=TextPipeline.from_settings(settings.redaction),
     )
-    return BundleSources(bundle, deps, load_ms)
+    return BundleSources(bundle, deps, load_ms, settings)
+
+
+def with_stored_reference(
+    sources: BundleSources, request: InvestigationRequest
+) -> tuple[BundleSources, ReferenceSources]:
+    """The bundle's ``reference/`` period as the investigation's reference source, and the
+    sources serving its telemetry only when the scope uses it: a reference that reaches into
+    the incident (:func:`bot.investigation.scope.resolve_scope` says it is not used, and why)
+    must not have its data answer the incident's queries either. Raises what the scope raises
+    (a request's unusable reference)."""
+    references = ReferenceSources(stored=sources.bundle.reference_window)
+    if references.stored is None:
+        return sources, references
+    scope = resolve_scope(
+        request,
+        sources.window,
+        timedelta(minutes=sources.deps.limits.default_window_minutes),
+        sources.deps.text,
+        references,
+    )
+    if scope.reference == references.stored:
+        return sources, references
+    unserved = copy.copy(sources.bundle)
+    unserved.reference = None
+    return _served(unserved, sources.settings, sources.load_ms), references
 
 
 @asynccontextmanager

@@ -142,12 +142,20 @@ class BundleMetrics:
 
 def _merged(*groups: Iterable[MetricSeries]) -> list[MetricSeries]:
     """One series per metric, service and labels, whichever group (incident, reference) its
-    samples came from: what a live backend returns for a window spanning both."""
+    samples came from: what a live backend returns for a window spanning both. A moment an
+    earlier group already holds for that series (a reference cut from the same store as the
+    incident's look-back) keeps the earlier group's sample, not two."""
     points: dict[SeriesKey, list[tuple[float, float]]] = {}
     for group in groups:
+        held = {key: {t for t, _ in samples} for key, samples in points.items()}
         for series in group:
             key = (series.metric, series.service, tuple(sorted(series.labels.items())))
-            points.setdefault(key, []).extend(zip(series.timestamps, series.values, strict=True))
+            before = held.get(key, set())
+            points.setdefault(key, []).extend(
+                (t, v)
+                for t, v in zip(series.timestamps, series.values, strict=True)
+                if t not in before
+            )
     return series_of(points)
 
 

@@ -78,3 +78,20 @@ async def test_a_bundle_without_reference_serves_only_itself(tmp_path: Path) -> 
     assert not await configured(deps.logs).count_by_service(LogQuery(window=REFERENCE))
     step = timedelta(minutes=1)
     assert await configured(deps.metrics).series("error_ratio", REFERENCE, step) == []
+
+
+async def test_a_moment_both_periods_hold_is_one_sample_the_incident_s(tmp_path: Path) -> None:
+    """A reference cut from the same store as the incident's look-back (Nezha's fault-free
+    phase inside the half hour before a fault) holds the same samples: served once, not as
+    twice the evidence."""
+    path = chronic_incident(tmp_path / "b")
+    first = WINDOW.start.isoformat()
+    with (path / "reference" / "metrics.csv").open("a", encoding="utf-8") as handle:
+        handle.write(f"{first},api,latency_p99_seconds,7.5\n")  # a moment the incident holds
+    metrics = configured(bundle_deps(load_bundle(path)).metrics)
+    found = await metrics.series(
+        "latency_p99_seconds", TimeWindow(start=WINDOW.start, end=WINDOW.end), timedelta(minutes=1)
+    )
+    (api,) = [s for s in found if s.service == "api"]
+    assert len(api.timestamps) == len(set(api.timestamps)) == 60
+    assert api.values[0] != 7.5  # the incident's own sample at that moment
