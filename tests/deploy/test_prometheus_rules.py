@@ -4,15 +4,14 @@ really exports."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 from tests.deploy.exported import DEPLOY, PROMETHEUS_OWN, exported_by_rcabot, metric_names
+from tests.servers.prometheus import binary
 
 RULES = DEPLOY / "prometheus" / "rcabot-alerts.yaml"
 RULE_TESTS = DEPLOY / "prometheus" / "rcabot-alerts.test.yaml"
@@ -26,11 +25,13 @@ REQUIRED_ALERTS = {
 
 
 def promtool(*args: str) -> subprocess.CompletedProcess[str]:
-    found = shutil.which("promtool")
-    if found is None:
-        pytest.skip("promtool is not installed (the Debian package prometheus provides it)")
     return subprocess.run(
-        [found, *args], capture_output=True, text=True, timeout=60, cwd=RULES.parent, check=False
+        [binary("promtool"), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=RULES.parent,
+        check=False,
     )
 
 
