@@ -3,7 +3,8 @@
 The engine places the incident start from these and the metrics' onsets
 (:func:`tools.analysis.onset.consistent_onset`); both tools only read and report, and every
 onset found comes back, strongest first, with evidence for the strongest one that is
-significant (:data:`~tools.analysis.onset.MIN_STRENGTH`).
+significant (:data:`~tools.analysis.onset.MIN_STRENGTH`), with the span the scanned data
+covers (:class:`OnsetScan`): a start placed past it would leave the incident none of that data.
 
 Two data-collection choices matter more than the statistics:
 
@@ -28,7 +29,7 @@ import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from pydantic import Field
@@ -70,12 +71,40 @@ BucketSeconds = Annotated[
 ]
 
 
+@dataclass(frozen=True)
+class OnsetScan:
+    """One tool's finding: each series' change point, strongest first; the span from the first
+    to the last bucket with data (``None``: no data), and the bucket width in seconds."""
+
+    onsets: list[Onset]
+    covered: TimeWindow | None
+    bucket_s: float
+
+
+def covered(scans: Sequence[OnsetScan]) -> TimeWindow | None:
+    """The span the ``scans``' data covers together (``None``: none had data)."""
+    spans = [scan.covered for scan in scans if scan.covered is not None]
+    if not spans:
+        return None
+    return TimeWindow(start=min(s.start for s in spans), end=max(s.end for s in spans))
+
+
+def _span(starts: Sequence[float], width: float) -> TimeWindow | None:
+    """From the first of the bucket ``starts`` to the end of the last one."""
+    if not starts:
+        return None
+    return TimeWindow(
+        start=datetime.fromtimestamp(min(starts), UTC),
+        end=datetime.fromtimestamp(max(starts) + width, UTC),
+    )
+
+
 @tool(source="logs")
 async def log_onsets(
     deps: Deps,
     window: Annotated[TimeWindow, Field(description="window to look for the rise in")],
     bucket_seconds: BucketSeconds = 15,
-) -> ToolResult[list[Onset]]:
+) -> ToolResult[OnsetScan]:
     """When ERROR log lines started to rise: the single change point of the ERROR line rate
     of all services together and of each service with enough lines, strongest first."""
     logs = configured(deps.logs)
@@ -102,6 +131,7 @@ async def log_onsets(
             onsets.append(Onset(at, "logs", what, before, after, "/min", strength, width))
     onsets.sort(key=lambda o: (-o.strength, o.at))
     warnings = _log_warnings(series[ALL_ERRORS], len(starts), width)
+    covered = _span(starts, width)
     evidence = []
     if onsets and onsets[0].strength >= MIN_STRENGTH:
         top = onsets[0]
@@ -115,7 +145,7 @@ async def log_onsets(
         "logs",
         logs.name,
         ToolStatus.OK,
-        data=onsets,
+        data=OnsetScan(onsets, covered, width),
         evidence=evidence,
         warnings=warnings,
     )
@@ -126,7 +156,7 @@ async def trace_onsets(
     deps: Deps,
     window: Annotated[TimeWindow, Field(description="window to sample traces from")],
     bucket_seconds: BucketSeconds = 15,
-) -> ToolResult[list[Onset]]:
+) -> ToolResult[OnsetScan]:
     """When traces started to fail or slow down: the change points of the share of sampled
     traces with an error span and of the median entry-span duration, sampled evenly over the
     window, strongest first."""
@@ -161,6 +191,7 @@ async def trace_onsets(
         at, strength, before, after = level
         onsets.append(Onset(at, "traces", ENTRY_LATENCY, before, after, "s", strength, resolution))
     onsets.sort(key=lambda o: (-o.strength, o.at))
+    covered = _span([at for at, total in zip(starts, totals, strict=True) if total], width)
     warnings = [] if sampled else ["no traces in the window"]
     if resolution > width:
         warnings.append(
@@ -177,7 +208,7 @@ async def trace_onsets(
         "traces",
         traces.name,
         ToolStatus.OK,
-        data=onsets,
+        data=OnsetScan(onsets, covered, width),
         evidence=evidence,
         warnings=warnings,
     )

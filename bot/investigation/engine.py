@@ -39,7 +39,7 @@ from tools.evidence import Evidence, EvidenceDraft, TimeWindow
 from tools.gateway import ToolGateway
 from tools.log_patterns import log_patterns
 from tools.metric_changes import metric_changes
-from tools.onsets import log_onsets, trace_onsets
+from tools.onsets import covered, log_onsets, trace_onsets
 from tools.postmortems import Hit
 from tools.recent_changes import recent_changes
 from tools.result import ToolResult
@@ -248,8 +248,9 @@ async def _run(
             gateway.call(log_onsets, window=scope.window),
             gateway.call(trace_onsets, window=scope.window),
         )
-    onsets = [*(log_onset.data or []), *(trace_onset.data or [])]
-    start = incident_start(scope, request, metrics.data, onsets)
+    scans = [r.data for r in (log_onset, trace_onset) if r.data is not None]
+    onsets = [o for scan in scans for o in scan.onsets]
+    start = incident_start(scope, request, metrics.data, onsets, covered(scans))
     yield Progress("stage", stage="gather")
     with watch.stage("gather"):
         core = asyncio.gather(

@@ -13,7 +13,8 @@ The method (docs/ranking.md says why, with the figures):
    with a single loud series, and no one noisy modality can dominate.
 3. **Symptoms travel upstream.** In a call graph a fault in a callee shows in its callers'
    latency and errors. A service whose own spans look healthy while something it calls is at
-   least half as anomalous is marked as propagating and scored at :data:`PROPAGATION_FACTOR`.
+   least half as anomalous is marked as propagating and scored at :data:`PROPAGATION_FACTOR`,
+   unless its own CPU, memory or a pool saturated (waiting on a callee uses none of them).
 4. **A recent change** (deploy, config, flag) shortly before the start adds up to 1 to a service
    that is anomalous itself; a change alone ranks nothing.
 5. **Fault hypothesis** (``fault_type``): causes before symptoms. Saturation (CPU, memory, a
@@ -74,6 +75,14 @@ def _downstream(traces: TraceAnalysis | None, service: str) -> set[str]:
 def _traced_in_incident(traces: TraceAnalysis | None, service: str) -> bool:
     finding = traces.services.get(service) if traces else None
     return finding is not None and finding.incident_self_ms is not None
+
+
+def _saturated(s: ServiceSignals) -> bool:
+    """Its own resources (CPU, memory, a pool) significantly more used: a cause, not a symptom
+    a slow or failing callee passes up (waiting on a callee uses none of them)."""
+    groups = s.metric_groups
+    used = (groups.get(g, 0.0) for g in (SignalGroup.CPU, SignalGroup.MEMORY, SignalGroup.POOL))
+    return squash(max(used)) >= MIN_CAUSE
 
 
 def fault_type(s: ServiceSignals) -> FaultType:
@@ -153,7 +162,8 @@ def rank(
         below = _downstream(traces, name)
         strongest_below = max((base.get(d, 0.0) for d in below), default=0.0)
         seen = _traced_in_incident(traces, name)  # healthy own spans need own spans
-        if strongest_below >= 0.5 * base[name] and s.own_trace_signal() < 0.3 and below and seen:
+        own = s.own_trace_signal() < 0.3 and not _saturated(s)
+        if strongest_below >= 0.5 * base[name] and own and below and seen:
             s.propagated = True
     by_service: dict[str, list[EvidenceDraft]] = {}
     for item in evidence:

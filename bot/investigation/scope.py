@@ -27,7 +27,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from bot.investigation.request import InvestigationRequest
 from tools.analysis.change_scores import Z_THRESHOLD, SeriesChange, SignalGroup
-from tools.analysis.onset import Onset, consistent_onset
+from tools.analysis.onset import MIN_SEGMENT, Onset, consistent_onset
 from tools.errors import InvestigationError
 from tools.evidence import EvidenceDraft, Source, TimeWindow
 from tools.formatting import hhmm
@@ -202,6 +202,7 @@ def incident_start(
     request: InvestigationRequest,
     changes: list[SeriesChange] | None,
     onsets: Sequence[Onset] = (),
+    fine_data: TimeWindow | None = None,
 ) -> datetime:
     """When the symptoms began.
 
@@ -213,6 +214,12 @@ def incident_start(
     *is* that symptom); else the latest onset before the alert among the strongest changes
     (chronically noisy series change early, the incident's changes cluster just before the
     alert); else shortly before the alert, or the end of the baseline.
+
+    ``fine_data`` is the span the log and trace data of the window covers. "Shortly before the
+    alert" must leave the incident some of it: when that time lies within ``MIN_SEGMENT``
+    buckets of the data's end (a recording cut before the alert, a lagging log pipeline), the
+    start is the middle of the data after the window's start instead, the split that leaves
+    most data on both sides when nothing says where the change is.
     """
     if request.incident_start is not None:
         return request.incident_start
@@ -234,7 +241,8 @@ def incident_start(
     if alert_time is not None and onsets:
         # logs or traces at hand and no change they confirm: their seconds-resolution data
         # saw nothing a 1-minute metric can place better than the alert's usual lead
-        return max(alert_time - ALERT_LEAD, scope.window.start)
+        lead = max(alert_time - ALERT_LEAD, scope.window.start)
+        return _within_data(lead, scope.window, fine_data, max(o.resolution_s for o in onsets))
     if alert_time is not None:
         cutoff = alert_time.timestamp()
         before = [c for c in significant if c.onset is not None and c.onset <= cutoff]
@@ -248,6 +256,17 @@ def incident_start(
         return latest
     firsts = [c.onset for c in significant[:TOP_CHANGES_FOR_ONSET] if c.onset is not None]
     return datetime.fromtimestamp(min(firsts), UTC) if firsts else scope.baseline_end
+
+
+def _within_data(
+    start: datetime, window: TimeWindow, data: TimeWindow | None, bucket_s: float
+) -> datetime:
+    """``start``, or the middle of ``data`` after ``window.start`` when ``start`` leaves fewer
+    than ``MIN_SEGMENT`` buckets of it (see :func:`incident_start`)."""
+    if data is None or start <= data.end - timedelta(seconds=MIN_SEGMENT * bucket_s):
+        return start
+    first = max(data.start, window.start)
+    return first + (data.end - first) / 2 if data.end > first else start
 
 
 def metric_onsets(changes: list[SeriesChange]) -> list[Onset]:

@@ -16,7 +16,7 @@ from tools.deps import Deps
 from tools.evidence import TimeWindow
 from tools.formatting import hhmm
 from tools.gateway import ToolGateway
-from tools.onsets import ERROR_SHARE, log_onsets, trace_onsets
+from tools.onsets import ERROR_SHARE, OnsetScan, covered, log_onsets, trace_onsets
 from tools.records import LogLevel
 from tools.result import ToolResult, ToolStatus
 from tools.settings import InvestigationSettings
@@ -90,9 +90,9 @@ def _deps(path: Path, *, trace_sample: int = 400) -> Deps:
     return deps
 
 
-def _onsets(result: ToolResult[list[Onset]]) -> list[Onset]:
+def _onsets(result: ToolResult[OnsetScan]) -> list[Onset]:
     assert result.status is ToolStatus.OK and result.data is not None
-    return result.data
+    return result.data.onsets
 
 
 def _near_step(onset: Onset) -> bool:
@@ -173,12 +173,26 @@ async def test_a_thin_trace_sample_places_onsets_to_within_a_slice_and_says_so(
     assert len(result.warnings) == 1 and "within 900 s" in result.warnings[0]
 
 
+async def test_each_scan_says_which_span_its_data_covers(tmp_path: Path) -> None:
+    # logs from minute 21 on, traces all along: a start past either's end leaves it nothing
+    gateway = ToolGateway(_deps(_incident(tmp_path / "b", logs_from=timedelta(minutes=21))))
+    logs = (await gateway.call(log_onsets, window=WINDOW)).data
+    traces = (await gateway.call(trace_onsets, window=WINDOW)).data
+    assert logs is not None and traces is not None
+    assert logs.bucket_s == traces.bucket_s == BUCKET
+    assert logs.covered == TimeWindow(start=T0 + timedelta(minutes=21), end=WINDOW.end)
+    assert traces.covered == WINDOW
+    assert covered([logs, traces]) == WINDOW
+    assert covered([logs]) == logs.covered and covered([]) is None
+
+
 async def test_no_data_is_an_ok_result_with_a_warning(tmp_path: Path) -> None:
     gateway = ToolGateway(_deps(_incident(tmp_path / "b")))
     empty = TimeWindow(start=T0 - timedelta(hours=2), end=T0 - timedelta(hours=1))
     for tool, warning in ((log_onsets, "no log lines"), (trace_onsets, "no traces")):
         result = await gateway.call(tool, window=empty)
         assert _onsets(result) == [] and result.evidence == []
+        assert result.data is not None and result.data.covered is None
         assert any(warning in w for w in result.warnings)
 
 

@@ -243,6 +243,18 @@ def test_a_caller_with_healthy_spans_over_an_anomalous_callee_is_discounted() ->
     assert found["api"].score == pytest.approx(total(api), abs=1e-3)
 
 
+@pytest.mark.parametrize("group", [SignalGroup.CPU, SignalGroup.MEMORY, SignalGroup.POOL])
+def test_a_caller_whose_own_resources_saturated_is_not_discounted(group: SignalGroup) -> None:
+    """Waiting on a callee uses no CPU, memory or pool: saturation is the caller's own."""
+    web = signals("web", groups={group: CLEAR})
+    api = signals("api", trace_errors=CLEAR, logs=CLEAR, metrics=CLEAR)
+    ranked = rank({"web": web, "api": api}, calls(("web", "api")), _evidence_for("web", "api"), 5)
+    assert not _by_service(ranked)["web"].propagated
+    faint = signals("web", groups={group: FAINT, SignalGroup.LATENCY: CLEAR})
+    ranked = rank({"web": faint, "api": api}, calls(("web", "api")), _evidence_for("web", "api"), 5)
+    assert _by_service(ranked)["web"].propagated
+
+
 def test_the_discount_reaches_through_a_chain_of_calls() -> None:
     web = signals("web", logs=CLEAR, groups={SignalGroup.ERRORS: CLEAR})
     db = signals("db", trace_errors=CLEAR, code_paths=CLEAR)

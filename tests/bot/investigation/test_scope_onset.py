@@ -90,8 +90,9 @@ def start_of(
     *,
     where: Scope | None = None,
     request: InvestigationRequest = NO_REQUEST,
+    fine_data: TimeWindow | None = None,
 ) -> datetime:
-    return incident_start(where or scope(), request, changes, onsets or [])
+    return incident_start(where or scope(), request, changes, onsets or [], fine_data)
 
 
 # --- logs and traces ------------------------------------------------------------------------
@@ -156,6 +157,30 @@ def test_the_alert_s_lead_is_clamped_to_the_window() -> None:
     early_alert = WINDOW.start + MINUTE
     found = start_of(onsets=[onset("logs", WINDOW.start)], where=scope(early_alert))
     assert found == WINDOW.start
+
+
+def test_the_alert_s_lead_never_leaves_the_incident_without_the_logs_and_traces() -> None:
+    # a recording that ends 3 minutes before the alert: its lead would be past all of it
+    data = TimeWindow(start=WINDOW.start + 20 * MINUTE, end=ALERT - 3 * MINUTE)
+    weak = [onset("logs", ALERT - 5 * MINUTE, strength=0.5)]
+    middle = data.start + (data.end - data.start) / 2
+    assert start_of(onsets=weak, fine_data=data) == middle
+    # so close to its end that fewer than three 15-s buckets would be left: the middle too
+    near = TimeWindow(start=data.start, end=ALERT - ALERT_LEAD + timedelta(seconds=30))
+    assert start_of(onsets=weak, fine_data=near) == near.start + (near.end - near.start) / 2
+
+
+def test_the_middle_of_the_data_counts_only_what_lies_in_the_window() -> None:
+    data = TimeWindow(start=WINDOW.start - 30 * MINUTE, end=ALERT - 4 * MINUTE)
+    weak = [onset("traces", ALERT - 6 * MINUTE, strength=0.5)]
+    found = start_of(onsets=weak, fine_data=data)
+    assert found == WINDOW.start + (data.end - WINDOW.start) / 2
+
+
+def test_data_reaching_past_the_alert_s_lead_keeps_it() -> None:
+    data = TimeWindow(start=WINDOW.start, end=ALERT - ALERT_LEAD + 45 * timedelta(seconds=1))
+    weak = [onset("logs", ALERT - 5 * MINUTE, strength=0.5)]
+    assert start_of(onsets=weak, fine_data=data) == ALERT - ALERT_LEAD
 
 
 @pytest.mark.parametrize(
