@@ -31,13 +31,17 @@ normal period and in the incident. A change is reported when it is both
   nothing); size alone flags noise on quiet ones (1 of 5 → 3 of 5).
 
 A WARN+ line that *stops* is not reported: an error path no longer taken is a recovery (or a
-reference period that was not quite healthy), not a cause. On the Nezha cases it was the most
+reference period that was not quite healthy), not a cause. Nor is any event that normally
+showed mostly in failing spans (an error handler's call, an INFO line of the failure path). On the Nezha cases it was the most
 common false lead (``Servlet.service() ... threw exception`` of ts-travel2-service, written in
 the reference and not in most incidents).
 
 The normal period is the spans before the split, or, given *reference* spans (a healthy
 period), those, for every operation the reference holds at least :data:`MIN_SPANS` spans of;
-the rest keep the spans before the split (as every analysis here does with a reference).
+the rest keep the spans before the split (as every analysis here does with a reference). So do
+the operations of a service whose spans failed significantly more often in the reference than
+before the split: the reference caught another incident there (``trace_attribution`` and
+``log_patterns`` decide the same way).
 """
 
 from __future__ import annotations
@@ -50,7 +54,7 @@ from typing import Literal
 
 from scipy.stats import binom
 
-from tools.analysis.surprise import SIGNIFICANCE, smoothed_share
+from tools.analysis.surprise import SIGNIFICANCE, share_rose, smoothed_share
 from tools.analysis.template_miner import TemplateMiner
 from tools.records import LogLevel, LogRecord, Span
 
@@ -192,11 +196,34 @@ class _Spans:
                 stack.append(child)
         return False
 
+    def less_healthy(self) -> set[str]:
+        """Services whose spans fail significantly more often in the reference than before the
+        incident: for them the reference caught another incident and is not normal."""
+        failed: dict[str, list[int]] = {}
+        total: dict[str, list[int]] = {}
+        for span, period in zip(self.spans, self.period, strict=True):
+            total.setdefault(span.service, [0, 0, 0])[period] += 1
+            failed.setdefault(span.service, [0, 0, 0])[period] += span.error
+        return {
+            service
+            for service, counts in total.items()
+            if counts[_BEFORE] >= MIN_SPANS
+            and share_rose(
+                failed[service][_REFERENCE],
+                counts[_REFERENCE],
+                failed[service][_BEFORE],
+                counts[_BEFORE],
+            )
+        }
+
     def baselines(self) -> list[int | None]:
         """Per group, the period it is compared with; ``None`` when too thin to compare."""
+        unhealthy = self.less_healthy()
+        services = {group: service for (service, _), group in self.groups.items()}
         out: list[int | None] = []
-        for counts in self.counts:
-            base = _REFERENCE if counts[_REFERENCE] >= MIN_SPANS else _BEFORE
+        for group, counts in enumerate(self.counts):
+            usable = counts[_REFERENCE] >= MIN_SPANS and services[group] not in unhealthy
+            base = _REFERENCE if usable else _BEFORE
             enough = counts[base] >= MIN_SPANS and counts[_INCIDENT] >= MIN_SPANS
             out.append(base if enough else None)
         return out
@@ -328,6 +355,8 @@ def _change(
     appeared = moved > 0
     if not appeared and entry.level >= LogLevel.WARN:
         return None  # a warning or error that stops is a recovery, not a cause
+    if not appeared and _on_failures(index, entry.spans[base]):
+        return None  # so is any event of the failure path (an error handler's call)
     return CodePathChange(
         service=name[0],
         operation=name[1],
@@ -344,6 +373,11 @@ def _change(
         against_reference=base == _REFERENCE,
         event="call" if entry.call else "line",
     )
+
+
+def _on_failures(index: _Spans, spans: set[int]) -> bool:
+    """Most of ``spans`` (those that showed an event normally) failed: it is how they fail."""
+    return sum(index.spans[i].error for i in spans) * 2 > len(spans)
 
 
 def _showing(index: _Spans, group: int, wrote_it: set[int], wrote: bool) -> list[int]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -338,3 +339,40 @@ def test_calls_to_other_services_are_not_counted() -> None:
         client = _child(span, "route", "HTTP POST", i, kind="client")
         spans += [client, _child(client, "price", "query", 500 + i, kind="server")]
     assert find_code_path_changes(spans, sample.logs, SPLIT) == []
+
+
+def _failing(spans: list[Span]) -> list[Span]:
+    return [replace(s, error=True) for s in spans]
+
+
+def test_an_event_of_the_failure_path_that_stops_is_a_recovery_not_a_finding() -> None:
+    """An error handler's call made by failing spans before the start, by none after: the
+    operation stopped failing, which is no cause of anything."""
+    sample = _Sample()
+    before = _failing(sample.period(T0, 30, 0, (LogLevel.INFO, QUERY)))
+    incident = sample.period(SPLIT, 30, 0, (LogLevel.INFO, QUERY))
+    handler = [_child(s, "route", "ErrorController.error", i) for i, s in enumerate(before)]
+    spans = [*before, *incident, *handler]
+    assert find_code_path_changes(spans, sample.logs, SPLIT) == []
+    # the same call made by spans that did not fail is the operation's normal path
+    healthy = [replace(s, error=False) for s in before]
+    (change,) = find_code_path_changes([*healthy, *incident, *handler], sample.logs, SPLIT)
+    assert change.kind == "vanished" and change.template == "ErrorController.error"
+
+
+def test_a_reference_that_caught_the_service_failing_is_not_its_normal() -> None:
+    """The reference's spans of route failed (another incident); before the start they did
+    not: the minutes before are route's normal, so the line it stops writing is compared with
+    them, and the reference's failure path (an error line) is no news."""
+    sample = _Sample()
+    sample.period(T0, 20, 20, (LogLevel.INFO, QUERY))
+    sample.period(SPLIT, 20, 0, (LogLevel.INFO, QUERY))
+    caught = _Sample(first_trace=10**6)
+    spans = caught.period(T0 - timedelta(days=1), 30, 30, (LogLevel.ERROR, FAILED))
+    caught.spans = _failing(spans)
+    (change,) = _changes(sample, caught)
+    assert change.kind == "vanished" and not change.against_reference
+    assert (change.normal_with, change.normal_spans) == (20, 20)
+    # the same reference without the failures is route's normal, and it never wrote the line
+    caught.spans = spans
+    assert _changes(sample, caught) == []
