@@ -31,10 +31,10 @@ normal period and in the incident. A change is reported when it is both
   nothing); size alone flags noise on quiet ones (1 of 5 → 3 of 5).
 
 A WARN+ line that *stops* is not reported: an error path no longer taken is a recovery (or a
-reference period that was not quite healthy), not a cause. Nor is any event that normally
-showed mostly in failing spans (an error handler's call, an INFO line of the failure path). On the Nezha cases it was the most
+reference period that was not quite healthy), not a cause. On the Nezha cases it was the most
 common false lead (``Servlet.service() ... threw exception`` of ts-travel2-service, written in
-the reference and not in most incidents).
+the reference and not in most incidents). Nor is any event that normally showed mostly in
+failing spans (an error handler's call, an INFO line of the failure path).
 
 The normal period is the spans before the split, or, given *reference* spans (a healthy
 period), those, for every operation the reference holds at least :data:`MIN_SPANS` spans of;
