@@ -19,6 +19,16 @@ REPORT_SCHEMA_VERSION = "1"
 CITATION = re.compile(r"\[(E[1-9][0-9]*)\]")
 
 
+class Fallback(StrEnum):
+    """Why the deterministic answer stood in for the model's (``Report.fallback``)."""
+
+    TIMEOUT = "timeout"  # the model did not answer in time
+    UNAVAILABLE = "unavailable"  # the model server could not be reached or refused
+    MALFORMED = "malformed"  # its output was not the answer's JSON
+    UNGROUNDED = "ungrounded"  # too little of what it said was grounded in the evidence
+    OTHER = "other"
+
+
 class FaultType(StrEnum):
     """Coarse fault hypotheses the deterministic ranking can support with evidence.
 
@@ -109,6 +119,11 @@ class Report(BaseModel):
         default="", description="one line: why the model was not used, or what it was"
     )
     model: str | None = Field(default=None, description="the model asked, when one was")
+    fallback: Fallback | None = Field(
+        default=None,
+        description="why the deterministic answer stood in for the model's; null: the model "
+        "wrote the answer, or none was asked",
+    )
     dropped_statements: list[str] = Field(
         default_factory=list,
         description="statements removed: uncited, or not grounded in their evidence (with why)",

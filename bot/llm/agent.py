@@ -55,6 +55,8 @@ from bot.llm.budget import fit_prompt
 from bot.llm.model import ChatModel, Completion, Message, ToolCall, Usage
 from bot.llm.settings import LlmSettings
 from bot.llm.writer import (
+    Failure,
+    deadline_passed,
     fall_back,
     grounded_statement,
     model_failure,
@@ -96,7 +98,7 @@ class AgentState(TypedDict):
     seen: list[str]  # call signatures run, to refuse a repeat
     notes: list[str]  # what the loop did and why it stopped (for the report)
     results: list[ToolResult[Any]]
-    failed: str  # why the model cannot be used ("" while it can)
+    failed: Failure | None  # why the model cannot be used (None while it can)
     raw: str  # the final answer's JSON
     prompt_tokens: int
     completion_tokens: int
@@ -225,7 +227,7 @@ class _Run:
                     messages, ANSWER_SCHEMA, max_new_tokens=self.limits.max_new_tokens
                 )
         except TimeoutError:
-            return {"failed": f"the model did not answer within {self.limits.deadline_s:g} s"}
+            return {"failed": deadline_passed(self.limits.deadline_s)}
         except ModelError as exc:
             return {"failed": model_failure(exc)}
         return self._usage(state, done) | {"raw": done.text}
@@ -259,7 +261,7 @@ class _Run:
         }
 
     def route_agent(self, state: AgentState) -> Literal["tools", "answer", "__end__"]:
-        if state["failed"]:
+        if state["failed"] is not None:
             return "__end__"
         return "tools" if state["pending"] else "answer"
 
@@ -290,7 +292,7 @@ class _Run:
             seen=[],
             notes=[],
             results=[],
-            failed="",
+            failed=None,
             raw="",
             prompt_tokens=0,
             completion_tokens=0,
@@ -345,7 +347,7 @@ async def answer_question(
         completion=state["completion_tokens"],
         evidence=report.tokens.evidence,
     )
-    if state["failed"]:
+    if state["failed"] is not None:
         answered = fall_back(gathered, state["failed"], model_name=model.name, tokens=tokens)
     else:
         answered = with_model_answer(

@@ -6,14 +6,14 @@ Plain functions (the agent uses the last two for its final answer)::
     async write_with_model(report, model, limits, text) -> Report
     stream_with_model(report, model, limits, text) -> AsyncIterator[Kept | Report]
     with_model_answer(report, raw, *, model_name, text, tokens) -> Report
-    fall_back(report, reason, *, model_name, tokens=None) -> Report
+    fall_back(report, failure, *, model_name, tokens=None) -> Report
 
 ``report`` is the deterministic report (its answer is the fallback). The model gets one
 prompt (``bot.llm.budget.fit_prompt``) and no tools, within ``limits.timeout_s`` in all. Any
 :class:`ModelError` (unreachable, timed out, malformed), or an answer of which too little is
 grounded (``bot.llm.answer.too_little``), gives back the deterministic answer with
-``answer_note`` saying why. The result is never empty and these functions never raise a
-``ModelError``.
+``answer_note`` saying why and ``fallback`` naming the kind of failure. The result is never
+empty and these functions never raise a ``ModelError``.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.investigation.compact import estimate_tokens
-from bot.investigation.report import Report, TokenCounts
+from bot.investigation.report import Fallback, Report, TokenCounts
 from bot.investigation.validate import validate_answer
 from bot.llm.answer import (
     ANSWER_SCHEMA,
@@ -69,16 +69,29 @@ def report_services(report: Report) -> set[str]:
     }
 
 
-def model_failure(exc: ModelError) -> str:
-    """Why the model could not be used, as the report's ``answer_note`` says it."""
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """Why the model's answer is not used: its kind (``Report.fallback``) and, for people,
+    the words (``Report.answer_note``)."""
+
+    kind: Fallback
+    why: str
+
+
+def model_failure(exc: ModelError) -> Failure:
+    """Why the model could not be used."""
     detail = " ".join(str(exc).split())[:200]
     if isinstance(exc, ModelTimeout):
-        return f"the model did not answer in time ({detail})"
+        return Failure(Fallback.TIMEOUT, f"the model did not answer in time ({detail})")
     if isinstance(exc, ModelUnavailable):
-        return f"the model server was unavailable ({detail})"
+        return Failure(Fallback.UNAVAILABLE, f"the model server was unavailable ({detail})")
     if isinstance(exc, ModelOutputError):
-        return f"the model's output was malformed ({detail})"
-    return f"the model failed ({detail})"
+        return Failure(Fallback.MALFORMED, f"the model's output was malformed ({detail})")
+    return Failure(Fallback.OTHER, f"the model failed ({detail})")
+
+
+def deadline_passed(seconds: float) -> Failure:
+    return Failure(Fallback.TIMEOUT, f"the model did not answer within {seconds:g} s")
 
 
 def _tokens(
@@ -95,14 +108,18 @@ def _tokens(
 
 
 def fall_back(
-    report: Report, reason: str, *, model_name: str | None, tokens: TokenCounts | None = None
+    report: Report,
+    failure: Failure,
+    *,
+    model_name: str | None,
+    tokens: TokenCounts | None = None,
 ) -> Report:
     """``report`` with its deterministic answer, saying the model was not used and why."""
-    note = f"model not used: {reason}; deterministic answer shown"
     update: dict[str, Any] = {
         "answer_by": "deterministic",
-        "answer_note": note,
+        "answer_note": f"model not used: {failure.why}; deterministic answer shown",
         "model": model_name,
+        "fallback": failure.kind,
     }
     if tokens is not None:
         update["tokens"] = tokens.model_copy(update={"evidence": report.tokens.evidence})
@@ -149,7 +166,8 @@ def with_model_answer(
                 update["tokens"] = tokens.model_copy(update={"evidence": report.tokens.evidence})
             return report.model_copy(update=update)
         reason = "nothing survived validation"
-    failed = fall_back(report, reason, model_name=model_name, tokens=tokens)
+    ungrounded = Failure(Fallback.UNGROUNDED, reason)
+    failed = fall_back(report, ungrounded, model_name=model_name, tokens=tokens)
     return failed.model_copy(update={"dropped_statements": [*report.dropped_statements, *dropped]})
 
 
@@ -226,8 +244,8 @@ async def stream_with_model(
             report, scanner.text, model_name=model.name, text=text, tokens=tokens
         )
     except TimeoutError:
-        why = f"the model did not answer within {limits.timeout_s:g} s"
-        yield fall_back(report, why, model_name=model.name, tokens=_spent(fitted, limits))
+        late = deadline_passed(limits.timeout_s)
+        yield fall_back(report, late, model_name=model.name, tokens=_spent(fitted, limits))
     except ModelError as exc:
         yield fall_back(
             report, model_failure(exc), model_name=model.name, tokens=_spent(fitted, limits)

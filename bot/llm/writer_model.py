@@ -2,8 +2,9 @@
 
 ``async with answer_model(llm, use_llm=...) as chosen:`` gives ``chosen.model`` (a
 ``ChatModel`` or ``None``), the ``WriteLimits`` from the settings, and ``chosen.note``: why
-there is no model (``--no-llm``, not configured, could not be created). The model is closed
-on exit. ``chosen.finish(report)`` puts that note on a deterministic report.
+there is no model (``--no-llm``, not configured, could not be created; only the last is a
+``fallback``). The model is closed on exit. ``chosen.finish(report)`` puts that note (and the
+fallback) on a deterministic report.
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from bot.investigation.report import Report
+from bot.investigation.report import Fallback, Report
 from bot.llm.model import ChatModel
 from bot.llm.settings import LlmSettings
-from bot.llm.writer import WriteLimits
+from bot.llm.writer import WriteLimits, model_failure
 from tools.errors import ModelError
 
 
@@ -24,11 +25,12 @@ class ChosenModel:
     model: ChatModel | None
     limits: WriteLimits
     note: str  # why no model, when there is none
+    fallback: Fallback | None = None  # one was configured and could not be created
 
     def finish(self, report: Report) -> Report:
         if self.model is not None or report.answer_by != "deterministic":
             return report
-        return report.model_copy(update={"answer_note": self.note})
+        return report.model_copy(update={"answer_note": self.note, "fallback": self.fallback})
 
 
 @asynccontextmanager
@@ -45,8 +47,9 @@ async def answer_model(llm: LlmSettings, *, use_llm: bool = True) -> AsyncIterat
     try:
         model = model_from_settings(llm)
     except ModelError as exc:
-        reason = " ".join(str(exc).split())[:200]
-        yield ChosenModel(None, limits, f"model not used: {reason}; deterministic answer shown")
+        failure = model_failure(exc)
+        note = f"model not used: {failure.why}; deterministic answer shown"
+        yield ChosenModel(None, limits, note, failure.kind)
         return
     try:
         yield ChosenModel(model, limits, "" if model else "no model configured")

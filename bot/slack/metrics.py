@@ -31,7 +31,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot.investigation.report import Report
+from bot.investigation.report import Fallback, Report
 from bot.slack.work import WorkQueue
 
 SLACK_EVENTS_PATH = "/slack/events"
@@ -42,14 +42,6 @@ LLM_BUCKETS = (0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0)
 MODEL_STAGES = frozenset({"model", "agent"})  # the engine's writing stage, the agent's loop
 OUTCOMES = ("answered", "failed")
 TOKEN_KINDS = ("prompt", "completion")
-# why the deterministic answer stood in, from the report's answer_note (bot/llm/writer.py)
-FALLBACK_REASONS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("timeout", ("did not answer in time", "did not answer within")),
-    ("unavailable", ("unavailable",)),
-    ("malformed", ("malformed",)),
-    ("ungrounded", ("grounded", "no statements", "survived validation")),
-)
-FALLBACK_SHOWN = "deterministic answer shown"  # every fallback's note says so
 _UNSAFE_LABEL = re.compile(r"[^a-z0-9_.-]+")
 MAX_LABEL_CHARS = 40
 
@@ -63,16 +55,9 @@ def label(value: str) -> str:
 def fallback_reason(report: Report) -> str | None:
     """Why the deterministic answer stood in for the model's, or None: the model wrote the
     answer, or no model was asked (none configured, ``--no-llm``)."""
-    if report.answer_by == "llm":
+    if report.answer_by == "llm" or report.fallback is None:
         return None
-    note = report.answer_note
-    if report.model is None and FALLBACK_SHOWN not in note:
-        return None
-    lowered = note.lower()
-    for reason, phrases in FALLBACK_REASONS:
-        if any(phrase in lowered for phrase in phrases):
-            return reason
-    return "other"
+    return report.fallback.value
 
 
 class RcabotMetrics:
@@ -152,8 +137,8 @@ class RcabotMetrics:
             self.investigations.labels(outcome=outcome)
         for kind in TOKEN_KINDS:
             self.llm_tokens.labels(kind=kind)
-        for reason, _ in (*FALLBACK_REASONS, ("other", ())):
-            self.fallbacks.labels(reason=reason)
+        for reason in Fallback:
+            self.fallbacks.labels(reason=reason.value)
 
     def watch_work(self, work: WorkQueue, *, capacity: int, concurrency: int) -> None:
         """Serve ``work``'s depth and counts, read at each scrape."""

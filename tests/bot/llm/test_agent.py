@@ -12,7 +12,7 @@ import pytest
 from bot.config import load_settings
 from bot.investigation.conversation import Conversation, Turn
 from bot.investigation.engine import investigate
-from bot.investigation.report import Report
+from bot.investigation.report import Fallback, Report
 from bot.investigation.request import InvestigationRequest
 from bot.investigation.sources import bundle_sources
 from bot.llm.agent import AgentLimits, answer_question
@@ -177,6 +177,7 @@ async def test_an_answer_past_the_deadline_falls_back(seeded: tuple[Report, Tool
     assert answered.answer_by == "deterministic"
     assert answered.answer == report.answer
     assert "did not answer within 0.3 s" in answered.answer_note
+    assert answered.fallback is Fallback.TIMEOUT
 
 
 @pytest.mark.parametrize(
@@ -218,6 +219,7 @@ async def test_a_model_error_mid_loop_gives_the_deterministic_answer(
     assert answered.answer_by == "deterministic"
     assert answered.answer == report.answer
     assert "unavailable (connection refused)" in answered.answer_note
+    assert answered.fallback is Fallback.UNAVAILABLE
     Report.model_validate_json(answered.model_dump_json())  # a valid report all the same
 
 
@@ -229,6 +231,7 @@ async def test_an_ungrounded_answer_falls_back_with_the_reason(
     answered, _ = await ask(seeded, [], made_up)
     assert answered.answer_by == "deterministic" and answered.answer == report.answer
     assert "grounded" in answered.answer_note
+    assert answered.fallback is Fallback.UNGROUNDED
     assert answered.dropped_statements
 
 

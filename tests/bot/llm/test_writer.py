@@ -7,14 +7,14 @@ import pytest
 
 from bot.config import load_settings
 from bot.investigation.engine import investigate, investigate_stream
-from bot.investigation.report import CITATION, Report
+from bot.investigation.report import CITATION, Fallback, Report
 from bot.investigation.request import InvestigationRequest
 from bot.investigation.sources import bundle_sources
 from bot.llm.budget import fit_prompt, protected_ids
 from bot.llm.writer import WriteLimits, stream_with_model, write_with_model
 from tests.bot.llm.fakes import FakeModel, statements
 from tests.bundles import small_incident
-from tools.errors import ModelOutputError, ModelTimeout, ModelUnavailable
+from tools.errors import ModelError, ModelOutputError, ModelTimeout, ModelUnavailable
 from tools.text import TextPipeline
 
 TEXT = TextPipeline()
@@ -43,25 +43,31 @@ async def test_a_grounded_answer_is_used_with_citations_and_real_tokens(base: Re
 
 
 @pytest.mark.parametrize(
-    ("reply", "reason"),
+    ("reply", "reason", "kind"),
     [
-        (ModelUnavailable("connection refused"), "unavailable"),
-        (ModelTimeout("read timeout"), "did not answer in time"),
-        (ModelOutputError("bad grammar"), "malformed"),
-        ("not json at all", "malformed"),
-        ('{"statements": "nope"}', "malformed"),
-        (statements(("api failed", ["E999"])), "no statement was grounded"),
-        ('{"statements": []}', "no statements"),
-        (statements(("api error ratio rose to 77% at 23:59", ["E2"])), "no statement"),
+        (ModelUnavailable("connection refused"), "unavailable", Fallback.UNAVAILABLE),
+        (ModelTimeout("read timeout"), "did not answer in time", Fallback.TIMEOUT),
+        (ModelOutputError("bad grammar"), "malformed", Fallback.MALFORMED),
+        (ModelError("a new kind of failure"), "the model failed", Fallback.OTHER),
+        ("not json at all", "malformed", Fallback.MALFORMED),
+        ('{"statements": "nope"}', "malformed", Fallback.MALFORMED),
+        (statements(("api failed", ["E999"])), "no statement was grounded", Fallback.UNGROUNDED),
+        ('{"statements": []}', "no statements", Fallback.UNGROUNDED),
+        (
+            statements(("api error ratio rose to 77% at 23:59", ["E2"])),
+            "no statement",
+            Fallback.UNGROUNDED,
+        ),
     ],
 )
-async def test_every_failure_falls_back_with_one_line_why(
-    base: Report, reply: str | Exception, reason: str
+async def test_every_failure_falls_back_with_one_line_why_and_its_kind(
+    base: Report, reply: str | Exception, reason: str, kind: Fallback
 ) -> None:
     report = await write_with_model(base, FakeModel(reply), WriteLimits(), TEXT)
     assert report.answer_by == "deterministic"
     assert report.answer == base.answer and report.answer.strip()
     assert reason in report.answer_note and "\n" not in report.answer_note
+    assert report.fallback is kind
 
 
 async def test_slow_past_the_deadline_falls_back(base: Report) -> None:
@@ -69,6 +75,7 @@ async def test_slow_past_the_deadline_falls_back(base: Report) -> None:
     report = await write_with_model(base, model, WriteLimits(timeout_s=0.05), TEXT)
     assert report.answer_by == "deterministic"
     assert "did not answer within 0.05 s" in report.answer_note
+    assert report.fallback is Fallback.TIMEOUT
 
 
 async def test_a_statement_that_skips_the_top_candidate_is_not_enough(base: Report) -> None:
@@ -78,6 +85,7 @@ async def test_a_statement_that_skips_the_top_candidate_is_not_enough(base: Repo
     )
     assert report.answer_by == "deterministic"
     assert "top candidate" in report.answer_note
+    assert report.fallback is Fallback.UNGROUNDED
 
 
 async def test_count_failure_is_estimated_and_flagged(base: Report) -> None:

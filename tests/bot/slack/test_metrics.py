@@ -16,13 +16,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot.investigation.report import Report, SourceStatus, StageTiming, TokenCounts
-from bot.llm.writer import WriteLimits, fall_back, model_failure
+from bot.investigation.report import Fallback, Report, SourceStatus, StageTiming, TokenCounts
+from bot.llm.writer import Failure, WriteLimits, deadline_passed, fall_back, model_failure
 from bot.llm.writer_model import ChosenModel
 from bot.slack.metrics import AckTimer, RcabotMetrics, fallback_reason, label, metrics_endpoint
 from bot.slack.work import Work, WorkQueue
 from tests.bot.slack.reports import candidate, evidence, report
-from tools.errors import ModelOutputError, ModelTimeout, ModelUnavailable
+from tools.errors import ModelError, ModelOutputError, ModelTimeout, ModelUnavailable
 
 Labels = dict[str, str]
 
@@ -100,21 +100,18 @@ def test_a_report_without_a_model_counts_no_model_work() -> None:
 
 
 @pytest.mark.parametrize(
-    ("reason", "expected"),
+    ("failure", "expected"),
     [
         (model_failure(ModelTimeout("read timed out after 30 s")), "timeout"),
-        ("the model did not answer within 45 s", "timeout"),  # the agent's own deadline
+        (deadline_passed(45), "timeout"),  # the agent's own deadline
         (model_failure(ModelUnavailable("HTTP 503 from /generate")), "unavailable"),
         (model_failure(ModelOutputError("not JSON")), "malformed"),
-        ("the model returned no statements", "ungrounded"),
-        ("no statement was grounded (3 dropped)", "ungrounded"),
-        ("no grounded statement cites the top candidate's evidence", "ungrounded"),
-        ("nothing survived validation", "ungrounded"),
-        ("something new went wrong", "other"),
+        (Failure(Fallback.UNGROUNDED, "no statement was grounded (3 dropped)"), "ungrounded"),
+        (model_failure(ModelError("something new went wrong")), "other"),
     ],
 )
-def test_a_fallback_is_counted_with_its_reason(reason: str, expected: str) -> None:
-    fell_back = fall_back(a_report(), reason, model_name="standin/tiny-chat")
+def test_a_fallback_is_counted_with_its_reason(failure: Failure, expected: str) -> None:
+    fell_back = fall_back(a_report(), failure, model_name="standin/tiny-chat")
     metrics = RcabotMetrics()
     metrics.investigated(fell_back, seconds=2.0)
     assert fallback_reason(fell_back) == expected
@@ -122,11 +119,20 @@ def test_a_fallback_is_counted_with_its_reason(reason: str, expected: str) -> No
     assert value(metrics, "rcabot_llm_answers_total") == 1
 
 
+def test_every_fallback_reason_is_a_series_from_the_start() -> None:
+    metrics = RcabotMetrics()
+    for reason in Fallback:
+        assert value(metrics, "rcabot_llm_fallbacks_total", {"reason": reason.value}) == 0
+
+
 def test_a_model_that_could_not_be_created_is_a_fallback_and_no_llm_is_not() -> None:
     broken = ChosenModel(
-        None, WriteLimits(), "model not used: cannot reach it; deterministic answer shown"
+        None,
+        WriteLimits(),
+        "model not used: cannot reach it; deterministic answer shown",
+        Fallback.UNAVAILABLE,
     ).finish(a_report())
-    assert fallback_reason(broken) is not None
+    assert fallback_reason(broken) == "unavailable"
     asked_not_to = ChosenModel(None, WriteLimits(), "model not used: --no-llm").finish(a_report())
     assert fallback_reason(asked_not_to) is None
 
