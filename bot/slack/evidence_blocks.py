@@ -42,7 +42,7 @@ def window_text(window: TimeWindow) -> str:
 
 def digest_line(evidence: Evidence) -> str:
     """One compact line: the citation (linked when it can be), the title, the link's host."""
-    cite = mrkdwn.link(evidence.link, f"[{evidence.id}]")
+    cite = mrkdwn.cite(evidence)
     linked = evidence.link and mrkdwn.slack_url(evidence.link)
     host = mrkdwn.url_host(evidence.link) if linked and evidence.link else ""
     title = mrkdwn.clip(mrkdwn.inert(evidence.title, multiline=False), 300)

@@ -40,7 +40,6 @@ _URL_UNSAFE = str.maketrans(
 _URL_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f-\x9f\s]")
 # What escaped mrkdwn can hold that must not be cut: an entity, or a link made by this module.
 _TOKEN = re.compile(r"<[^<>\n]*>|&(?:amp|lt|gt);")
-_FULL_CITATION = re.compile(r"\[E[1-9][0-9]*\]")
 
 
 def escape(text: str) -> str:
@@ -89,15 +88,21 @@ def link(url: str | None, label: str) -> str:
     """``label`` linked to ``url`` where it is an http(s) URL, else the label alone.
 
     The label is untrusted text and cannot hide where the link goes: the host follows it in
-    parentheses, except for a citation label (``[E3]``), which names what it opens.
+    parentheses, whatever it says (a title that reads ``[E1]`` is not a citation).
     """
     text = clip(inert(label, multiline=False).replace("|", "¦"), LABEL_CHARS) or ELLIPSIS
     target = slack_url(url)
     if target is None or url is None:
         return text
-    if _FULL_CITATION.fullmatch(label):
-        return f"<{target}|{text}>"
     return f"<{target}|{text}> ({url_host(url)})"
+
+
+def cite(evidence: Evidence) -> str:
+    """``[E3]``, linked to that evidence's deep link where it is an http(s) URL: a citation
+    rcabot makes names what it opens, so no host follows it."""
+    label = f"[{evidence.id}]"
+    target = slack_url(evidence.link)
+    return f"<{target}|{label}>" if target is not None else label
 
 
 def cite_links(text: str, evidence_by_id: Mapping[str, Evidence]) -> str:
@@ -108,7 +113,7 @@ def cite_links(text: str, evidence_by_id: Mapping[str, Evidence]) -> str:
 
     def anchor(match: re.Match[str]) -> str:
         evidence = evidence_by_id.get(match.group(1))
-        return link(evidence.link, match.group()) if evidence is not None else match.group()
+        return cite(evidence) if evidence is not None else match.group()
 
     return CITATION.sub(anchor, inert(text))
 

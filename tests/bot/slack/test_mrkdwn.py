@@ -65,8 +65,12 @@ def test_link_shows_the_host_after_a_free_label() -> None:
     assert "<" not in label and "|" not in label
 
 
-def test_link_labelled_with_a_citation_needs_no_host() -> None:
-    assert mrkdwn.link("https://g.example/d", "[E3]") == "<https://g.example/d|[E3]>"
+def test_a_citation_rcabot_makes_needs_no_host_a_label_that_reads_like_one_does() -> None:
+    assert mrkdwn.cite(evidence(3, link="https://g.example/d")) == "<https://g.example/d|[E3]>"
+    assert mrkdwn.cite(evidence(3, link="file:///b/logs.jsonl")) == "[E3]"
+    # a postmortem titled "[E1]" must not pass for evidence E1's link
+    spoof = mrkdwn.link("https://evil.example/x", "[E1]")
+    assert spoof == "<https://evil.example/x|[E1]> (evil.example)"
 
 
 def test_link_without_a_usable_url_is_the_label_alone() -> None:
@@ -130,7 +134,7 @@ def test_split_keeps_lines_whole_where_they_fit() -> None:
 
 
 def test_split_keeps_the_label_of_a_link_longer_than_the_limit() -> None:
-    long_link = mrkdwn.link("https://x.example/" + "a" * 500, "[E1]")
+    long_link = mrkdwn.cite(evidence(1, link="https://x.example/" + "a" * 500))
     assert mrkdwn.split(long_link + " after", 100) == ["[E1] after"]
 
 
