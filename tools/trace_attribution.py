@@ -6,6 +6,10 @@ sibling or an async handler beside its own client span, and would blame a caller
 waiting. Edge evidence keeps all network time of the calls (a delayed link is a finding even
 where a slower parallel call hides it) and says how much of it was on the critical path.
 
+Calls a caller stopped (or started) making, against normal, are one evidence item per caller
+and direction, naming the callees (``EdgeFinding.call_surprise``); they are not scored by the
+ranking (``docs/ranking.md`` says why).
+
 Given a ``reference`` window (a healthy period), a sample of its traces from the same backend
 is the baseline of every service and edge it has, instead of the traces before the start: the
 minutes before an incident are a thin sample of normal, and sometimes already faulty.
@@ -14,6 +18,7 @@ minutes before an incident are a thin sample of normal, and sometimes already fa
 from __future__ import annotations
 
 import asyncio
+import math
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -25,6 +30,7 @@ from tools.analysis.span_attribution import (
     TraceAnalysis,
     analyze_traces,
 )
+from tools.analysis.surprise import SIGNIFICANCE
 from tools.backends import TraceQuery, TracesBackend, no_traces, unique_traces
 from tools.deps import Deps, configured
 from tools.evidence import EvidenceDraft, Source, TimeWindow
@@ -35,6 +41,8 @@ from tools.tool import tool
 
 NAME = "trace_attribution"
 MIN_SCORE = 1.0
+MIN_CALL_SCORE = -math.log10(SIGNIFICANCE)  # a call that stops or starts: p <= 0.001
+MAX_CALLEES_NAMED = 3
 MAX_EVIDENCE = 12
 
 
@@ -175,6 +183,16 @@ def _edge_evidence(
         if edge.gap_score < MIN_SCORE:
             break
         out.append(_gap(edge, traces, window))
+    # every edge compared is one more chance of a fluke: Bonferroni, as for code paths
+    compared = sum(1 for e in analysis.edges if e.baseline_through and e.incident_through)
+    threshold = MIN_CALL_SCORE + math.log10(max(compared, 1))
+    moved = [e for e in analysis.edges if e.call_surprise >= threshold]
+    # one item per caller and direction: one exception stops several calls at once
+    grouped: dict[tuple[str, bool], list[EdgeFinding]] = {}
+    for edge in sorted(moved, key=lambda e: (-e.call_surprise, e.caller, e.callee)):
+        stopped = edge.call_share(incident=True) < edge.call_share(incident=False)
+        grouped.setdefault((edge.caller, stopped), []).append(edge)
+    out += [_calls(edges, traces, window) for edges in grouped.values()]
     return out
 
 
@@ -182,6 +200,50 @@ def _baseline(reference: bool, analysis: TraceAnalysis) -> str:
     if reference:
         return f"{analysis.reference_traces} in the reference period"
     return f"{analysis.baseline_traces} before"
+
+
+def _calls(edges: list[EdgeFinding], traces: TracesBackend, window: TimeWindow) -> EvidenceDraft:
+    """One caller's calls that stopped (or started) being made, the most surprising first."""
+    lead = edges[0]
+    info = traces.describe(TraceQuery(window=window, service=lead.caller))
+    normal, now = lead.call_share(incident=False), lead.call_share(incident=True)
+    verb = "stopped" if now < normal else "started"
+    when = "in the reference period" if lead.reference else "before"
+    callees = ", ".join(e.callee for e in edges[:MAX_CALLEES_NAMED])
+    callees += (
+        f" and {len(edges) - MAX_CALLEES_NAMED} more" if len(edges) > MAX_CALLEES_NAMED else ""
+    )
+    counts = (
+        f"{lead.baseline_with}/{lead.baseline_through} traces through {lead.caller} {when} → "
+        f"{lead.incident_with}/{lead.incident_through}"
+    )
+    why = (
+        "an exception or an early return before the call, or a fallback"
+        if verb == "stopped"
+        else "a new dependency, a retry or a fallback path"
+    )
+    others = (
+        f" {len(edges) - 1} other call{'s' if len(edges) > 2 else ''} {verb} too."
+        if len(edges) > 1
+        else ""
+    )
+    return EvidenceDraft(
+        key=f"traces:calls:{lead.caller}:{verb}",
+        source=Source.TRACES,
+        title=f"{lead.caller} {verb} calling {callees} ({counts})",
+        summary=(
+            f"{lead.caller} called {lead.callee} in {normal:.0%} of the "
+            f"{lead.baseline_through} sampled traces that went through it {when}, and in "
+            f"{now:.0%} of {lead.incident_through} since the incident start (binomial p ≈ "
+            f"{10**-lead.call_surprise:.0e}): the requests take another path in "
+            f"{lead.caller} ({why}).{others}"
+        ),
+        query=info.text,
+        link=info.link,
+        window=window,
+        service=lead.caller,
+        score=lead.call_surprise,
+    )
 
 
 def _gap(edge: EdgeFinding, traces: TracesBackend, window: TimeWindow) -> EvidenceDraft:

@@ -145,3 +145,28 @@ async def test_a_service_the_reference_has_traces_of_is_not_said_to_lack_them() 
     # the reference has checkout's traces, only not healthy ones: one warning says so
     assert not any("has no traces" in w for w in warnings)
     assert len(warnings) == 1
+
+
+async def test_calls_a_caller_stopped_making_are_one_evidence_item() -> None:
+    """frontend called fast and slow in every trace before the start and in 2 of 20 after:
+    one item names both calls, with the counts of the most surprising."""
+    t0 = START.timestamp()
+    traces = [_fan_out(f"b{i}", t0 - 300 + i, 20, 50, 2) for i in range(20)]
+    traces += [_fan_out(f"i{i}", t0 + 10 + i, 20, 50, 2) for i in range(2)]
+    traces += [
+        [Span(f"j{i}", "root", None, "frontend", "GET /", t0 + 20 + i, 5, kind="server")]
+        for i in range(18)
+    ]
+    result = await ToolGateway(Deps(traces=_Traces(traces))).call(
+        trace_attribution, window=WINDOW, incident_start=START
+    )
+    assert result.status is ToolStatus.OK
+    (item,) = [e for e in result.evidence if e.key.startswith("traces:calls:")]
+    assert item.key == "traces:calls:frontend:stopped" and item.service == "frontend"
+    assert item.title == (
+        "frontend stopped calling fast, slow (20/20 traces through frontend before → 2/20)"
+    )
+    assert "in 100% of the 20 sampled traces that went through it before" in item.summary
+    assert "in 10% of 20 since the incident start" in item.summary
+    assert item.summary.endswith("1 other call stopped too.")
+    assert item.query == "service=frontend"

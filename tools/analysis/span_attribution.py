@@ -12,11 +12,15 @@
   spans (0 in a trace where all of them ran beside a slower sibling); per edge, the critical
   part of its client spans' time outside the callee's server span.
 - **Edges**: caller → callee with call and error counts, and for failing calls the services
-  where those errors originated (the callee itself, or further down: propagated).
+  where those errors originated (the callee itself, or further down: propagated); and the share
+  of the traces through the caller that make the call, so a call that stops or starts being
+  made (``EdgeFinding.call_surprise``) shows, as a line that stops shows in code paths.
 
 The baseline is the traces before the split, or, given *reference* traces (a healthy period),
 those for every service in at least ``MIN_SAMPLES`` of them and every edge called that often;
-the rest keep the traces before the split.
+the rest keep the traces before the split, and so do the services whose errors originate
+significantly more often in the reference than before (it caught another incident) and the
+edges they call.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from tools.analysis.code_paths import MIN_SHARE_CHANGE, change_score
 from tools.analysis.critical_path import critical_self_ms
 from tools.analysis.surprise import share_rose, smoothed_share
 from tools.records import Span
@@ -74,6 +79,8 @@ class PeriodStats:
         default_factory=lambda: defaultdict(Counter)
     )
     example_error: dict[str, tuple[str, str, str]] = field(default_factory=dict)
+    service_traces: Counter[str] = field(default_factory=Counter)  # traces it has spans in
+    edge_traces: Counter[tuple[str, str]] = field(default_factory=Counter)  # ... it is called in
 
 
 def _origins_below(span: Span, children: dict[str, list[Span]]) -> set[str]:
@@ -136,6 +143,8 @@ def _add_trace(stats: PeriodStats, spans: list[Span]) -> None:
         stats.self_ms[span.service].append(self_ms)
         service_critical[span.service] += critical_ms
     stats.origin_traces.update(origins_in_trace)
+    stats.service_traces.update({span.service for span in spans})
+    stats.edge_traces.update(edge_critical.keys())
     for service, ms in service_critical.items():
         stats.critical_ms[service].append(ms)
     for edge, ms in edge_critical.items():
@@ -205,6 +214,35 @@ class EdgeFinding:
     baseline_critical_gap_ms: float | None = None
     incident_critical_gap_ms: float | None = None
     reference: bool = False  # the baseline figures are the reference period's
+    # traces through the caller, and those of them in which it made this call: baseline, incident
+    baseline_through: int = 0
+    baseline_with: int = 0
+    incident_through: int = 0
+    incident_with: int = 0
+
+    @property
+    def call_surprise(self) -> float:
+        """How surprising the change of the share of traces through the caller that make
+        this call is (``-log10`` of its binomial tail, :func:`change_score`), when the share
+        moved by :data:`MIN_SHARE_CHANGE` or more and both periods saw the caller in
+        :data:`MIN_SAMPLES` traces; else 0. A call that stops or starts: the caller took
+        another path (an exception before the call, a fallback, a new dependency)."""
+        if min(self.baseline_through, self.incident_through) < MIN_SAMPLES:
+            return 0.0
+        moved = self.call_share(incident=True) - self.call_share(incident=False)
+        if abs(moved) < MIN_SHARE_CHANGE:
+            return 0.0
+        return change_score(
+            self.baseline_with, self.baseline_through, self.incident_with, self.incident_through
+        )
+
+    def call_share(self, *, incident: bool) -> float:
+        through, made = (
+            (self.incident_through, self.incident_with)
+            if incident
+            else (self.baseline_through, self.baseline_with)
+        )
+        return made / through if through else 0.0
 
     @property
     def gap_score(self) -> float:
@@ -276,8 +314,9 @@ def analyze_traces(
             incident_traces=incident.traces,
         )
     edges = []
-    for edge in sorted(set(before.calls) | set(incident.calls)):
-        base = normal if normal.calls[edge] >= MIN_SAMPLES else before
+    for edge in sorted(set(before.calls) | set(incident.calls) | set(normal.calls)):
+        usable = normal.calls[edge] >= MIN_SAMPLES and edge[0] not in unhealthy
+        base = normal if usable else before
         origins = incident.edge_origins.get(edge, Counter())
         edges.append(
             EdgeFinding(
@@ -291,6 +330,10 @@ def analyze_traces(
                 baseline_critical_gap_ms=_median(base.critical_gap_ms.get(edge, [])),
                 incident_critical_gap_ms=_median(incident.critical_gap_ms.get(edge, [])),
                 reference=base is normal,
+                baseline_through=base.service_traces[edge[0]],
+                baseline_with=base.edge_traces[edge],
+                incident_through=incident.service_traces[edge[0]],
+                incident_with=incident.edge_traces[edge],
             )
         )
     return TraceAnalysis(

@@ -317,3 +317,61 @@ def test_too_few_traces_before_cannot_call_a_reference_unhealthy() -> None:
     result = analyze_traces(traces, SPLIT, _failing_reference())
     assert result.unhealthy_reference == ()
     assert result.services["checkout"].reference
+
+
+def _calls_checkout(result: Any) -> Any:
+    return next(e for e in result.edges if (e.caller, e.callee) == ("frontend", "checkout"))
+
+
+def _frontend_alone(trace: str, start: float) -> list[Span]:
+    """frontend answers without calling checkout (an exception before the call)."""
+    return [_span(trace, "1", None, "frontend", start, 5)]
+
+
+def test_a_call_the_caller_stopped_making_is_counted_per_trace_through_it() -> None:
+    traces = [_call(f"b{i}", 900 + i) for i in range(20)]
+    traces += [_call(f"i{i}", 1001 + i) for i in range(2)]
+    traces += [_frontend_alone(f"j{i}", 1010 + i) for i in range(18)]
+    edge = _calls_checkout(analyze_traces(traces, SPLIT))
+    assert (edge.baseline_with, edge.baseline_through) == (20, 20)
+    assert (edge.incident_with, edge.incident_through) == (2, 20)
+    assert edge.call_share(incident=False) == 1.0 and edge.call_share(incident=True) == 0.1
+    assert edge.call_surprise > 10  # 2 of 20 where 20 of 20 were: p ~ 1e-17
+
+
+def test_a_call_the_caller_started_making_is_counted_too() -> None:
+    traces = [_frontend_alone(f"b{i}", 900 + i) for i in range(20)]
+    traces += [_call(f"i{i}", 1001 + i) for i in range(20)]
+    edge = _calls_checkout(analyze_traces(traces, SPLIT))
+    assert (edge.baseline_with, edge.incident_with) == (0, 20)
+    assert edge.call_surprise > 10
+
+
+@pytest.mark.parametrize(
+    ("before", "after_calling", "after_alone"),
+    [(20, 17, 3), (4, 0, 20), (20, 0, 4)],
+    ids=["a small shift", "too few traces before", "too few traces after"],
+)
+def test_a_small_shift_or_a_thin_sample_is_no_call_change(
+    before: int, after_calling: int, after_alone: int
+) -> None:
+    traces = [_call(f"b{i}", 900 + i) for i in range(before)]
+    traces += [_call(f"i{i}", 1001 + i) for i in range(after_calling)]
+    traces += [_frontend_alone(f"j{i}", 1030 + i) for i in range(after_alone)]
+    assert _calls_checkout(analyze_traces(traces, SPLIT)).call_surprise == 0.0
+
+
+def test_a_call_the_reference_makes_is_compared_with_it_when_the_caller_is_healthy() -> None:
+    traces = [_frontend_alone(f"b{i}", 900 + i) for i in range(20)]  # not calling, before
+    traces += [_frontend_alone(f"i{i}", 1001 + i) for i in range(20)]
+    reference = [_call(f"r{i}", 100 + i) for i in range(20)]  # a call it always made
+    edge = _calls_checkout(analyze_traces(traces, SPLIT, reference))
+    assert edge.reference and (edge.baseline_with, edge.baseline_through) == (20, 20)
+    assert edge.call_surprise > 10  # stopped, against the reference
+    failing = [
+        [*_call(f"r{i}", 100 + i), _span(f"r{i}", "9", "1", "frontend", 100 + i, 1, error=True)]
+        for i in range(20)
+    ]
+    caught = analyze_traces(traces, SPLIT, failing)
+    assert "frontend" in caught.unhealthy_reference
+    assert not _calls_checkout(caught).reference  # the minutes before are its normal
