@@ -73,12 +73,11 @@ BucketSeconds = Annotated[
 
 @dataclass(frozen=True)
 class OnsetScan:
-    """One tool's finding: each series' change point, strongest first; the span from the first
-    to the last bucket with data (``None``: no data), and the bucket width in seconds."""
+    """One tool's finding: each series' change point, strongest first, and the span from the
+    first to the last bucket with data (``None``: no data)."""
 
     onsets: list[Onset]
     covered: TimeWindow | None
-    bucket_s: float
 
 
 def covered(scans: Sequence[OnsetScan]) -> TimeWindow | None:
@@ -131,7 +130,7 @@ async def log_onsets(
             onsets.append(Onset(at, "logs", what, before, after, "/min", strength, width))
     onsets.sort(key=lambda o: (-o.strength, o.at))
     warnings = _log_warnings(series[ALL_ERRORS], len(starts), width)
-    covered = _span(starts, width)
+    data_span = _span(starts, width)
     evidence = []
     if onsets and onsets[0].strength >= MIN_STRENGTH:
         top = onsets[0]
@@ -145,7 +144,7 @@ async def log_onsets(
         "logs",
         logs.name,
         ToolStatus.OK,
-        data=OnsetScan(onsets, covered, width),
+        data=OnsetScan(onsets, data_span),
         evidence=evidence,
         warnings=warnings,
     )
@@ -191,7 +190,7 @@ async def trace_onsets(
         at, strength, before, after = level
         onsets.append(Onset(at, "traces", ENTRY_LATENCY, before, after, "s", strength, resolution))
     onsets.sort(key=lambda o: (-o.strength, o.at))
-    covered = _span([at for at, total in zip(starts, totals, strict=True) if total], width)
+    data_span = _span([at for at, total in zip(starts, totals, strict=True) if total], width)
     warnings = [] if sampled else ["no traces in the window"]
     if resolution > width:
         warnings.append(
@@ -208,7 +207,7 @@ async def trace_onsets(
         "traces",
         traces.name,
         ToolStatus.OK,
-        data=OnsetScan(onsets, covered, width),
+        data=OnsetScan(onsets, data_span),
         evidence=evidence,
         warnings=warnings,
     )

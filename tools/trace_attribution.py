@@ -18,19 +18,18 @@ minutes before an incident are a thin sample of normal, and sometimes already fa
 from __future__ import annotations
 
 import asyncio
-import math
 from datetime import UTC, datetime
 from typing import Annotated
 
 from pydantic import Field
 
+from tools.analysis.code_paths import bonferroni_score
 from tools.analysis.span_attribution import (
     EdgeFinding,
     ServiceTraceFinding,
     TraceAnalysis,
     analyze_traces,
 )
-from tools.analysis.surprise import SIGNIFICANCE
 from tools.backends import TraceQuery, TracesBackend, no_traces, unique_traces
 from tools.deps import Deps, configured
 from tools.evidence import EvidenceDraft, Source, TimeWindow
@@ -41,7 +40,6 @@ from tools.tool import tool
 
 NAME = "trace_attribution"
 MIN_SCORE = 1.0
-MIN_CALL_SCORE = -math.log10(SIGNIFICANCE)  # a call that stops or starts: p <= 0.001
 MAX_CALLEES_NAMED = 3
 MAX_EVIDENCE = 12
 
@@ -185,14 +183,14 @@ def _edge_evidence(
         out.append(_gap(edge, traces, window))
     # every edge compared is one more chance of a fluke: Bonferroni, as for code paths
     compared = sum(1 for e in analysis.edges if e.baseline_through and e.incident_through)
-    threshold = MIN_CALL_SCORE + math.log10(max(compared, 1))
+    threshold = bonferroni_score(compared)
     moved = [e for e in analysis.edges if e.call_surprise >= threshold]
     # one item per caller and direction: one exception stops several calls at once
     grouped: dict[tuple[str, bool], list[EdgeFinding]] = {}
     for edge in sorted(moved, key=lambda e: (-e.call_surprise, e.caller, e.callee)):
         stopped = edge.call_share(incident=True) < edge.call_share(incident=False)
         grouped.setdefault((edge.caller, stopped), []).append(edge)
-    out += [_calls(edges, traces, window) for edges in grouped.values()]
+    out += [_calls(edges, stopped, traces, window) for (_, stopped), edges in grouped.items()]
     return out
 
 
@@ -202,12 +200,14 @@ def _baseline(reference: bool, analysis: TraceAnalysis) -> str:
     return f"{analysis.baseline_traces} before"
 
 
-def _calls(edges: list[EdgeFinding], traces: TracesBackend, window: TimeWindow) -> EvidenceDraft:
-    """One caller's calls that stopped (or started) being made, the most surprising first."""
+def _calls(
+    edges: list[EdgeFinding], stopped: bool, traces: TracesBackend, window: TimeWindow
+) -> EvidenceDraft:
+    """One caller's calls that ``stopped`` (or started) being made, the most surprising first."""
     lead = edges[0]
     info = traces.describe(TraceQuery(window=window, service=lead.caller))
     normal, now = lead.call_share(incident=False), lead.call_share(incident=True)
-    verb = "stopped" if now < normal else "started"
+    verb = "stopped" if stopped else "started"
     when = "in the reference period" if lead.reference else "before"
     callees = ", ".join(e.callee for e in edges[:MAX_CALLEES_NAMED])
     callees += (

@@ -77,12 +77,20 @@ def _traced_in_incident(traces: TraceAnalysis | None, service: str) -> bool:
     return finding is not None and finding.incident_self_ms is not None
 
 
+def _resources(s: ServiceSignals) -> dict[FaultType, float]:
+    """How much more the service used its own CPU, memory and pools (0..1 each)."""
+    groups = s.metric_groups
+    return {
+        FaultType.CPU: squash(groups.get(SignalGroup.CPU, 0.0)),
+        FaultType.MEMORY: squash(groups.get(SignalGroup.MEMORY, 0.0)),
+        FaultType.RESOURCE_EXHAUSTION: squash(groups.get(SignalGroup.POOL, 0.0)),
+    }
+
+
 def _saturated(s: ServiceSignals) -> bool:
     """Its own resources (CPU, memory, a pool) significantly more used: a cause, not a symptom
     a slow or failing callee passes up (waiting on a callee uses none of them)."""
-    groups = s.metric_groups
-    used = (groups.get(g, 0.0) for g in (SignalGroup.CPU, SignalGroup.MEMORY, SignalGroup.POOL))
-    return squash(max(used)) >= MIN_CAUSE
+    return max(_resources(s).values()) >= MIN_CAUSE
 
 
 def fault_type(s: ServiceSignals) -> FaultType:
@@ -93,12 +101,7 @@ def fault_type(s: ServiceSignals) -> FaultType:
     if norm["change"] > 0.5 and s.anomaly() > 1.0:
         return FaultType.BAD_DEPLOY
     groups = s.metric_groups
-    causes = {
-        FaultType.CPU: squash(groups.get(SignalGroup.CPU, 0.0)),
-        FaultType.MEMORY: squash(groups.get(SignalGroup.MEMORY, 0.0)),
-        FaultType.RESOURCE_EXHAUSTION: squash(groups.get(SignalGroup.POOL, 0.0)),
-        FaultType.NETWORK_DELAY: norm["trace_network"],
-    }
+    causes = {**_resources(s), FaultType.NETWORK_DELAY: norm["trace_network"]}
     cause, strength = max(causes.items(), key=lambda kv: kv[1])
     if strength >= MIN_CAUSE:
         return cause

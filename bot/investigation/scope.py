@@ -262,7 +262,8 @@ def _within_data(
     start: datetime, window: TimeWindow, data: TimeWindow | None, bucket_s: float
 ) -> datetime:
     """``start``, or the middle of ``data`` after ``window.start`` when ``start`` leaves fewer
-    than ``MIN_SEGMENT`` buckets of it (see :func:`incident_start`)."""
+    than ``MIN_SEGMENT`` buckets of it (see :func:`incident_start`), a bucket being
+    ``bucket_s``: the coarsest resolution the onsets were placed at."""
     if data is None or start <= data.end - timedelta(seconds=MIN_SEGMENT * bucket_s):
         return start
     first = max(data.start, window.start)

@@ -98,6 +98,13 @@ class CodePathChange:
         return self.incident_with / self.incident_spans if self.incident_spans else 0.0
 
 
+def bonferroni_score(compared: int) -> float:
+    """The score a change must reach when ``compared`` are tested at once: :data:`MIN_SCORE`
+    plus ``log10`` of their number (Bonferroni: hundreds of tests at p ≤ 0.001 each would
+    otherwise report a fluke or two)."""
+    return MIN_SCORE + math.log10(max(compared, 1))
+
+
 def change_score(
     normal_with: int, normal_spans: int, incident_with: int, incident_spans: int
 ) -> float:
@@ -272,7 +279,7 @@ def find_code_path_changes(
     calls = _add_calls(index, bases, stats)
     names = {group: name for name, group in index.groups.items()}
     # every (operation, line) compared is one more chance of a fluke: Bonferroni
-    threshold = MIN_SCORE + math.log10(max(len(stats), 1))
+    threshold = bonferroni_score(len(stats))
     detected: list[tuple[CodePathChange, list[int]]] = []
     for (group, cluster), entry in stats.items():
         base = bases[group]
