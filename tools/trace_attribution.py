@@ -23,7 +23,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from tools.analysis.code_paths import bonferroni_score
+from tools.analysis.code_paths import MIN_SCORE as MIN_CALL_SCORE
 from tools.analysis.span_attribution import (
     EdgeFinding,
     ServiceTraceFinding,
@@ -181,10 +181,8 @@ def _edge_evidence(
         if edge.gap_score < MIN_SCORE:
             break
         out.append(_gap(edge, traces, window))
-    # every edge compared is one more chance of a fluke: Bonferroni, as for code paths
-    compared = sum(1 for e in analysis.edges if e.baseline_through and e.incident_through)
-    threshold = bonferroni_score(compared)
-    moved = [e for e in analysis.edges if e.call_surprise >= threshold]
+    # the same test and bar as a code path's event (p <= 0.001, normal share's uncertainty in)
+    moved = [e for e in analysis.edges if e.call_surprise >= MIN_CALL_SCORE]
     # one item per caller and direction: one exception stops several calls at once
     grouped: dict[tuple[str, bool], list[EdgeFinding]] = {}
     for edge in sorted(moved, key=lambda e: (-e.call_surprise, e.caller, e.callee)):
@@ -234,7 +232,7 @@ def _calls(
         summary=(
             f"{lead.caller} called {lead.callee} in {normal:.0%} of the "
             f"{lead.baseline_through} sampled traces that went through it {when}, and in "
-            f"{now:.0%} of {lead.incident_through} since the incident start (binomial p ≈ "
+            f"{now:.0%} of {lead.incident_through} since the incident start (p ≈ "
             f"{10**-lead.call_surprise:.0e}): the requests take another path in "
             f"{lead.caller} ({why}).{others}"
         ),

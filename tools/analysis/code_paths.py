@@ -21,11 +21,13 @@ Per (service, operation) with at least :data:`MIN_SPANS` spans in both periods, 
 (the project's Drain miner, on redacted messages) is counted at most once per span, in the
 normal period and in the incident. A change is reported when it is both
 
-* **surprising**: ``-log10`` of the binomial tail of the incident count, given the normal share
-  smoothed as ``(with + 0.5) / (spans + 1)`` (so 0 of 40 is not "impossible"), is at least
-  :data:`MIN_SCORE` (p ≤ ``tools.analysis.surprise.SIGNIFICANCE``, 0.001) plus ``log10`` of
-  the number of (operation, line) pairs compared (Bonferroni: hundreds of pairs at p ≤ 0.001
-  each would otherwise report a fluke or two per incident), capped at :data:`MAX_SCORE`; and
+* **surprising**: ``-log10`` of the tail of the incident count is at least :data:`MIN_SCORE`
+  (p ≤ ``tools.analysis.surprise.SIGNIFICANCE``, 0.001, as for every other modality), capped at
+  :data:`MAX_SCORE`. The tail is the beta-binomial's: the normal share is only *estimated* from
+  the normal spans (Jeffreys' posterior, so 0 of 40 is not "impossible"), and a share seen in 9
+  spans is far less certain than one seen in 400. Taking the estimate as the true share (a plain
+  binomial) made 6 of 9 → 1 of 15 look like p ≈ 4e-6 (a user-agent mix in an access log, on
+  the demo's seed 6), where the uncertainty of both samples says p ≈ 0.002; and
 * **large**: the share moved by at least :data:`MIN_SHARE_CHANGE`. Significance alone flags
   small shifts on busy operations (2,000 spans going from 50 % to 45 % is p < 0.001 and means
   nothing); size alone flags noise on quiet ones (1 of 5 → 3 of 5).
@@ -52,9 +54,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Literal
 
-from scipy.stats import binom
+from scipy.stats import betabinom
 
-from tools.analysis.surprise import SIGNIFICANCE, share_rose, smoothed_share
+from tools.analysis.surprise import SIGNIFICANCE, share_rose
 from tools.analysis.template_miner import TemplateMiner
 from tools.records import LogLevel, LogRecord, Span
 
@@ -80,7 +82,7 @@ class CodePathChange:
     normal_with: int  # ... of which wrote the template
     incident_spans: int
     incident_with: int
-    score: float  # -log10 of the binomial tail p-value, capped at MAX_SCORE
+    score: float  # -log10 of the beta-binomial tail p-value, capped at MAX_SCORE
     example: str  # one message (redacted): from the incident if appeared, else from normal
     trace_ids: tuple[str, ...]  # incident traces with the line (appeared) / without (vanished)
     against_reference: bool = False  # the normal period is the reference period
@@ -98,30 +100,24 @@ class CodePathChange:
         return self.incident_with / self.incident_spans if self.incident_spans else 0.0
 
 
-def bonferroni_score(compared: int) -> float:
-    """The score a change must reach when ``compared`` are tested at once: :data:`MIN_SCORE`
-    plus ``log10`` of their number (Bonferroni: hundreds of tests at p ≤ 0.001 each would
-    otherwise report a fluke or two)."""
-    return MIN_SCORE + math.log10(max(compared, 1))
-
-
 def change_score(
     normal_with: int, normal_spans: int, incident_with: int, incident_spans: int
 ) -> float:
-    """``-log10`` of the binomial tail of ``incident_with`` in ``incident_spans`` at the
-    smoothed normal share (:func:`tools.analysis.surprise.smoothed_share`), in the direction the
-    share moved (P(X <= k) when it fell, P(X >= k) when it rose), capped at :data:`MAX_SCORE`;
-    0 when it did not move."""
+    """``-log10`` of the chance of ``incident_with`` or more extreme in ``incident_spans``, in
+    the direction the share moved (P(X <= k) when it fell, P(X >= k) when it rose), when the
+    normal share is what ``normal_with`` of ``normal_spans`` says of it: X is beta-binomial over
+    the share's posterior under Jeffreys' prior, Beta(with + ½, without + ½). Capped at
+    :data:`MAX_SCORE`; 0 when the share did not move."""
     if incident_spans <= 0 or normal_spans <= 0:
         return 0.0
     share, normal = incident_with / incident_spans, normal_with / normal_spans
     if share == normal:
         return 0.0
-    p = smoothed_share(normal_with, normal_spans)
+    expected = betabinom(incident_spans, normal_with + 0.5, normal_spans - normal_with + 0.5)
     if share > normal:
-        tail = float(binom.sf(incident_with - 1, incident_spans, p))
+        tail = float(expected.sf(incident_with - 1))
     else:
-        tail = float(binom.cdf(incident_with, incident_spans, p))
+        tail = float(expected.cdf(incident_with))
     return min(MAX_SCORE, -math.log10(max(tail, 10.0**-MAX_SCORE)))
 
 
@@ -278,15 +274,13 @@ def find_code_path_changes(
             entry.examples.setdefault(period, message)
     calls = _add_calls(index, bases, stats)
     names = {group: name for name, group in index.groups.items()}
-    # every (operation, line) compared is one more chance of a fluke: Bonferroni
-    threshold = bonferroni_score(len(stats))
     detected: list[tuple[CodePathChange, list[int]]] = []
     for (group, cluster), entry in stats.items():
         base = bases[group]
         if base is None:  # never: only compared groups have entries
             continue
         what = calls[cluster] if cluster < 0 else miner.template(cluster)
-        change = _change(index, group, base, entry, names[group], what, threshold)
+        change = _change(index, group, base, entry, names[group], what)
         if change is not None:
             showing = _showing(index, group, entry.spans[_INCIDENT], change.kind == "appeared")
             detected.append((change, showing))
@@ -349,7 +343,6 @@ def _change(
     entry: _Template,
     name: tuple[str, str],
     template: str,
-    threshold: float = MIN_SCORE,
 ) -> CodePathChange | None:
     normal_spans, incident_spans = index.counts[group][base], index.counts[group][_INCIDENT]
     normal_with, incident_with = len(entry.spans[base]), len(entry.spans[_INCIDENT])
@@ -357,7 +350,7 @@ def _change(
     if abs(moved) < MIN_SHARE_CHANGE:
         return None
     score = change_score(normal_with, normal_spans, incident_with, incident_spans)
-    if score < threshold:
+    if score < MIN_SCORE:
         return None
     appeared = moved > 0
     if not appeared and entry.level >= LogLevel.WARN:

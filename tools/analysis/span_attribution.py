@@ -223,7 +223,7 @@ class EdgeFinding:
     @property
     def call_surprise(self) -> float:
         """How surprising the change of the share of traces through the caller that make
-        this call is (``-log10`` of its binomial tail, :func:`change_score`), when the share
+        this call is (``-log10`` of its beta-binomial tail, :func:`change_score`), when the share
         moved by :data:`MIN_SHARE_CHANGE` or more and both periods saw the caller in
         :data:`MIN_SAMPLES` traces; else 0. A call that stops or starts: the caller took
         another path (an exception before the call, a fallback, a new dependency)."""
