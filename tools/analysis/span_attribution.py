@@ -16,6 +16,12 @@
   of the traces through the caller that make the call, so a call that stops or starts being
   made (``EdgeFinding.call_surprise``) shows, as a line that stops shows in code paths.
 
+An edge's time outside the callee's span counts as changed only when the incident's calls
+are significantly slower there than the baseline's (:func:`tools.analysis.surprise.values_rose`,
+p ≤ 0.001), as error shares must be significantly higher: this time is a few milliseconds, and
+its median over a handful of calls moves by chance or with the callee's error handling (a
+servlet's error page is rendered after its span closed), which read as network delay.
+
 The baseline is the traces before the split, or, given *reference* traces (a healthy period),
 those for every service in at least ``MIN_SAMPLES`` of them and every edge called that often;
 the rest keep the traces before the split, and so do the services whose errors originate
@@ -33,7 +39,7 @@ from dataclasses import dataclass, field
 
 from tools.analysis.code_paths import MIN_SHARE_CHANGE, change_score
 from tools.analysis.critical_path import critical_self_ms
-from tools.analysis.surprise import share_rose, smoothed_share
+from tools.analysis.surprise import share_rose, smoothed_share, values_rose
 from tools.records import Span
 
 MIN_SAMPLES = 5
@@ -219,6 +225,8 @@ class EdgeFinding:
     baseline_with: int = 0
     incident_through: int = 0
     incident_with: int = 0
+    # time outside the callee's span per call significantly larger than the baseline's
+    gap_rose: bool = False
 
     @property
     def call_surprise(self) -> float:
@@ -246,6 +254,10 @@ class EdgeFinding:
 
     @property
     def gap_score(self) -> float:
+        """Doublings of the median time per call outside the callee's span, when it rose
+        significantly (``gap_rose``); else 0."""
+        if not self.gap_rose:
+            return 0.0
         return _growth(self.baseline_gap_ms, self.incident_gap_ms)
 
     @property
@@ -334,6 +346,7 @@ def analyze_traces(
                 baseline_with=base.edge_traces[edge],
                 incident_through=incident.service_traces[edge[0]],
                 incident_with=incident.edge_traces[edge],
+                gap_rose=values_rose(incident.gap_ms.get(edge, []), base.gap_ms.get(edge, [])),
             )
         )
     return TraceAnalysis(

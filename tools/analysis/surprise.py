@@ -11,11 +11,18 @@ at :data:`SIGNIFICANCE`, so a thin baseline yields "no evidence of change" rathe
 - Two shares (traces whose errors originate in a service): a binomial tail at the normal
   share, smoothed with Jeffreys' prior (half a success), so a normal period of 0 out of 3
   does not make the normal share exactly 0.
+- Two samples of durations (the time on a call outside the callee's span): the one-sided
+  Mann–Whitney U test. It assumes no distribution (latencies are skewed and multimodal) and
+  asks whether incident values tend to be larger, so 8 calls whose median is twice a
+  reference median of 4 ms are a change only if most of them are above most of the
+  reference's, not because a median of 8 moved.
 """
 
 from __future__ import annotations
 
-from scipy.stats import binom
+from collections.abc import Sequence
+
+from scipy.stats import binom, mannwhitneyu
 
 SIGNIFICANCE = 1e-3  # one false alarm per thousand series/templates/services compared
 
@@ -41,3 +48,12 @@ def rate_rose(count: int, minutes: float, normal_count: int, normal_minutes: flo
     total = count + normal_count
     share_of_time = minutes / (minutes + normal_minutes)
     return bool(binom.sf(count - 1, total, share_of_time) <= SIGNIFICANCE)
+
+
+def values_rose(values: Sequence[float], normal: Sequence[float]) -> bool:
+    """``values`` tend to be significantly larger than ``normal`` (one-sided Mann–Whitney U;
+    either sample empty: not significant)."""
+    if not values or not normal:
+        return False
+    result = mannwhitneyu(values, normal, alternative="greater")
+    return bool(result.pvalue <= SIGNIFICANCE)

@@ -319,6 +319,7 @@ def test_trace_findings_feed_errors_latency_and_network() -> None:
         error_origins=(),
         baseline_critical_gap_ms=1.0,
         incident_critical_gap_ms=200.0,
+        gap_rose=True,
     )
     traces = TraceAnalysis(100, 100, {"api": api}, [edge])
     found = collect(None, None, traces, None, START.timestamp())

@@ -105,6 +105,27 @@ def test_network_delay_shows_on_the_edge_not_in_the_callee() -> None:
     assert result.services["frontend"].latency_score < 0.5
 
 
+def test_a_few_slower_calls_within_the_usual_spread_are_not_network_delay() -> None:
+    """The medians differ (8 calls are not 40), but the incident's calls spend no more time
+    outside the callee's span than the baseline's usually do."""
+    spread = [1, 2, 3, 4, 6, 9, 14, 20, 30, 40]
+    traces = [_call(f"b{i}", 900 + i, gap_ms=g) for i, g in enumerate(spread * 4)]
+    slower = [4, 9, 14, 20, 30, 40, 9, 20]
+    traces += [_call(f"i{i}", 1001 + i, gap_ms=g) for i, g in enumerate(slower)]
+    (edge,) = analyze_traces(traces, SPLIT).edges
+    assert edge.incident_gap_ms is not None and edge.baseline_gap_ms is not None
+    assert edge.incident_gap_ms > 2 * edge.baseline_gap_ms  # 17 ms against 7.5 ms
+    assert not edge.gap_rose and edge.gap_score == 0.0
+
+
+def test_calls_all_slower_than_usual_are_a_change_even_when_few() -> None:
+    spread = [1, 2, 3, 4, 6, 9, 14, 20, 30, 40]
+    traces = [_call(f"b{i}", 900 + i, gap_ms=g) for i, g in enumerate(spread * 4)]
+    traces += [_call(f"i{i}", 1001 + i, gap_ms=300 + i) for i in range(8)]
+    (edge,) = analyze_traces(traces, SPLIT).edges
+    assert edge.gap_rose and edge.gap_score > 3
+
+
 def test_unreachable_dependency_is_blamed_through_peer_service() -> None:
     traces = [_call(f"b{i}", 900 + i) for i in range(20)]
     traces += [_call(f"i{i}", 1001 + i, callee_error=True, callee_present=False) for i in range(20)]

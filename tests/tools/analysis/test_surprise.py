@@ -7,7 +7,13 @@ import math
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tools.analysis.surprise import SIGNIFICANCE, rate_rose, share_rose, smoothed_share
+from tools.analysis.surprise import (
+    SIGNIFICANCE,
+    rate_rose,
+    share_rose,
+    smoothed_share,
+    values_rose,
+)
 
 
 def _binomial_tail(hits: int, total: int, p: float) -> float:
@@ -103,3 +109,19 @@ def test_more_failing_traces_never_make_a_share_less_significant(
     normal_total = normal_hits + normal_misses
     if share_rose(hits, hits + misses, normal_hits, normal_total):
         assert share_rose(hits + 1, hits + misses + 1, normal_hits, normal_total)
+
+
+def test_durations_all_above_the_usual_ones_rose() -> None:
+    normal = [float(v) for v in range(1, 41)]
+    assert values_rose([100.0 + i for i in range(8)], normal)
+
+
+def test_durations_within_the_usual_spread_did_not_rise_whatever_their_median() -> None:
+    normal = [1.0, 2.0, 3.0, 4.0, 6.0, 9.0, 14.0, 20.0, 30.0, 40.0] * 4
+    assert not values_rose([9.0, 14.0, 20.0, 30.0, 40.0, 20.0], normal)
+
+
+def test_faster_durations_or_an_empty_sample_did_not_rise() -> None:
+    normal = [float(v) for v in range(50, 90)]
+    assert not values_rose([1.0, 2.0, 3.0, 4.0, 5.0, 6.0], normal)
+    assert not values_rose([], normal) and not values_rose([100.0], [])
