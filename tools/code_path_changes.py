@@ -256,9 +256,7 @@ def _summary(change: CodePathChange, others: int) -> str:
         "in the reference period" if change.against_reference else "before the incident start"
     )
     chance = (
-        f"binomial p < 1e-{MAX_SCORE:.0f}"
-        if change.score >= MAX_SCORE
-        else f"binomial p ≈ {10**-change.score:.0e}"
+        f"p < 1e-{MAX_SCORE:.0f}" if change.score >= MAX_SCORE else f"p ≈ {10**-change.score:.0e}"
     )
     name, op = change.service, change.operation
     if change.event == "call":
