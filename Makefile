@@ -81,6 +81,7 @@ test: lint typecheck unit
 bench: $(STAMP) system-deps
 	$(BIN)/python bench/demo.py
 	$(BIN)/python bench/rca_eval.py
+	$(BIN)/python bench/false_findings.py
 	$(BIN)/python bench/log_templates.py
 	$(BIN)/python bench/redaction.py
 	$(BIN)/python bench/tool_latency.py
