@@ -29,18 +29,11 @@ sys.path.insert(0, str(REPO))
 from bot.demo import FAULTS, generate_case  # noqa: E402
 from tools.analysis.code_paths import MIN_SCORE, find_code_path_changes  # noqa: E402
 from tools.analysis.span_attribution import analyze_traces  # noqa: E402
+from tools.bundle.backends import by_trace  # noqa: E402
 from tools.bundle.reader import load_bundle  # noqa: E402
-from tools.records import Span  # noqa: E402
 
 INCIDENT_S = 600.0  # the "incident": the last 10 minutes of the healthy part
 MARGIN_S = 60.0  # cut this long before the injection
-
-
-def _by_trace(spans: list[Span]) -> list[list[Span]]:
-    traces: dict[str, list[Span]] = {}
-    for span in spans:
-        traces.setdefault(span.trace_id, []).append(span)
-    return list(traces.values())
 
 
 def healthy_findings(bundle_dir: Path, inject: datetime) -> dict[str, list[str]]:
@@ -51,7 +44,7 @@ def healthy_findings(bundle_dir: Path, inject: datetime) -> dict[str, list[str]]
     logs = [r for r in bundle.logs or [] if r.ts.timestamp() < cut]
     split = datetime.fromtimestamp(max(s.start for s in spans) - INCIDENT_S, UTC)
     paths = find_code_path_changes(spans, logs, split)
-    analysis = analyze_traces(_by_trace(spans), split.timestamp())
+    analysis = analyze_traces(by_trace(spans).values(), split.timestamp())
     return {
         "code paths": [f"{c.service} {c.operation} {c.kind} {c.template[:60]}" for c in paths],
         "calls stop/start": [

@@ -30,7 +30,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from tools.analysis.code_paths import MAX_SCORE, CodePathChange, find_code_path_changes
+from tools.analysis.code_paths import CodePathChange, find_code_path_changes, p_value_text
 from tools.backends import (
     LogPage,
     LogQuery,
@@ -255,9 +255,7 @@ def _summary(change: CodePathChange, others: int) -> str:
     normally = (
         "in the reference period" if change.against_reference else "before the incident start"
     )
-    chance = (
-        f"p < 1e-{MAX_SCORE:.0f}" if change.score >= MAX_SCORE else f"p ≈ {10**-change.score:.0e}"
-    )
+    chance = p_value_text(change.score)
     name, op = change.service, change.operation
     if change.event == "call":
         return _call_summary(change, normally, chance)

@@ -24,6 +24,7 @@ from typing import Annotated
 from pydantic import Field
 
 from tools.analysis.code_paths import MIN_SCORE as MIN_CALL_SCORE
+from tools.analysis.code_paths import p_value_text
 from tools.analysis.span_attribution import (
     EdgeFinding,
     ServiceTraceFinding,
@@ -232,8 +233,8 @@ def _calls(
         summary=(
             f"{lead.caller} called {lead.callee} in {normal:.0%} of the "
             f"{lead.baseline_through} sampled traces that went through it {when}, and in "
-            f"{now:.0%} of {lead.incident_through} since the incident start (p ≈ "
-            f"{10**-lead.call_surprise:.0e}): the requests take another path in "
+            f"{now:.0%} of {lead.incident_through} since the incident start "
+            f"({p_value_text(lead.call_surprise)}): the requests take another path in "
             f"{lead.caller} ({why}).{others}"
         ),
         query=info.text,

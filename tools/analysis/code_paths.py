@@ -121,6 +121,14 @@ def change_score(
     return min(MAX_SCORE, -math.log10(max(tail, 10.0**-MAX_SCORE)))
 
 
+def p_value_text(score: float) -> str:
+    """A score of :func:`change_score` as the p-value it stands for: ``p ≈ 2e-05``, or
+    ``p < 1e-30`` where the score is capped at :data:`MAX_SCORE`."""
+    if score >= MAX_SCORE:
+        return f"p < 1e-{MAX_SCORE:.0f}"
+    return f"p ≈ {10**-score:.0e}"
+
+
 def _unchanged(text: str) -> str:
     return text
 

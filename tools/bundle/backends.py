@@ -159,7 +159,8 @@ def _merged(*groups: Iterable[MetricSeries]) -> list[MetricSeries]:
     return series_of(points)
 
 
-def _by_trace(spans: Iterable[Span]) -> dict[str, list[Span]]:
+def by_trace(spans: Iterable[Span]) -> dict[str, list[Span]]:
+    """``spans`` grouped into their traces, by trace id."""
     traces: dict[str, list[Span]] = {}
     for span in spans:
         traces.setdefault(span.trace_id, []).append(span)
@@ -172,8 +173,8 @@ class BundleTraces:
     def __init__(self, bundle: Bundle, links: Links) -> None:
         self._links = links
         # the reference period's traces are kept apart: an id reused there is another trace
-        self._traces = _by_trace(bundle.spans or [])
-        self._reference = _by_trace(bundle.reference.spans or []) if bundle.reference else {}
+        self._traces = by_trace(bundle.spans or [])
+        self._reference = by_trace(bundle.reference.spans or []) if bundle.reference else {}
         every = [*self._traces.values(), *self._reference.values()]
         self._order = sorted(every, key=lambda t: min(s.start for s in t), reverse=True)
 

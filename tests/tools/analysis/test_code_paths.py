@@ -17,6 +17,7 @@ from tools.analysis.code_paths import (
     CodePathChange,
     change_score,
     find_code_path_changes,
+    p_value_text,
 )
 from tools.records import LogLevel, LogRecord, Span
 
@@ -385,3 +386,8 @@ def test_a_reference_that_caught_the_service_failing_is_not_its_normal() -> None
     # the same reference without the failures is route's normal, and it never wrote the line
     caught.spans = spans
     assert _changes(sample, caught) == []
+
+
+def test_a_score_reads_as_the_p_value_it_stands_for_and_a_capped_one_as_a_bound() -> None:
+    assert p_value_text(change_score(6, 9, 1, 15)) == "p ≈ 2e-03"
+    assert p_value_text(change_score(40, 40, 0, 400)) == f"p < 1e-{MAX_SCORE:.0f}"
