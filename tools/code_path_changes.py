@@ -30,7 +30,8 @@ from typing import Annotated
 
 from pydantic import Field
 
-from tools.analysis.code_paths import CodePathChange, find_code_path_changes, p_value_text
+from tools.analysis.code_paths import CodePathChange, find_code_path_changes
+from tools.analysis.surprise import p_value_text
 from tools.backends import (
     LogPage,
     LogQuery,
@@ -218,7 +219,8 @@ def _evidence(
         TraceQuery(window=incident, service=change.service, operation=change.operation)
     )
     digest = hashlib.sha1(
-        f"{change.event}:{change.kind}:{change.template}".encode(), usedforsecurity=False
+        f"{change.event}:{change.kind}:{change.template}:{change.source}".encode(),
+        usedforsecurity=False,
     ).hexdigest()[:8]
     call = change.event == "call"  # seen in the traces alone
     return EvidenceDraft(
@@ -241,7 +243,7 @@ def _title(change: CodePathChange) -> str:
         f"({change.normal_with}/{change.normal_spans} spans {normally} → "
         f"{change.incident_with}/{change.incident_spans})"
     )
-    line = f"“{clip(change.template, 80)}”"
+    line = f"“{clip(change.template, 80)}”{_at(change, 60)}"
     if change.event == "call":
         what = f"{'started' if change.kind == 'appeared' else 'stopped'} calling {line}"
     elif change.kind == "appeared":
@@ -259,7 +261,7 @@ def _summary(change: CodePathChange, others: int) -> str:
     name, op = change.service, change.operation
     if change.event == "call":
         return _call_summary(change, normally, chance)
-    line = f"{change.level.label.upper()} “{clip(change.template, 160)}”"
+    line = f"{change.level.label.upper()} “{clip(change.template, 160)}”{_at(change, 120)}"
     verb = "stopped" if change.kind == "vanished" else "started"
     also = f" {others} other line{'s' if others > 1 else ''} of it {verb} too." if others else ""
     if change.kind == "vanished":
@@ -277,6 +279,11 @@ def _summary(change: CodePathChange, others: int) -> str:
         f"{change.normal_spans} {normally} ({chance}): the operation now takes "
         f"{path} it did not take before, in {name}.{also}"
     )
+
+
+def _at(change: CodePathChange, width: int) -> str:
+    """Where the line is written, when the logs say: one text can come from several places."""
+    return f" ({clip(change.source, width)})" if change.source else ""
 
 
 def _call_summary(change: CodePathChange, normally: str, chance: str) -> str:

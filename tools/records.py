@@ -6,6 +6,7 @@ of them; validation happens once, where a backend parses its wire format.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum
@@ -65,6 +66,9 @@ class LogRecord:
     trace_id: str | None = None
     span_id: str | None = None
     instance: str | None = None
+    # the statement that wrote it, when the log says (``log_source``): two lines of one text
+    # written by two statements are two code paths
+    source: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,3 +139,30 @@ class Alert:
     @property
     def summary(self) -> str:
         return self.annotations.get("summary") or self.annotations.get("description") or self.name
+
+
+# Where a log line says which code wrote it: OpenTelemetry's ``code.*`` attributes (old and new
+# names), ECS's ``log.logger`` / ``log.origin.*``, and plain ``logger`` fields.
+SOURCE_LOGGER = ("logger", "logger_name", "log.logger", "code.namespace")
+SOURCE_FILE = ("code.file.path", "code.filepath", "log.origin.file.name")
+SOURCE_LINE = ("code.line.number", "code.lineno", "log.origin.file.line")
+SOURCE_FUNCTION = ("code.function.name", "code.function", "log.origin.function")
+SOURCE_FIELDS = (*SOURCE_LOGGER, *SOURCE_FILE, *SOURCE_LINE, *SOURCE_FUNCTION)
+
+
+def log_source(get: Callable[[str], object]) -> str | None:
+    """The statement that wrote a log line, from its fields (``get(name)``, ``None`` when
+    absent): logger, ``file:line`` and function, those it has, e.g. ``t.s.TravelServiceImpl#372``
+    or ``app/pay.py:88 charge``. ``None`` when it names none."""
+
+    def first(names: tuple[str, ...]) -> str:
+        for name in names:
+            value = get(name)
+            if value is not None and not isinstance(value, bool) and str(value).strip():
+                return str(value).strip()
+        return ""
+
+    file, line = first(SOURCE_FILE), first(SOURCE_LINE)
+    where = f"{file}:{line}" if file and line else file
+    parts = [part for part in (first(SOURCE_LOGGER), where, first(SOURCE_FUNCTION)) if part]
+    return " ".join(parts) or None

@@ -24,13 +24,13 @@ from typing import Annotated
 from pydantic import Field
 
 from tools.analysis.code_paths import MIN_SCORE as MIN_CALL_SCORE
-from tools.analysis.code_paths import p_value_text
 from tools.analysis.span_attribution import (
     EdgeFinding,
     ServiceTraceFinding,
     TraceAnalysis,
     analyze_traces,
 )
+from tools.analysis.surprise import p_value_text
 from tools.backends import TraceQuery, TracesBackend, no_traces, unique_traces
 from tools.deps import Deps, configured
 from tools.evidence import EvidenceDraft, Source, TimeWindow

@@ -1,9 +1,10 @@
 """Bulk-index a bundle's log records into Elasticsearch, the way the logs backend reads them.
 
 Documents are ECS-shaped nested objects built from the configured field names
-(``service.name`` → ``{"service": {"name": ...}}``), plus ``span.id`` and ``service.node.name``
-(the instance) which :class:`tools.elasticsearch.logs.ElasticsearchLogs` reads back. Levels are
-written normalised (``error``, ``warn``), timestamps as ISO 8601 UTC with microseconds.
+(``service.name`` → ``{"service": {"name": ...}}``), plus ``span.id``, ``service.node.name``
+(the instance) and ``log.logger`` (the statement that wrote the line), which
+:class:`tools.elasticsearch.logs.ElasticsearchLogs` reads back. Levels are written normalised
+(``error``, ``warn``), timestamps as ISO 8601 UTC with microseconds.
 
 The index is created, when absent, with an explicit mapping (``date`` timestamp, ``keyword``
 service, level and ids, ``text`` message) rather than left to dynamic mapping, which would make
@@ -34,6 +35,7 @@ from tools.records import LogRecord
 
 NAME = "elasticsearch"
 INSTANCE_FIELD = INSTANCE_FIELDS[0]  # ECS service.node.name
+SOURCE_FIELD = "log.logger"  # ECS; read back (with log.origin.*) by tools.records.log_source
 
 
 def field_types(fields: LogFields) -> dict[str, str]:
@@ -49,6 +51,7 @@ def field_types(fields: LogFields) -> dict[str, str]:
         (fields.trace_id, "keyword"),
         (SPAN_ID_FIELD, "keyword"),
         (INSTANCE_FIELD, "keyword"),
+        (SOURCE_FIELD, "keyword"),
     ]
     names = [name for name, _ in pairs]
     twice = sorted({name for name in names if names.count(name) > 1})
@@ -99,6 +102,7 @@ def document(record: LogRecord, fields: LogFields) -> dict[str, Any]:
         fields.trace_id: record.trace_id,
         SPAN_ID_FIELD: record.span_id,
         INSTANCE_FIELD: record.instance,
+        SOURCE_FIELD: record.source,
     }
     doc: dict[str, Any] = {}
     for name, value in values.items():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from tools.backends import (
@@ -161,6 +162,24 @@ async def test_an_error_line_that_appeared_says_so_in_the_title() -> None:
     )
     assert "now takes an error path it did not take before" in evidence.summary
     assert evidence.window == TimeWindow(start=START, end=WINDOW.end)
+
+
+async def test_the_evidence_names_the_statement_that_wrote_the_line() -> None:
+    """Where the logs say which statement wrote a line, the title and summary name it: the
+    same text may be written at several places, and the engineer goes to this one."""
+    system = _System()
+    system.period(START - timedelta(minutes=5), 40, 29, (LogLevel.INFO, QUERY))
+    system.period(START + timedelta(seconds=5), 35, 0, (LogLevel.INFO, QUERY))
+    system.logs.records = [
+        replace(r, source="r.s.RouteServiceImpl#88") for r in system.logs.records
+    ]
+    result = await system.gateway().call(code_path_changes, window=WINDOW, incident_start=START)
+    (evidence,) = result.evidence
+    assert evidence.title == (
+        "ts-route-service RouteController.queryByIds stopped writing “Query route by id <NUM>” "
+        "(r.s.RouteServiceImpl#88) (29/40 spans normally → 0/35)"
+    )
+    assert "“Query route by id <NUM>” (r.s.RouteServiceImpl#88) before the" in evidence.summary
 
 
 async def test_the_reference_period_is_the_baseline_when_given() -> None:

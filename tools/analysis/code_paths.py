@@ -15,11 +15,16 @@ counted the same way (``event="call"``): an exception before a query means the q
 gone. Calls to other services are not: what happens under them is their callee's doing, and a
 caller that stops calling after a failure is reacting to it. A change is also attributed like
 an error, to the deepest span that shows one: ``callee_failed`` is the share of the spans that
-show it below which a call failed or another service's span shows a change of its own.
+show it below which a call failed or another service's span shows a change of its own (a
+vanished line, or a new WARN+ one: a new INFO line is no fault, so it explains nothing either).
 
-Per (service, operation) with at least :data:`MIN_SPANS` spans in both periods, each template
-(the project's Drain miner, on redacted messages) is counted at most once per span, in the
-normal period and in the incident. A change is reported when it is both
+Per (service, operation) with at least :data:`MIN_SPANS` spans in both periods, each line is
+counted at most once per span, in the normal period and in the incident. A line is its template
+(the project's Drain miner, on redacted messages) and, where the logs name it
+(``LogRecord.source``: logger, file and line), the statement that wrote it: TrainTicket's
+travel2 writes ``[getTickets][Calculate distance][calculate time: …]`` at line 366 and again at
+372 in every span, and the exception injected at 10:26 on the Nezha day stops the second, which
+the text alone cannot show. A change is reported when it is both
 
 * **surprising**: ``-log10`` of the tail of the incident count is at least :data:`MIN_SCORE`
   (p ≤ ``tools.analysis.surprise.SIGNIFICANCE``, 0.001, as for every other modality), capped at
@@ -54,16 +59,13 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Literal
 
-from scipy.stats import betabinom
-
-from tools.analysis.surprise import SIGNIFICANCE, share_rose
+from tools.analysis.surprise import SIGNIFICANCE, change_score, share_rose
 from tools.analysis.template_miner import TemplateMiner
 from tools.records import LogLevel, LogRecord, Span
 
 MIN_SPANS = 5
 MIN_SCORE = -math.log10(SIGNIFICANCE)  # 3: p <= 0.001
 MIN_SHARE_CHANGE = 0.3
-MAX_SCORE = 30.0
 MAX_TRACES = 3
 
 Kind = Literal["vanished", "appeared"]
@@ -76,6 +78,7 @@ class CodePathChange:
     service: str
     operation: str
     template: str
+    source: str | None  # the statement that writes the line, when the logs say (``LogRecord``)
     level: LogLevel  # highest level the template was written at by this operation
     kind: Kind
     normal_spans: int  # spans of (service, operation) in the normal period
@@ -98,35 +101,6 @@ class CodePathChange:
     @property
     def share_incident(self) -> float:
         return self.incident_with / self.incident_spans if self.incident_spans else 0.0
-
-
-def change_score(
-    normal_with: int, normal_spans: int, incident_with: int, incident_spans: int
-) -> float:
-    """``-log10`` of the chance of ``incident_with`` or more extreme in ``incident_spans``, in
-    the direction the share moved (P(X <= k) when it fell, P(X >= k) when it rose), when the
-    normal share is what ``normal_with`` of ``normal_spans`` says of it: X is beta-binomial over
-    the share's posterior under Jeffreys' prior, Beta(with + ½, without + ½). Capped at
-    :data:`MAX_SCORE`; 0 when the share did not move."""
-    if incident_spans <= 0 or normal_spans <= 0:
-        return 0.0
-    share, normal = incident_with / incident_spans, normal_with / normal_spans
-    if share == normal:
-        return 0.0
-    expected = betabinom(incident_spans, normal_with + 0.5, normal_spans - normal_with + 0.5)
-    if share > normal:
-        tail = float(expected.sf(incident_with - 1))
-    else:
-        tail = float(expected.cdf(incident_with))
-    return min(MAX_SCORE, -math.log10(max(tail, 10.0**-MAX_SCORE)))
-
-
-def p_value_text(score: float) -> str:
-    """A score of :func:`change_score` as the p-value it stands for: ``p ≈ 2e-05``, or
-    ``p < 1e-30`` where the score is capped at :data:`MAX_SCORE`."""
-    if score >= MAX_SCORE:
-        return f"p < 1e-{MAX_SCORE:.0f}"
-    return f"p ≈ {10**-score:.0e}"
 
 
 def _unchanged(text: str) -> str:
@@ -262,6 +236,11 @@ def find_code_path_changes(
         index.add(span, _INCIDENT if span.start >= at else _BEFORE)
     bases = index.baselines()
     miner = TemplateMiner()
+    # a line is its template and the statement that wrote it, where the log says: one text
+    # written at two places in the code is two events (the first write can happen without the
+    # second); ids >= 0, calls' < 0
+    lines: dict[tuple[int, str | None], int] = {}
+    sources: dict[str, str] = {}  # as written → redacted
     stats: dict[tuple[int, int], _Template] = {}
     for reference, records in ((True, reference_logs), (False, logs)):
         by_id = index.by_id[reference]
@@ -276,23 +255,33 @@ def find_code_path_changes(
             if base is None or period not in (_INCIDENT, base):
                 continue  # not compared: too few spans, or a baseline the group does not use
             message = redact(record.message)
-            entry = stats.setdefault((group, miner.add(message)), _Template())
+            source = record.source and sources.setdefault(record.source, redact(record.source))
+            line = lines.setdefault((miner.add(message), source), len(lines))
+            entry = stats.setdefault((group, line), _Template())
             entry.spans[period].add(found)
             entry.level = max(entry.level, record.level)
             entry.examples.setdefault(period, message)
     calls = _add_calls(index, bases, stats)
+    statements = {line: statement for statement, line in lines.items()}
     names = {group: name for name, group in index.groups.items()}
     detected: list[tuple[CodePathChange, list[int]]] = []
-    for (group, cluster), entry in stats.items():
+    for (group, event), entry in stats.items():
         base = bases[group]
         if base is None:  # never: only compared groups have entries
             continue
-        what = calls[cluster] if cluster < 0 else miner.template(cluster)
-        change = _change(index, group, base, entry, names[group], what)
+        if event < 0:
+            what, source = calls[event], None
+        else:
+            cluster, source = statements[event]
+            what = miner.template(cluster)
+        change = _change(index, group, base, entry, names[group], what, source)
         if change is not None:
             showing = _showing(index, group, entry.spans[_INCIDENT], change.kind == "appeared")
             detected.append((change, showing))
-            index.changed.update(showing)
+            if change.kind == "vanished" or change.level >= LogLevel.WARN:
+                # a new INFO line is not a fault (the ranking ignores it): nor can it explain
+                # a change in a caller
+                index.changed.update(showing)
     # now that every change is known, whether one below explains each (its callee's change)
     changes = [
         replace(change, callee_failed=_share(index, showing)) for change, showing in detected
@@ -351,6 +340,7 @@ def _change(
     entry: _Template,
     name: tuple[str, str],
     template: str,
+    source: str | None,
 ) -> CodePathChange | None:
     normal_spans, incident_spans = index.counts[group][base], index.counts[group][_INCIDENT]
     normal_with, incident_with = len(entry.spans[base]), len(entry.spans[_INCIDENT])
@@ -369,6 +359,7 @@ def _change(
         service=name[0],
         operation=name[1],
         template=template,
+        source=source,
         level=entry.level,
         kind="appeared" if appeared else "vanished",
         normal_spans=normal_spans,

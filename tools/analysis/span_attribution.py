@@ -37,9 +37,9 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from tools.analysis.code_paths import MIN_SHARE_CHANGE, change_score
+from tools.analysis.code_paths import MIN_SHARE_CHANGE
 from tools.analysis.critical_path import critical_self_ms
-from tools.analysis.surprise import share_rose, smoothed_share, values_rose
+from tools.analysis.surprise import change_score, share_rose, smoothed_share, values_rose
 from tools.records import Span
 
 MIN_SAMPLES = 5

@@ -16,15 +16,20 @@ at :data:`SIGNIFICANCE`, so a thin baseline yields "no evidence of change" rathe
   asks whether incident values tend to be larger, so 8 calls whose median is twice a
   reference median of 4 ms are a change only if most of them are above most of the
   reference's, not because a median of 8 moved.
+- Two shares where normal is itself a sample (the share of an operation's spans writing a
+  line): the beta-binomial tail over the normal share's posterior (:func:`change_score`), so
+  6 of 9 spans is taken as the uncertain estimate it is.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
-from scipy.stats import binom, mannwhitneyu
+from scipy.stats import betabinom, binom, mannwhitneyu
 
 SIGNIFICANCE = 1e-3  # one false alarm per thousand series/templates/services compared
+MAX_SCORE = 30.0  # -log10 p is capped here: beyond 1e-30 the number says nothing more
 
 
 def smoothed_share(hits: int, total: int) -> float:
@@ -57,3 +62,32 @@ def values_rose(values: Sequence[float], normal: Sequence[float]) -> bool:
         return False
     result = mannwhitneyu(values, normal, alternative="greater")
     return bool(result.pvalue <= SIGNIFICANCE)
+
+
+def change_score(
+    normal_with: int, normal_spans: int, incident_with: int, incident_spans: int
+) -> float:
+    """``-log10`` of the chance of ``incident_with`` or more extreme in ``incident_spans``, in
+    the direction the share moved (P(X <= k) when it fell, P(X >= k) when it rose), when the
+    normal share is what ``normal_with`` of ``normal_spans`` says of it: X is beta-binomial over
+    the share's posterior under Jeffreys' prior, Beta(with + ½, without + ½). Capped at
+    :data:`MAX_SCORE`; 0 when the share did not move."""
+    if incident_spans <= 0 or normal_spans <= 0:
+        return 0.0
+    share, normal = incident_with / incident_spans, normal_with / normal_spans
+    if share == normal:
+        return 0.0
+    expected = betabinom(incident_spans, normal_with + 0.5, normal_spans - normal_with + 0.5)
+    if share > normal:
+        tail = float(expected.sf(incident_with - 1))
+    else:
+        tail = float(expected.cdf(incident_with))
+    return min(MAX_SCORE, -math.log10(max(tail, 10.0**-MAX_SCORE)))
+
+
+def p_value_text(score: float) -> str:
+    """A score of :func:`change_score` as the p-value it stands for: ``p ≈ 2e-05``, or
+    ``p < 1e-30`` where the score is capped at :data:`MAX_SCORE`."""
+    if score >= MAX_SCORE:
+        return f"p < 1e-{MAX_SCORE:.0f}"
+    return f"p ≈ {10**-score:.0e}"

@@ -39,7 +39,7 @@ from tools.bundle.reference import (
 from tools.bundle.timestamps import parse_timestamp
 from tools.errors import BundleError
 from tools.evidence import TimeWindow
-from tools.records import Alert, Change, LogLevel, LogRecord, MetricSeries, Span
+from tools.records import Alert, Change, LogLevel, LogRecord, MetricSeries, Span, log_source
 
 T = TypeVar("T")
 MAX_WARNINGS_PER_FILE = 20
@@ -251,6 +251,7 @@ def _log_record(obj: dict[str, Any], report: FileReport) -> LogRecord:
         trace_id=fields.optional(obj, "trace_id"),
         span_id=fields.optional(obj, "span_id"),
         instance=fields.optional(obj, "instance"),
+        source=log_source(fields.attrs(obj).get),
     )
 
 

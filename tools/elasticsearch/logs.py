@@ -46,7 +46,7 @@ from tools.elasticsearch.settings import LogsSettings
 from tools.errors import BackendError
 from tools.kql import kql
 from tools.links import Links
-from tools.records import LogLevel, LogRecord
+from tools.records import LogLevel, LogRecord, log_source
 from tools.resilience import Resilience
 
 __all__ = ["ElasticsearchLogs", "make_client"]
@@ -233,6 +233,7 @@ class ElasticsearchLogs:
             trace_id=_text(lookup(source, f.trace_id)),
             span_id=_text(lookup(source, SPAN_ID_FIELD)),
             instance=instance,
+            source=log_source(lambda name: _text(lookup(source, name))),
         )
 
     def _warn_if_cut(self, agg: Mapping[str, Any]) -> None:

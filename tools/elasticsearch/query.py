@@ -30,7 +30,7 @@ from typing import Any
 from tools.backends import LogQuery, histogram_buckets
 from tools.elasticsearch.settings import LogFields
 from tools.kql import levels_at_least
-from tools.records import LogLevel
+from tools.records import SOURCE_FIELDS, LogLevel
 
 # index.max_result_window's default: a search cannot return more hits in one page.
 MAX_RESULT_WINDOW = 10_000
@@ -108,6 +108,7 @@ def source_fields(fields: LogFields) -> list[str]:
         fields.trace_id,
         SPAN_ID_FIELD,
         *INSTANCE_FIELDS,
+        *SOURCE_FIELDS,
     ]
 
 

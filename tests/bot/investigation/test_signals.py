@@ -92,6 +92,7 @@ def code_path(
         service=service,
         operation="queryByIds",
         template=template,
+        source=None,
         level=level,
         kind=kind,
         normal_spans=normal[1],

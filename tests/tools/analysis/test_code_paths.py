@@ -10,15 +10,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tools.analysis.code_paths import (
-    MAX_SCORE,
     MIN_SCORE,
     MIN_SHARE_CHANGE,
     MIN_SPANS,
     CodePathChange,
-    change_score,
     find_code_path_changes,
-    p_value_text,
 )
+from tools.analysis.surprise import MAX_SCORE, change_score, p_value_text
 from tools.records import LogLevel, LogRecord, Span
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -294,6 +292,56 @@ def test_a_change_below_which_a_call_failed_says_so() -> None:
     assert change.callee_failed == pytest.approx(6 / 8)
     (own,) = _changes(sample)
     assert own.callee_failed == 0.0
+
+
+def test_only_a_change_that_is_a_fault_below_explains_a_callers_change() -> None:
+    """travel stopped writing a line, and the basic spans under those very spans started
+    writing one. A new INFO line is other input taking another branch (the ranking does not
+    count it as a fault), so it does not explain travel's change; a new ERROR line does."""
+    for level, explained in ((LogLevel.INFO, 0.0), (LogLevel.ERROR, 1.0)):
+        sample = _Sample()
+        where = {"service": "travel", "operation": "queryInfo"}
+        callers = [
+            *sample.period(T0, 20, 20, (LogLevel.INFO, QUERY), **where),
+            *sample.period(SPLIT, 20, 0, (LogLevel.INFO, QUERY), **where),
+        ]
+        callees = [_child(s, "basic", "queryForTravel", n) for n, s in enumerate(callers)]
+        logs = [
+            LogRecord(at, "basic", lvl, text, span.trace_id, span.span_id)
+            for span in callees
+            for at in [datetime.fromtimestamp(span.start, UTC)]
+            for lvl, text in [(LogLevel.INFO, "query stations")]
+            + ([(level, "route has no stations")] if at >= SPLIT else [])
+        ]
+        found = find_code_path_changes([*callers, *callees], [*sample.logs, *logs], SPLIT)
+        by_service = {c.service: c for c in found}
+        assert by_service["basic"].kind == "appeared" and by_service["basic"].level == level
+        assert by_service["travel"].kind == "vanished"
+        assert by_service["travel"].callee_failed == explained
+
+
+def test_one_text_written_at_two_places_in_the_code_is_two_lines() -> None:
+    """Every span wrote "calculate time" at line 366 and, before the start, again at line
+    372 (TrainTicket's travel2 on the Nezha day, whose injected exception stopped the second):
+    the text alone is still written in every span, the statement at 372 is not."""
+    sample = _Sample()
+    line = (LogLevel.INFO, "calculate time {n}")
+    sample.period(T0, 20, 20, line)
+    sample.period(SPLIT, 20, 20, line)
+    first = [replace(r, source="t.s.TravelServiceImpl#366") for r in sample.logs]
+    again = [
+        replace(r, source="t.s.TravelServiceImpl#372")
+        for r in sample.logs
+        if r.ts < SPLIT and r.message.startswith("calculate")
+    ]
+    sample.logs = first + again
+    (change,) = _changes(sample)
+    assert change.kind == "vanished" and change.source == "t.s.TravelServiceImpl#372"
+    assert (change.normal_with, change.incident_with) == (20, 0)
+    assert _changes(sample, redact=str.upper)[0].source == "T.S.TRAVELSERVICEIMPL#372"
+    # without the statements the two are one line, written in every span before and after
+    sample.logs = [replace(r, source=None) for r in sample.logs]
+    assert _changes(sample) == []
 
 
 def test_a_share_seen_in_few_spans_is_uncertain_and_needs_a_larger_move() -> None:

@@ -47,6 +47,22 @@ def test_bad_log_lines_are_skipped_with_file_and_line(tmp_path: Path) -> None:
     assert "logs.jsonl:7: expected a JSON object" in warnings
 
 
+def test_a_log_lines_attrs_may_name_the_statement_that_wrote_it(tmp_path: Path) -> None:
+    write_jsonl(
+        tmp_path / "logs.jsonl",
+        [
+            {**GOOD_LOG, "attrs": {"logger": "t.s.TravelServiceImpl#372", "node": "n1"}},
+            {**GOOD_LOG, "attrs": {"code.filepath": "pay.py", "code.lineno": 88}},
+            GOOD_LOG,
+            {**GOOD_LOG, "attrs": ["not", "an", "object"]},
+        ],
+    )
+    bundle = load_bundle(tmp_path)
+    assert bundle.logs is not None
+    assert [r.source for r in bundle.logs] == ["t.s.TravelServiceImpl#372", "pay.py:88", None]
+    assert bundle.warnings == ["logs.jsonl:4: attrs must be an object"]
+
+
 def test_epoch_milliseconds_are_converted_with_one_warning(tmp_path: Path) -> None:
     write_jsonl(tmp_path / "logs.jsonl", [{**GOOD_LOG, "ts": 1772442000000 + i} for i in range(3)])
     bundle = load_bundle(tmp_path)

@@ -40,7 +40,7 @@ LINKS = Links(LinksSettings())
 # Records beyond small_incident: every level, ids and instance, ms-precision times, and messages
 # full of query-language syntax, which must be matched as words.
 EXTRA = [
-    LogRecord(AT, "db", LogLevel.TRACE, "vacuum tick", instance="db-0"),
+    LogRecord(AT, "db", LogLevel.TRACE, "vacuum tick", instance="db-0", source="db.Vacuum#12"),
     LogRecord(AT, "db", LogLevel.DEBUG, "cache lookup a OR b missed", span_id="s1"),
     LogRecord(AT, "web", LogLevel.FATAL, 'user said "hello world"', trace_id="t-1"),
     LogRecord(AT + timedelta(milliseconds=1), "web", LogLevel.WARN, "glob * pattern key:value"),
@@ -232,11 +232,13 @@ async def test_a_huge_result_set_is_capped_with_an_exact_total(
 async def test_documents_from_other_shippers_are_read(
     elasticsearch_url: str, es_index: str
 ) -> None:
-    """Dotted keys, upper-case and unknown levels, arrays, host.name, epoch-ms times."""
+    """Dotted keys, upper-case and unknown levels, arrays, host.name, epoch-ms times, ECS's
+    log.origin."""
     docs: list[dict[str, Any]] = [
         {"@timestamp": "2026-03-02T09:00:01Z", "service.name": "api", "log.level": "ERROR",
          "message": "dotted", "trace.id": "t1", "host": {"name": "node-1"}},
-        {"@timestamp": 1772442002000, "service": {"name": "api"}, "log": {"level": "Warning"},
+        {"@timestamp": 1772442002000, "service": {"name": "api"}, "log": {"level": "Warning",
+         "origin": {"file": {"name": "pay.py", "line": 88}, "function": "charge"}},
          "message": ["first", "second"]},
         {"@timestamp": "2026-03-02T09:00:03.5Z", "service": {"name": "web"},
          "log.level": "verbose", "message": "unknown level"},
@@ -258,7 +260,8 @@ async def test_documents_from_other_shippers_are_read(
         assert page.records == [
             LogRecord(T0 + timedelta(seconds=1), "api", LogLevel.ERROR, "dotted", "t1",
                       instance="node-1"),
-            LogRecord(T0 + timedelta(seconds=2), "api", LogLevel.WARN, "first"),
+            LogRecord(T0 + timedelta(seconds=2), "api", LogLevel.WARN, "first",
+                      source="pay.py:88 charge"),
             LogRecord(T0 + timedelta(seconds=3.5), "web", LogLevel.INFO, "unknown level"),
             LogRecord(T0 + timedelta(seconds=4), "unknown", LogLevel.INFO, "no service, no level"),
             LogRecord(T0 + timedelta(seconds=5), "web", LogLevel.FATAL, "naive time is UTC",

@@ -1,0 +1,43 @@
+"""Backend-neutral records: where a log line says which code wrote it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pytest
+
+from tools.records import log_source
+
+
+def _source(fields: Mapping[str, object]) -> str | None:
+    return log_source(fields.get)
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ({"logger": "t.s.TravelServiceImpl#372"}, "t.s.TravelServiceImpl#372"),  # logback
+        ({"code.filepath": "app/pay.py", "code.lineno": 88}, "app/pay.py:88"),  # OTel, old
+        (  # OTel's current names, with the function
+            {"code.file.path": "pay.go", "code.line.number": 7, "code.function.name": "Charge"},
+            "pay.go:7 Charge",
+        ),
+        (  # ECS
+            {"log.logger": "app.pay", "log.origin.file.name": "pay.py", "log.origin.file.line": 9},
+            "app.pay pay.py:9",
+        ),
+        ({"log.origin.file.name": "pay.py"}, "pay.py"),  # a file without a line
+        ({"code.lineno": 88}, None),  # a line without a file says nothing
+        ({"logger": "  ", "code.function": True}, None),  # blank, and not a name
+        ({}, None),
+    ],
+)
+def test_the_statement_is_read_from_the_conventions_fields(
+    fields: Mapping[str, object], expected: str | None
+) -> None:
+    assert _source(fields) == expected
+
+
+def test_the_first_name_of_each_part_wins() -> None:
+    fields = {"code.namespace": "Pay", "logger": "app.pay", "code.lineno": 3, "code.line.number": 4}
+    assert _source({**fields, "code.filepath": "pay.py"}) == "app.pay pay.py:4"
