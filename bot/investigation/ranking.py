@@ -103,7 +103,9 @@ def fault_type(s: ServiceSignals) -> FaultType:
     groups = s.metric_groups
     causes = {**_resources(s), FaultType.NETWORK_DELAY: norm["trace_network"]}
     cause, strength = max(causes.items(), key=lambda kv: kv[1])
-    if strength >= MIN_CAUSE:
+    # an exception skips statements, saturation does not: an own code path cut short by more
+    # than the resources rose is the fault, and the extra work after it the small rise
+    if strength >= MIN_CAUSE and not (s.cut_short and squash(s.own_code_path) > strength):
         return cause
     errors = max(
         norm["trace_errors"],

@@ -104,6 +104,18 @@ def test_the_strongest_cause_is_named() -> None:
     assert fault_type(s) is FaultType.RESOURCE_EXHAUSTION
 
 
+def test_an_own_code_path_cut_short_by_more_than_the_resources_rose_is_the_fault() -> None:
+    """An exception skips a statement, saturation does not: the small rise in CPU is the extra
+    work after it. A rise larger than the cut, or a cut a failing call explains, keeps CPU."""
+    s = signals(groups={SignalGroup.CPU: 1.0}, code_paths=3.0)
+    s.cut_short, s.own_code_path = True, 3.0
+    assert fault_type(s) is FaultType.EXCEPTION
+    s.metric_groups[SignalGroup.CPU] = 5.0
+    assert fault_type(s) is FaultType.CPU
+    s.metric_groups[SignalGroup.CPU], s.own_code_path = 1.0, 0.0  # the callee's doing
+    assert fault_type(s) is FaultType.CPU
+
+
 def test_time_on_the_calls_to_a_service_is_network_delay() -> None:
     s = signals(trace_network=CLEAR, trace_latency=1.0, trace_errors=1.0)
     assert fault_type(s) is FaultType.NETWORK_DELAY
