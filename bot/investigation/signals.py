@@ -147,9 +147,11 @@ def distinctiveness(changes: list[SeriesChange]) -> dict[str, float]:
 
 
 def code_path_effect(change: CodePathChange) -> float:
-    """Doublings between the normal and the incident share of spans writing the line."""
-    high = max(change.share_normal, change.share_incident)
-    low = min(change.share_normal, change.share_incident)
+    """Doublings between the normal share of spans writing the line and the share since the
+    change began (``CodePathChange.share_since``): a line that stopped a minute into the
+    incident stopped, however much of the incident came before."""
+    high = max(change.share_normal, change.share_since)
+    low = min(change.share_normal, change.share_since)
     return math.log2((high + SHARE_FLOOR) / (low + SHARE_FLOOR))
 
 

@@ -182,6 +182,16 @@ async def test_the_evidence_names_the_statement_that_wrote_the_line() -> None:
     assert "“Query route by id <NUM>” (r.s.RouteServiceImpl#88) before the" in evidence.summary
 
 
+async def test_the_evidence_says_when_a_line_stopped_after_the_start() -> None:
+    system = _System()
+    system.period(START - timedelta(minutes=5), 12, 12, (LogLevel.INFO, QUERY))
+    incident = system.period(START + timedelta(seconds=5), 26, 11, (LogLevel.INFO, QUERY))
+    result = await system.gateway().call(code_path_changes, window=WINDOW, incident_start=START)
+    (evidence,) = result.evidence
+    stopped = datetime.fromtimestamp(incident[11].start, UTC).strftime("%H:%M:%S")
+    assert f"did (p ≈ 1e-04), 0 of the 15 from {stopped} UTC on." in evidence.summary
+
+
 async def test_the_reference_period_is_the_baseline_when_given() -> None:
     system = _System()
     system.period(REFERENCE.start, 30, 30, (LogLevel.INFO, QUERY))

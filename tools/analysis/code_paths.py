@@ -49,6 +49,12 @@ the rest keep the spans before the split (as every analysis here does with a ref
 the operations of a service whose spans failed significantly more often in the reference than
 before the split: the reference caught another incident there (``trace_attribution`` and
 ``log_patterns`` decide the same way).
+
+Where in the incident a change began is placed too (``since``: ``tools.analysis.change_point``,
+the run of the operation's last spans least like normal): the incident start comes from other
+signals, and a line can stop a minute after it (ts-travel2-service at 10:26 on the Nezha day:
+11 of 11 spans before, 11 of 26 after the start, 0 of the last 15). The ranking sizes a change
+by the share since then; whether there is a change is decided on the whole incident.
 """
 
 from __future__ import annotations
@@ -59,18 +65,25 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Literal
 
-from tools.analysis.surprise import SIGNIFICANCE, change_score, share_rose
+from tools.analysis.change_point import run_start
+from tools.analysis.code_path_spans import (
+    BEFORE,
+    INCIDENT,
+    MIN_SPANS,
+    REFERENCE,
+    SpanIndex,
+    same_id,
+)
+from tools.analysis.surprise import SIGNIFICANCE, change_score
 from tools.analysis.template_miner import TemplateMiner
 from tools.records import LogLevel, LogRecord, Span
 
-MIN_SPANS = 5
 MIN_SCORE = -math.log10(SIGNIFICANCE)  # 3: p <= 0.001
 MIN_SHARE_CHANGE = 0.3
 MAX_TRACES = 3
 
 Kind = Literal["vanished", "appeared"]
 Event = Literal["line", "call"]
-_BEFORE, _INCIDENT, _REFERENCE = 0, 1, 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +106,11 @@ class CodePathChange:
     # failing span of another service): the change may be the span's reaction to a callee
     callee_failed: float = 0.0
     event: Event = "line"  # a log line it writes, or a call it makes (``template``: the callee)
+    # the run of incident spans since the change began (``_since``): its first span's start,
+    # and how many of its spans wrote the line (made the call)
+    since: float = 0.0
+    since_spans: int = 0
+    since_with: int = 0
 
     @property
     def share_normal(self) -> float:
@@ -102,15 +120,16 @@ class CodePathChange:
     def share_incident(self) -> float:
         return self.incident_with / self.incident_spans if self.incident_spans else 0.0
 
+    @property
+    def share_since(self) -> float:
+        """The share since the change began (the whole incident's when not placed)."""
+        if not self.since_spans:
+            return self.share_incident
+        return self.since_with / self.since_spans
+
 
 def _unchanged(text: str) -> str:
     return text
-
-
-def _id(value: str) -> str:
-    """Trace and span ids as both sides agree on them: Jaeger pads to 32 hex digits, some
-    loggers do not, some write upper case."""
-    return value.strip().lower().lstrip("0")
 
 
 @dataclass
@@ -123,95 +142,6 @@ class _Template:
     level: LogLevel = LogLevel.TRACE
     examples: dict[int, str] = field(default_factory=dict)  # period → first message
     call: bool = False  # a call the operation makes (a child span), not a log line
-
-
-class _Spans:
-    """Every span by index: its operation, its period, and where logs find it."""
-
-    def __init__(self) -> None:
-        self.groups: dict[tuple[str, str], int] = {}
-        self.counts: list[list[int]] = []  # group → spans per period
-        self.incident: list[list[int]] = []  # group → its incident spans
-        self.group: list[int] = []
-        self.period: list[int] = []
-        self.spans: list[Span] = []
-        # (trace id, span id) → index; the reference's apart: an id reused there is another span
-        self.by_id: dict[bool, dict[tuple[str, str], int]] = {False: {}, True: {}}
-        self._children: dict[tuple[str, str], list[int]] | None = None
-        self.changed: set[int] = set()  # incident spans that show a code-path change
-
-    def add(self, span: Span, period: int) -> None:
-        index = self.by_id[period == _REFERENCE]
-        key = (_id(span.trace_id), _id(span.span_id))
-        if key in index:
-            return
-        group = self.groups.setdefault((span.service, span.operation), len(self.groups))
-        if group == len(self.counts):
-            self.counts.append([0, 0, 0])
-            self.incident.append([])
-        self.counts[group][period] += 1
-        if period == _INCIDENT:
-            self.incident[group].append(len(self.spans))
-        index[key] = len(self.spans)
-        self.group.append(group)
-        self.period.append(period)
-        self.spans.append(span)
-
-    def callee_failed(self, index: int) -> bool:
-        """Whether something below incident span ``index`` explains a change in it: a failing
-        client span, or a span of another service that failed or shows a code-path change of
-        its own (``changed``), anywhere in its subtree. Like errors, a change is attributed to
-        the deepest span that shows one."""
-        if self._children is None:
-            self._children = {}
-            for i, span in enumerate(self.spans):
-                if span.parent_id and self.period[i] != _REFERENCE:
-                    key = (_id(span.trace_id), _id(span.parent_id))
-                    self._children.setdefault(key, []).append(i)
-        own = self.spans[index].service
-        stack = [index]
-        while stack:
-            span = self.spans[stack.pop()]
-            for child in self._children.get((_id(span.trace_id), _id(span.span_id)), []):
-                found = self.spans[child]
-                if found.error and (found.kind == "client" or found.service != own):
-                    return True
-                if found.service != own and child in self.changed:
-                    return True
-                stack.append(child)
-        return False
-
-    def less_healthy(self) -> set[str]:
-        """Services whose spans fail significantly more often in the reference than before the
-        incident: for them the reference caught another incident and is not normal."""
-        failed: dict[str, list[int]] = {}
-        total: dict[str, list[int]] = {}
-        for span, period in zip(self.spans, self.period, strict=True):
-            total.setdefault(span.service, [0, 0, 0])[period] += 1
-            failed.setdefault(span.service, [0, 0, 0])[period] += span.error
-        return {
-            service
-            for service, counts in total.items()
-            if counts[_BEFORE] >= MIN_SPANS
-            and share_rose(
-                failed[service][_REFERENCE],
-                counts[_REFERENCE],
-                failed[service][_BEFORE],
-                counts[_BEFORE],
-            )
-        }
-
-    def baselines(self) -> list[int | None]:
-        """Per group, the period it is compared with; ``None`` when too thin to compare."""
-        unhealthy = self.less_healthy()
-        services = {group: service for (service, _), group in self.groups.items()}
-        out: list[int | None] = []
-        for group, counts in enumerate(self.counts):
-            usable = counts[_REFERENCE] >= MIN_SPANS and services[group] not in unhealthy
-            base = _REFERENCE if usable else _BEFORE
-            enough = counts[base] >= MIN_SPANS and counts[_INCIDENT] >= MIN_SPANS
-            out.append(base if enough else None)
-        return out
 
 
 def find_code_path_changes(
@@ -229,11 +159,11 @@ def find_code_path_changes(
     whose span is not among ``spans`` (``reference_logs``: ``reference_spans``), are ignored.
     Each message goes through ``redact`` before mining (see ``mine_patterns``)."""
     at = split.timestamp()
-    index = _Spans()
+    index = SpanIndex()
     for span in reference_spans:
-        index.add(span, _REFERENCE)
+        index.add(span, REFERENCE)
     for span in spans:
-        index.add(span, _INCIDENT if span.start >= at else _BEFORE)
+        index.add(span, INCIDENT if span.start >= at else BEFORE)
     bases = index.baselines()
     miner = TemplateMiner()
     # a line is its template and the statement that wrote it, where the log says: one text
@@ -247,12 +177,12 @@ def find_code_path_changes(
         for record in records:
             if not record.span_id or not record.trace_id:
                 continue
-            found = by_id.get((_id(record.trace_id), _id(record.span_id)))
+            found = by_id.get((same_id(record.trace_id), same_id(record.span_id)))
             if found is None:
                 continue
             group, period = index.group[found], index.period[found]
             base = bases[group]
-            if base is None or period not in (_INCIDENT, base):
+            if base is None or period not in (INCIDENT, base):
                 continue  # not compared: too few spans, or a baseline the group does not use
             message = redact(record.message)
             source = record.source and sources.setdefault(record.source, redact(record.source))
@@ -276,7 +206,8 @@ def find_code_path_changes(
             what = miner.template(cluster)
         change = _change(index, group, base, entry, names[group], what, source)
         if change is not None:
-            showing = _showing(index, group, entry.spans[_INCIDENT], change.kind == "appeared")
+            showing = _showing(index, group, entry.spans[INCIDENT], change.kind == "appeared")
+            change = _since(index, group, showing, change)
             detected.append((change, showing))
             if change.kind == "vanished" or change.level >= LogLevel.WARN:
                 # a new INFO line is not a fault (the ranking ignores it): nor can it explain
@@ -300,7 +231,7 @@ def find_code_path_changes(
 
 
 def _add_calls(
-    index: _Spans, bases: list[int | None], stats: dict[tuple[int, int], _Template]
+    index: SpanIndex, bases: list[int | None], stats: dict[tuple[int, int], _Template]
 ) -> dict[int, str]:
     """Count the calls each span makes like the lines it writes: a child span's service and
     operation is one more event of the parent's code path (an exception cut short before a
@@ -310,8 +241,8 @@ def _add_calls(
     parents: dict[int, int] = {}
     for child, span in enumerate(index.spans):
         if span.parent_id:
-            reference = index.period[child] == _REFERENCE
-            found = index.by_id[reference].get((_id(span.trace_id), _id(span.parent_id)))
+            reference = index.period[child] == REFERENCE
+            found = index.by_id[reference].get((same_id(span.trace_id), same_id(span.parent_id)))
             if found is not None:
                 parents[child] = found
     # spans that call another service: their callee, not the caller's code, decides what
@@ -323,7 +254,7 @@ def _add_calls(
             continue
         group, period = index.group[parent], index.period[parent]
         base = bases[group]
-        if base is None or period not in (_INCIDENT, base):
+        if base is None or period not in (INCIDENT, base):
             continue
         name = span.operation
         call = ids.setdefault(name, -1 - len(ids))
@@ -334,7 +265,7 @@ def _add_calls(
 
 
 def _change(
-    index: _Spans,
+    index: SpanIndex,
     group: int,
     base: int,
     entry: _Template,
@@ -342,8 +273,8 @@ def _change(
     template: str,
     source: str | None,
 ) -> CodePathChange | None:
-    normal_spans, incident_spans = index.counts[group][base], index.counts[group][_INCIDENT]
-    normal_with, incident_with = len(entry.spans[base]), len(entry.spans[_INCIDENT])
+    normal_spans, incident_spans = index.counts[group][base], index.counts[group][INCIDENT]
+    normal_with, incident_with = len(entry.spans[base]), len(entry.spans[INCIDENT])
     moved = incident_with / incident_spans - normal_with / normal_spans
     if abs(moved) < MIN_SHARE_CHANGE:
         return None
@@ -367,31 +298,51 @@ def _change(
         incident_spans=incident_spans,
         incident_with=incident_with,
         score=score,
-        example=entry.examples.get(_INCIDENT if appeared else base, ""),
-        trace_ids=_examples(index, group, entry.spans[_INCIDENT], wrote=appeared),
-        against_reference=base == _REFERENCE,
+        example=entry.examples.get(INCIDENT if appeared else base, ""),
+        trace_ids=_examples(index, group, entry.spans[INCIDENT], wrote=appeared),
+        against_reference=base == REFERENCE,
         event="call" if entry.call else "line",
     )
 
 
-def _on_failures(index: _Spans, spans: set[int]) -> bool:
+def _since(
+    index: SpanIndex, group: int, showing: list[int], change: CodePathChange
+) -> CodePathChange:
+    """``change`` with where in the incident it began (``change_point``): the run of the
+    group's last incident spans least like normal, at least :data:`MIN_SPANS` long."""
+    order = sorted(index.incident[group], key=lambda i: index.spans[i].start)
+    shown = set(showing)
+    appeared = change.kind == "appeared"
+    normal_showing = change.normal_with if appeared else change.normal_spans - change.normal_with
+    normal = (normal_showing + 0.5) / (change.normal_spans + 1)  # Jeffreys: never 0 or 1
+    run = order[run_start([i in shown for i in order], normal, MIN_SPANS) :]
+    showing_since = sum(i in shown for i in run)
+    return replace(
+        change,
+        since=index.spans[run[0]].start,
+        since_spans=len(run),
+        since_with=showing_since if appeared else len(run) - showing_since,
+    )
+
+
+def _on_failures(index: SpanIndex, spans: set[int]) -> bool:
     """Most of ``spans`` (those that showed an event normally) failed: it is how they fail."""
     return sum(index.spans[i].error for i in spans) * 2 > len(spans)
 
 
-def _showing(index: _Spans, group: int, wrote_it: set[int], wrote: bool) -> list[int]:
+def _showing(index: SpanIndex, group: int, wrote_it: set[int], wrote: bool) -> list[int]:
     """The incident spans of ``group`` that show a change: wrote the line, or did not."""
     return [i for i in index.incident[group] if (i in wrote_it) == wrote]
 
 
-def _share(index: _Spans, showing: list[int]) -> float:
+def _share(index: SpanIndex, showing: list[int]) -> float:
     """The share of ``showing`` below which something explains the change (``callee_failed``)."""
     if not showing:
         return 0.0
     return sum(index.callee_failed(i) for i in showing) / len(showing)
 
 
-def _examples(index: _Spans, group: int, wrote_it: set[int], *, wrote: bool) -> tuple[str, ...]:
+def _examples(index: SpanIndex, group: int, wrote_it: set[int], *, wrote: bool) -> tuple[str, ...]:
     """The first incident traces (by span start) whose span of ``group`` wrote the line, or
     did not."""
     candidates = sorted(

@@ -7,6 +7,7 @@ Inputs are the tools' real dataclasses, built by hand: what each modality report
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -234,6 +235,17 @@ def test_the_code_path_effect_is_the_doublings_between_the_two_shares() -> None:
     assert code_path_effect(vanished) == pytest.approx(math.log2((29 / 40 + 0.05) / 0.05))
     appeared = code_path("appeared", LogLevel.ERROR, "boom <*>", normal=(0, 40), incident=(29, 40))
     assert code_path_effect(appeared) == pytest.approx(code_path_effect(vanished))
+
+
+def test_the_code_path_effect_is_measured_since_the_change_began() -> None:
+    """11 of 26 incident spans still wrote the line, then none did: it stopped, fully."""
+    late = replace(
+        code_path("vanished", LogLevel.INFO, "Query <*>", incident=(11, 26)), since_spans=15
+    )
+    assert late.share_since == 0.0
+    stopped = code_path("vanished", LogLevel.INFO, "Query <*>", incident=(0, 26))
+    assert code_path_effect(late) == pytest.approx(code_path_effect(stopped))
+    assert code_path_effect(replace(late, since_spans=0)) < code_path_effect(stopped)
 
 
 def test_a_line_an_operation_stopped_writing_cuts_its_code_path_short() -> None:

@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tools.analysis.code_path_spans import MIN_SPANS
 from tools.analysis.code_paths import (
     MIN_SCORE,
     MIN_SHARE_CHANGE,
-    MIN_SPANS,
     CodePathChange,
     find_code_path_changes,
 )
@@ -342,6 +342,26 @@ def test_one_text_written_at_two_places_in_the_code_is_two_lines() -> None:
     # without the statements the two are one line, written in every span before and after
     sample.logs = [replace(r, source=None) for r in sample.logs]
     assert _changes(sample) == []
+
+
+def test_where_in_the_incident_a_line_stopped_is_placed() -> None:
+    """The line went on for 11 spans after the start, then stopped: the change is still one on
+    the whole incident, and since it began no span wrote the line."""
+    sample = _Sample()
+    sample.period(T0, 12, 12, (LogLevel.INFO, QUERY))
+    late = sample.period(SPLIT, 26, 11, (LogLevel.INFO, QUERY))
+    (change,) = _changes(sample)
+    assert (change.incident_with, change.incident_spans) == (11, 26)
+    assert change.since == late[11].start
+    assert (change.since_with, change.since_spans) == (0, 15)
+    assert change.share_since == 0.0 < change.share_incident
+    # a line that stopped at the start: since is the start, the share the whole incident's
+    sample = _Sample()
+    sample.period(T0, 12, 12, (LogLevel.INFO, QUERY))
+    at_once = sample.period(SPLIT, 26, 0, (LogLevel.INFO, QUERY))
+    (change,) = _changes(sample)
+    assert change.since == at_once[0].start and change.since_spans == 26
+    assert change.share_since == change.share_incident == 0.0
 
 
 def test_a_share_seen_in_few_spans_is_uncertain_and_needs_a_larger_move() -> None:

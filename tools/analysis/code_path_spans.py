@@ -1,0 +1,109 @@
+"""The spans a code-path comparison reads, by index: their operation (group), their period
+(before the incident start, in the incident, in the reference), where logs find them, which
+period each operation is compared with, and what below a span explains a change in it.
+
+Part of :mod:`tools.analysis.code_paths`, which says why each rule is what it is.
+"""
+
+from __future__ import annotations
+
+from tools.analysis.surprise import share_rose
+from tools.records import Span
+
+MIN_SPANS = 5  # of an operation in each period compared: fewer is no share
+BEFORE, INCIDENT, REFERENCE = 0, 1, 2
+
+
+def same_id(value: str) -> str:
+    """Trace and span ids as both sides agree on them: Jaeger pads to 32 hex digits, some
+    loggers do not, some write upper case."""
+    return value.strip().lower().lstrip("0")
+
+
+class SpanIndex:
+    """Every span by index: its operation, its period, and where logs find it."""
+
+    def __init__(self) -> None:
+        self.groups: dict[tuple[str, str], int] = {}
+        self.counts: list[list[int]] = []  # group → spans per period
+        self.incident: list[list[int]] = []  # group → its incident spans
+        self.group: list[int] = []
+        self.period: list[int] = []
+        self.spans: list[Span] = []
+        # (trace id, span id) → index; the reference's apart: an id reused there is another span
+        self.by_id: dict[bool, dict[tuple[str, str], int]] = {False: {}, True: {}}
+        self._children: dict[tuple[str, str], list[int]] | None = None
+        self.changed: set[int] = set()  # incident spans that show a code-path change
+
+    def add(self, span: Span, period: int) -> None:
+        index = self.by_id[period == REFERENCE]
+        key = (same_id(span.trace_id), same_id(span.span_id))
+        if key in index:
+            return
+        group = self.groups.setdefault((span.service, span.operation), len(self.groups))
+        if group == len(self.counts):
+            self.counts.append([0, 0, 0])
+            self.incident.append([])
+        self.counts[group][period] += 1
+        if period == INCIDENT:
+            self.incident[group].append(len(self.spans))
+        index[key] = len(self.spans)
+        self.group.append(group)
+        self.period.append(period)
+        self.spans.append(span)
+
+    def callee_failed(self, index: int) -> bool:
+        """Whether something below incident span ``index`` explains a change in it: a failing
+        client span, or a span of another service that failed or shows a code-path change of
+        its own (``changed``), anywhere in its subtree. Like errors, a change is attributed to
+        the deepest span that shows one."""
+        if self._children is None:
+            self._children = {}
+            for i, span in enumerate(self.spans):
+                if span.parent_id and self.period[i] != REFERENCE:
+                    key = (same_id(span.trace_id), same_id(span.parent_id))
+                    self._children.setdefault(key, []).append(i)
+        own = self.spans[index].service
+        stack = [index]
+        while stack:
+            span = self.spans[stack.pop()]
+            for child in self._children.get((same_id(span.trace_id), same_id(span.span_id)), []):
+                found = self.spans[child]
+                if found.error and (found.kind == "client" or found.service != own):
+                    return True
+                if found.service != own and child in self.changed:
+                    return True
+                stack.append(child)
+        return False
+
+    def less_healthy(self) -> set[str]:
+        """Services whose spans fail significantly more often in the reference than before the
+        incident: for them the reference caught another incident and is not normal."""
+        failed: dict[str, list[int]] = {}
+        total: dict[str, list[int]] = {}
+        for span, period in zip(self.spans, self.period, strict=True):
+            total.setdefault(span.service, [0, 0, 0])[period] += 1
+            failed.setdefault(span.service, [0, 0, 0])[period] += span.error
+        return {
+            service
+            for service, counts in total.items()
+            if counts[BEFORE] >= MIN_SPANS
+            and share_rose(
+                failed[service][REFERENCE],
+                counts[REFERENCE],
+                failed[service][BEFORE],
+                counts[BEFORE],
+            )
+        }
+
+    def baselines(self) -> list[int | None]:
+        """Per group, the period it is compared with; ``None`` when too thin to compare."""
+        unhealthy = self.less_healthy()
+        services = {group: service for (service, _), group in self.groups.items()}
+        out: list[int | None] = []
+        for group, counts in enumerate(self.counts):
+            usable = counts[REFERENCE] >= MIN_SPANS and services[group] not in unhealthy
+            base = REFERENCE if usable else BEFORE
+            enough = counts[base] >= MIN_SPANS and counts[INCIDENT] >= MIN_SPANS
+            out.append(base if enough else None)
+        return out
