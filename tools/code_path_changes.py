@@ -263,12 +263,13 @@ def _summary(change: CodePathChange, others: int) -> str:
         return _call_summary(change, normally, chance)
     line = f"{change.level.label.upper()} “{clip(change.template, 160)}”{_at(change, 120)}"
     verb = "stopped" if change.kind == "vanished" else "started"
+    since = _since_text(change)
     also = f" {others} other line{'s' if others > 1 else ''} of it {verb} too." if others else ""
     if change.kind == "vanished":
         return (
             f"{change.normal_with} of {change.normal_spans} sampled {op} spans of {name} "
             f"wrote {line} {normally}; {change.incident_with} of {change.incident_spans} since "
-            f"the incident start did ({chance}){_since(change)}. The operation still runs but no "
+            f"the incident start did ({chance}){since}. The operation still runs but no "
             f"longer reaches the code that writes this line: most likely an exception or an "
             f"early return in {name}.{also}"
         )
@@ -276,12 +277,12 @@ def _summary(change: CodePathChange, others: int) -> str:
     return (
         f"{change.incident_with} of {change.incident_spans} sampled {op} spans of {name} since "
         f"the incident start wrote {line}, against {change.normal_with} of "
-        f"{change.normal_spans} {normally} ({chance}){_since(change)}: the operation now takes "
+        f"{change.normal_spans} {normally} ({chance}){since}: the operation now takes "
         f"{path} it did not take before, in {name}.{also}"
     )
 
 
-def _since(change: CodePathChange) -> str:
+def _since_text(change: CodePathChange) -> str:
     """When the change began, where that is later than the incident start: its size is the
     share since then (``tools.analysis.change_point``)."""
     if not change.since_spans or change.since_spans >= change.incident_spans:

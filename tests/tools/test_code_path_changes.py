@@ -15,7 +15,7 @@ from tools.backends import (
 )
 from tools.code_path_changes import MAX_EVIDENCE, code_path_changes
 from tools.deps import Deps
-from tools.evidence import Source, TimeWindow
+from tools.evidence import EvidenceDraft, Source, TimeWindow
 from tools.gateway import ToolGateway
 from tools.records import LogLevel, LogRecord, Span
 from tools.result import ToolStatus
@@ -109,6 +109,12 @@ class _System:
                 )
         return spans
 
+    async def only_evidence(self) -> EvidenceDraft:
+        """The one evidence item code_path_changes finds in the window split at START."""
+        result = await self.gateway().call(code_path_changes, window=WINDOW, incident_start=START)
+        (evidence,) = result.evidence
+        return evidence
+
     def gateway(self, *, logs: bool = True, log_sample: int = 5_000) -> ToolGateway:
         deps = Deps(
             traces=self.traces,
@@ -154,8 +160,7 @@ async def test_an_error_line_that_appeared_says_so_in_the_title() -> None:
     system = _System()
     system.period(START - timedelta(minutes=5), 14, 0, (LogLevel.ERROR, FAILED))
     system.period(START + timedelta(seconds=5), 12, 8, (LogLevel.ERROR, FAILED))
-    result = await system.gateway().call(code_path_changes, window=WINDOW, incident_start=START)
-    (evidence,) = result.evidence
+    evidence = await system.only_evidence()
     assert evidence.title == (
         "ts-route-service RouteController.queryByIds started writing ERROR "
         "“price lookup failed for order <NUM>” (0/14 spans normally → 8/12)"
@@ -173,8 +178,7 @@ async def test_the_evidence_names_the_statement_that_wrote_the_line() -> None:
     system.logs.records = [
         replace(r, source="r.s.RouteServiceImpl#88") for r in system.logs.records
     ]
-    result = await system.gateway().call(code_path_changes, window=WINDOW, incident_start=START)
-    (evidence,) = result.evidence
+    evidence = await system.only_evidence()
     assert evidence.title == (
         "ts-route-service RouteController.queryByIds stopped writing “Query route by id <NUM>” "
         "(r.s.RouteServiceImpl#88) (29/40 spans normally → 0/35)"
@@ -186,8 +190,7 @@ async def test_the_evidence_says_when_a_line_stopped_after_the_start() -> None:
     system = _System()
     system.period(START - timedelta(minutes=5), 12, 12, (LogLevel.INFO, QUERY))
     incident = system.period(START + timedelta(seconds=5), 26, 11, (LogLevel.INFO, QUERY))
-    result = await system.gateway().call(code_path_changes, window=WINDOW, incident_start=START)
-    (evidence,) = result.evidence
+    evidence = await system.only_evidence()
     stopped = datetime.fromtimestamp(incident[11].start, UTC).strftime("%H:%M:%S")
     assert f"did (p ≈ 1e-04), 0 of the 15 from {stopped} UTC on." in evidence.summary
 
@@ -305,8 +308,7 @@ async def test_a_query_the_operation_stopped_making_is_traces_evidence() -> None
                 kind="client",
             )
         )
-    result = await system.gateway().call(code_path_changes, window=WINDOW, incident_start=START)
-    (evidence,) = result.evidence
+    evidence = await system.only_evidence()
     assert evidence.source is Source.TRACES
     assert evidence.title == (
         "ts-route-service RouteController.queryByIds stopped calling “SELECT route” "

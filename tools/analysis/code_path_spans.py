@@ -33,6 +33,7 @@ class SpanIndex:
         # (trace id, span id) → index; the reference's apart: an id reused there is another span
         self.by_id: dict[bool, dict[tuple[str, str], int]] = {False: {}, True: {}}
         self._children: dict[tuple[str, str], list[int]] | None = None
+        self._by_start: dict[int, list[int]] = {}  # group → its incident spans by start
         self.changed: set[int] = set()  # incident spans that show a code-path change
 
     def add(self, span: Span, period: int) -> None:
@@ -51,6 +52,13 @@ class SpanIndex:
         self.group.append(group)
         self.period.append(period)
         self.spans.append(span)
+
+    def incident_by_start(self, group: int) -> list[int]:
+        """The group's incident spans in the order they started (sorted once per group)."""
+        if group not in self._by_start:
+            spans = self.incident[group]
+            self._by_start[group] = sorted(spans, key=lambda i: self.spans[i].start)
+        return self._by_start[group]
 
     def callee_failed(self, index: int) -> bool:
         """Whether something below incident span ``index`` explains a change in it: a failing

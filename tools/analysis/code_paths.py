@@ -310,7 +310,7 @@ def _since(
 ) -> CodePathChange:
     """``change`` with where in the incident it began (``change_point``): the run of the
     group's last incident spans least like normal, at least :data:`MIN_SPANS` long."""
-    order = sorted(index.incident[group], key=lambda i: index.spans[i].start)
+    order = index.incident_by_start(group)
     shown = set(showing)
     appeared = change.kind == "appeared"
     normal_showing = change.normal_with if appeared else change.normal_spans - change.normal_with
