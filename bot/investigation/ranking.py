@@ -15,6 +15,9 @@ The method (docs/ranking.md says why, with the figures):
    latency and errors. A service whose own spans look healthy while something it calls is at
    least half as anomalous is marked as propagating and scored at :data:`PROPAGATION_FACTOR`,
    unless its own CPU, memory or a pool saturated (waiting on a callee uses none of them).
+   A service whose every new error line was written in requests where a callee below had
+   already failed or changed its code path is *reacting*: its errors (error lines, error
+   origins, code-path changes) are its callee's doing and count nothing.
 4. **A recent change** (deploy, config, flag) shortly before the start adds up to 1 to a service
    that is anomalous itself; a change alone ranks nothing.
 5. **Fault hypothesis** (``fault_type``): causes before symptoms. Saturation (CPU, memory, a
@@ -177,7 +180,7 @@ def rank(
     ranked = []
     for name, s in signals.items():
         score = total(s)
-        if score < MIN_SCORE:
+        if score < MIN_SCORE and not s.reacting:  # a symptom stays listed, as one
             continue
         fault = fault_type(s)
         keys = order_evidence(by_service.get(name, []), fault)
@@ -190,7 +193,7 @@ def rank(
                 fault,
                 {k: round(v, 3) for k, v in s.normalised().items() if v},
                 keys,
-                s.propagated,
+                s.propagated or s.reacting,
             )
         )
     ranked.sort(key=lambda r: (-r.score, r.service))

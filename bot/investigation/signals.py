@@ -46,6 +46,8 @@ MODALITIES: dict[str, tuple[str, ...]] = {
     "traces": ("trace_errors", "trace_latency", "trace_network"),
     "code_paths": ("code_paths",),
 }
+# the signals a service's failing requests give it
+REACTION = ("logs", "trace_errors", "code_paths")
 SIGNALS = tuple(s for group in MODALITIES.values() for s in group)
 # doublings at which a signal is at 63 % of its modality's share: about a 2.8-fold change
 SCALE = 1.5
@@ -83,6 +85,9 @@ class ServiceSignals:
     cut_short: bool = False
     # ERROR lines it wrote in the incident, significant or not: (with exception words, other)
     error_lines: tuple[int, int] = (0, 0)
+    # its new WARN+ code-path lines (the marks of its failing spans): written where a changed
+    # or failing callee below explains them, and not
+    new_error_lines: dict[bool, int] = field(default_factory=lambda: {True: 0, False: 0})
 
     def bump(self, signal: str, value: float) -> None:
         self.raw[signal] = max(self.raw.get(signal, 0.0), value)
@@ -93,9 +98,19 @@ class ServiceSignals:
         norm["change"] = min(self.raw.get("change", 0.0), 1.0)
         return norm
 
+    @property
+    def reacting(self) -> bool:
+        """Every new error line it wrote was in requests a callee had already failed or
+        changed its code path under: its errors are its reaction, not their origin."""
+        return self.new_error_lines[True] > 0 and not self.new_error_lines[False]
+
     def modalities(self) -> dict[str, float]:
-        """Each modality's strongest signal, 0..1."""
+        """Each modality's strongest signal, 0..1; a reacting service's errors (its error
+        lines, error origins, code-path changes) are its callee's doing and count nothing."""
         norm = self.normalised()
+        if self.reacting:
+            for name in REACTION:
+                norm[name] = 0.0
         return {m: max(norm[s] for s in signals) for m, signals in MODALITIES.items()}
 
     def anomaly(self) -> float:
@@ -205,7 +220,9 @@ def collect(
             s.own_code_path = max(s.own_code_path, code_path_effect(path))
         if path.kind == "vanished":
             s.cut_short = True
-        elif path.level >= LogLevel.ERROR:
+            continue
+        s.new_error_lines[path.callee_failed >= 0.5] += 1
+        if path.level >= LogLevel.ERROR:
             if EXCEPTION_WORDS.search(f"{path.template} {path.example}"):
                 s.exception_words = True
             else:

@@ -18,7 +18,7 @@ from bot.investigation.ranking import (
     total,
 )
 from bot.investigation.report import FaultType
-from bot.investigation.signals import ServiceSignals
+from bot.investigation.signals import ServiceSignals, squash
 from tools.analysis.change_scores import SignalGroup
 from tools.analysis.span_attribution import EdgeFinding, ServiceTraceFinding, TraceAnalysis
 from tools.evidence import EvidenceDraft, Source
@@ -273,6 +273,24 @@ def test_the_discount_reaches_through_a_chain_of_calls() -> None:
     edges = calls(("web", "api"), ("api", "db"))
     ranked = rank({"web": web, "db": db}, edges, _evidence_for("web", "db"), 5)
     assert _by_service(ranked)["web"].propagated
+
+
+def test_a_caller_reacting_to_a_callee_s_changed_code_path_ranks_below_it() -> None:
+    """The callee stopped doing its work without failing (it only stopped writing a line); its
+    caller threw, loudly, in every request it served that way. The caller is the symptom."""
+    web = signals("web", logs=CLEAR, trace_errors=CLEAR, code_paths=CLEAR)
+    web.new_error_lines[True] = 2  # both written in spans a changed callee explains
+    price = signals("price", code_paths=CLEAR)
+    assert total(web) < total(price)
+    ranked = rank(
+        {"web": web, "price": price}, calls(("web", "price")), _evidence_for("web", "price"), 5
+    )
+    assert [r.service for r in ranked] == ["price", "web"]
+    found = _by_service(ranked)
+    assert found["web"].propagated and not found["price"].propagated
+    assert found["web"].fault_type is FaultType.ERRORS  # what it did, as before
+    web.new_error_lines[False] = 1  # one of its own: the errors are its own
+    assert web.anomaly() == pytest.approx(3 * squash(CLEAR))
 
 
 def test_a_caller_whose_own_spans_are_anomalous_is_not_discounted() -> None:

@@ -18,6 +18,7 @@ from bot.investigation.signals import (
     code_path_effect,
     collect,
     distinctiveness,
+    squash,
 )
 from tools.analysis.change_scores import SeriesChange, SignalGroup, classify
 from tools.analysis.code_paths import CodePathChange, Kind
@@ -293,6 +294,49 @@ def test_a_new_warning_line_counts_without_naming_the_error() -> None:
     route = collect_paths(warned)["route"]
     assert route.raw["code_paths"] > 0
     assert not (route.exception_words or route.error_words or route.cut_short)
+
+
+def test_new_error_lines_all_written_over_a_callee_s_change_are_a_reaction() -> None:
+    """The caller threw because the callee returned without doing its work: its error lines,
+    error origins and code paths are the callee's doing and count nothing."""
+    thrown = replace(
+        code_path("appeared", LogLevel.ERROR, "NullPointerException <*>", normal=(0, 8)),
+        incident_with=6,
+        incident_spans=6,
+        callee_failed=1.0,
+    )
+    grew = pattern("route", "NullPointerException at <*>", LogLevel.ERROR, 3.0)
+    route = collect(None, logs(grew), None, None, START.timestamp(), [thrown])["route"]
+    route.bump("trace_errors", 3.0)
+    route.bump("metrics", 1.0)
+    assert route.reacting
+    modalities = route.modalities()
+    assert modalities["logs"] == modalities["traces"] == modalities["code_paths"] == 0.0
+    assert modalities["metrics"] == pytest.approx(squash(1.0))  # its own figures still count
+    assert route.normalised()["logs"] == pytest.approx(squash(3.0))  # what it did is shown
+    assert route.exception_words
+
+
+def test_one_new_error_line_of_its_own_makes_the_errors_its_own() -> None:
+    explained = replace(
+        code_path(
+            "appeared", LogLevel.ERROR, "upstream said no <*>", normal=(0, 40), incident=(30, 35)
+        ),
+        callee_failed=0.9,
+    )
+    own = replace(explained, template="boom <*>", callee_failed=0.1)
+    assert collect_paths(explained)["route"].reacting
+    both = collect_paths(explained, own)["route"]
+    assert not both.reacting
+    assert both.modalities()["code_paths"] > 0.9
+
+
+def test_a_vanished_line_alone_is_no_reaction() -> None:
+    """Only the failing spans' new error lines say whose the errors are."""
+    vanished = replace(code_path("vanished", LogLevel.INFO, "Query <*>"), callee_failed=1.0)
+    route = collect_paths(vanished)["route"]
+    assert not route.reacting
+    assert route.modalities()["code_paths"] > 0.9
 
 
 # --- traces ---------------------------------------------------------------------------------
