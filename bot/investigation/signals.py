@@ -86,8 +86,9 @@ class ServiceSignals:
     # ERROR lines it wrote in the incident, significant or not: (with exception words, other)
     error_lines: tuple[int, int] = (0, 0)
     # its new WARN+ code-path lines (the marks of its failing spans): written where a changed
-    # or failing callee below explains them, and not
-    new_error_lines: dict[bool, int] = field(default_factory=lambda: {True: 0, False: 0})
+    # or failing callee below explains them, and written where nothing below does
+    explained_error_lines: int = 0
+    own_error_lines: int = 0
 
     def bump(self, signal: str, value: float) -> None:
         self.raw[signal] = max(self.raw.get(signal, 0.0), value)
@@ -102,7 +103,7 @@ class ServiceSignals:
     def reacting(self) -> bool:
         """Every new error line it wrote was in requests a callee had already failed or
         changed its code path under: its errors are its reaction, not their origin."""
-        return self.new_error_lines[True] > 0 and not self.new_error_lines[False]
+        return self.explained_error_lines > 0 and not self.own_error_lines
 
     def modalities(self) -> dict[str, float]:
         """Each modality's strongest signal, 0..1; a reacting service's errors (its error
@@ -216,12 +217,16 @@ def collect(
             continue  # a new INFO line is mostly new input taking another branch, not a fault
         s = of(path.service)
         s.bump("code_paths", code_path_effect(path))
-        if path.callee_failed < 0.5:  # not the span's reaction to a call that failed below it
+        explained = path.callee_failed >= 0.5  # the span's reaction to a call below it
+        if not explained:
             s.own_code_path = max(s.own_code_path, code_path_effect(path))
         if path.kind == "vanished":
             s.cut_short = True
             continue
-        s.new_error_lines[path.callee_failed >= 0.5] += 1
+        if explained:
+            s.explained_error_lines += 1
+        else:
+            s.own_error_lines += 1
         if path.level >= LogLevel.ERROR:
             if EXCEPTION_WORDS.search(f"{path.template} {path.example}"):
                 s.exception_words = True

@@ -68,41 +68,16 @@ class _Store:
     lock: threading.Lock = field(default_factory=threading.Lock)
     traces: dict[str, list[OtlpSpan]] = field(default_factory=dict)  # 32-hex id → spans
 
-    # the traces newest first, kept until spans are added or cleared: a search per service and
-    # time slice would otherwise copy and sort the whole store each time
-    newest_first: list[list[OtlpSpan]] | None = None
-    by_service: dict[str, list[list[OtlpSpan]]] | None = None  # newest first, per service
-
     def add(self, spans: list[OtlpSpan]) -> None:
         with self.lock:
             for span in spans:
                 self.traces.setdefault(span.trace_id, []).append(span)
-            self.newest_first = self.by_service = None
-
-    def clear(self) -> None:
-        with self.lock:
-            self.traces.clear()
-            self.newest_first = self.by_service = None
 
     def snapshot(self) -> list[list[OtlpSpan]]:
-        """All traces, newest first by their earliest span (callers must not change them)."""
+        """All traces, newest first by their earliest span."""
         with self.lock:
-            if self.newest_first is None:
-                traces = [list(spans) for spans in self.traces.values()]
-                traces.sort(key=lambda t: min(s.start_ns for s in t), reverse=True)
-                self.newest_first = traces
-            return self.newest_first
-
-    def of_service(self, service: str) -> list[list[OtlpSpan]]:
-        """The traces with a span of ``service``, newest first (what a Jaeger search scans)."""
-        traces = self.snapshot()
-        with self.lock:
-            if self.by_service is None:
-                self.by_service = {}
-                for spans in traces:
-                    for name in dict.fromkeys(s.service for s in spans):
-                        self.by_service.setdefault(name, []).append(spans)
-            return self.by_service.get(service, [])
+            traces = [list(spans) for spans in self.traces.values()]
+        return sorted(traces, key=lambda t: min(s.start_ns for s in t), reverse=True)
 
     def get(self, trace_id: str) -> list[OtlpSpan]:
         with self.lock:
@@ -126,10 +101,8 @@ def jaeger_search(store: _Store, q: dict[str, str]) -> Answer:
         tags = json.loads(q.get("tags", "{}"))
         limit = int(q.get("limit", "100"))
         wanted = {k: str(v) for k, v in tags.items()}
-        candidates = store.of_service(q["service"])
-        matching = (t for t in candidates if any(jaeger_match(s, q, wanted) for s in t))
-        # like Jaeger's storage, stop at the limit: converting every trace made each search
-        # cost the whole store, and a busy test session ran past the tools' time limits
+        matching = (t for t in store.snapshot() if any(jaeger_match(s, q, wanted) for s in t))
+        # like Jaeger's storage, stop at the limit instead of converting every match
         found = [jaeger_trace(t) for t in itertools.islice(matching, limit if limit > 0 else None)]
     except (ValueError, AttributeError) as exc:
         return _jaeger_error(400, f"malformed query: {exc}")
@@ -315,7 +288,8 @@ class TracesStandIn:
 
     def reset(self) -> None:
         """Forget every span (tests call this first to be independent of each other)."""
-        self.store.clear()
+        with self.store.lock:
+            self.store.traces.clear()
 
     def span_count(self) -> int:
         with self.store.lock:

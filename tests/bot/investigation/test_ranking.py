@@ -279,7 +279,7 @@ def test_a_caller_reacting_to_a_callee_s_changed_code_path_ranks_below_it() -> N
     """The callee stopped doing its work without failing (it only stopped writing a line); its
     caller threw, loudly, in every request it served that way. The caller is the symptom."""
     web = signals("web", logs=CLEAR, trace_errors=CLEAR, code_paths=CLEAR)
-    web.new_error_lines[True] = 2  # both written in spans a changed callee explains
+    web.explained_error_lines = 2  # both written in spans a changed callee explains
     price = signals("price", code_paths=CLEAR)
     assert total(web) < total(price)
     ranked = rank(
@@ -289,7 +289,7 @@ def test_a_caller_reacting_to_a_callee_s_changed_code_path_ranks_below_it() -> N
     found = _by_service(ranked)
     assert found["web"].propagated and not found["price"].propagated
     assert found["web"].fault_type is FaultType.ERRORS  # what it did, as before
-    web.new_error_lines[False] = 1  # one of its own: the errors are its own
+    web.own_error_lines = 1  # one of its own: the errors are its own
     assert web.anomaly() == pytest.approx(3 * squash(CLEAR))
 
 
