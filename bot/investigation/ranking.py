@@ -108,7 +108,7 @@ def fault_type(s: ServiceSignals) -> FaultType:
     cause, strength = max(causes.items(), key=lambda kv: kv[1])
     # an exception skips statements, saturation does not: an own code path cut short by more
     # than the resources rose is the fault, and the extra work after it the small rise
-    if strength >= MIN_CAUSE and not (s.cut_short and squash(s.own_code_path) > strength):
+    if strength >= MIN_CAUSE and not squash(s.own_cut_short) > strength:
         return cause
     errors = max(
         norm["trace_errors"],

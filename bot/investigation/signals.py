@@ -82,7 +82,8 @@ class ServiceSignals:
     own_code_path: float = 0.0  # doublings of the code-path changes no failing call explains
     exception_words: bool = False
     error_words: bool = False
-    cut_short: bool = False
+    cut_short: bool = False  # an operation stopped writing a usual line (explained or not)
+    own_cut_short: float = 0.0  # doublings of those stops no failing call below explains
     # ERROR lines it wrote in the incident, significant or not: (with exception words, other)
     error_lines: tuple[int, int] = (0, 0)
     # its new WARN+ code-path lines (the marks of its failing spans): written where a changed
@@ -222,6 +223,8 @@ def collect(
             s.own_code_path = max(s.own_code_path, code_path_effect(path))
         if path.kind == "vanished":
             s.cut_short = True
+            if not explained:
+                s.own_cut_short = max(s.own_cut_short, code_path_effect(path))
             continue
         if explained:
             s.explained_error_lines += 1

@@ -108,11 +108,12 @@ def test_an_own_code_path_cut_short_by_more_than_the_resources_rose_is_the_fault
     """An exception skips a statement, saturation does not: the small rise in CPU is the extra
     work after it. A rise larger than the cut, or a cut a failing call explains, keeps CPU."""
     s = signals(groups={SignalGroup.CPU: 1.0}, code_paths=3.0)
-    s.cut_short, s.own_code_path = True, 3.0
+    s.cut_short, s.own_cut_short = True, 3.0
     assert fault_type(s) is FaultType.EXCEPTION
     s.metric_groups[SignalGroup.CPU] = 5.0
     assert fault_type(s) is FaultType.CPU
-    s.metric_groups[SignalGroup.CPU], s.own_code_path = 1.0, 0.0  # the callee's doing
+    s.metric_groups[SignalGroup.CPU], s.own_cut_short = 1.0, 0.0  # the callee's doing
+    s.own_code_path = 3.0  # an own new WARN line elsewhere is not a statement skipped
     assert fault_type(s) is FaultType.CPU
 
 

@@ -254,6 +254,7 @@ def test_a_line_an_operation_stopped_writing_cuts_its_code_path_short() -> None:
     route = collect_paths(vanished)["route"]
     assert route.cut_short and not route.exception_words and not route.error_words
     assert route.raw["code_paths"] == pytest.approx(code_path_effect(vanished))
+    assert route.own_cut_short == pytest.approx(code_path_effect(vanished))
     assert route.modalities()["code_paths"] > 0.9
 
 
@@ -337,6 +338,7 @@ def test_a_vanished_line_alone_is_no_reaction() -> None:
     route = collect_paths(vanished)["route"]
     assert not route.reacting
     assert route.modalities()["code_paths"] > 0.9
+    assert route.cut_short and route.own_cut_short == 0.0  # a failing call below cut it
 
 
 # --- traces ---------------------------------------------------------------------------------
