@@ -1,12 +1,14 @@
-"""False findings on healthy data: how often the trace and code-path tests report a change where
-there is none, printed.
+"""False findings on healthy data: how often the trace, code-path and process tests report a
+change where there is none, printed.
 
     python bench/false_findings.py [--seeds N]
 
 The code-path test (``tools.analysis.code_paths``), calls that stop or start and the time on a
 call outside the callee's span (``tools.analysis.span_attribution``) each run at p ≤ 0.001 per
 comparison, with no correction for the hundreds of comparisons an incident makes; their tests
-account for how thin the normal sample is instead. This measures what that costs: each demo
+account for how thin the normal sample is instead. A process that went away
+(``tools.analysis.change_scores.went_away``: CPU and memory both fell to under a quarter, each
+at robust z ≥ 3) is counted too. This measures what that costs: each demo
 case (6 faults × seeds 1..N) is cut before its fault is injected (a minute of margin), and the
 last 10 minutes of that healthy part are compared with the rest, as the engine compares an
 incident with the minutes before it. Any finding there is a false one. The demo is rcabot's own
@@ -27,10 +29,12 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bot.demo import FAULTS, generate_case  # noqa: E402
+from tools.analysis.change_scores import went_away  # noqa: E402
 from tools.analysis.code_paths import MIN_SCORE, find_code_path_changes  # noqa: E402
 from tools.analysis.span_attribution import analyze_traces  # noqa: E402
 from tools.bundle.backends import by_trace  # noqa: E402
 from tools.bundle.reader import load_bundle  # noqa: E402
+from tools.records import MetricSeries  # noqa: E402
 
 INCIDENT_S = 600.0  # the "incident": the last 10 minutes of the healthy part
 MARGIN_S = 60.0  # cut this long before the injection
@@ -45,6 +49,8 @@ def healthy_findings(bundle_dir: Path, inject: datetime) -> dict[str, list[str]]
     split = datetime.fromtimestamp(max(s.start for s in spans) - INCIDENT_S, UTC)
     paths = find_code_path_changes(spans, logs, split)
     analysis = analyze_traces(by_trace(spans).values(), split.timestamp())
+    series = [_before(s, cut) for s in bundle.metrics or []]
+    gone = {c.service for c in went_away(series, split.timestamp())}
     return {
         "code paths": [f"{c.service} {c.operation} {c.kind} {c.template[:60]}" for c in paths],
         "calls stop/start": [
@@ -53,7 +59,19 @@ def healthy_findings(bundle_dir: Path, inject: datetime) -> dict[str, list[str]]
         "time outside callee": [
             f"{e.caller} -> {e.callee}" for e in analysis.edges if e.gap_score > 0
         ],
+        "process went away": sorted(gone),
     }
+
+
+def _before(series: MetricSeries, cut: float) -> MetricSeries:
+    kept = [(t, v) for t, v in zip(series.timestamps, series.values, strict=True) if t < cut]
+    return MetricSeries(
+        metric=series.metric,
+        service=series.service,
+        timestamps=tuple(t for t, _ in kept),
+        values=tuple(v for _, v in kept),
+        labels=series.labels,
+    )
 
 
 def main() -> int:

@@ -15,7 +15,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from tools.analysis.change_scores import Z_THRESHOLD, SeriesChange, score_all
+from tools.analysis.change_scores import Z_THRESHOLD, SeriesChange, SignalGroup, score_all
 from tools.backends import MetricsBackend
 from tools.deps import Deps, configured
 from tools.evidence import EvidenceDraft, Source, TimeWindow, clip
@@ -45,6 +45,11 @@ def _evidence(change: SeriesChange, backend: MetricsBackend, window: TimeWindow)
         f"), peaking at {fmt_value(change.metric, change.peak)} at {hhmm(change.peak_at)}"
         f"{onset}; robust z = {change.score:.1f}."
     )
+    if change.went_away:
+        summary += (
+            f" Its {'memory' if change.group is SignalGroup.CPU else 'CPU'} fell as far: "
+            "the process is gone (crashed, crash-looping or killed), not idle."
+        )
     step = max(1, len(change.points) // 12)
     sparkline = ", ".join(
         f"{hhmm(t)[:5]} {fmt_value(change.metric, v)}" for t, v in change.points[::step]

@@ -99,7 +99,7 @@ def _saturated(s: ServiceSignals) -> bool:
 def fault_type(s: ServiceSignals) -> FaultType:
     """The most specific hypothesis the service's own signals support: causes before symptoms."""
     norm = s.normalised()
-    if s.outage or (s.traffic_down >= 10 and norm["trace_errors"] > 0.5):
+    if s.outage or s.gone or (s.traffic_down >= 10 and norm["trace_errors"] > 0.5):
         return FaultType.DEPENDENCY_OUTAGE
     if norm["change"] > 0.5 and s.anomaly() > 1.0:
         return FaultType.BAD_DEPLOY

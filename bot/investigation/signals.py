@@ -76,6 +76,7 @@ class ServiceSignals:
     metric_groups: dict[SignalGroup, float] = field(default_factory=dict)
     traffic_down: float = 0.0
     outage: bool = False
+    gone: float = 0.0  # doublings its CPU and memory fell together: its process went away
     propagated: bool = False
     # what its new errors say: a failure in code (exception words), an error it answered with
     # (other error lines), or nothing, but an operation stopped writing its usual lines
@@ -190,6 +191,11 @@ def collect(
         if change.score <= 0:
             continue
         s = of(change.service)
+        if change.went_away:  # not its resources' saturation: its process is gone
+            size = change.effect * weights[change.metric]
+            s.gone = max(s.gone, size)
+            s.bump("metrics", size)
+            continue
         if change.group is SignalGroup.TRAFFIC:
             if change.direction == "down":
                 s.traffic_down = max(s.traffic_down, change.score)

@@ -148,3 +148,22 @@ async def test_own_signals_are_cited_before_traffic_that_jumped_from_zero() -> N
     keys = await _evidence_keys(series)
     assert keys[0] == "metrics:web:cpu_usage_cores"
     assert len(keys) == MAX_EVIDENCE and all(k.endswith(":requests_per_second") for k in keys[1:])
+
+
+async def test_a_process_that_went_away_is_cited_going_down() -> None:
+    """CPU and memory fell together to almost nothing: cited as falls, saying why they count."""
+    series = [
+        _step("cpu_usage_ratio", "redis", 0.12, 0.002),
+        _step("memory_usage_bytes", "redis", 260e6, 6e6),
+        _step("cpu_usage_ratio", "idle", 0.12, 0.002),  # its callers stopped calling
+        _step("memory_usage_bytes", "idle", 260e6, 250e6),
+    ]
+    result = await ToolGateway(Deps(metrics=_Metrics(series))).call(
+        metric_changes, window=WINDOW, baseline_end=SPLIT
+    )
+    assert result.ok
+    cited = {e.key: e for e in result.evidence}
+    assert set(cited) == {"metrics:redis:cpu_usage_ratio", "metrics:redis:memory_usage_bytes"}
+    memory = cited["metrics:redis:memory_usage_bytes"]
+    assert " down " in memory.title and "up" not in memory.title
+    assert "the process is gone" in memory.summary and "Its CPU fell as far" in memory.summary

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 import numpy as np
@@ -96,6 +96,7 @@ class SeriesChange:
     against_reference: bool = False  # the baseline is a reference period, not the samples before
     effect: float = 0.0  # how big, when significant: doublings in the bad direction (see below)
     step: float = 0.0  # seconds between samples (the median spacing); 0: unknown
+    went_away: bool = False  # a fall of CPU or memory with the other: the process is gone
 
     @property
     def relative_change(self) -> float | None:
@@ -137,11 +138,15 @@ def _values(series: MetricSeries) -> tuple[np.ndarray, np.ndarray]:
 
 
 def score_series(
-    series: MetricSeries, baseline_end: float, reference: MetricSeries | None = None
+    series: MetricSeries,
+    baseline_end: float,
+    reference: MetricSeries | None = None,
+    bad: Direction | None = None,
 ) -> SeriesChange | None:
     """Score one series; ``None`` if it has too little baseline or evaluation data. The
     baseline is ``reference`` when it has at least :data:`MIN_BASELINE` samples, else the
-    samples before ``baseline_end``."""
+    samples before ``baseline_end``. ``bad``: score this direction instead of the metric's
+    trouble direction (:func:`classify`)."""
     ts, vs = _values(series)
     base, evaluation = vs[ts < baseline_end], vs[ts >= baseline_end]
     eval_ts = ts[ts >= baseline_end]
@@ -151,7 +156,8 @@ def score_series(
         base = normal
     if len(base) < MIN_BASELINE or len(evaluation) < 1:
         return None
-    group, bad = classify(series.metric)
+    group, usual = classify(series.metric)
+    bad = bad or usual
     median = float(np.median(base))
     spread = max(1.4826 * float(np.median(np.abs(base - median))), _floor(series.metric, median))
     z = (_rolling_median3(evaluation) - median) / spread
@@ -241,8 +247,44 @@ def score_all(
         )
 
     scored = [c for s in series if (c := score_series(s, baseline_end, counterpart(s))) is not None]
+    scored += went_away(series, baseline_end, counterpart)
     scored.sort(key=importance)
     return scored
+
+
+GONE_DOUBLINGS = 2.0  # CPU and memory each under a quarter of normal
+_PROCESS = (SignalGroup.CPU, SignalGroup.MEMORY)
+
+
+def went_away(
+    series: Sequence[MetricSeries],
+    baseline_end: float,
+    counterpart: Callable[[MetricSeries], MetricSeries | None] = lambda _: None,
+) -> list[SeriesChange]:
+    """The falls of services whose process went away: CPU *and* memory each fell, significantly,
+    to under a quarter of normal (:data:`GONE_DOUBLINGS`), scored downwards (``went_away``).
+
+    A service its callers stopped calling idles: its CPU falls, its memory stays (a live
+    process keeps its heap and caches). A process that crashed, crash-loops or was killed
+    leaves both near nothing. A restarted one warms up on more CPU, not less. Neither fall
+    alone says it, so neither counts alone."""
+    falls: dict[str, dict[SignalGroup, SeriesChange]] = {}
+    for s in series:
+        group, _ = classify(s.metric)
+        if group not in _PROCESS:
+            continue
+        fall = score_series(s, baseline_end, counterpart(s), bad=Direction.DOWN)
+        if fall is None or fall.effect < GONE_DOUBLINGS:
+            continue
+        kept = falls.setdefault(s.service, {})
+        if group not in kept or fall.effect > kept[group].effect:
+            kept[group] = fall
+    return [
+        replace(fall, went_away=True)
+        for by_group in falls.values()
+        if len(by_group) == len(_PROCESS)
+        for fall in by_group.values()
+    ]
 
 
 TIERS = {SignalGroup.TRAFFIC: 1, SignalGroup.DOWNSTREAM: 1, SignalGroup.NODE: 2}

@@ -128,6 +128,13 @@ def test_errors_from_a_service_that_recorded_no_spans_are_an_outage() -> None:
     assert fault_type(s) is FaultType.DEPENDENCY_OUTAGE
 
 
+def test_a_service_whose_process_went_away_is_an_outage() -> None:
+    s = signals(groups={SignalGroup.ERRORS: CLEAR})
+    assert fault_type(s) is not FaultType.DEPENDENCY_OUTAGE
+    s.gone = 5.0
+    assert fault_type(s) is FaultType.DEPENDENCY_OUTAGE
+
+
 def test_traffic_that_fell_with_errors_is_an_outage() -> None:
     s = signals(trace_errors=CLEAR)
     s.traffic_down = 12.0

@@ -183,6 +183,17 @@ def test_traffic_that_fell_is_kept_apart_as_a_hint_of_an_outage() -> None:
     assert api.traffic_down == 15.0 and "metrics" not in api.raw
 
 
+def test_a_process_that_went_away_is_its_own_anomaly_not_saturation() -> None:
+    """Its CPU and memory fell to almost nothing: counted in its metrics, as no resource."""
+    falls = [
+        replace(series_change("db", m, effect=5.0, direction="down"), went_away=True)
+        for m in ("cpu_usage_ratio", "memory_usage_bytes")
+    ]
+    db = collect(falls, None, None, None, START.timestamp())["db"]
+    assert db.gone == 5.0 and db.raw["metrics"] == 5.0
+    assert db.metric_groups == {}  # not CPU or memory pressure
+
+
 # --- logs -----------------------------------------------------------------------------------
 
 

@@ -5,6 +5,7 @@ import math
 import numpy as np
 
 from tools.analysis.change_scores import (
+    GONE_DOUBLINGS,
     MAX_POINTS,
     Z_THRESHOLD,
     Direction,
@@ -14,6 +15,7 @@ from tools.analysis.change_scores import (
     downsample,
     score_all,
     score_series,
+    went_away,
 )
 from tools.records import MetricSeries
 
@@ -198,3 +200,40 @@ def test_a_change_knows_its_series_sampling_step() -> None:
     values = [1.0] * 20 + [10.0] * 10
     change = score_series(_series("latency_p99_seconds", values), START + 15 * 20)
     assert change is not None and change.step == 15
+
+
+def _process(
+    cpu: tuple[float, float], memory: tuple[float, float], service: str = "redis"
+) -> list[MetricSeries]:
+    split = 80
+    return [
+        _series("cpu_usage_ratio", _noisy(cpu[0], split, 11) + _noisy(cpu[1], 20, 12), service),
+        _series(
+            "memory_usage_bytes", _noisy(memory[0], split, 13) + _noisy(memory[1], 20, 14), service
+        ),
+    ]
+
+
+def test_a_process_whose_cpu_and_memory_both_fell_went_away() -> None:
+    series = _process(cpu=(0.12, 0.002), memory=(260e6, 6e6))
+    gone = went_away(series, START + 15 * 80)
+    assert {c.metric for c in gone} == {"cpu_usage_ratio", "memory_usage_bytes"}
+    for change in gone:
+        assert change.went_away and change.direction == "down"
+        assert change.effect >= GONE_DOUBLINGS and change.score >= Z_THRESHOLD
+        assert change.incident_median < change.baseline_median / 4
+    # score_all keeps the usual (upward) scores and adds the falls
+    scored = score_all(series, START + 15 * 80)
+    assert sum(c.went_away for c in scored) == 2 and len(scored) == 4
+    assert all(c.effect == 0 for c in scored if not c.went_away)  # falling is no saturation
+
+
+def test_an_idle_process_or_one_fall_alone_did_not_go_away() -> None:
+    split = START + 15 * 80
+    assert went_away(_process(cpu=(0.12, 0.002), memory=(260e6, 250e6)), split) == []  # idle
+    assert went_away(_process(cpu=(0.12, 0.11), memory=(260e6, 6e6)), split) == []
+    assert went_away(_process(cpu=(0.12, 0.05), memory=(260e6, 100e6)), split) == []  # < ×4
+    # both fell, but in two different services: neither went away
+    mixed = _process(cpu=(0.12, 0.002), memory=(260e6, 250e6), service="a")[:1]
+    mixed += _process(cpu=(0.12, 0.11), memory=(260e6, 6e6), service="b")[1:]
+    assert went_away(mixed, split) == []
