@@ -70,17 +70,26 @@ def _evidence(change: SeriesChange, backend: MetricsBackend, window: TimeWindow)
 
 
 def _spread(changes: list[SeriesChange], limit: int) -> list[SeriesChange]:
-    """The most important changes, at most :data:`PER_SERVICE` of each service: one service's
-    ten latency quantiles would otherwise leave nothing to cite for the others."""
+    """The most important changes, at most :data:`PER_SERVICE` of each service, a different
+    signal of it first: one service's ten latency quantiles would otherwise leave nothing to
+    cite for the others, and its CPU in cores and as a share of its limit are one fact, where
+    its CPU and its latency are two. In the order given."""
     taken: dict[str, int] = {}
-    chosen = []
-    for change in changes:
-        if taken.get(change.service, 0) < PER_SERVICE:
-            taken[change.service] = taken.get(change.service, 0) + 1
-            chosen.append(change)
+    signals: set[tuple[str, SignalGroup]] = set()
+    chosen: set[int] = set()
+    for distinct in (True, False):
+        for i, change in enumerate(changes):
+            key = (change.service, change.group)
             if len(chosen) == limit:
                 break
-    return chosen
+            if i in chosen or taken.get(change.service, 0) >= PER_SERVICE:
+                continue
+            if distinct and key in signals:
+                continue
+            taken[change.service] = taken.get(change.service, 0) + 1
+            signals.add(key)
+            chosen.add(i)
+    return [change for i, change in enumerate(changes) if i in chosen]
 
 
 @tool(source="metrics")

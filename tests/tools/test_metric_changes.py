@@ -128,7 +128,19 @@ async def test_evidence_cites_at_most_a_few_changes_of_each_service() -> None:
     assert len(keys) == MAX_EVIDENCE  # more significant changes than that
     per_service = Counter(key.split(":")[1] for key in keys)
     assert max(per_service.values()) == PER_SERVICE
-    assert len(per_service) == MAX_EVIDENCE // PER_SERVICE  # spread over services
+    assert set(per_service) == set(services)  # each service once before any twice
+
+
+async def test_a_service_s_second_item_is_another_signal_where_one_changed() -> None:
+    """CPU in cores and as a ratio are one fact; its latency is another."""
+    series = [
+        _step("cpu_usage_cores", "api", 0.01, 0.9),
+        _step("cpu_usage_ratio", "api", 0.01, 0.9),
+        _step("latency_p99_seconds", "api", 0.1, 0.3),  # smaller, cited all the same
+    ]
+    keys = await _evidence_keys(series)
+    assert len(keys) == PER_SERVICE
+    assert "metrics:api:latency_p99_seconds" in keys
 
 
 async def test_one_service_with_many_changes_leaves_room_for_the_others() -> None:
