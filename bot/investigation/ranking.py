@@ -99,10 +99,11 @@ def _saturated(s: ServiceSignals) -> bool:
 def fault_type(s: ServiceSignals) -> FaultType:
     """The most specific hypothesis the service's own signals support: causes before symptoms."""
     norm = s.normalised()
-    if s.outage or s.gone or (s.traffic_down >= 10 and norm["trace_errors"] > 0.5):
-        return FaultType.DEPENDENCY_OUTAGE
+    # a change of its own right before comes first: a deploy that crash-loops is the deploy
     if norm["change"] > 0.5 and s.anomaly() > 1.0:
         return FaultType.BAD_DEPLOY
+    if s.outage or s.gone or (s.traffic_down >= 10 and norm["trace_errors"] > 0.5):
+        return FaultType.DEPENDENCY_OUTAGE
     groups = s.metric_groups
     causes = {**_resources(s), FaultType.NETWORK_DELAY: norm["trace_network"]}
     cause, strength = max(causes.items(), key=lambda kv: kv[1])

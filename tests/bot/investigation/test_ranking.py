@@ -133,6 +133,8 @@ def test_a_service_whose_process_went_away_is_an_outage() -> None:
     assert fault_type(s) is not FaultType.DEPENDENCY_OUTAGE
     s.gone = 5.0
     assert fault_type(s) is FaultType.DEPENDENCY_OUTAGE
+    s.raw["change"], s.raw["logs"] = 0.9, CLEAR  # its own deploy right before crash-loops
+    assert fault_type(s) is FaultType.BAD_DEPLOY
 
 
 def test_traffic_that_fell_with_errors_is_an_outage() -> None:
