@@ -2,9 +2,9 @@
 
 A fault is described by :class:`Effects` on its root-cause service: per 15 s step, how much
 slower the service's own work is, how often it fails by itself, how much delay its network
-adds, whether it is down, and how its CPU, memory and DB pool move. Metrics and traces are both
-simulated from these curves, so they tell the same story; symptoms upstream are not scripted
-but follow from the call graph.
+adds, how many calls to it are lost, whether it is down, and how its CPU, memory and DB pool
+move. Metrics and traces are both simulated from these curves, so they tell the same story;
+symptoms upstream are not scripted but follow from the call graph.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ FAULTS: tuple[str, ...] = (
     "memory-leak",
     "network-delay",
     "dependency-outage",
+    "network-loss",
 )
 DEFAULT_FAULT = "bad-deploy"
 DEFAULT_SEED = 7
@@ -34,6 +35,8 @@ INJECT_AT_S = 80 * 60
 POOL_TIMEOUT_MS = 5000.0
 OOM_AFTER_S = 28 * 60
 RESTART_S = 45
+CLIENT_TIMEOUT_MS = 2000.0  # callers' read timeout: a call whose packets are lost ends here
+RETRANSMIT_MS = (200.0, 1000.0)  # a lost packet resent: TCP's retransmission timeout
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +103,14 @@ SPECS: dict[str, FaultSpec] = {
         "redis-0 was restarted during a node drain and crash-loops on a truncated AOF file; "
         "cart cannot reach its cache (connection refused), so cart pages and checkouts fail.",
     ),
+    "network-loss": FaultSpec(
+        "network-loss",
+        "shipping",
+        AlertRule("CheckoutHighErrorRate", "checkout", "errors"),
+        "a flapping NIC on the node hosting the shipping pods drops 10-20 % of their packets; "
+        "checkout's calls to shipping wait for retransmissions or hit their 2 s read timeout, "
+        "while shipping answers whatever reaches it as fast as ever.",
+    ),
 }
 
 
@@ -116,6 +127,7 @@ class Effects:
     cpu_add: FloatArray = field(default_factory=lambda: np.zeros(N_STEPS))
     memory_add: FloatArray = field(default_factory=lambda: np.zeros(N_STEPS))
     pool_add: FloatArray = field(default_factory=lambda: np.zeros(N_STEPS))
+    loss: FloatArray = field(default_factory=lambda: np.zeros(N_STEPS))  # share of calls lost
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +190,8 @@ def shape(fault: str, inject_s: int, rng: np.random.Generator) -> FaultShape:
         fx.net_delay_ms = 300.0 * _ramp(rel, STEP_S)
     elif fault == "dependency-outage":
         fx.down = rel >= 0
+    elif fault == "network-loss":
+        fx.loss = _ramp(rel, STEP_S) * np.clip(0.15 + _wobble(rng, 0.04), 0.08, 0.22)
     else:  # pragma: no cover - guarded by spec()
         raise ValueError(fault)
     return FaultShape(fx, oom_s)

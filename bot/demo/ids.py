@@ -72,3 +72,24 @@ def pod_ip(rng: random.Random) -> str:
 
 def amount(rng: random.Random) -> str:
     return f"{rng.uniform(9.0, 420.0):.2f}"
+
+
+def request_context(rng: random.Random) -> dict[str, str]:
+    """What one request is about (user, SKU, order, ...): its log lines quote these."""
+    return {
+        "user": user(rng),
+        "ip": client_ip(rng),
+        "sku": sku(rng),
+        "qty": str(rng.randint(1, 3)),
+        "items": str(rng.randint(1, 6)),
+        "order": order(rng),
+        "payment": payment(rng),
+        "amount": amount(rng),
+        "card": rng.choice(CARDS),
+        "carrier": rng.choice(CARRIERS),
+        "city": rng.choice(CITIES),
+        "query": rng.choice(QUERIES),
+        "category": rng.choice(CATEGORIES),
+        "page": str(rng.randint(1, 6)),
+        "warehouse": rng.choice(("fra-1", "fra-2", "ams-1")),
+    }

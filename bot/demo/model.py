@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bot.demo.clock import N_STEPS, STEP_S, load_factor
-from bot.demo.faults import BoolArray, FloatArray
+from bot.demo.faults import CLIENT_TIMEOUT_MS, RETRANSMIT_MS, BoolArray, FloatArray
 from bot.demo.scenario import Scenario
 from bot.demo.topology import ENTRY, FRONTEND_RPS, SERVICES, Service, bottom_up, service
 
@@ -154,7 +154,8 @@ class _Simulator:
         self.calls_per_request[svc.name] = per_call
 
     def _publish(self, svc: Service) -> None:
-        """How callers see ``svc``: add the network; a down service refuses connections."""
+        """How callers see ``svc``: add the network; a down service refuses connections, a
+        lossy link delays calls (retransmissions) or loses them (the caller's deadline)."""
         fx = self.scenario.effects[svc.name]
         net = self._lognormal(NET_MS, 0.4)
         net += fx.net_delay_ms.reshape(-1, 1) * self.rng.uniform(0.67, 1.33, (N_STEPS, K))
@@ -165,6 +166,15 @@ class _Simulator:
         latency = np.where(down, refused_ms, latency)
         failed = self.failed[svc.name] | down
         error_prob = share + (1.0 - share) * self.error[svc.name]
+        if fx.loss.any():  # packets lost on the way: resent late, or the caller gives up
+            loss = fx.loss.reshape(-1, 1)
+            lost = ~down & (self.rng.random((N_STEPS, K)) < loss)
+            resent = ~down & ~lost & (self.rng.random((N_STEPS, K)) < loss)
+            latency = latency + np.where(resent, self.rng.uniform(*RETRANSMIT_MS, (N_STEPS, K)), 0)
+            deadline = CLIENT_TIMEOUT_MS * (1.0 + 0.002 * self.rng.random((N_STEPS, K)))
+            latency = np.where(lost, deadline, latency)
+            failed = failed | lost
+            error_prob = fx.loss + (1.0 - fx.loss) * error_prob
         self.seen[svc.name] = _Seen(
             np.asarray(latency, dtype=np.float64), failed, np.asarray(error_prob, dtype=np.float64)
         )
@@ -177,7 +187,8 @@ class _Simulator:
                 rps[callee] = rps[callee] + rps[name] * per_request
         for svc in SERVICES:
             fx = self.scenario.effects[svc.name]
-            rps[svc.name] = np.where(fx.down, 0.0, rps[svc.name] * (1.0 - fx.refused))
+            reached = rps[svc.name] * (1.0 - fx.refused) * (1.0 - fx.loss)  # lost never arrive
+            rps[svc.name] = np.where(fx.down, 0.0, reached)
         return rps
 
 

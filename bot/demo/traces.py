@@ -16,7 +16,7 @@ from typing import Any
 
 from bot.demo import ids
 from bot.demo.clock import US, WINDOW_US, iso_us, load_factor, step_of
-from bot.demo.faults import Effects
+from bot.demo.faults import CLIENT_TIMEOUT_MS, RETRANSMIT_MS, Effects
 from bot.demo.scenario import Scenario, cluster_ip, port
 from bot.demo.texts import NOISE_ERRORS, SQL
 from bot.demo.topology import ENTRY, Call, Operation, Service, service
@@ -64,6 +64,7 @@ class _Curves:
     net_delay_ms: list[float]
     down: list[bool]
     refused: list[float]
+    loss: list[float]
 
     @classmethod
     def of(cls, fx: Effects) -> _Curves:
@@ -74,6 +75,7 @@ class _Curves:
             [float(x) for x in fx.net_delay_ms],
             [bool(x) for x in fx.down],
             [float(x) for x in fx.refused],
+            [float(x) for x in fx.loss],
         )
 
 
@@ -82,26 +84,6 @@ class _Result:
     duration_us: int
     status: int
     error: str | None = None
-
-
-def _context(rng: random.Random) -> dict[str, str]:
-    return {
-        "user": ids.user(rng),
-        "ip": ids.client_ip(rng),
-        "sku": ids.sku(rng),
-        "qty": str(rng.randint(1, 3)),
-        "items": str(rng.randint(1, 6)),
-        "order": ids.order(rng),
-        "payment": ids.payment(rng),
-        "amount": ids.amount(rng),
-        "card": rng.choice(ids.CARDS),
-        "carrier": rng.choice(ids.CARRIERS),
-        "city": rng.choice(ids.CITIES),
-        "query": rng.choice(ids.QUERIES),
-        "category": rng.choice(ids.CATEGORIES),
-        "page": str(rng.randint(1, 6)),
-        "warehouse": rng.choice(("fra-1", "fra-2", "ams-1")),
-    }
 
 
 def _pick(rng: random.Random, ops: tuple[Operation, ...]) -> Operation:
@@ -125,7 +107,8 @@ class _Simulator:
             if start_us >= WINDOW_US - 15 * US:
                 break
             trace = ids.trace_id(rng)
-            self._server(entry, _pick(rng, entry.operations), start_us, trace, None, _context(rng))
+            op = _pick(rng, entry.operations)  # then the context: the random draws' order
+            self._server(entry, op, start_us, trace, None, ids.request_context(rng))
             traces += 1
         self.spans.sort(key=lambda item: (item[0], item[1]))
         self.visits.sort(key=lambda v: (v.start_us + v.duration_us, v.span_id))
@@ -336,7 +319,12 @@ class _Simulator:
                 attrs,
             )
             return _Result(duration, 200)
+        loss = curves.loss[step]
+        if loss and rng.random() < loss:  # the request or its answer never arrived
+            return self._lost(caller, target, call, start_us, trace, span, parent, attrs)
         delay = net_delay[step] * rng.uniform(0.67, 1.33) if net_delay[step] else 0.0
+        if loss and rng.random() < loss:  # a packet resent after the retransmission timeout
+            delay += rng.uniform(*RETRANSMIT_MS)
         out_us = int((NET_HALF_MS * rng.lognormvariate(0.0, 0.4) + delay / 2) * 1000)
         back_us = int((NET_HALF_MS * rng.lognormvariate(0.0, 0.4) + delay / 2) * 1000)
         result = self._server(
@@ -362,6 +350,36 @@ class _Simulator:
             attrs,
         )
         return _Result(duration, result.status, failure)
+
+    def _lost(
+        self,
+        caller: Service,
+        target: Service,
+        call: Call,
+        start_us: int,
+        trace: str,
+        span: str,
+        parent: str,
+        attrs: dict[str, Any],
+    ) -> _Result:
+        """A call whose packets were lost: the caller waits out its read timeout, the callee
+        never saw the request. The error reads as the caller's HTTP client words it."""
+        duration = int(CLIENT_TIMEOUT_MS * (1.0 + 0.002 * self.rng.random()) * 1000)
+        method, _, route = target.operation(call.op).route.partition(" ")
+        url = f"http://{target.name}:{port(target.name)}{route}"
+        error = (
+            f'I/O error on {method} request for "{url}": Read timed out; nested exception is '
+            "java.net.SocketTimeoutException: Read timed out"
+            if caller.runtime == "jvm"
+            else f'{method} "{url}": context deadline exceeded (Client.Timeout exceeded while '
+            "awaiting headers)"
+        )
+        attrs["error.message"] = error
+        self._emit(
+            trace, span, parent, caller.name, _client_name(call), "client", start_us, duration,
+            True, attrs,
+        )  # fmt: skip
+        return _Result(duration, 504, error)
 
 
 def _client_name(call: Call) -> str:

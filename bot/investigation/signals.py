@@ -91,6 +91,8 @@ class ServiceSignals:
     # or failing callee below explains them, and written where nothing below does
     explained_error_lines: int = 0
     own_error_lines: int = 0
+    # its spans failed more often, but the errors originate below it (span attribution)
+    failures_passed_up: bool = False
 
     def bump(self, signal: str, value: float) -> None:
         self.raw[signal] = max(self.raw.get(signal, 0.0), value)
@@ -104,8 +106,12 @@ class ServiceSignals:
     @property
     def reacting(self) -> bool:
         """Every new error line it wrote was in requests a callee had already failed or
-        changed its code path under: its errors are its reaction, not their origin."""
-        return self.explained_error_lines > 0 and not self.own_error_lines
+        changed its code path under, or (with no new error line of its own) its spans failed
+        more often only with errors that originate below them: its errors are its reaction,
+        not their origin."""
+        if self.own_error_lines:
+            return False
+        return self.explained_error_lines > 0 or self.failures_passed_up
 
     def modalities(self) -> dict[str, float]:
         """Each modality's strongest signal, 0..1; a reacting service's errors (its error
@@ -245,6 +251,7 @@ def collect(
         for finding in traces.services.values():
             s = of(finding.service)
             s.bump("trace_errors", finding.error_score)
+            s.failures_passed_up = finding.failures_passed_up
             # critical-path self time: time requests waited on the service itself. Plain self
             # time also counts spans nobody waited for (parallel calls, async handlers that
             # run beside their client span), which flags callers that were only waiting.

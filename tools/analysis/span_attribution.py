@@ -72,6 +72,7 @@ def _covered_ms(span: Span, children: list[Span]) -> float:
 class PeriodStats:
     traces: int = 0
     origin_traces: Counter[str] = field(default_factory=Counter)
+    failing_traces: Counter[str] = field(default_factory=Counter)  # a span of its own failed
     self_ms: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     gap_ms: dict[tuple[str, str], list[float]] = field(default_factory=lambda: defaultdict(list))
     # one value per trace the service / edge appears in: its critical-path time in that trace
@@ -149,6 +150,7 @@ def _add_trace(stats: PeriodStats, spans: list[Span]) -> None:
         stats.self_ms[span.service].append(self_ms)
         service_critical[span.service] += critical_ms
     stats.origin_traces.update(origins_in_trace)
+    stats.failing_traces.update({span.service for span in spans if span.error})
     stats.service_traces.update({span.service for span in spans})
     stats.edge_traces.update(edge_critical.keys())
     for service, ms in service_critical.items():
@@ -184,6 +186,9 @@ class ServiceTraceFinding:
     reference: bool = False  # the baseline figures are the reference period's
     baseline_traces: int = 0  # traces of the period the baseline figures come from
     incident_traces: int = 0
+    # traces in which a span of its own failed (its errors, wherever they originate)
+    baseline_failing_rate: float = 0.0
+    incident_failing_traces: int = 0
 
     @property
     def error_score(self) -> float:
@@ -197,6 +202,22 @@ class ServiceTraceFinding:
             return 0.0
         normal = smoothed_share(normal_hits, self.baseline_traces)
         return max(0.0, math.log2((self.incident_origin_rate + 0.01) / (normal + 0.01)))
+
+    @property
+    def failures_passed_up(self) -> bool:
+        """It failed significantly more often, but its own errors did not rise: what fails
+        it originates below it (a callee's errors, calls that never got an answer)."""
+        normal_hits = round(self.baseline_failing_rate * self.baseline_traces)
+        return (
+            self.incident_failing_traces >= 3
+            and self.error_score == 0
+            and share_rose(
+                self.incident_failing_traces,
+                self.incident_traces,
+                normal_hits,
+                self.baseline_traces,
+            )
+        )
 
     @property
     def latency_score(self) -> float:
@@ -324,6 +345,8 @@ def analyze_traces(
             reference=base is normal,
             baseline_traces=base.traces,
             incident_traces=incident.traces,
+            baseline_failing_rate=base.failing_traces[service] / max(base.traces, 1),
+            incident_failing_traces=incident.failing_traces[service],
         )
     edges = []
     for edge in sorted(set(before.calls) | set(incident.calls) | set(normal.calls)):

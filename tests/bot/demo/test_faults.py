@@ -21,6 +21,7 @@ ROOT_SIGNAL: dict[str, tuple[str, str, float]] = {
     "memory-leak": ("shipping", "memory_usage_bytes", 1.4),
     "network-delay": ("checkout", "latency_p50_seconds", 2.5),
     "dependency-outage": ("cart", "error_ratio", 100.0),
+    "network-loss": ("checkout", "error_ratio", 20.0),
 }
 
 
@@ -74,6 +75,19 @@ def test_dependency_outage_collapses_the_dependency(cases: dict[str, Loaded]) ->
     assert loaded.mean("redis", "requests_per_second", after=True, skip_s=60) == 0
     latency = loaded.series("redis", "latency_p99_seconds")
     assert max(t for t, _ in latency) < loaded.inject_us + 15 * 10**6  # no samples while down
+
+
+def test_network_loss_leaves_the_callee_answering_less_but_as_fast(
+    cases: dict[str, Loaded],
+) -> None:
+    loaded = cases["network-loss"]
+    for metric in ("latency_p99_seconds", "error_ratio", "cpu_usage_ratio"):
+        before = loaded.mean("shipping", metric, after=False)
+        after = loaded.mean("shipping", metric, after=True, skip_s=SETTLE_S)
+        assert after < 1.5 * before + 0.002, metric
+    before = loaded.mean("shipping", "requests_per_second", after=False)
+    after = loaded.mean("shipping", "requests_per_second", after=True, skip_s=SETTLE_S)
+    assert after < 0.95 * before  # lost requests never arrive
 
 
 @pytest.mark.parametrize(("fault", "service", "phrase"), [

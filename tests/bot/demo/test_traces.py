@@ -138,3 +138,21 @@ def test_unreachable_dependency_leaves_failed_client_spans_only(cases: dict[str,
     assert all(to_us(s["start"]) >= loaded.inject_us for s in refused)
     assert all("connection refused" in s["attrs"]["error.message"] for s in refused)
     assert not any(s["service"] == "redis" for s in loaded.spans)  # datastores record no spans
+
+
+def test_lost_calls_time_out_in_the_caller_with_no_callee_span(cases: dict[str, Loaded]) -> None:
+    """A lost request never reaches shipping: checkout's client span waits out its 2 s read
+    timeout and has no server span under it; some calls that got through took longer."""
+    loaded = cases["network-loss"]
+    kids = _children(loaded.spans)
+    to_shipping = [s for s in loaded.spans if s["attrs"].get("peer.service") == "shipping"]
+    lost = [s for s in to_shipping if s["status"] == "error" and not kids[s["span_id"]]]
+    lost = [s for s in lost if "Read timed out" in s["attrs"]["error.message"]]
+    assert len(lost) >= 20
+    assert all(to_us(s["start"]) >= loaded.inject_us for s in lost)
+    assert all(1999 <= s["duration_ms"] <= 2010 for s in lost)
+    assert all("SocketTimeoutException" in s["attrs"]["error.message"] for s in lost)
+    periods = _gap_and_server(loaded, "checkout", "shipping")
+    (_, server_before), (gap_after, server_after) = periods[False], periods[True]
+    assert max(gap_after) >= 200  # a retransmission
+    assert statistics.median(server_after) < 1.5 * statistics.median(server_before)

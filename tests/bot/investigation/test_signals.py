@@ -343,6 +343,24 @@ def test_one_new_error_line_of_its_own_makes_the_errors_its_own() -> None:
     assert both.modalities()["code_paths"] > 0.9
 
 
+def test_failures_passed_up_from_below_are_a_reaction_unless_it_wrote_its_own_line() -> None:
+    """Its spans failed more often, but every error started below it (a callee's edge that
+    lost the calls): its new error lines are its reaction, as if joined to those spans."""
+    passed = replace(
+        finding("web"), incident_origin_traces=0, incident_origin_rate=0.0,
+        incident_failing_traces=30,
+    )  # fmt: skip
+    assert passed.failures_passed_up
+    grew = pattern("web", "upstream error on GET <*>: deadline exceeded", LogLevel.ERROR, 4.0)
+    analysis = TraceAnalysis(100, 100, {"web": passed}, [])
+    web = collect(None, logs(grew), analysis, None, START.timestamp())["web"]
+    assert web.reacting and web.modalities()["logs"] == 0.0
+    own = code_path("appeared", LogLevel.ERROR, "boom <*>", service="web", normal=(0, 40),
+                    incident=(30, 35))  # fmt: skip
+    web = collect(None, logs(grew), analysis, None, START.timestamp(), [own])["web"]
+    assert not web.reacting and web.modalities()["logs"] > 0.9
+
+
 def test_a_vanished_line_alone_is_no_reaction() -> None:
     """Only the failing spans' new error lines say whose the errors are."""
     vanished = replace(code_path("vanished", LogLevel.INFO, "Query <*>"), callee_failed=1.0)

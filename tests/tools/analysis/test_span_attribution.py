@@ -93,6 +93,26 @@ def test_errors_are_attributed_to_where_they_originate() -> None:
     assert edge.fault_in_callee
 
 
+def test_failures_that_originate_below_a_service_are_passed_up_through_it() -> None:
+    """frontend fails in 10 of 20 traces, but every error starts in checkout."""
+    traces = [_call(f"b{i}", 900 + i) for i in range(20)]
+    traces += [_call(f"i{i}", 1001 + i, callee_error=i % 2 == 0) for i in range(20)]
+    result = analyze_traces(traces, SPLIT)
+    frontend, checkout = result.services["frontend"], result.services["checkout"]
+    assert frontend.incident_failing_traces == 10 and frontend.failures_passed_up
+    assert checkout.incident_failing_traces == 10 and not checkout.failures_passed_up
+    # calls that never got an answer: the errors start at the callee's edge, not in frontend
+    lost = [_call(f"b{i}", 900 + i) for i in range(20)]
+    lost += [_call(f"i{i}", 1001 + i, callee_error=True, callee_present=False) for i in range(6)]
+    assert analyze_traces(lost, SPLIT).services["frontend"].failures_passed_up
+
+
+def test_a_service_failing_as_often_as_normal_passes_nothing_up() -> None:
+    traces = [_call(f"b{i}", 900 + i, callee_error=i % 2 == 0) for i in range(20)]
+    traces += [_call(f"i{i}", 1001 + i, callee_error=i % 2 == 0) for i in range(20)]
+    assert not analyze_traces(traces, SPLIT).services["frontend"].failures_passed_up
+
+
 def test_network_delay_shows_on_the_edge_not_in_the_callee() -> None:
     traces = [_call(f"b{i}", 900 + i) for i in range(20)]
     traces += [_call(f"i{i}", 1001 + i, gap_ms=300) for i in range(20)]
