@@ -9,7 +9,7 @@ comparison, with no correction for the hundreds of comparisons an incident makes
 account for how thin the normal sample is instead. A process that went away
 (``tools.analysis.change_scores.went_away``: CPU and memory both fell to under a quarter, each
 at robust z ≥ 3) is counted too. This measures what that costs: each demo
-case (6 faults × seeds 1..N) is cut before its fault is injected (a minute of margin), and the
+case (every fault × seeds 1..N) is cut before its fault is injected (a minute of margin), and the
 last 10 minutes of that healthy part are compared with the rest, as the engine compares an
 incident with the minutes before it. Any finding there is a false one. The demo is rcabot's own
 simulation (random users, user agents, carts, a few slow requests), so the figure shows the
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import tempfile
 from datetime import UTC, datetime
@@ -34,7 +35,6 @@ from tools.analysis.code_paths import MIN_SCORE, find_code_path_changes  # noqa:
 from tools.analysis.span_attribution import analyze_traces  # noqa: E402
 from tools.bundle.backends import by_trace  # noqa: E402
 from tools.bundle.reader import load_bundle  # noqa: E402
-from tools.records import MetricSeries  # noqa: E402
 
 INCIDENT_S = 600.0  # the "incident": the last 10 minutes of the healthy part
 MARGIN_S = 60.0  # cut this long before the injection
@@ -49,7 +49,7 @@ def healthy_findings(bundle_dir: Path, inject: datetime) -> dict[str, list[str]]
     split = datetime.fromtimestamp(max(s.start for s in spans) - INCIDENT_S, UTC)
     paths = find_code_path_changes(spans, logs, split)
     analysis = analyze_traces(by_trace(spans).values(), split.timestamp())
-    series = [_before(s, cut) for s in bundle.metrics or []]
+    series = [s.between(-math.inf, cut) for s in bundle.metrics or []]
     gone = {c.service for c in went_away(series, split.timestamp())}
     return {
         "code paths": [f"{c.service} {c.operation} {c.kind} {c.template[:60]}" for c in paths],
@@ -61,17 +61,6 @@ def healthy_findings(bundle_dir: Path, inject: datetime) -> dict[str, list[str]]
         ],
         "process went away": sorted(gone),
     }
-
-
-def _before(series: MetricSeries, cut: float) -> MetricSeries:
-    kept = [(t, v) for t, v in zip(series.timestamps, series.values, strict=True) if t < cut]
-    return MetricSeries(
-        metric=series.metric,
-        service=series.service,
-        timestamps=tuple(t for t, _ in kept),
-        values=tuple(v for _, v in kept),
-        labels=series.labels,
-    )
 
 
 def main() -> int:

@@ -1,8 +1,8 @@
-"""The model writer over the demo's six faults and the Nezha cases, printed as a table.
+"""The model writer over the demo's faults and the Nezha cases, printed as a table.
 
     python bench/llm.py                          # serves SmolLM2-135M with llama.cpp itself
     python bench/llm.py --url http://gpu:8080 --model meta-llama/Llama-3.1-8B-Instruct
-    python bench/llm.py --no-nezha               # the six demo faults only
+    python bench/llm.py --no-nezha               # the demo faults only
 
 Each case is investigated deterministically first (exactly as ``rcabot demo`` / ``rcabot
 investigate`` do, without a model); then the model writes the answer from the report's evidence

@@ -85,6 +85,17 @@ class MetricSeries:
         if len(self.timestamps) != len(self.values):
             raise ValueError("timestamps and values differ in length")
 
+    def between(self, lo: float, hi: float) -> MetricSeries:
+        """The same series with only its samples in ``[lo, hi)`` (epoch seconds)."""
+        pairs = [(t, v) for t, v in zip(self.timestamps, self.values, strict=True) if lo <= t < hi]
+        return MetricSeries(
+            metric=self.metric,
+            service=self.service,
+            timestamps=tuple(t for t, _ in pairs),
+            values=tuple(v for _, v in pairs),
+            labels=self.labels,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Span:

@@ -1,12 +1,14 @@
-"""Backend-neutral records: where a log line says which code wrote it."""
+"""Backend-neutral records: where a log line says which code wrote it, a series' samples in a
+window."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from types import MappingProxyType
 
 import pytest
 
-from tools.records import log_source
+from tools.records import MetricSeries, log_source
 
 
 def _source(fields: Mapping[str, object]) -> str | None:
@@ -41,3 +43,12 @@ def test_the_statement_is_read_from_the_conventions_fields(
 def test_the_first_name_of_each_part_wins() -> None:
     fields = {"code.namespace": "Pay", "logger": "app.pay", "code.lineno": 3, "code.line.number": 4}
     assert _source({**fields, "code.filepath": "pay.py"}) == "app.pay pay.py:4"
+
+
+def test_a_series_between_two_moments_keeps_its_samples_there_and_its_labels() -> None:
+    labels = MappingProxyType({"pod": "web-1"})
+    series = MetricSeries("cpu", "web", (10.0, 20.0, 30.0), (1.0, 2.0, 3.0), labels)
+    cut = series.between(20.0, 30.0)  # the end is left out
+    assert (cut.timestamps, cut.values) == ((20.0,), (2.0,))
+    assert (cut.metric, cut.service, cut.labels) == ("cpu", "web", labels)
+    assert series.between(31.0, 40.0).timestamps == ()

@@ -111,26 +111,8 @@ class BundleMetrics:
 
     async def series(self, signal: str, window: TimeWindow, step: timedelta) -> list[MetricSeries]:
         lo, hi = window.start.timestamp(), window.end.timestamp()
-        out = []
-        for series in self._series:
-            if series.metric != signal:
-                continue
-            pairs = [
-                (t, v)
-                for t, v in zip(series.timestamps, series.values, strict=True)
-                if lo <= t < hi
-            ]
-            if pairs:
-                out.append(
-                    MetricSeries(
-                        metric=signal,
-                        service=series.service,
-                        timestamps=tuple(t for t, _ in pairs),
-                        values=tuple(v for _, v in pairs),
-                        labels=series.labels,
-                    )
-                )
-        return out
+        cut = (s.between(lo, hi) for s in self._series if s.metric == signal)
+        return [series for series in cut if series.timestamps]
 
     def describe(self, signal: str, window: TimeWindow, service: str | None = None) -> QueryInfo:
         text = f"{signal}{{service={kql_quote(service)}}}" if service else signal
