@@ -6,6 +6,7 @@ import asyncio
 import json
 import time
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -203,7 +204,7 @@ async def _investigate(
             )
             return chosen.finish(report)
         final: Report | None = None
-        async for event in investigate_stream(
+        stream = investigate_stream(
             request,
             deps,
             window,
@@ -212,11 +213,13 @@ async def _investigate(
             model=chosen.model,
             limits=chosen.limits,
             references=references,
-        ):
-            if event.report is not None:
-                final = chosen.finish(event.report)
-                event = Progress("report", report=final)
-            on_progress(event)
+        )
+        async with aclosing(stream) as events:  # closed now if on_progress raises
+            async for event in events:
+                if event.report is not None:
+                    final = chosen.finish(event.report)
+                    event = Progress("report", report=final)
+                on_progress(event)
         assert final is not None  # the stream always ends with the report
         return final
 
@@ -323,7 +326,7 @@ async def _ask(
     agent when there is a model; the final report is reported last."""
     report: Report | None = None
     async with answer_model(settings.llm, use_llm=use_llm) as chosen:
-        async for event in investigate_stream(
+        stream = investigate_stream(
             request,
             deps,
             window,
@@ -331,11 +334,13 @@ async def _ask(
             source_warnings=source_warnings,
             load_ms=load_ms,
             references=references,
-        ):
-            if event.report is not None:
-                report = event.report
-            elif on_progress is not None:
-                on_progress(event)
+        )
+        async with aclosing(stream) as events:  # closed now if on_progress raises
+            async for event in events:
+                if event.report is not None:
+                    report = event.report
+                elif on_progress is not None:
+                    on_progress(event)
         assert report is not None  # the stream always ends with the report
         if chosen.model is not None:
             if on_progress is not None:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import AsyncGenerator, Iterator, Sequence
+from contextlib import aclosing, contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -155,7 +155,7 @@ async def investigate(
     the answer is deterministic. See :func:`investigate_stream` for the arguments.
     """
     report: Report | None = None
-    async for event in _run(
+    run = _run(
         request,
         deps,
         data_window,
@@ -166,9 +166,11 @@ async def investigate(
         limits,
         False,
         references,
-    ):
-        if event.report is not None:
-            report = event.report
+    )
+    async with aclosing(run) as events:
+        async for event in events:
+            if event.report is not None:
+                report = event.report
     assert report is not None  # _run always ends with a report
     return report
 
@@ -184,7 +186,7 @@ def investigate_stream(
     model: ChatModel | None = None,
     limits: WriteLimits | None = None,
     references: ReferenceSources = NO_REFERENCE,
-) -> AsyncIterator[Progress]:
+) -> AsyncGenerator[Progress, None]:
     """:func:`investigate` as progress events (``bot.investigation.progress``): stages, the
     model's grounded statements as they complete, and last the report.
 
@@ -221,7 +223,7 @@ async def _run(
     limits: WriteLimits | None,
     stream: bool,
     references: ReferenceSources,
-) -> AsyncIterator[Progress]:
+) -> AsyncGenerator[Progress, None]:
     watch = Stopwatch()
     gateway = ToolGateway(deps)
     if load_ms is not None:
@@ -365,13 +367,15 @@ async def _run(
     if model is not None:
         yield Progress("stage", stage="model")
         started = time.perf_counter()
-        async for event in stream_with_model(
+        written = stream_with_model(
             report, model, limits or WriteLimits(), deps.text, stream=stream
-        ):
-            if isinstance(event, Report):
-                report = event
-            else:
-                yield Progress("statement", text=render_statement(event))
+        )
+        async with aclosing(written) as events:  # closed now if our reader stops early
+            async for event in events:
+                if isinstance(event, Report):
+                    report = event
+                else:
+                    yield Progress("statement", text=render_statement(event))
         watch.stages.append(
             StageTiming(stage="model", ms=round((time.perf_counter() - started) * 1000, 1))
         )

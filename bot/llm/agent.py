@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Collection
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any, Literal, TypedDict
 
@@ -241,13 +242,16 @@ class _Run:
         by_id = {e.id: e for e in self.book.items}
         services = report_services(self.report)
         text = self.gateway.deps.text
-        async for chunk in self.model.stream_json(
-            messages, ANSWER_SCHEMA, max_new_tokens=self.limits.max_new_tokens
-        ):
-            for raw in scanner.feed(chunk):
-                kept = grounded_statement(raw, by_id, services, text, None)
-                if kept is not None:
-                    show(render_statement(kept))
+        async with aclosing(
+            self.model.stream_json(
+                messages, ANSWER_SCHEMA, max_new_tokens=self.limits.max_new_tokens
+            )
+        ) as chunks:  # closed now (its connection too) if showing a statement fails
+            async for chunk in chunks:
+                for raw in scanner.feed(chunk):
+                    kept = grounded_statement(raw, by_id, services, text, None)
+                    if kept is not None:
+                        show(render_statement(kept))
         usage = getattr(self.model, "last_usage", None)
         prompt, completion = (
             (usage.prompt_tokens, usage.completion_tokens)

@@ -10,7 +10,7 @@ malformed output); callers turn every one of them into the deterministic answer 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -73,7 +73,7 @@ class ChatModel(Protocol):
 
     def stream_json(
         self, messages: Sequence[Message], schema: Mapping[str, Any], *, max_new_tokens: int
-    ) -> AsyncIterator[str]:
+    ) -> AsyncGenerator[str, None]:
         """The same completion as text chunks, as they are generated."""
         ...
 

@@ -17,7 +17,7 @@ characters a token), and ``tokens_estimated`` says so.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Literal
 
@@ -88,7 +88,7 @@ class OpenAICompatModel:
 
     async def stream_json(
         self, messages: Sequence[Message], schema: Mapping[str, Any], *, max_new_tokens: int
-    ) -> AsyncIterator[str]:
+    ) -> AsyncGenerator[str, None]:
         self.last_usage = None
         deadline = asyncio.get_running_loop().time() + self._settings.timeout_s
         stream = None

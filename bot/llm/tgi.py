@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -87,7 +87,7 @@ class TgiModel:
 
     async def stream_json(
         self, messages: Sequence[Message], schema: Mapping[str, Any], *, max_new_tokens: int
-    ) -> AsyncIterator[str]:
+    ) -> AsyncGenerator[str, None]:
         self.last_usage = None
         deadline = asyncio.get_running_loop().time() + self._settings.timeout_s
         prompt, prompt_tokens = await self._render(_tgi_messages(messages))

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
 
@@ -176,9 +177,10 @@ async def write_with_model(
 ) -> Report:
     """One model call (no tools) explaining ``report``; the deterministic answer on failure."""
     final = report
-    async for event in stream_with_model(report, model, limits, text, stream=False):
-        if isinstance(event, Report):
-            final = event
+    async with aclosing(stream_with_model(report, model, limits, text, stream=False)) as events:
+        async for event in events:
+            if isinstance(event, Report):
+                final = event
     return final
 
 
@@ -189,7 +191,7 @@ async def stream_with_model(
     text: TextPipeline,
     *,
     stream: bool = True,
-) -> AsyncIterator[Kept | Report]:
+) -> AsyncGenerator[Kept | Report, None]:
     """Each grounded statement as it completes (``Kept``), then the final :class:`Report`.
 
     Streamed statements are provisional: when too little is grounded in the end, the final
@@ -221,19 +223,19 @@ async def stream_with_model(
             )
             return
         scanner = StatementScanner()
-        chunks = model.stream_json(
-            fitted.messages, ANSWER_SCHEMA, max_new_tokens=limits.max_new_tokens
-        ).__aiter__()
         by_id, services = report.evidence_by_id(), report_services(report)
-        while True:
-            try:
-                chunk = await asyncio.wait_for(chunks.__anext__(), _left(deadline))
-            except StopAsyncIteration:
-                break
-            for raw in scanner.feed(chunk):
-                kept = grounded_statement(raw, by_id, services, text, _top(report))
-                if kept is not None:
-                    yield kept
+        async with aclosing(
+            model.stream_json(fitted.messages, ANSWER_SCHEMA, max_new_tokens=limits.max_new_tokens)
+        ) as chunks:  # closed now (its connection too) if our reader stops early
+            while True:
+                try:
+                    chunk = await asyncio.wait_for(anext(chunks), _left(deadline))
+                except StopAsyncIteration:
+                    break
+                for raw in scanner.feed(chunk):
+                    kept = grounded_statement(raw, by_id, services, text, _top(report))
+                    if kept is not None:
+                        yield kept
         usage = getattr(model, "last_usage", None)  # a served model's count of the stream
         if isinstance(usage, Usage):
             counted = (usage.prompt_tokens, usage.completion_tokens, False)

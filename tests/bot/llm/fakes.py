@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from typing import Any
 
 from bot.investigation.compact import estimate_tokens
@@ -42,6 +42,7 @@ class FakeModel:
         self.calls: list[tuple[str, list[Message]]] = []
         self.tools_seen: list[ToolSpec] = []
         self.closed = False
+        self.open_streams = 0  # streams started and not yet closed (a server's open connection)
 
     def _answer(self, messages: Sequence[Message]) -> str:
         if isinstance(self.reply, BaseException):
@@ -59,12 +60,16 @@ class FakeModel:
 
     async def stream_json(
         self, messages: Sequence[Message], schema: Mapping[str, Any], *, max_new_tokens: int
-    ) -> AsyncIterator[str]:
+    ) -> AsyncGenerator[str, None]:
         self.calls.append(("stream_json", list(messages)))
         text = self._answer(messages)
-        for i in range(0, len(text), self.chunk):
-            await asyncio.sleep(self.delay_s)
-            yield text[i : i + self.chunk]
+        self.open_streams += 1
+        try:
+            for i in range(0, len(text), self.chunk):
+                await asyncio.sleep(self.delay_s)
+                yield text[i : i + self.chunk]
+        finally:
+            self.open_streams -= 1
 
     async def complete_tools(
         self, messages: Sequence[Message], tools: Sequence[ToolSpec], *, max_new_tokens: int
@@ -137,7 +142,7 @@ class AgentModel:
 
     async def stream_json(
         self, messages: Sequence[Message], schema: Mapping[str, Any], *, max_new_tokens: int
-    ) -> AsyncIterator[str]:
+    ) -> AsyncGenerator[str, None]:
         """The answer in chunks of 5 characters (the agent streams when asked to show it)."""
         self.calls.append(("stream_json", list(messages)))
         if isinstance(self.answer, BaseException):

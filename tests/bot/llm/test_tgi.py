@@ -160,6 +160,15 @@ async def test_server_down_is_unavailable() -> None:
     await client.aclose()
 
 
+#: The timeout cases' limit (their stand-in waits 3 s); every other case gets a limit it
+#: never meets, so a slow connect on a loaded machine cannot turn it into a timeout.
+TIMEOUT_S, PATIENT_S = 0.5, 10.0
+
+
+def _timeout_for(error: type[Exception]) -> float:
+    return TIMEOUT_S if error is ModelTimeout else PATIENT_S
+
+
 @pytest.mark.parametrize(
     ("reply", "error", "message"),
     [
@@ -180,7 +189,7 @@ async def test_server_down_is_unavailable() -> None:
 async def test_failures_map_to_model_errors(
     tgi_standin: TgiStandin, reply: Reply, error: type[Exception], message: str
 ) -> None:
-    client = _model(tgi_standin.url, timeout_s=0.5)
+    client = _model(tgi_standin.url, timeout_s=_timeout_for(error))
     tgi_standin.script(reply)
     with pytest.raises(error, match=message):
         await client.complete_json(CHAT, SCHEMA, max_new_tokens=50)
@@ -201,7 +210,7 @@ async def test_failures_map_to_model_errors(
 async def test_stream_failures_map_to_model_errors(
     tgi_standin: TgiStandin, reply: Reply, error: type[Exception], message: str
 ) -> None:
-    client = _model(tgi_standin.url, timeout_s=0.5)
+    client = _model(tgi_standin.url, timeout_s=_timeout_for(error))
     tgi_standin.script(reply)
     chunks: list[str] = []
 
@@ -226,7 +235,7 @@ async def test_errors_never_quote_credentials(
     tgi_standin: TgiStandin, url_credentials: str, api_key: str | None
 ) -> None:
     url = tgi_standin.url.replace("http://", f"http://{url_credentials}")
-    client = _model(url, api_key=api_key, timeout_s=0.5)
+    client = _model(url, api_key=api_key, timeout_s=PATIENT_S)
     tgi_standin.script(Reply.failure(500, "boom", "generation"))
     with pytest.raises(ModelUnavailable) as caught:
         await client.complete_json(CHAT, SCHEMA, max_new_tokens=5)

@@ -139,3 +139,20 @@ async def test_streaming_order_stages_then_statements_then_report(tmp_path: Path
     assert final is not None and final.answer_by == "llm"
     assert [kind for kind, _ in model.calls] == ["stream_json"]
     assert final.tokens.estimated  # a stream reports no usage: the completion is estimated
+
+
+async def test_a_reader_that_stops_early_closes_the_model_stream_at_once(
+    tmp_path: Path,
+) -> None:
+    """Leaving the investigation's stream closes the model's (a connection), not at GC."""
+    sources = await bundle_sources(small_incident(tmp_path / "b"), load_settings())
+    request = InvestigationRequest(alert=sources.alert)
+    base = await investigate(request, sources.deps, sources.window)
+    model = FakeModel(json.dumps(json.loads(_good(base))), chunk=3)
+    stream = investigate_stream(request, sources.deps, sources.window, model=model)
+    async for event in stream:
+        if event.kind == "statement":
+            break
+    assert model.open_streams == 1  # the reader stopped mid-answer
+    await stream.aclose()
+    assert model.open_streams == 0
