@@ -1,7 +1,7 @@
 """Root-cause evaluation (issue 11): how often rcabot names the right service and fault, printed.
 
     python bench/rca_eval.py [--no-nezha] [--no-demo] [--seeds N] [--cases N] [--json OUT]
-                             [--check] [--verbose]
+                             [--nezha-root DIR]... [--check] [--verbose]
 
 Per dataset and per fault type: top-1/3/5 of the root-cause service, fault-type accuracy,
 evidence per top candidate, and seconds per case (p50/p95, overall and per engine stage).
@@ -13,6 +13,10 @@ a model and without a postmortem index, so the figures measure the telemetry ran
 - ``nezha+reference``: the same cases imported with the day's fault-free phase beside them
   (``construct_data/``), when the importer writes it into the bundles as ``reference/``;
   otherwise the bench prints "reference: not available";
+- ``<DIR name>[+reference]`` (``--nezha-root DIR``): every case under another Nezha root in
+  the upstream layout, e.g. the repository's other TrainTicket day (2023-01-30, which has the
+  network delays the 01-29 day lacks) or its OnlineBoutique days: data the method was not
+  developed on, with the same goals;
 - ``demo``: the demo's faults (``bot.demo.FAULTS``), seeds 1..N;
 - ``<dataset>/metrics-only``: each of the above with logs, traces and changes removed (the
   bundle is copied without ``logs.jsonl``, ``traces.jsonl`` and ``changes.jsonl``, at every
@@ -201,6 +205,17 @@ def nezha_cases(
         return plain, None, "reference: not available (the importer writes no reference/ yet)"
     with_reference = [Case(c.case_id, c.bundle_dir, c.label_path) for c in imported]
     return plain, with_reference, "reference: available"
+
+
+def held_out_cases(root: Path, work: Path) -> tuple[list[Case], bool]:
+    """Every Nezha case under ``root`` (the upstream layout, any day, any system), imported
+    as ``rcabot import nezha`` does; and whether each bundle has its reference."""
+    try:
+        imported = import_nezha(root, work)
+    except (ValueError, OSError) as exc:
+        raise SystemExit(f"cannot import the Nezha cases under {root}: {exc}") from exc
+    cases = [Case(c.case_id, c.bundle_dir, c.label_path) for c in imported]
+    return cases, bool(imported) and all((c.bundle_dir / "reference").is_dir() for c in imported)
 
 
 def demo_cases(work: Path, seeds: int) -> list[Case]:
@@ -412,6 +427,11 @@ async def evaluate(args: argparse.Namespace, work: Path) -> tuple[list[Dataset],
             plans.append((Dataset(name, "nezha", what, True), cases))
             only = metrics_only(cases, work / "metrics-only" / name)
             plans.append((Dataset(f"{name}/metrics-only", "nezha", METRICS_ONLY, False), only))
+    for number, root in enumerate(args.nezha_root):
+        cases, referenced = held_out_cases(root, work / "held-out" / str(number))
+        name = f"{root.name}{'+reference' if referenced else ''}"
+        what = f"held out: {len(cases)} cases under {root}"
+        plans.append((Dataset(name, "nezha", what, True), cases))
     if args.demo:
         cases = demo_cases(work, args.seeds)
         plans.append(
@@ -435,12 +455,24 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3, help="demo seeds 1..N (default 3)")
     parser.add_argument("--cases", type=int, help="only the first N Nezha cases")
     parser.add_argument("--datasets", type=Path, default=DATASETS, help="the archives' folder")
+    parser.add_argument(
+        "--nezha-root",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="also the Nezha cases under DIR (rca_data/<day>/ beside construct_data/<day>/: "
+        "another day or system), with the same goals; repeatable",
+    )
     parser.add_argument("--json", type=Path, metavar="OUT", help="write the results as JSON")
     parser.add_argument("--check", action="store_true", help="exit 1 when a goal is missed")
     parser.add_argument("-v", "--verbose", action="store_true", help="one line per case")
     args = parser.parse_args()
     if args.seeds < 1 or (args.cases is not None and args.cases < 1):
         parser.error("--seeds and --cases must be at least 1")
+    for root in args.nezha_root:
+        if not (root / "rca_data").is_dir():
+            parser.error(f"--nezha-root {root}: no rca_data/ folder there (the upstream layout)")
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="rcabot-rca-eval-") as tmp:
         datasets, reference_note = asyncio.run(evaluate(args, Path(tmp)))

@@ -299,7 +299,7 @@ def import_nezha(
         list[str] | None, typer.Option(help="Only cases whose id contains this.")
     ] = None,
 ) -> None:
-    """Convert Nezha TrainTicket fault cases into one bundle (+ label.json) per case."""
+    """Convert Nezha fault cases (TrainTicket, OnlineBoutique): a bundle + label.json each."""
     from bot.importers.nezha import import_nezha as run_import
 
     try:

@@ -6,6 +6,7 @@ of them; validation happens once, where a backend parses its wire format.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -177,3 +178,12 @@ def log_source(get: Callable[[str], object]) -> str | None:
     where = f"{file}:{line}" if file and line else file
     parts = [part for part in (first(SOURCE_LOGGER), where, first(SOURCE_FUNCTION)) if part]
     return " ".join(parts) or None
+
+
+_LINE_NUMBER = re.compile(r"[#:]\d+(?:\s|$)")  # logback's ``Class#532``, ``file.py:88``
+
+
+def names_line(source: str | None) -> bool:
+    """Whether a :func:`log_source` names the very statement (a line number), not only the
+    logger or file: every line it writes comes from one place in the code."""
+    return source is not None and _LINE_NUMBER.search(source) is not None

@@ -1,4 +1,5 @@
-"""Import Nezha TrainTicket fault cases (IntelligentDDS/Nezha, FSE 2023) as rcabot bundles.
+"""Import Nezha fault cases (IntelligentDDS/Nezha, FSE 2023: TrainTicket, OnlineBoutique) as
+rcabot bundles.
 
 ``import_nezha(source, out_dir)`` writes, per fault case, ``OUT/<case_id>/bundle/`` (format:
 ``tools/bundle/FORMAT.md``) and the ground truth ``OUT/<case_id>/label.json`` beside it:
@@ -54,6 +55,7 @@ from bot.importers.nezha_layout import (
     find_days,
     find_reference_dirs,
     read_day,
+    system_of,
 )
 from bot.importers.nezha_logs import convert_logs
 from bot.importers.nezha_metrics import FALLBACK_FRONT_SERVICE, MetricStore, load_metrics
@@ -191,7 +193,7 @@ def _day_reference(
         phase,
         staging / "reference",
         (metric_dir, store) if same_day else None,
-        f"nezha-tt {phase.name} fault-free phase",
+        f"nezha-{system_of(day)[0]} {phase.name} fault-free phase",
     )
     notes = [*([note] if note else []), *notes]
     if reference is not None:
@@ -298,9 +300,9 @@ def _import_case(
             "fault_type": case.fault_type,
             "inject_time": iso_utc_seconds(case.inject_time),
             "instance": case.pod,
-            "source": f"nezha-tt-{day.date}",
+            "source": f"nezha-{system_of(day)[0]}-{day.date}",
             "case_id": case.case_id,
-            "description": f"Nezha TrainTicket fault {case.fault_type!r} injected into pod "
+            "description": f"Nezha {system_of(day)[1]} fault {case.fault_type!r} injected into pod "
             f"{case.pod} at {iso_utc_seconds(case.inject_time)}",
         },
     )
@@ -326,13 +328,13 @@ def _manifest(
         return iso_utc_seconds(datetime.fromtimestamp(seconds, UTC))
 
     start, end = math.floor(window[0]), math.ceil(window[1])
-
+    tag, system = system_of(day)
     return new_manifest(
-        name=f"nezha-tt {day.date} {case.inject_time:%H:%M}",
-        source=f"nezha-tt-{day.date} ({LICENCE}), imported by rcabot import nezha",
+        name=f"nezha-{tag} {day.date} {case.inject_time:%H:%M}",
+        source=f"nezha-{tag}-{day.date} ({LICENCE}), imported by rcabot import nezha",
         window=(iso(start), iso(end)),
         services=services,
-        description="TrainTicket microservices on Kubernetes around one incident: logs and "
+        description=f"{system} microservices on Kubernetes around one incident: logs and "
         "traces of about one minute before and two after, per-pod metrics at "
         "1-minute resolution.",
         stats=stats,

@@ -69,6 +69,20 @@ class NezhaDay:
     cases: tuple[FaultCase, ...]
 
 
+def system_of(day: NezhaDay) -> tuple[str, str]:
+    """Which benchmark system the day ran, as (tag, name): ``("tt", "TrainTicket")`` when its
+    services are ``ts-*``, ``("ob", "OnlineBoutique")`` for Google's microservices demo, else
+    ``("ms", "microservices")``. From every pod the day names, so it says nothing of a case."""
+    pods = [c.pod for c in day.cases]
+    pods += [p.name.removesuffix("_metric.csv") for p in (day.root / "metric").glob("*_metric.csv")]
+    services = {service_of(pod) for pod in pods}
+    if any(s.startswith("ts-") for s in services):
+        return "tt", "TrainTicket"
+    if {"frontend", "cartservice", "checkoutservice"} <= services:
+        return "ob", "OnlineBoutique"
+    return "ms", "microservices"
+
+
 def find_day_dirs(source: Path) -> list[Path]:
     """Every Nezha day directory at or below ``source``; ``ValueError`` if there is none."""
     if not source.is_dir():

@@ -4,18 +4,21 @@ Columns: ``Timestamp,TimeUnixNano,Node,PodName,Container,TraceID,SpanID,Log``. `
 docker json-file line, ``{"log":"16:42:22.382 INFO  t.s.TravelServiceImpl#532 TraceID: ...
 SpanID: ... [message]\\n","stream":"stdout","time":...}``; the clock inside the text is the
 pods' local time (UTC+8), so the record time comes from ``Timestamp`` (UTC; ``TimeUnixNano``
-when ``Timestamp`` is unusable — it overflowed for some rows of this dataset).
+when ``Timestamp`` is unusable — it overflowed for some rows of this dataset). The text itself
+is read by :func:`bot.importers.log_line.parse_log_line`: TrainTicket's logback lines, and the
+JSON and other layouts of OnlineBoutique's services (the Nezha days of 2022-08), keep their
+level, message, logger and ids.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from bot.importers.log_line import parse_log_line
 from bot.importers.nezha_csv import csv_rows
 from bot.importers.nezha_issues import Issues
 from bot.importers.nezha_layout import service_of
@@ -31,23 +34,7 @@ LOG_COLUMNS = (
     "SpanID",
     "Log",
 )
-_LEVELS = {
-    "TRACE": "trace",
-    "DEBUG": "debug",
-    "INFO": "info",
-    "WARN": "warn",
-    "WARNING": "warn",
-    "ERROR": "error",
-    "FATAL": "fatal",
-    "CRITICAL": "critical",
-}
-ERROR_LEVELS = frozenset({"error", "fatal", "critical"})
-# "16:42:22.382 INFO  logger#line TraceID: <id> SpanID: <id> message"
-_LINE = re.compile(
-    r"^\s*\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?\s+(?P<level>[A-Z]+)\s+(?P<logger>\S+)\s*"
-    r"(?:TraceID:\s*(?P<trace>\S*)\s*)?(?:SpanID:\s*(?P<span>\S*)\s*)?(?P<msg>.*)$",
-    re.DOTALL,
-)
+ERROR_LEVELS = frozenset({"error", "fatal"})
 _DOCKER_PREFIX = '{"log":"'
 MAX_ERROR_MESSAGE = 300
 
@@ -106,22 +93,17 @@ def _record(
         raise ValueError(f"timestamp {stamp or nanos} lies outside the span of the minute files")
     if not pod:
         raise ValueError("empty PodName")
-    text = _docker_text(raw, name, line, issues)
-    level, logger, message = "info", None, text
-    match = _LINE.match(text)
-    if match and match.group("level") in _LEVELS:
-        level, logger = _LEVELS[match.group("level")], match.group("logger")
-        message = match.group("msg").strip() or text
-        trace_id = trace_id or (match.group("trace") or "")
-        span_id = span_id or (match.group("span") or "")
+    parsed = parse_log_line(_docker_text(raw, name, line, issues))
+    trace_id = trace_id or parsed.trace_id
+    span_id = span_id or parsed.span_id
     attrs = {"node": node, "container": container}
-    if logger:
-        attrs["logger"] = logger
+    if parsed.logger:
+        attrs["logger"] = parsed.logger
     record: dict[str, Any] = {
         "ts": ts,
         "service": service_of(pod),
-        "level": level,
-        "message": message,
+        "level": parsed.level.label,
+        "message": parsed.message,
         "instance": pod,
     }
     if trace_id:

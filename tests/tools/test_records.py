@@ -8,7 +8,7 @@ from types import MappingProxyType
 
 import pytest
 
-from tools.records import MetricSeries, log_source
+from tools.records import MetricSeries, log_source, names_line
 
 
 def _source(fields: Mapping[str, object]) -> str | None:
@@ -43,6 +43,25 @@ def test_the_statement_is_read_from_the_conventions_fields(
 def test_the_first_name_of_each_part_wins() -> None:
     fields = {"code.namespace": "Pay", "logger": "app.pay", "code.lineno": 3, "code.line.number": 4}
     assert _source({**fields, "code.filepath": "pay.py"}) == "app.pay pay.py:4"
+
+
+@pytest.mark.parametrize(
+    ("source", "names"),
+    [
+        ("t.s.TravelServiceImpl#372", True),
+        ("app/pay.py:88", True),
+        ("pay.go:7 Charge", True),
+        ("app.pay pay.py:9", True),
+        ("t.s.TravelServiceImpl", False),  # a logger: every statement of a class
+        ("pay.py", False),
+        ("com.shop.v2.Checkout", False),  # digits in a name are no line number
+        (None, False),
+    ],
+)
+def test_a_source_names_a_statement_when_it_has_a_line_number(
+    source: str | None, names: bool
+) -> None:
+    assert names_line(source) is names
 
 
 def test_a_series_between_two_moments_keeps_its_samples_there_and_its_labels() -> None:

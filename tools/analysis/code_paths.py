@@ -24,7 +24,11 @@ counted at most once per span, in the normal period and in the incident. A line 
 (``LogRecord.source``: logger, file and line), the statement that wrote it: TrainTicket's
 travel2 writes ``[getTickets][Calculate distance][calculate time: …]`` at line 366 and again at
 372 in every span, and the exception injected at 10:26 on the Nezha day stops the second, which
-the text alone cannot show. A change is reported when it is both
+the text alone cannot show. Conversely a template that vanished while its statement still
+writes about as often (another text: a value in the message, ts-basic-service's result line
+naming another train on 2023-01-30) is no stop; a line number under which one span writes two
+texts is a logging helper's, not a statement, and is not used so. A change is reported when it
+is both
 
 * **surprising**: ``-log10`` of the tail of the incident count is at least :data:`MIN_SCORE`
   (p ≤ ``tools.analysis.surprise.SIGNIFICANCE``, 0.001, as for every other modality), capped at
@@ -76,7 +80,7 @@ from tools.analysis.code_path_spans import (
 )
 from tools.analysis.surprise import SIGNIFICANCE, change_score
 from tools.analysis.template_miner import TemplateMiner
-from tools.records import LogLevel, LogRecord, Span
+from tools.records import LogLevel, LogRecord, Span, names_line
 
 MIN_SCORE = -math.log10(SIGNIFICANCE)  # 3: p <= 0.001
 MIN_SHARE_CHANGE = 0.3
@@ -172,6 +176,11 @@ def find_code_path_changes(
     lines: dict[tuple[int, str | None], int] = {}
     sources: dict[str, str] = {}  # as written → redacted
     stats: dict[tuple[int, int], _Template] = {}
+    # per statement (where the source names its line): the spans it wrote in, whatever text;
+    # one that writes two texts in one span is a logging helper's line, not one statement
+    written: dict[tuple[int, str], _Template] = {}
+    first_text: dict[tuple[int, str, int], int] = {}
+    helpers: set[tuple[int, str]] = set()
     for reference, records in ((True, reference_logs), (False, logs)):
         by_id = index.by_id[reference]
         for record in records:
@@ -191,6 +200,10 @@ def find_code_path_changes(
             entry.spans[period].add(found)
             entry.level = max(entry.level, record.level)
             entry.examples.setdefault(period, message)
+            if source is not None and names_line(record.source):
+                written.setdefault((group, source), _Template()).spans[period].add(found)
+                if first_text.setdefault((group, source, found), line) != line:
+                    helpers.add((group, source))
     calls = _add_calls(index, bases, stats)
     statements = {line: statement for statement, line in lines.items()}
     names = {group: name for name, group in index.groups.items()}
@@ -205,6 +218,11 @@ def find_code_path_changes(
             cluster, source = statements[event]
             what = miner.template(cluster)
         change = _change(index, group, base, entry, names[group], what, source)
+        if change is not None and change.kind == "vanished" and source is not None:
+            still = written.get((group, source))
+            one_statement = (group, source) not in helpers
+            if still is not None and one_statement and _still_written(index, group, base, still):
+                change = None  # the code still gets there: what it wrote changed with the data
         if change is not None:
             showing = _showing(index, group, entry.spans[INCIDENT], change.kind == "appeared")
             change = _since(index, group, showing, change)
@@ -303,6 +321,17 @@ def _change(
         against_reference=base == REFERENCE,
         event="call" if entry.call else "line",
     )
+
+
+def _still_written(index: SpanIndex, group: int, base: int, statement: _Template) -> bool:
+    """Whether a statement still writes in the incident's spans about as often as normally,
+    whatever its text: a template of it that vanished was a value in the message (another
+    train type, another result), not a code path that stopped."""
+    normal_spans, incident_spans = index.counts[group][base], index.counts[group][INCIDENT]
+    normal_with, incident_with = len(statement.spans[base]), len(statement.spans[INCIDENT])
+    if normal_with / normal_spans - incident_with / incident_spans < MIN_SHARE_CHANGE:
+        return True
+    return change_score(normal_with, normal_spans, incident_with, incident_spans) < MIN_SCORE
 
 
 def _since(

@@ -55,13 +55,15 @@ def rate_rose(count: int, minutes: float, normal_count: int, normal_minutes: flo
     return bool(binom.sf(count - 1, total, share_of_time) <= SIGNIFICANCE)
 
 
-def values_rose(values: Sequence[float], normal: Sequence[float]) -> bool:
-    """``values`` tend to be significantly larger than ``normal`` (one-sided Mann–Whitney U;
-    either sample empty: not significant)."""
+def values_rose(
+    values: Sequence[float], normal: Sequence[float], significance: float = SIGNIFICANCE
+) -> bool:
+    """``values`` tend to be significantly larger than ``normal`` (one-sided Mann–Whitney U,
+    p <= ``significance``; either sample empty: not significant)."""
     if not values or not normal:
         return False
     result = mannwhitneyu(values, normal, alternative="greater")
-    return bool(result.pvalue <= SIGNIFICANCE)
+    return bool(result.pvalue <= significance)
 
 
 def change_score(

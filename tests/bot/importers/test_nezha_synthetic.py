@@ -17,8 +17,8 @@ from bot.importers.nezha_alert import (
     fallback_symptom,
     latency_symptom,
 )
-from bot.importers.nezha_layout import service_of
-from tests.bot.importers.fake_nezha import INJECT, POD
+from bot.importers.nezha_layout import NezhaDay, service_of, system_of
+from tests.bot.importers.fake_nezha import INJECT, POD, write_lines
 from tools.bundle.reader import load_bundle
 
 
@@ -165,3 +165,48 @@ def test_symptom_rules() -> None:
     payload = alertmanager_payload(fallback)
     assert payload["alerts"][0]["annotations"]["synthetic"].startswith("true")
     assert payload["alerts"][0]["startsAt"] == "2023-01-29T08:44:04Z"
+
+
+def test_json_log_lines_keep_their_level_message_and_ids(fake_nezha: Path, tmp_path: Path) -> None:
+    """A service logging JSON (OnlineBoutique's Go and Python services on the Nezha days of
+    2022-08): its severity is the level, its message the message, not one INFO line of JSON."""
+    day = fake_nezha / "rca_data" / "2023-01-29"
+    line = {
+        "message": "TraceID: t1 SpanID: s7 failed to charge card",
+        "severity": "error",
+        "timestamp": "2023-01-29T08:44:20.5Z",
+    }
+    docker = {"log": json.dumps(line) + "\n", "stream": "stdout", "time": "x"}
+    nanos = 1674981860500000000  # 2023-01-29T08:44:20.5Z
+    path = day / "log" / "08_44_log.csv"
+    with path.open("a", encoding="utf-8", newline="") as out:
+        csv.writer(out).writerow(
+            ["2023-01-29T08:44:20.5Z", nanos, "10.0.0.1", POD, "server", "", "", json.dumps(docker)]
+        )
+    (case,) = import_nezha(fake_nezha, tmp_path / "out")
+    (record,) = [r for r in _jsonl(case.bundle_dir / "logs.jsonl") if r.get("span_id") == "s7"]
+    assert (record["level"], record["message"]) == ("error", "failed to charge card")
+    assert record["trace_id"] == "t1" and record["service"] == service_of(POD)
+
+
+@pytest.mark.parametrize(
+    ("pods", "expected"),
+    [
+        (["ts-contacts-service-866bd68c97-xcqfx"], ("tt", "TrainTicket")),
+        (
+            [
+                "frontend-579b9bff58-t2dbm",
+                "cartservice-579f59597d-wc2lz",
+                "checkoutservice-578fcf4766-9csqn",
+            ],
+            ("ob", "OnlineBoutique"),
+        ),
+        (["web-5f6585d649-fnmft"], ("ms", "microservices")),
+    ],
+)
+def test_the_system_is_named_from_the_days_pods(
+    pods: list[str], expected: tuple[str, str], tmp_path: Path
+) -> None:
+    for pod in pods:
+        write_lines(tmp_path / "metric" / f"{pod}_metric.csv", ["Time"])
+    assert system_of(NezhaDay(tmp_path, "2022-08-22", ())) == expected

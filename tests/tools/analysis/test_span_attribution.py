@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from types import MappingProxyType
 from typing import Any
 
@@ -144,6 +145,50 @@ def test_calls_all_slower_than_usual_are_a_change_even_when_few() -> None:
     traces += [_call(f"i{i}", 1001 + i, gap_ms=300 + i) for i in range(8)]
     (edge,) = analyze_traces(traces, SPLIT).edges
     assert edge.gap_rose and edge.gap_score > 3
+
+
+def _from(caller: str, spans: list[Span]) -> list[Span]:
+    """A ``_call`` made by ``caller`` instead of the frontend."""
+    return [
+        replace(s, service=caller, operation=f"{caller}.op") if s.service == "frontend" else s
+        for s in spans
+    ]
+
+
+def _two_callers(slow_ms: float, *, cart_slow_ms: float | None = None) -> list[list[Span]]:
+    """The frontend and cart each call checkout 5 times before the start and 5 after, the
+    time outside checkout's span 2-4 ms before and ``slow_ms`` (cart: ``cart_slow_ms``)
+    after."""
+    traces = []
+    for caller, after_ms in (("frontend", slow_ms), ("cart", cart_slow_ms or slow_ms)):
+        for i in range(5):
+            traces.append(_from(caller, _call(f"{caller}b{i}", 900 + i, gap_ms=2 + i / 2)))
+            traces.append(_from(caller, _call(f"{caller}i{i}", 1001 + i, gap_ms=after_ms + i)))
+    return traces
+
+
+def test_delay_into_a_callee_is_seen_across_its_callers_together() -> None:
+    """5 calls against 5, however far apart, cannot reach p <= 0.001 in a rank test (at best
+    1/252); the 10 against 10 into checkout from both callers can: delay on checkout's network
+    slows every call into it."""
+    edges = analyze_traces(_two_callers(2000), SPLIT).edges
+    assert {(e.caller, e.callee) for e in edges} == {("frontend", "checkout"), ("cart", "checkout")}
+    for edge in edges:
+        assert edge.gap_rose and edge.gap_score > 7, edge
+    alone = [t for t in _two_callers(2000) if t[0].service == "frontend"]
+    (edge,) = analyze_traces(alone, SPLIT).edges
+    assert not edge.gap_rose and edge.gap_score == 0.0
+
+
+def test_an_edge_not_slower_itself_is_not_slower_for_its_callees_sake() -> None:
+    """Calls from cart got slower (20 against 20 is significant alone); the frontend's are
+    as fast as before: checkout's network is not to blame for the frontend's calls."""
+    traces = _two_callers(2, cart_slow_ms=2000)
+    traces += [_from("cart", _call(f"cartx{i}", 900.5 + i / 10, gap_ms=3)) for i in range(15)]
+    traces += [_from("cart", _call(f"carty{i}", 1010 + i, gap_ms=2500)) for i in range(15)]
+    edges = {e.caller: e for e in analyze_traces(traces, SPLIT).edges}
+    assert edges["cart"].gap_rose
+    assert not edges["frontend"].gap_rose and edges["frontend"].gap_score == 0.0
 
 
 def test_unreachable_dependency_is_blamed_through_peer_service() -> None:
