@@ -17,7 +17,8 @@ share and a code path are comparable without weights fitted to a dataset:
   say (``error_lines``);
 - ``trace_errors``: the rise of the share of traces whose errors originate in it;
   ``trace_latency``: its critical-path self time; ``trace_network``: time on calls to it that
-  neither side spent (the network or a queue on that edge);
+  neither side spent (the network or a queue on that edge), or on all of its own calls when
+  only its calls slowed (:func:`caller_side`);
 - ``code_paths``: an operation that stopped writing a line it used to write (the code no
   longer gets there: an exception or an early return), or started writing a new WARN/ERROR
   line (``tools.analysis.code_paths``); a new INFO line is mostly other input taking another
@@ -131,6 +132,30 @@ class ServiceSignals:
         they run (a span writing new error lines, or no longer its usual ones) where no call
         that failed below them explains the change."""
         return max(self.modalities()["traces"], squash(self.own_code_path))
+
+
+def caller_side(traces: TraceAnalysis) -> set[tuple[str, str]]:
+    """The slower edges (caller, callee) whose time outside the callee's spans is the
+    caller's: every service it calls (two or more) got slower there, and no other caller of
+    those callees saw it. Delay on a callee's network slows the calls into it from everyone;
+    delay on the caller's own network, or a caller starved of CPU that is late to send and
+    read, slows everything it calls, and only its calls."""
+    compared: dict[str, set[str]] = {}
+    slower: dict[str, set[str]] = {}
+    into: dict[str, set[str]] = {}
+    for e in traces.edges:
+        if e.baseline_gap_ms is not None and e.incident_gap_ms is not None:
+            compared.setdefault(e.caller, set()).add(e.callee)
+        if e.gap_score > 0:
+            slower.setdefault(e.caller, set()).add(e.callee)
+            into.setdefault(e.callee, set()).add(e.caller)
+    return {
+        (caller, callee)
+        for caller, callees in slower.items()
+        if len(callees) >= 2 and callees == compared.get(caller)
+        for callee in callees
+        if into[callee] == {caller}
+    }
 
 
 def _error_lines(logs: LogFindings | None) -> dict[str, tuple[int, int]]:
@@ -258,8 +283,10 @@ def collect(
             s.bump("trace_latency", finding.critical_latency_score)
             if finding.error_score >= 1.0 and finding.incident_self_ms is None:
                 s.outage = True  # errors attributed to it, yet it recorded no spans itself
+        callers_side = caller_side(traces)
         for edge in traces.edges:
-            of(edge.callee).bump("trace_network", edge.gap_score)
+            slow = edge.caller if (edge.caller, edge.callee) in callers_side else edge.callee
+            of(slow).bump("trace_network", edge.gap_score)
     for service, lines in _error_lines(logs).items():
         if service in found:
             found[service].error_lines = lines

@@ -395,6 +395,39 @@ def finding(
     )
 
 
+def _edge(caller: str, callee: str, after_ms: float) -> EdgeFinding:
+    return EdgeFinding(
+        caller=caller,
+        callee=callee,
+        incident_calls=50,
+        incident_errors=0,
+        baseline_gap_ms=2.0,
+        incident_gap_ms=after_ms,
+        error_origins=(),
+        gap_rose=after_ms > 2.0,
+    )
+
+
+def test_a_caller_late_on_all_its_calls_is_slow_itself_not_its_callees() -> None:
+    """basic, starved of CPU (Nezha 2023-01-30 11:59), was late around every call it made:
+    route, price and train each looked like a slow link. Only basic called them, and everything
+    it called slowed: the time is basic's. A callee whose calls slowed from two callers, or a
+    caller of which only one call slowed, keeps it on the callee."""
+    starved = [_edge("basic", c, 90.0) for c in ("route", "price", "train")]
+    found = collect(None, None, TraceAnalysis(100, 100, {}, starved), None, 0.0)
+    assert found["basic"].raw["trace_network"] == pytest.approx(starved[0].gap_score)
+    assert all(
+        "trace_network" not in found[c].raw for c in ("route", "price", "train") if c in found
+    )
+    also = [*starved, _edge("travel", "route", 90.0)]  # route slowed for travel too
+    found = collect(None, None, TraceAnalysis(100, 100, {}, also), None, 0.0)
+    assert found["route"].raw["trace_network"] > 0
+    one = [_edge("basic", "route", 90.0), _edge("basic", "price", 2.0)]  # only route slowed
+    found = collect(None, None, TraceAnalysis(100, 100, {}, one), None, 0.0)
+    assert found["route"].raw["trace_network"] > 0
+    assert "trace_network" not in found.get("basic", ServiceSignals("basic")).raw
+
+
 def test_trace_findings_feed_errors_latency_and_network() -> None:
     api = finding("api")
     edge = EdgeFinding(
