@@ -54,7 +54,7 @@ sys.path.insert(0, str(REPO))
 from bot.commands import investigate_bundle  # noqa: E402
 from bot.config import Settings, load_settings  # noqa: E402
 from bot.demo import FAULTS, generate_case  # noqa: E402
-from bot.importers.nezha import import_nezha  # noqa: E402
+from bot.importers.nezha import ImportedCase, import_nezha  # noqa: E402
 from bot.importers.nezha_layout import find_day_dirs, read_day  # noqa: E402
 from bot.investigation.report import FaultType, Report  # noqa: E402
 
@@ -201,7 +201,7 @@ def nezha_cases(
         imported = import_nezha(source, work / "nezha-reference", cases=wanted)
     except (ValueError, OSError) as exc:
         return plain, None, f"reference: not available (the import failed: {exc})"
-    if not all((c.bundle_dir / "reference").is_dir() for c in imported):
+    if not _referenced(imported):
         return plain, None, "reference: not available (the importer writes no reference/ yet)"
     with_reference = [Case(c.case_id, c.bundle_dir, c.label_path) for c in imported]
     return plain, with_reference, "reference: available"
@@ -215,7 +215,12 @@ def held_out_cases(root: Path, work: Path) -> tuple[list[Case], bool]:
     except (ValueError, OSError) as exc:
         raise SystemExit(f"cannot import the Nezha cases under {root}: {exc}") from exc
     cases = [Case(c.case_id, c.bundle_dir, c.label_path) for c in imported]
-    return cases, bool(imported) and all((c.bundle_dir / "reference").is_dir() for c in imported)
+    return cases, bool(imported) and _referenced(imported)
+
+
+def _referenced(imported: Sequence[ImportedCase]) -> bool:
+    """Whether every imported bundle carries its ``reference/``."""
+    return all((c.bundle_dir / "reference").is_dir() for c in imported)
 
 
 def demo_cases(work: Path, seeds: int) -> list[Case]:

@@ -55,7 +55,6 @@ from bot.importers.nezha_layout import (
     find_days,
     find_reference_dirs,
     read_day,
-    system_of,
 )
 from bot.importers.nezha_logs import convert_logs
 from bot.importers.nezha_metrics import FALLBACK_FRONT_SERVICE, MetricStore, load_metrics
@@ -193,7 +192,7 @@ def _day_reference(
         phase,
         staging / "reference",
         (metric_dir, store) if same_day else None,
-        f"nezha-{system_of(day)[0]} {phase.name} fault-free phase",
+        f"nezha-{day.system[0]} {phase.name} fault-free phase",
     )
     notes = [*([note] if note else []), *notes]
     if reference is not None:
@@ -300,9 +299,9 @@ def _import_case(
             "fault_type": case.fault_type,
             "inject_time": iso_utc_seconds(case.inject_time),
             "instance": case.pod,
-            "source": f"nezha-{system_of(day)[0]}-{day.date}",
+            "source": f"nezha-{day.system[0]}-{day.date}",
             "case_id": case.case_id,
-            "description": f"Nezha {system_of(day)[1]} fault {case.fault_type!r} injected into pod "
+            "description": f"Nezha {day.system[1]} fault {case.fault_type!r} injected into pod "
             f"{case.pod} at {iso_utc_seconds(case.inject_time)}",
         },
     )
@@ -328,7 +327,7 @@ def _manifest(
         return iso_utc_seconds(datetime.fromtimestamp(seconds, UTC))
 
     start, end = math.floor(window[0]), math.ceil(window[1])
-    tag, system = system_of(day)
+    tag, system = day.system
     return new_manifest(
         name=f"nezha-{tag} {day.date} {case.inject_time:%H:%M}",
         source=f"nezha-{tag}-{day.date} ({LICENCE}), imported by rcabot import nezha",

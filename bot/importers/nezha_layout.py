@@ -19,6 +19,7 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -68,11 +69,17 @@ class NezhaDay:
     date: str
     cases: tuple[FaultCase, ...]
 
+    @cached_property
+    def system(self) -> tuple[str, str]:
+        """Which benchmark system the day ran, as (tag, name): see :func:`system_of`."""
+        return system_of(self)
+
 
 def system_of(day: NezhaDay) -> tuple[str, str]:
     """Which benchmark system the day ran, as (tag, name): ``("tt", "TrainTicket")`` when its
     services are ``ts-*``, ``("ob", "OnlineBoutique")`` for Google's microservices demo, else
-    ``("ms", "microservices")``. From every pod the day names, so it says nothing of a case."""
+    ``("ms", "microservices")``. From every pod the day names, so it says nothing of a case
+    (read once per day: :attr:`NezhaDay.system`)."""
     pods = [c.pod for c in day.cases]
     pods += [p.name.removesuffix("_metric.csv") for p in (day.root / "metric").glob("*_metric.csv")]
     services = {service_of(pod) for pod in pods}

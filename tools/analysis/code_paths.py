@@ -291,14 +291,12 @@ def _change(
     template: str,
     source: str | None,
 ) -> CodePathChange | None:
+    found = _moved(index, group, base, entry)
+    if found is None:
+        return None
+    moved, score = found
     normal_spans, incident_spans = index.counts[group][base], index.counts[group][INCIDENT]
     normal_with, incident_with = len(entry.spans[base]), len(entry.spans[INCIDENT])
-    moved = incident_with / incident_spans - normal_with / normal_spans
-    if abs(moved) < MIN_SHARE_CHANGE:
-        return None
-    score = change_score(normal_with, normal_spans, incident_with, incident_spans)
-    if score < MIN_SCORE:
-        return None
     appeared = moved > 0
     if not appeared and entry.level >= LogLevel.WARN:
         return None  # a warning or error that stops is a recovery, not a cause
@@ -323,15 +321,24 @@ def _change(
     )
 
 
+def _moved(index: SpanIndex, group: int, base: int, entry: _Template) -> tuple[float, float] | None:
+    """How far the share of the group's spans showing ``entry`` moved from normal to the
+    incident, and the score of that move, when it is both large and surprising; else None."""
+    normal_spans, incident_spans = index.counts[group][base], index.counts[group][INCIDENT]
+    normal_with, incident_with = len(entry.spans[base]), len(entry.spans[INCIDENT])
+    moved = incident_with / incident_spans - normal_with / normal_spans
+    if abs(moved) < MIN_SHARE_CHANGE:
+        return None
+    score = change_score(normal_with, normal_spans, incident_with, incident_spans)
+    return (moved, score) if score >= MIN_SCORE else None
+
+
 def _still_written(index: SpanIndex, group: int, base: int, statement: _Template) -> bool:
     """Whether a statement still writes in the incident's spans about as often as normally,
     whatever its text: a template of it that vanished was a value in the message (another
     train type, another result), not a code path that stopped."""
-    normal_spans, incident_spans = index.counts[group][base], index.counts[group][INCIDENT]
-    normal_with, incident_with = len(statement.spans[base]), len(statement.spans[INCIDENT])
-    if normal_with / normal_spans - incident_with / incident_spans < MIN_SHARE_CHANGE:
-        return True
-    return change_score(normal_with, normal_spans, incident_with, incident_spans) < MIN_SCORE
+    found = _moved(index, group, base, statement)
+    return found is None or found[0] > 0
 
 
 def _since(
