@@ -31,7 +31,8 @@ sys.path.insert(0, str(REPO))
 
 from bot.demo import FAULTS, generate_case  # noqa: E402
 from tools.analysis.change_scores import went_away  # noqa: E402
-from tools.analysis.code_paths import MIN_SCORE, find_code_path_changes  # noqa: E402
+from tools.analysis.code_path_events import MIN_SCORE  # noqa: E402
+from tools.analysis.code_paths import find_code_path_changes  # noqa: E402
 from tools.analysis.span_attribution import analyze_traces  # noqa: E402
 from tools.bundle.backends import by_trace  # noqa: E402
 from tools.bundle.reader import load_bundle  # noqa: E402

@@ -23,7 +23,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from tools.analysis.code_paths import MIN_SCORE as MIN_CALL_SCORE
+from tools.analysis.code_path_events import MIN_SCORE as MIN_CALL_SCORE
 from tools.analysis.span_attribution import (
     EdgeFinding,
     ServiceTraceFinding,

@@ -27,8 +27,11 @@ travel2 writes ``[getTickets][Calculate distance][calculate time: …]`` at line
 the text alone cannot show. Conversely a template that vanished while its statement still
 writes about as often (another text: a value in the message, ts-basic-service's result line
 naming another train on 2023-01-30) is no stop; a line number under which one span writes two
-texts is a logging helper's, not a statement, and is not used so. A change is reported when it
-is both
+texts is a logging helper's, not a statement, and is not used so. Nor is a line or call that
+stopped while the operation took the other arm of a choice it made in every normal span (an
+event never seen beside it, seen in most spans without it: other input, not other code;
+``code_path_events.taken_instead``), and that arm's rise is no news either. A change is
+reported when it is both
 
 * **surprising**: ``-log10`` of the tail of the incident count is at least :data:`MIN_SCORE`
   (p ≤ ``tools.analysis.surprise.SIGNIFICANCE``, 0.001, as for every other modality), capped at
@@ -63,13 +66,19 @@ by the share since then; whether there is a change is decided on the whole incid
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal
 
 from tools.analysis.change_point import run_start
+from tools.analysis.code_path_events import (
+    EventSpans,
+    on_failures,
+    share_moved,
+    still_written,
+    taken_instead,
+)
 from tools.analysis.code_path_spans import (
     BEFORE,
     INCIDENT,
@@ -78,12 +87,9 @@ from tools.analysis.code_path_spans import (
     SpanIndex,
     same_id,
 )
-from tools.analysis.surprise import SIGNIFICANCE, change_score
 from tools.analysis.template_miner import TemplateMiner
 from tools.records import LogLevel, LogRecord, Span, names_line
 
-MIN_SCORE = -math.log10(SIGNIFICANCE)  # 3: p <= 0.001
-MIN_SHARE_CHANGE = 0.3
 MAX_TRACES = 3
 
 Kind = Literal["vanished", "appeared"]
@@ -136,18 +142,6 @@ def _unchanged(text: str) -> str:
     return text
 
 
-@dataclass
-class _Template:
-    """One template within one operation: the spans that wrote it, per period."""
-
-    spans: tuple[set[int], set[int], set[int]] = field(
-        default_factory=lambda: (set(), set(), set())
-    )
-    level: LogLevel = LogLevel.TRACE
-    examples: dict[int, str] = field(default_factory=dict)  # period → first message
-    call: bool = False  # a call the operation makes (a child span), not a log line
-
-
 def find_code_path_changes(
     spans: Iterable[Span],
     logs: Iterable[LogRecord],
@@ -175,10 +169,10 @@ def find_code_path_changes(
     # second); ids >= 0, calls' < 0
     lines: dict[tuple[int, str | None], int] = {}
     sources: dict[str, str] = {}  # as written → redacted
-    stats: dict[tuple[int, int], _Template] = {}
+    stats: dict[tuple[int, int], EventSpans] = {}
     # per statement (where the source names its line): the spans it wrote in, whatever text;
     # one that writes two texts in one span is a logging helper's line, not one statement
-    written: dict[tuple[int, str], _Template] = {}
+    written: dict[tuple[int, str], EventSpans] = {}
     first_text: dict[tuple[int, str, int], int] = {}
     helpers: set[tuple[int, str]] = set()
     for reference, records in ((True, reference_logs), (False, logs)):
@@ -196,18 +190,22 @@ def find_code_path_changes(
             message = redact(record.message)
             source = record.source and sources.setdefault(record.source, redact(record.source))
             line = lines.setdefault((miner.add(message), source), len(lines))
-            entry = stats.setdefault((group, line), _Template())
+            entry = stats.setdefault((group, line), EventSpans())
             entry.spans[period].add(found)
             entry.level = max(entry.level, record.level)
             entry.examples.setdefault(period, message)
             if source is not None and names_line(record.source):
-                written.setdefault((group, source), _Template()).spans[period].add(found)
+                written.setdefault((group, source), EventSpans()).spans[period].add(found)
                 if first_text.setdefault((group, source, found), line) != line:
                     helpers.add((group, source))
     calls = _add_calls(index, bases, stats)
+    by_group: dict[int, list[EventSpans]] = {}
+    for (group, _), entry in stats.items():
+        by_group.setdefault(group, []).append(entry)
     statements = {line: statement for statement, line in lines.items()}
     names = {group: name for name, group in index.groups.items()}
-    detected: list[tuple[CodePathChange, list[int]]] = []
+    detected: list[tuple[CodePathChange, list[int], EventSpans]] = []
+    branches: set[int] = set()  # events taken instead of one that stopped (``taken_instead``)
     for (group, event), entry in stats.items():
         base = bases[group]
         if base is None:  # never: only compared groups have entries
@@ -221,19 +219,28 @@ def find_code_path_changes(
         if change is not None and change.kind == "vanished" and source is not None:
             still = written.get((group, source))
             one_statement = (group, source) not in helpers
-            if still is not None and one_statement and _still_written(index, group, base, still):
+            if still is not None and one_statement and still_written(index, group, base, still):
                 change = None  # the code still gets there: what it wrote changed with the data
+        if change is not None and change.kind == "vanished":
+            instead = taken_instead(index, group, base, entry, by_group[group])
+            if instead is not None:
+                change = None  # the other branch of a choice it always made: other input
+                branches.add(id(instead))  # whose rise is no news either
         if change is not None:
             showing = _showing(index, group, entry.spans[INCIDENT], change.kind == "appeared")
             change = _since(index, group, showing, change)
-            detected.append((change, showing))
+            detected.append((change, showing, entry))
             if change.kind == "vanished" or change.level >= LogLevel.WARN:
                 # a new INFO line is not a fault (the ranking ignores it): nor can it explain
                 # a change in a caller
                 index.changed.update(showing)
     # now that every change is known, whether one below explains each (its callee's change)
     changes = [
-        replace(change, callee_failed=_share(index, showing)) for change, showing in detected
+        replace(change, callee_failed=_share(index, showing))
+        for change, showing, entry in detected
+        if not (
+            id(entry) in branches and change.kind == "appeared" and change.level < LogLevel.WARN
+        )
     ]
     changes.sort(
         key=lambda c: (
@@ -249,7 +256,7 @@ def find_code_path_changes(
 
 
 def _add_calls(
-    index: SpanIndex, bases: list[int | None], stats: dict[tuple[int, int], _Template]
+    index: SpanIndex, bases: list[int | None], stats: dict[tuple[int, int], EventSpans]
 ) -> dict[int, str]:
     """Count the calls each span makes like the lines it writes: a child span's service and
     operation is one more event of the parent's code path (an exception cut short before a
@@ -276,7 +283,7 @@ def _add_calls(
             continue
         name = span.operation
         call = ids.setdefault(name, -1 - len(ids))
-        entry = stats.setdefault((group, call), _Template(call=True))
+        entry = stats.setdefault((group, call), EventSpans(call=True))
         entry.spans[period].add(parent)
         entry.examples.setdefault(period, name)
     return {call: name for name, call in ids.items()}
@@ -286,12 +293,12 @@ def _change(
     index: SpanIndex,
     group: int,
     base: int,
-    entry: _Template,
+    entry: EventSpans,
     name: tuple[str, str],
     template: str,
     source: str | None,
 ) -> CodePathChange | None:
-    found = _moved(index, group, base, entry)
+    found = share_moved(index, group, base, entry)
     if found is None:
         return None
     moved, score = found
@@ -300,7 +307,7 @@ def _change(
     appeared = moved > 0
     if not appeared and entry.level >= LogLevel.WARN:
         return None  # a warning or error that stops is a recovery, not a cause
-    if not appeared and _on_failures(index, entry.spans[base]):
+    if not appeared and on_failures(index, entry.spans[base]):
         return None  # so is any event of the failure path (an error handler's call)
     return CodePathChange(
         service=name[0],
@@ -321,26 +328,6 @@ def _change(
     )
 
 
-def _moved(index: SpanIndex, group: int, base: int, entry: _Template) -> tuple[float, float] | None:
-    """How far the share of the group's spans showing ``entry`` moved from normal to the
-    incident, and the score of that move, when it is both large and surprising; else None."""
-    normal_spans, incident_spans = index.counts[group][base], index.counts[group][INCIDENT]
-    normal_with, incident_with = len(entry.spans[base]), len(entry.spans[INCIDENT])
-    moved = incident_with / incident_spans - normal_with / normal_spans
-    if abs(moved) < MIN_SHARE_CHANGE:
-        return None
-    score = change_score(normal_with, normal_spans, incident_with, incident_spans)
-    return (moved, score) if score >= MIN_SCORE else None
-
-
-def _still_written(index: SpanIndex, group: int, base: int, statement: _Template) -> bool:
-    """Whether a statement still writes in the incident's spans about as often as normally,
-    whatever its text: a template of it that vanished was a value in the message (another
-    train type, another result), not a code path that stopped."""
-    found = _moved(index, group, base, statement)
-    return found is None or found[0] > 0
-
-
 def _since(
     index: SpanIndex, group: int, showing: list[int], change: CodePathChange
 ) -> CodePathChange:
@@ -359,11 +346,6 @@ def _since(
         since_spans=len(run),
         since_with=showing_since if appeared else len(run) - showing_since,
     )
-
-
-def _on_failures(index: SpanIndex, spans: set[int]) -> bool:
-    """Most of ``spans`` (those that showed an event normally) failed: it is how they fail."""
-    return sum(index.spans[i].error for i in spans) * 2 > len(spans)
 
 
 def _showing(index: SpanIndex, group: int, wrote_it: set[int], wrote: bool) -> list[int]:

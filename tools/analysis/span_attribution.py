@@ -37,7 +37,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from tools.analysis.code_paths import MIN_SHARE_CHANGE
+from tools.analysis.code_path_events import MIN_SHARE_CHANGE
 from tools.analysis.critical_path import critical_self_ms
 from tools.analysis.surprise import (
     SIGNIFICANCE,

@@ -9,13 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tools.analysis.code_path_events import MIN_SCORE, MIN_SHARE_CHANGE
 from tools.analysis.code_path_spans import MIN_SPANS
-from tools.analysis.code_paths import (
-    MIN_SCORE,
-    MIN_SHARE_CHANGE,
-    CodePathChange,
-    find_code_path_changes,
-)
+from tools.analysis.code_paths import CodePathChange, find_code_path_changes
 from tools.analysis.surprise import MAX_SCORE, change_score, p_value_text
 from tools.records import LogLevel, LogRecord, Span
 
@@ -386,6 +382,35 @@ def test_a_statement_that_stopped_is_a_stop_whatever_it_wrote() -> None:
     ]
     (change,) = _changes(sample)
     assert change.kind == "vanished" and change.source == "f.m.s.BasicServiceImpl#119"
+
+
+def _branches(sample: _Sample, start: datetime, one: int, other: int) -> None:
+    """``one`` spans that look a train type up by name, then ``other`` that look up a list."""
+    for i in range(one + other):
+        found = "train type {n} found by name" if i < one else "listing every train type in {n}"
+        sample.add(start + timedelta(seconds=i), [(LogLevel.INFO, found)])
+
+
+def test_the_other_branch_of_a_choice_it_always_made_is_other_input() -> None:
+    """``retrieveByName`` took one of two branches, never both (18 and 25 of 43 spans); since
+    the start every request takes the second (ts-train-service on 2023-01-30 at 13:52, when the
+    requests asked for lists): the input mix changed, not the code. Where the second branch is
+    new, or was not what the other spans did, the first stopping is a stop."""
+    sample = _Sample()
+    _branches(sample, T0, 18, 25)
+    _branches(sample, SPLIT, 0, 17)
+    assert [c.kind for c in _changes(sample)] == []  # the new share is INFO: no change either
+    # a path taken instead that never showed before: the code went somewhere new
+    new = _Sample()
+    _branches(new, T0, 43, 0)
+    _branches(new, SPLIT, 0, 17)
+    assert sorted(c.kind for c in _changes(new)) == ["appeared", "vanished"]
+    # an event written beside the gone one (the same span did both): not an alternative
+    beside = _Sample()
+    beside.period(T0, 20, 10, (LogLevel.INFO, QUERY))
+    beside.period(SPLIT, 20, 0, (LogLevel.INFO, QUERY))
+    (change,) = _changes(beside)
+    assert change.kind == "vanished" and change.template.startswith("Query route by id")
 
 
 def test_where_in_the_incident_a_line_stopped_is_placed() -> None:

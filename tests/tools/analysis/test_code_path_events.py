@@ -1,0 +1,57 @@
+"""The events of a code path and the rules by which a moved share is not a changed path."""
+
+from __future__ import annotations
+
+from tools.analysis.code_path_events import (
+    EventSpans,
+    share_moved,
+    still_written,
+    taken_instead,
+)
+from tools.analysis.code_path_spans import BEFORE, INCIDENT, SpanIndex
+from tools.records import Span
+
+
+def _operation(normal: int, incident: int) -> tuple[SpanIndex, list[int], list[int]]:
+    """One operation's spans: ``normal`` before the start, ``incident`` since (their indices)."""
+    index = SpanIndex()
+    for n in range(normal + incident):
+        period = BEFORE if n < normal else INCIDENT
+        index.add(Span(f"{n + 1:032x}", f"{n + 1:016x}", None, "train", "byName", n, 2.0), period)
+    return index, list(range(normal)), list(range(normal, normal + incident))
+
+
+def _event(before: list[int], since: list[int]) -> EventSpans:
+    event = EventSpans()
+    event.spans[BEFORE].update(before)
+    event.spans[INCIDENT].update(since)
+    return event
+
+
+def test_a_share_moves_when_the_move_is_both_large_and_surprising() -> None:
+    index, normal, incident = _operation(40, 20)
+    gone = share_moved(index, 0, BEFORE, _event(normal[:36], incident[:0]))
+    assert gone is not None and gone[0] == -0.9 and gone[1] >= 3
+    assert share_moved(index, 0, BEFORE, _event(normal[:20], incident[:9])) is None  # small
+    thin, few, since = _operation(5, 5)
+    assert share_moved(thin, 0, BEFORE, _event(few[:3], since[:0])) is None  # not surprising
+    assert still_written(index, 0, BEFORE, _event(normal[:36], incident[:18]))
+    assert not still_written(index, 0, BEFORE, _event(normal[:36], incident[:0]))
+
+
+def test_the_other_arm_of_a_choice_made_in_every_normal_span_was_taken_instead() -> None:
+    """18 spans of 43 looked up one name, the other 25 a list; since the start all 17 do the
+    second: that arm is returned. An event that showed beside the gone one, or in too few of
+    the other spans, or no more often since, is not an alternative."""
+    index, normal, incident = _operation(43, 17)
+    by_name = _event(normal[:18], [])
+    by_names = _event(normal[18:], incident)
+    logged = _event(normal, incident)  # written in every span, beside both arms
+    assert taken_instead(index, 0, BEFORE, by_name, [by_name, logged, by_names]) is by_names
+    assert taken_instead(index, 0, BEFORE, by_name, [by_name, logged]) is None
+    rare = _event(normal[18:28], incident)  # 10 of the 25 other spans: no choice between two
+    assert taken_instead(index, 0, BEFORE, by_name, [by_name, rare]) is None
+    fewer = _event(normal[18:], incident[:8])  # the other arm is taken less often since
+    assert taken_instead(index, 0, BEFORE, by_name, [by_name, fewer]) is None
+    every = _event(normal, [])  # nothing left that did not show it
+    assert taken_instead(index, 0, BEFORE, every, [every, by_names]) is None

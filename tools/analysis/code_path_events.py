@@ -1,0 +1,87 @@
+"""The events of a code path (a log line an operation writes, a call it makes inside its
+service) and the spans that showed each, per period; whether an event's share of its
+operation's spans moved, largely and surprisingly; and the rules by which such a move is not
+a code path that changed: the statement still writes (another text), the operation took the
+other branch of a choice it always made (other input), the event belonged to the failure path.
+
+Part of :mod:`tools.analysis.code_paths`, which says why each rule is what it is.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from tools.analysis.code_path_spans import INCIDENT, SpanIndex
+from tools.analysis.surprise import SIGNIFICANCE, change_score
+from tools.records import LogLevel
+
+MIN_SCORE = -math.log10(SIGNIFICANCE)  # 3: p <= 0.001
+MIN_SHARE_CHANGE = 0.3
+
+
+@dataclass
+class EventSpans:
+    """One event (a line, a call) of one operation: the spans that showed it, per period."""
+
+    spans: tuple[set[int], set[int], set[int]] = field(
+        default_factory=lambda: (set(), set(), set())
+    )
+    level: LogLevel = LogLevel.TRACE
+    examples: dict[int, str] = field(default_factory=dict)  # period → first message
+    call: bool = False  # a call the operation makes (a child span), not a log line
+
+
+def share_moved(
+    index: SpanIndex, group: int, base: int, entry: EventSpans
+) -> tuple[float, float] | None:
+    """How far the share of the group's spans showing ``entry`` moved from normal to the
+    incident, and the score of that move, when it is both large and surprising; else None."""
+    normal_spans, incident_spans = index.counts[group][base], index.counts[group][INCIDENT]
+    normal_with, incident_with = len(entry.spans[base]), len(entry.spans[INCIDENT])
+    moved = incident_with / incident_spans - normal_with / normal_spans
+    if abs(moved) < MIN_SHARE_CHANGE:
+        return None
+    score = change_score(normal_with, normal_spans, incident_with, incident_spans)
+    return (moved, score) if score >= MIN_SCORE else None
+
+
+def still_written(index: SpanIndex, group: int, base: int, statement: EventSpans) -> bool:
+    """Whether a statement still writes in the incident's spans about as often as normally,
+    whatever its text: a template of it that vanished was a value in the message (another
+    train type, another result), not a code path that stopped."""
+    found = share_moved(index, group, base, statement)
+    return found is None or found[0] > 0
+
+
+def taken_instead(
+    index: SpanIndex, group: int, base: int, gone: EventSpans, others: list[EventSpans]
+) -> EventSpans | None:
+    """Whether the spans that stopped showing ``gone`` took the other branch of a choice the
+    operation made all along: an event (line or call) that normally never showed in the same
+    span as ``gone`` and showed in most of the spans without it, and still shows in as many of
+    the incident's spans without it. ts-train-service's ``retrieveByName`` looks a train type up
+    with ``findByName`` or ``findByNames`` (18 and 25 of 43 spans, never both); on 2023-01-30 at
+    13:52 every request took the second: the input mix changed, the code did not. An exception
+    or an early return cuts a path short: what follows is a new event (an error line, a
+    handler) or none, not the other arm of a choice made in every normal span (a new event still
+    counts). Returns that event, if any."""
+    normal_with = gone.spans[base]
+    incident_with = gone.spans[INCIDENT]
+    normal_without = index.counts[group][base] - len(normal_with)
+    incident_without = index.counts[group][INCIDENT] - len(incident_with)
+    if normal_without <= 0 or incident_without <= 0:
+        return None
+    for other in others:
+        if other is gone or other.spans[base] & normal_with:
+            continue  # the same event, or one that also shows beside it: not an alternative
+        instead_normal = len(other.spans[base]) / normal_without
+        instead_incident = len(other.spans[INCIDENT] - incident_with) / incident_without
+        if instead_normal > 0.5 and instead_incident >= instead_normal:
+            return other
+    return None
+
+
+def on_failures(index: SpanIndex, spans: set[int]) -> bool:
+    """Most of ``spans`` (those that showed an event normally) failed: it is how they fail."""
+    return sum(index.spans[i].error for i in spans) * 2 > len(spans)
