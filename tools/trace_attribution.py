@@ -245,11 +245,17 @@ def _calls(
     )
 
 
+def gap_key(caller: str, callee: str) -> str:
+    """The evidence key of the time on calls from ``caller`` to ``callee`` outside the callee's
+    spans (the engine cites it for the caller when that time is the caller's own)."""
+    return f"traces:gap:{caller}->{callee}"
+
+
 def _gap(edge: EdgeFinding, traces: TracesBackend, window: TimeWindow) -> EvidenceDraft:
     info = traces.describe(TraceQuery(window=window, service=edge.caller))
     when = "in the reference period" if edge.reference else "before"
     return EvidenceDraft(
-        key=f"traces:gap:{edge.caller}->{edge.callee}",
+        key=gap_key(edge.caller, edge.callee),
         source=Source.TRACES,
         title=f"{edge.caller} → {edge.callee}: time outside {edge.callee}'s spans "
         f"{fmt_ms(edge.baseline_gap_ms)} → {fmt_ms(edge.incident_gap_ms)}",

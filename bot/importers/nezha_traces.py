@@ -8,10 +8,17 @@ The data has no status column. A span is marked ``error`` when the same pod logg
 line carrying its trace and span id (every ERROR log line of this dataset matches a span of
 the same pod); its first such message becomes ``attrs["error.message"]``.
 
-Span kind is inferred from the operation name: URL paths (and roots) are ``server`` spans,
-``HTTP GET``/``HTTP POST``/... are ``client`` calls (``peer.service`` = the service of their
-child span), SQL statements are ``client`` calls to the database, anything else is
-``internal``.
+The data has no span kind either; it comes from the span's place in the trace, else its
+name. A root, or a span whose parent is another service's, is a ``server`` span (a request
+entering the service); a span whose children are all another service's is a ``client`` call
+(``peer.service`` = that service): OnlineBoutique's gRPC calls are named
+``hipstershop.CartService/GetCart`` on the caller's side, with no ``HTTP`` to tell, and its
+Python services name them ``/hipstershop.…``, like a server's URL path. Else by name: URL paths
+are ``server`` spans, ``HTTP GET``/``HTTP POST``/... ``client`` calls (with no child: a call
+that never reached a traced server), SQL statements ``client`` calls to the database, anything
+else ``internal``. Messaging spans named as OpenTelemetry names them (``<destination> send``,
+``… process``) are ``producer`` and ``consumer`` spans: TrainTicket's food service hands
+deliveries to a queue.
 """
 
 from __future__ import annotations
@@ -39,6 +46,8 @@ TRACE_COLUMNS = (
 )
 _ROOT_PARENTS = frozenset({"", "root", "0", "null", "None"})
 _HTTP_CLIENT = ("HTTP ",)
+_PRODUCE = frozenset({"send", "publish", "create"})
+_CONSUME = frozenset({"process", "receive", "deliver", "settle"})
 _SQL = ("SELECT ", "INSERT ", "UPDATE ", "DELETE ", "REPLACE ")
 
 
@@ -92,10 +101,11 @@ def convert_traces(
                     issues.skip(name, line, f"span {key[1]} repeats with different fields")
             else:
                 spans[key] = span
-    peers: dict[tuple[str, str], str] = {}
+    # per span, the services its children belong to (the first one: its peer, if a call)
+    peers: dict[tuple[str, str], dict[str, None]] = {}
     for (trace_id, _), span in spans.items():
         if span.parent is not None:
-            peers.setdefault((trace_id, span.parent), service_of(span.pod))
+            peers.setdefault((trace_id, span.parent), {})[service_of(span.pod)] = None
     with out.open("w", encoding="utf-8") as sink:
         for key, span in spans.items():
             record = _record(key, span, spans, peers, error_spans, result)
@@ -135,7 +145,7 @@ def _record(
     key: tuple[str, str],
     span: _Span,
     spans: dict[tuple[str, str], _Span],
-    peers: dict[tuple[str, str], str],
+    peers: dict[tuple[str, str], dict[str, None]],
     error_spans: dict[tuple[str, str], str],
     result: TraceResult,
 ) -> dict[str, Any]:
@@ -147,12 +157,21 @@ def _record(
         attrs["nezha.missing_parent"] = parent
         parent = None
         result.orphans += 1
-    kind = _kind(span.operation, parent is None)
+    callees = [c for c in peers.get(key, {}) if c != service]
+    called = parent is not None and service_of(spans[(trace_id, parent)].pod) != service
+    if (messaging := _messaging(span.operation)) is not None:
+        kind = messaging  # a message sent or handled: no one waits on the other side
+    elif parent is None or called:
+        kind = "server"  # a request entering the service: a root, or a call from another
+    elif callees and len(callees) == len(peers[key]):
+        kind = "client"  # its children are all another service's: the caller's side of a call
+    else:
+        kind = _kind(span.operation)
     if kind == "client":
         if span.operation.startswith(_SQL):
             attrs["db.statement"] = span.operation
-        elif (peer := peers.get(key)) is not None:
-            attrs["peer.service"] = peer
+        elif callees:
+            attrs["peer.service"] = callees[0]
     error = error_spans.get(key)
     if error is not None:
         attrs["error.message"] = error
@@ -179,8 +198,18 @@ def _record(
     return record
 
 
-def _kind(operation: str, is_root: bool) -> str:
-    if is_root or operation.startswith("/"):
+def _messaging(operation: str) -> str | None:
+    """``producer`` or ``consumer`` for OpenTelemetry's messaging span names (``<destination>
+    send``, ``… process``), else None."""
+    verb = operation.rsplit(" ", 1)[-1] if " " in operation else ""
+    if verb in _PRODUCE:
+        return "producer"
+    return "consumer" if verb in _CONSUME else None
+
+
+def _kind(operation: str) -> str:
+    """The kind a span's name says, for a span whose place in the trace does not."""
+    if operation.startswith("/"):
         return "server"
     if operation.startswith(_HTTP_CLIENT) or operation.startswith(_SQL):
         return "client"

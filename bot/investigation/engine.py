@@ -27,7 +27,7 @@ from bot.investigation.scope import (
     incident_start,
     resolve_scope,
 )
-from bot.investigation.signals import collect
+from bot.investigation.signals import cite_callers_side, collect
 from bot.investigation.validate import validate_answer
 from bot.investigation.writer import FAULT_WORDS, hypothesis, write_answer
 from bot.llm.answer import render_statement
@@ -296,6 +296,7 @@ async def _run(
         signals = collect(
             metrics.data, logs.data, traces.data, changes.data, start.timestamp(), paths.data
         )
+        drafts = cite_callers_side(drafts, traces.data)
         ranked = rank(signals, traces.data, drafts, limits_.max_candidates)
     yield Progress("stage", stage="postmortems")
     with watch.stage("postmortems"):

@@ -230,7 +230,7 @@ def test_logs_and_traces_are_valid_and_cover_before_and_after(
             parent = span["parent_id"]
             assert parent is None or (span["trace_id"], parent) in ids
             assert span["duration_ms"] >= 0
-            assert span["kind"] in {"server", "client", "internal"}
+            assert span["kind"] in {"server", "client", "internal", "producer", "consumer"}
         errors = [s for s in spans if s["status"] == "error"]
         assert errors
         assert all(s["attrs"]["error.message"] for s in errors)

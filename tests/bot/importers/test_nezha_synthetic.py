@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +18,10 @@ from bot.importers.nezha_alert import (
     fallback_symptom,
     latency_symptom,
 )
+from bot.importers.nezha_issues import Issues
 from bot.importers.nezha_layout import NezhaDay, service_of, system_of
-from tests.bot.importers.fake_nezha import INJECT, POD, write_lines
+from bot.importers.nezha_traces import convert_traces
+from tests.bot.importers.fake_nezha import INJECT, POD, span_row, write_lines
 from tools.bundle.reader import load_bundle
 
 
@@ -210,3 +213,65 @@ def test_the_system_is_named_from_the_days_pods(
     for pod in pods:
         write_lines(tmp_path / "metric" / f"{pod}_metric.csv", ["Time"])
     assert system_of(NezhaDay(tmp_path, "2022-08-22", ())) == expected
+
+
+def test_span_kinds_come_from_the_trace_s_shape_before_the_names(tmp_path: Path) -> None:
+    """The data has no span kind. OnlineBoutique's frontend names its gRPC calls
+    ``hipstershop.CartService/GetCart`` and its Python recommender names them
+    ``/hipstershop.…`` like a URL path: a span whose children are all another service's is the
+    caller's side of a call, and a span whose parent is another service's is a request entering
+    it, whatever the names. Messaging spans (``<queue> send``, ``… process``) are a producer
+    and a consumer; TrainTicket's names decide where the shape does not (a call with no traced
+    server, a database statement)."""
+    rows = [
+        ("front", "root", "frontend-579b9bff58-t2dbm", "hipstershop.Frontend/Recv.", 100),
+        ("cart", "front", "frontend-579b9bff58-t2dbm", "hipstershop.CartService/GetCart", 20),
+        ("cartsrv", "cart", "cartservice-7c9d8b6f5-b2x4k", "hipstershop.CartService/GetCart", 5),
+        (
+            "reco",
+            "front",
+            "frontend-579b9bff58-t2dbm",
+            "hipstershop.RecommendationService/List",
+            30,
+        ),
+        ("recosrv", "reco", "recommendationservice-6f4c8d9b7-c3m5p", "/hipstershop.Reco/List", 25),
+        (
+            "list",
+            "recosrv",
+            "recommendationservice-6f4c8d9b7-c3m5p",
+            "/hipstershop.Catalog/List",
+            20,
+        ),
+        ("catsrv", "list", "productcatalogservice-8d7f6c5b4-d4q8r", "hipstershop.Catalog/List", 3),
+        ("sql", "cartsrv", "cartservice-7c9d8b6f5-b2x4k", "SELECT cart", 1),
+        ("lost", "front", "frontend-579b9bff58-t2dbm", "HTTP GET", 9),
+        ("send", "front", "frontend-579b9bff58-t2dbm", "orders send", 1),
+        ("handle", "send", "emailservice-9a8b7c6d5-e5w2z", "orders process", 4),
+    ]
+    path = tmp_path / "08_43_trace.csv"
+    lines = [",".join(("TraceID", "SpanID", "ParentID", "PodName", "OperationName"))]
+    lines[0] += ",StartTimeUnixNano,EndTimeUnixNano,Duration"
+    lines += [span_row("t1", s, p, pod, op, "08:43:10.000000", ms) for s, p, pod, op, ms in rows]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "traces.jsonl"
+    valid = (datetime(2023, 1, 29, 8, 0, tzinfo=UTC).timestamp(), 1.8e9)
+    convert_traces([(path, path.name)], out, Issues(), valid, {})
+    spans = {s["span_id"]: s for s in _jsonl(out)}
+    kinds = {span: spans[span]["kind"] for span, *_ in rows}
+    assert kinds == {
+        "front": "server",
+        "cart": "client",
+        "cartsrv": "server",
+        "reco": "client",
+        "recosrv": "server",
+        "list": "client",
+        "catsrv": "server",
+        "sql": "client",
+        "lost": "client",
+        "send": "producer",
+        "handle": "consumer",
+    }
+    assert spans["cart"]["attrs"]["peer.service"] == "cartservice"
+    assert spans["list"]["attrs"]["peer.service"] == "productcatalogservice"
+    assert spans["sql"]["attrs"]["db.statement"] == "SELECT cart"
+    assert "attrs" not in spans["lost"]  # a call no traced server answered: no peer known
