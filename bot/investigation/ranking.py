@@ -106,7 +106,10 @@ def fault_type(s: ServiceSignals) -> FaultType:
     if s.outage or s.gone or (s.traffic_down >= 10 and norm["trace_errors"] > 0.5):
         return FaultType.DEPENDENCY_OUTAGE
     groups = s.metric_groups
-    causes = {**_resources(s), FaultType.NETWORK_DELAY: norm["trace_network"]}
+    # a slow link adds time outside the callee's spans and leaves its own as they were; when its
+    # own time grew too, it is slow itself, and the time in front of its spans is its queue
+    slow_link = norm["trace_network"] if norm["trace_latency"] < MIN_CAUSE else 0.0
+    causes = {**_resources(s), FaultType.NETWORK_DELAY: slow_link}
     cause, strength = max(causes.items(), key=lambda kv: kv[1])
     # an exception skips statements, saturation does not: an own code path cut short by more
     # than the resources rose is the fault, and the extra work after it the small rise

@@ -118,8 +118,19 @@ def test_an_own_code_path_cut_short_by_more_than_the_resources_rose_is_the_fault
 
 
 def test_time_on_the_calls_to_a_service_is_network_delay() -> None:
-    s = signals(trace_network=CLEAR, trace_latency=1.0, trace_errors=1.0)
+    s = signals(trace_network=CLEAR, trace_latency=FAINT, trace_errors=1.0)
     assert fault_type(s) is FaultType.NETWORK_DELAY
+
+
+def test_a_callee_whose_own_time_grew_too_is_slow_itself_not_its_link() -> None:
+    """A slow link leaves the callee's own spans as they were. OnlineBoutique's recommender,
+    starved of CPU (2022-08-23 15:21), took longer in its own spans and answered late: the time
+    in front of its spans is its queue, and the hypothesis is its CPU, or its latency when no
+    resource says why (however much larger the time outside its spans grew)."""
+    s = signals(trace_network=CLEAR, trace_latency=CLEAR, groups={SignalGroup.CPU: 1.5})
+    assert fault_type(s) is FaultType.CPU
+    s = signals(trace_network=CLEAR * 3, trace_latency=CLEAR)
+    assert fault_type(s) is FaultType.LATENCY
 
 
 def test_errors_from_a_service_that_recorded_no_spans_are_an_outage() -> None:
