@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from tools.analysis.code_path_spans import INCIDENT, SpanIndex
+from tools.analysis.code_path_spans import INCIDENT, MIN_SPANS, SpanIndex
 from tools.analysis.surprise import SIGNIFICANCE, change_score
 from tools.records import LogLevel
 
@@ -75,11 +75,25 @@ def taken_instead(
     for other in others:
         if other is gone or other.spans[base] & normal_with:
             continue  # the same event, or one that also shows beside it: not an alternative
+        if not _common_arm(index, group, base, other):
+            continue
         instead_normal = len(other.spans[base]) / normal_without
         instead_incident = len(other.spans[INCIDENT] - incident_with) / incident_without
         if instead_normal > 0.5 and instead_incident >= instead_normal:
             return other
     return None
+
+
+def _common_arm(index: SpanIndex, group: int, base: int, event: EventSpans) -> bool:
+    """An arm the operation took as a rule: in :data:`MIN_SPANS` normal spans or more and at
+    least :data:`MIN_SHARE_CHANGE` of them (an arm rarer than that taking every request is a
+    change of that size in itself, a cache that stopped hitting), and not the failure path (a
+    WARN+ line, an event of failing spans: ts-basic-service's ``Get Route By Ids Failed``,
+    written in 1 of 33 spans before a fault made it the rule)."""
+    spans = event.spans[base]
+    if event.level >= LogLevel.WARN or on_failures(index, spans) or len(spans) < MIN_SPANS:
+        return False
+    return len(spans) / index.counts[group][base] >= MIN_SHARE_CHANGE
 
 
 def on_failures(index: SpanIndex, spans: set[int]) -> bool:

@@ -9,7 +9,7 @@ from tools.analysis.code_path_events import (
     taken_instead,
 )
 from tools.analysis.code_path_spans import BEFORE, INCIDENT, SpanIndex
-from tools.records import Span
+from tools.records import LogLevel, Span
 
 
 def _operation(normal: int, incident: int) -> tuple[SpanIndex, list[int], list[int]]:
@@ -55,3 +55,19 @@ def test_the_other_arm_of_a_choice_made_in_every_normal_span_was_taken_instead()
     assert taken_instead(index, 0, BEFORE, by_name, [by_name, fewer]) is None
     every = _event(normal, [])  # nothing left that did not show it
     assert taken_instead(index, 0, BEFORE, every, [every, by_names]) is None
+
+
+def test_the_failure_path_or_a_rare_arm_is_no_choice_made_as_a_rule() -> None:
+    """``Get Route By Ids Success`` in 32 of 33 spans, ``… Failed`` (ERROR) in the other one;
+    since the fault every span fails: the success line stopping is the fault, not other input.
+    An INFO arm taken in 3 of 33 spans (a cache miss) taking every request is a change too."""
+    index, normal, incident = _operation(33, 20)
+    success = _event(normal[:32], [])
+    failed = _event(normal[32:], incident)
+    failed.level = LogLevel.ERROR
+    assert taken_instead(index, 0, BEFORE, success, [success, failed]) is None
+    failed.level = LogLevel.INFO  # the same shares, not an error line: still a rare arm
+    assert taken_instead(index, 0, BEFORE, success, [success, failed]) is None
+    hit = _event(normal[:30], [])
+    miss = _event(normal[30:], incident)
+    assert taken_instead(index, 0, BEFORE, hit, [hit, miss]) is None
