@@ -16,6 +16,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import cached_property
 from typing import Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -99,9 +100,16 @@ class TraceQuery(BaseModel):
     min_duration: timedelta | None = None
     limit: int = Field(default=200, ge=1, le=5_000)
 
+    @cached_property
+    def bounds(self) -> tuple[float, float]:
+        """The window as epoch seconds, ``[start, end)`` (computed once: ``matches`` runs per
+        span)."""
+        return self.window.start.timestamp(), self.window.end.timestamp()
+
     def matches(self, span: Span) -> bool:
         """Whether ``span`` satisfies every condition (start in the window, closed-open)."""
-        if not self.window.start.timestamp() <= span.start < self.window.end.timestamp():
+        start, end = self.bounds
+        if not start <= span.start < end:
             return False
         if self.service and span.service != self.service:
             return False

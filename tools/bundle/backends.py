@@ -158,12 +158,21 @@ class BundleTraces:
         self._traces = by_trace(bundle.spans or [])
         self._reference = by_trace(bundle.reference.spans or []) if bundle.reference else {}
         every = [*self._traces.values(), *self._reference.values()]
-        self._order = sorted(every, key=lambda t: min(s.start for s in t), reverse=True)
+        # newest first, each with the first and last start of its spans
+        self._order = sorted(
+            ((min(s.start for s in t), max(s.start for s in t), t) for t in every if t),
+            key=lambda entry: entry[0],
+            reverse=True,
+        )
 
     async def find_traces(self, query: TraceQuery) -> list[list[Span]]:
-        # select_traces() over self._order, stopping early: the order is already newest first
+        # select_traces() over self._order, stopping early: the order is already newest first;
+        # a trace none of whose spans starts in the window is passed over without a look
         found: list[list[Span]] = []
-        for spans in self._order:
+        start, end = query.bounds
+        for first, last, spans in self._order:
+            if first >= end or last < start:
+                continue
             if any(query.matches(s) for s in spans):
                 found.append(spans)
                 if len(found) >= query.limit:

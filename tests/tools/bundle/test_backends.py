@@ -6,11 +6,11 @@ from pathlib import Path
 from tests.bundles import T0
 from tools.backends import LogQuery, TraceQuery
 from tools.bundle.backends import BundleLogs, BundleMetrics, BundleTraces
-from tools.bundle.reader import load_bundle
+from tools.bundle.reader import Bundle, load_bundle
 from tools.elasticsearch.settings import LogFields
 from tools.evidence import TimeWindow
 from tools.links import Links
-from tools.records import LogLevel
+from tools.records import LogLevel, Span
 from tools.settings import LinksSettings
 
 HOUR = TimeWindow(start=T0, end=T0 + timedelta(hours=1))
@@ -73,3 +73,30 @@ async def test_traces_are_found_whole_and_newest_first(small_bundle: Path) -> No
     assert await traces.get_trace("nope") == []
     query = traces.describe(TraceQuery(window=LATE, service="api", errors_only=True))
     assert query.text == '{ resource.service.name = "api" && status = error }'
+
+
+async def test_a_trace_is_found_by_any_span_in_the_window_whatever_its_first(
+    tmp_path: Path,
+) -> None:
+    """Traces are passed over by the span starts they cover, not looked into: one that began
+    before the window and has a span in it is found; one that ended before it, or began at its
+    end (closed-open), is not."""
+    at = T0 + timedelta(minutes=40)
+
+    def span(trace: str, n: int, minutes: float) -> Span:
+        start = (at + timedelta(minutes=minutes)).timestamp()
+        return Span(trace, f"{trace}{n}", None, "api", "GET /", start, 5.0)
+
+    spans = [
+        span("straddles", 1, -30),
+        span("straddles", 2, 5),
+        span("before", 1, -30),
+        span("before", 2, -0.01),
+        span("inside", 1, 10),
+        span("at-end", 1, 20),
+    ]
+    bundle = Bundle(tmp_path, {}, None, None, spans, None, None, [])
+    traces = BundleTraces(bundle, Links(LinksSettings()))
+    found = await traces.find_traces(TraceQuery(window=LATE))
+    assert [t[0].trace_id for t in found] == ["inside", "straddles"]
+    assert await traces.find_traces(TraceQuery(window=LATE, service="db")) == []
