@@ -20,9 +20,10 @@ MIN_SCORE = -math.log10(SIGNIFICANCE)  # 3: p <= 0.001
 MIN_SHARE_CHANGE = 0.3
 
 
-@dataclass
+@dataclass(eq=False)
 class EventSpans:
-    """One event (a line, a call) of one operation: the spans that showed it, per period."""
+    """One event (a line, a call) of one operation: the spans that showed it, per period. Each
+    is one event: equal and hashed by identity."""
 
     spans: tuple[set[int], set[int], set[int]] = field(
         default_factory=lambda: (set(), set(), set())

@@ -206,7 +206,7 @@ def find_code_path_changes(
     statements = {line: statement for statement, line in lines.items()}
     names = {group: name for name, group in index.groups.items()}
     detected: list[tuple[CodePathChange, list[int], EventSpans]] = []
-    branches: set[int] = set()  # events taken instead of one that stopped (``taken_instead``)
+    branches: set[EventSpans] = set()  # events taken instead of one that stopped (taken_instead)
     for (group, event), entry in stats.items():
         base = bases[group]
         if base is None:  # never: only compared groups have entries
@@ -226,7 +226,7 @@ def find_code_path_changes(
             instead = taken_instead(index, group, base, entry, by_group[group])
             if instead is not None:
                 change = None  # the other branch of a choice it always made: other input
-                branches.add(id(instead))  # whose rise is no news either
+                branches.add(instead)  # whose rise is no news either
         if change is not None:
             showing = _showing(index, group, entry.spans[INCIDENT], change.kind == "appeared")
             change = _since(index, group, showing, change)
@@ -239,9 +239,7 @@ def find_code_path_changes(
     changes = [
         replace(change, callee_failed=_share(index, showing))
         for change, showing, entry in detected
-        if not (
-            id(entry) in branches and change.kind == "appeared" and change.level < LogLevel.WARN
-        )
+        if not (entry in branches and change.kind == "appeared" and change.level < LogLevel.WARN)
     ]
     changes.sort(
         key=lambda c: (

@@ -450,29 +450,18 @@ def test_another_caller_sees_a_callee_s_delay_only_if_as_slowed_as_this_one() ->
     assert ("frontend", "catalog") not in caller_side(TraceAnalysis(100, 100, {}, seen))
 
 
+def _traces_draft(key: str, service: str) -> EvidenceDraft:
+    return EvidenceDraft(
+        key=key, source=Source.TRACES, title=key, summary="", query="q", service=service
+    )
+
+
 def test_the_time_on_a_caller_s_side_is_cited_for_the_caller() -> None:
     """A candidate is listed only with evidence of its own: the edges' time, which the traces
     tool files under the callee, is the caller's evidence when the time is the caller's."""
     starved = [_edge("frontend", c, 96.0) for c in ("catalog", "cart")]
-    drafts = [
-        EvidenceDraft(
-            key=gap_key("frontend", c),
-            source=Source.TRACES,
-            title=c,
-            summary="",
-            query="q",
-            service=c,
-        )
-        for c in ("catalog", "cart")
-    ]
-    other = EvidenceDraft(
-        key="traces:origin:cart",
-        source=Source.TRACES,
-        title="t",
-        summary="",
-        query="q",
-        service="cart",
-    )
+    drafts = [_traces_draft(gap_key("frontend", c), c) for c in ("catalog", "cart")]
+    other = _traces_draft("traces:origin:cart", "cart")
     cited = cite_callers_side([*drafts, other], TraceAnalysis(100, 100, {}, starved))
     assert [d.service for d in cited] == ["frontend", "frontend", "cart"]
     assert cite_callers_side([*drafts, other], None) == [*drafts, other]
