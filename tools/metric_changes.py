@@ -30,6 +30,21 @@ MAX_EVIDENCE = 24  # one tool call: enough to cite two changes of most services 
 PER_SERVICE = 2
 
 
+def evidence_key(change: SeriesChange) -> str:
+    return f"metrics:{change.service}:{change.metric}"
+
+
+def without_past_episodes(
+    drafts: list[EvidenceDraft], changes: list[SeriesChange] | None, at: float
+) -> list[EvidenceDraft]:
+    """``drafts`` less the metric items whose every change was over before ``at`` (the
+    incident start; :meth:`SeriesChange.over_before`): an earlier episode in the window is
+    not evidence about the incident."""
+    live = {evidence_key(c) for c in changes or [] if not c.over_before(at)}
+    past = {evidence_key(c) for c in changes or []} - live
+    return [d for d in drafts if d.key not in past]
+
+
 def _evidence(change: SeriesChange, backend: MetricsBackend, window: TimeWindow) -> EvidenceDraft:
     info = backend.describe(change.metric, window, change.service)
     before = fmt_value(change.metric, change.baseline_median)
@@ -55,7 +70,7 @@ def _evidence(change: SeriesChange, backend: MetricsBackend, window: TimeWindow)
         f"{hhmm(t)[:5]} {fmt_value(change.metric, v)}" for t, v in change.points[::step]
     )
     return EvidenceDraft(
-        key=f"metrics:{change.service}:{change.metric}",
+        key=evidence_key(change),
         source=Source.METRICS,
         title=f"{change.service}: {change.metric} {change.direction} {size} "
         f"({before} → {fmt_value(change.metric, value)})",

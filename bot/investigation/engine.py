@@ -38,7 +38,7 @@ from tools.deps import Deps
 from tools.evidence import Evidence, EvidenceDraft, TimeWindow
 from tools.gateway import ToolGateway
 from tools.log_patterns import log_patterns
-from tools.metric_changes import metric_changes
+from tools.metric_changes import metric_changes, without_past_episodes
 from tools.onsets import covered, log_onsets, trace_onsets
 from tools.postmortems import Hit
 from tools.recent_changes import recent_changes
@@ -291,6 +291,7 @@ async def _run(
     # are warnings, not sources (a failed backend is already named by its main tool)
     helpers: list[ToolResult[Any]] = [log_onset, trace_onset, paths]
     drafts = [d for r in [*results, *helpers] for d in r.evidence]
+    drafts = without_past_episodes(drafts, metrics.data, start.timestamp())
     yield Progress("stage", stage="rank")
     with watch.stage("rank"):
         signals = collect(

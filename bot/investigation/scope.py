@@ -210,6 +210,9 @@ def incident_start(
     ``ALERT_LOOKBACK`` before it to the alert, or anywhere in the window without one): a
     change point that another modality confirms at about the same time (``consistent_onset``)
     among the log and trace ``onsets`` and the onsets of the strongest own metric changes.
+    A metric change that was over before the alert's lead (``SeriesChange.over_before``
+    ``ALERT_LEAD`` before it: back to normal while the alert's condition had to hold) is an
+    earlier episode in the window, not the onset of what fires; it places nothing.
     Without one, the older rules: the onset of the alerting service's own symptom (the alert
     *is* that symptom); else the latest onset before the alert among the strongest changes
     (chronically noisy series change early, the incident's changes cluster just before the
@@ -225,12 +228,14 @@ def incident_start(
         return request.incident_start
     alert_time = scope.alert_time
     significant = [c for c in (changes or []) if c.onset is not None and c.score >= Z_THRESHOLD]
+    # what fires is going on: an episode over before the alert's lead is not its onset
+    over = (alert_time - ALERT_LEAD).timestamp() if alert_time is not None else None
     if alert_time is not None:
         lo, hi = max(alert_time - ALERT_LOOKBACK, scope.window.start), alert_time
     else:
         lo, hi = scope.window.start, scope.window.end
     found = consistent_onset(
-        [*onsets, *metric_onsets(significant)],
+        [*onsets, *metric_onsets(significant, over)],
         not_before=lo.timestamp(),
         not_after=hi.timestamp(),
         confirmed_only=bool(onsets),  # logs or traces were looked at: they must agree
@@ -246,11 +251,12 @@ def incident_start(
     if alert_time is not None:
         cutoff = alert_time.timestamp()
         before = [c for c in significant if c.onset is not None and c.onset <= cutoff]
-        own = [c.onset for c in before if c.service == scope.alert_service and c.onset]
+        live = [c for c in before if over is None or not c.over_before(over)]
+        own = [c.onset for c in live if c.service == scope.alert_service and c.onset]
         latest = max(alert_time - ALERT_LEAD, scope.window.start)
         if own:
             return min(datetime.fromtimestamp(min(own), UTC), latest)
-        onsets_ = [c.onset for c in before[:TOP_CHANGES_FOR_ONSET] if c.onset is not None]
+        onsets_ = [c.onset for c in before[:TOP_CHANGES_FOR_ONSET] if c.onset and c in live]
         if onsets_:
             return min(datetime.fromtimestamp(max(onsets_), UTC), latest)
         return latest
@@ -270,9 +276,12 @@ def _within_data(
     return first + (data.end - first) / 2 if data.end > first else start
 
 
-def metric_onsets(changes: list[SeriesChange]) -> list[Onset]:
+def metric_onsets(changes: list[SeriesChange], over: float | None = None) -> list[Onset]:
     """Onsets of the strongest changes of services' own metrics (``TOP_CHANGES_FOR_ONSET``,
-    largest effect first; traffic, callees' latency and host figures move with any symptom).
+    largest effect first; traffic, callees' latency and host figures move with any symptom),
+    less those of them that were over by ``over`` (``SeriesChange.over_before``): an earlier
+    episode is not this incident's onset, nor does it make a weaker change one of the
+    strongest.
 
     A metric sample stands for the step before it, so the onset is placed one step before the
     first sample that changed; its strength is the Gaussian log-likelihood ratio of a shift
@@ -281,7 +290,7 @@ def metric_onsets(changes: list[SeriesChange]) -> list[Onset]:
     own.sort(key=lambda c: -c.effect)
     found = []
     for c in own[:TOP_CHANGES_FOR_ONSET]:
-        if c.onset is None:
+        if c.onset is None or (over is not None and c.over_before(over)):
             continue
         step = _step(c)
         found.append(

@@ -236,8 +236,8 @@ def collect(
 
     weights = distinctiveness(metrics or [])
     for change in metrics or []:
-        if change.score <= 0:
-            continue
+        if change.score <= 0 or change.over_before(incident_start_ts):
+            continue  # unchanged, or an earlier episode: back to normal before the incident
         s = of(change.service)
         if change.went_away:  # not its resources' saturation: its process is gone
             size = change.effect * weights[change.metric]

@@ -13,7 +13,7 @@ from tools.backends import QueryInfo
 from tools.deps import Deps
 from tools.evidence import TimeWindow
 from tools.gateway import ToolGateway
-from tools.metric_changes import MAX_EVIDENCE, PER_SERVICE, metric_changes
+from tools.metric_changes import MAX_EVIDENCE, PER_SERVICE, metric_changes, without_past_episodes
 from tools.records import MetricSeries
 from tools.result import ToolResult
 
@@ -179,3 +179,32 @@ async def test_a_process_that_went_away_is_cited_going_down() -> None:
     memory = cited["metrics:redis:memory_usage_bytes"]
     assert " down " in memory.title and "up" not in memory.title
     assert "the process is gone" in memory.summary and "Its CPU fell as far" in memory.summary
+
+
+async def test_an_episode_over_before_the_incident_is_not_its_evidence() -> None:
+    """A service's CPU up 10 minutes and back 5 minutes after the split (an earlier incident
+    in the window) is evidence until the incident starts after it, not from then on."""
+    episode = _step("cpu_usage_ratio", "mail", 0.1, 0.8)
+    values = list(episode.values[: STEPS_BEFORE + 10]) + list(episode.values[:10])
+    episode = MetricSeries(
+        metric=episode.metric,
+        service=episode.service,
+        timestamps=episode.timestamps,
+        values=tuple(values),
+    )
+    ongoing = _step("latency_p99_seconds", "api", 0.1, 0.8)
+    result = await ToolGateway(Deps(metrics=_Metrics([episode, ongoing]))).call(
+        metric_changes, window=WINDOW, baseline_end=SPLIT
+    )
+    assert result.data is not None
+    assert {e.key for e in result.evidence} == {
+        "metrics:mail:cpu_usage_ratio",
+        "metrics:api:latency_p99_seconds",
+    }
+    over = SPLIT + timedelta(minutes=10)  # the first sample back to normal
+    early = without_past_episodes(
+        result.evidence, result.data, (over - timedelta(seconds=1)).timestamp()
+    )
+    assert early == result.evidence
+    later = without_past_episodes(result.evidence, result.data, over.timestamp())
+    assert [e.key for e in later] == ["metrics:api:latency_p99_seconds"]

@@ -97,6 +97,15 @@ class SeriesChange:
     effect: float = 0.0  # how big, when significant: doublings in the bad direction (see below)
     step: float = 0.0  # seconds between samples (the median spacing); 0: unknown
     went_away: bool = False  # a fall of CPU or memory with the other: the process is gone
+    # the last sample past the threshold when a later one was back within it; None: never
+    # past it, or still past it at the last sample (not over, as far as the data goes)
+    until: float | None = None
+
+    def over_before(self, at: float) -> bool:
+        """Whether the change was over by ``at``: the sample after the last one past the
+        threshold (one step later) was back within it. A past episode, not what goes on at
+        ``at``: an earlier incident in the window, a deploy's warm-up."""
+        return self.until is not None and self.until + (self.step or 60.0) <= at
 
     @property
     def relative_change(self) -> float | None:
@@ -180,6 +189,8 @@ def score_series(
     incident_median = (
         float(np.median(evaluation[above])) if above.any() else float(np.median(evaluation))
     )
+    last = int(np.flatnonzero(above)[-1]) if above.any() else len(above) - 1
+    until = float(eval_ts[last]) if last < len(above) - 1 else None
     effect = _effect(median, incident_median, spread, bad) if score >= Z_THRESHOLD else 0.0
     return SeriesChange(
         service=series.service,
@@ -196,6 +207,7 @@ def score_series(
         against_reference=against_reference,
         effect=effect,
         step=float(np.median(np.diff(ts))) if len(ts) >= 2 else 0.0,
+        until=until,
     )
 
 

@@ -242,6 +242,39 @@ def test_metrics_only_confirmed_onsets_long_before_the_alert_are_ignored() -> No
     assert start_of(metrics) == long_before + MINUTE
 
 
+def test_an_episode_over_before_the_alert_s_lead_places_no_start() -> None:
+    """An earlier incident in the window (its CPU and latency up 9 minutes before the alert,
+    back to normal 5 minutes before it) is not the onset of what fires now."""
+    earlier = ALERT - 9 * MINUTE
+    back = ALERT - 5 * MINUTE
+    metrics = [
+        replace(change("mail", m, earlier, effect=5.0), until=(back - MINUTE).timestamp())
+        for m in ("cpu_usage_ratio", "latency_p99_seconds")
+    ]
+    assert start_of(metrics) == ALERT - ALERT_LEAD  # nothing else: the alert's lead
+    ongoing = ALERT - 3 * MINUTE
+    metrics += [
+        change("api", "error_ratio", ongoing, effect=1.0),
+        change("api", "latency_p99_seconds", ongoing, effect=1.0),
+    ]
+    assert start_of(metrics) == ongoing - MINUTE
+    # still going at the alert's lead: that episode is the onset again
+    still = [replace(c, until=ALERT.timestamp()) for c in metrics[:2]]
+    assert start_of(still + metrics[2:]) == earlier - MINUTE
+
+
+def test_an_episode_over_does_not_promote_a_weaker_change_to_the_strongest() -> None:
+    """The strongest changes are the candidates; one of them being over leaves fewer."""
+    over = (ALERT - 5 * MINUTE).timestamp()
+    past = [
+        replace(change(f"old{i}", "cpu_usage", ALERT - 9 * MINUTE, effect=9.0), until=over)
+        for i in range(TOP_CHANGES_FOR_ONSET)
+    ]
+    weak = change("noise", "syscall_reads", ALERT - 4 * MINUTE, effect=0.5)
+    assert metric_onsets([*past, weak], (ALERT - ALERT_LEAD).timestamp()) == []
+    assert len(metric_onsets([*past, weak])) == TOP_CHANGES_FOR_ONSET
+
+
 def test_with_nothing_at_all_the_alert_s_lead_or_the_baseline_end() -> None:
     assert start_of() == ALERT - ALERT_LEAD
     assert start_of(where=scope(None)) == scope(None).baseline_end

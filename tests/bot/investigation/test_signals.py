@@ -549,3 +549,16 @@ def test_what_its_error_lines_say_is_kept_even_when_none_grew_alone() -> None:
     assert found["api"].error_lines == (80, 80)
     assert not found["api"].exception_words and not found["api"].error_words
     assert "db" not in found  # lines alone are no signal
+
+
+def test_a_metric_episode_over_before_the_incident_counts_for_nothing() -> None:
+    """An earlier incident in the window: the service's CPU back to normal before this one
+    started says nothing about it."""
+    changes = reporting("cpu_usage", {"db"}, effect=3.0)
+    ended = (START - timedelta(minutes=4)).timestamp()
+    past = [replace(c, until=ended, step=60.0) if c.service == "db" else c for c in changes]
+    assert collect(changes, None, None, None, START.timestamp())["db"].anomaly() > 0
+    assert "db" not in collect(past, None, None, None, START.timestamp())
+    # still past the threshold a minute before the start: it goes on into the incident
+    lasting = [replace(c, until=START.timestamp() - 30) if c.service == "db" else c for c in past]
+    assert collect(lasting, None, None, None, START.timestamp())["db"].anomaly() > 0

@@ -46,6 +46,19 @@ def test_step_up_in_latency_is_scored_with_its_onset() -> None:
     assert change.relative_change is not None and 2.5 < change.relative_change < 3.5
 
 
+def test_a_change_knows_until_when_it_lasted() -> None:
+    values = _noisy(0.2, 60, 1) + _noisy(0.8, 10, 2) + _noisy(0.2, 30, 3)
+    change = score_series(_series("latency_p99_seconds", values), START + 15 * 40)
+    assert change is not None and change.score >= Z_THRESHOLD
+    assert change.until == START + 15 * 69  # its last sample past the threshold
+    assert not change.over_before(START + 15 * 69)
+    assert change.over_before(START + 15 * 70)  # the next sample was back to normal
+    ongoing = score_series(_series("latency_p99_seconds", values[:70]), START + 15 * 40)
+    assert ongoing is not None and not ongoing.over_before(START + 15 * 70)
+    flat = score_series(_series("latency_p99_seconds", _noisy(0.2, 100, 4)), START + 15 * 40)
+    assert flat is not None and flat.until is None and not flat.over_before(START + 15 * 200)
+
+
 def test_flat_series_scores_zero_and_noise_stays_low() -> None:
     flat = score_series(_series("error_ratio", [0.0] * 100), START + 15 * 70)
     assert flat is not None and flat.score == 0.0 and flat.onset is None
