@@ -37,6 +37,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from tools.analysis.client_spans import callee_of, covered_ms
 from tools.analysis.code_path_events import MIN_SHARE_CHANGE
 from tools.analysis.critical_path import critical_self_ms
 from tools.analysis.surprise import (
@@ -52,29 +53,6 @@ MIN_SAMPLES = 5
 # an edge into a callee whose calls, all callers together, got significantly slower: its own
 # calls need only the conventional 5 % (the family passed p <= 0.001 first)
 FAMILY_MEMBER = 0.05
-
-
-def _callee(span: Span, children: list[Span]) -> str | None:
-    for child in children:
-        if child.kind == "server" or child.service != span.service:
-            return child.service
-    for key in ("peer.service", "db.system", "net.peer.name", "server.address"):
-        value = span.attrs.get(key)
-        if value:
-            return str(value)
-    return None
-
-
-def _covered_ms(span: Span, children: list[Span]) -> float:
-    """Milliseconds of ``span`` covered by the union of its children's intervals."""
-    intervals = sorted((max(c.start, span.start), min(c.end, span.end)) for c in children)
-    covered, cursor = 0.0, span.start
-    for lo, hi in intervals:
-        lo = max(lo, cursor)
-        if hi > lo:
-            covered += hi - lo
-            cursor = hi
-    return covered * 1000.0
 
 
 @dataclass
@@ -108,7 +86,7 @@ def _origins_below(span: Span, children: dict[str, list[Span]]) -> set[str]:
         kids = children.get(current.span_id, [])
         failing = [k for k in kids if k.error]
         if current.error and not failing:
-            callee = _callee(current, kids) if current.kind == "client" and not kids else None
+            callee = callee_of(current, kids) if current.kind == "client" and not kids else None
             found.add(callee or current.service)
         stack.extend(failing)
     return found
@@ -127,7 +105,7 @@ def _add_trace(stats: PeriodStats, spans: list[Span]) -> None:
     for span, critical_ms in zip(spans, critical, strict=True):
         kids = children.get(span.span_id, [])
         if span.error and not any(k.error for k in kids):
-            callee = _callee(span, kids) if span.kind == "client" and not kids else None
+            callee = callee_of(span, kids) if span.kind == "client" and not kids else None
             origin = callee or span.service
             if origin not in origins_in_trace:
                 origins_in_trace.add(origin)
@@ -144,9 +122,9 @@ def _add_trace(stats: PeriodStats, spans: list[Span]) -> None:
                         ),
                     ),
                 )
-        self_ms = max(0.0, span.duration_ms - _covered_ms(span, kids))
+        self_ms = max(0.0, span.duration_ms - covered_ms(span, kids))
         if span.kind == "client":
-            callee = _callee(span, kids)
+            callee = callee_of(span, kids)
             if callee and callee != span.service:
                 edge = (span.service, callee)
                 stats.calls[edge] += 1
