@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from bot.investigation.compact import compact_evidence, estimate_tokens
-from bot.investigation.notes import helper_warnings, thin_reference_note
+from bot.investigation.notes import helper_warnings, past_episodes_note, thin_reference_note
 from bot.investigation.progress import Progress
 from bot.investigation.question import LogSearch
 from bot.investigation.ranking import RankedService, rank
@@ -343,6 +343,7 @@ async def _run(
         validated = validate_answer(draft_answer, by_id.keys())
     notes = [scope.reference_note] if scope.reference_note else []
     notes += thin_reference_note(scope.reference, scope.window, start)
+    notes += past_episodes_note(metrics.data, start)
     warnings = [
         *source_warnings,
         *notes,

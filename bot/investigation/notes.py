@@ -2,7 +2,9 @@
 
 The helper tools (onsets, code paths) are not sources of their own: a failed backend is named
 once, by its main tool, and a helper's own failure is a warning. A reference period shorter
-than the incident is said, because it makes only larger changes significant.
+than the incident is said, because it makes only larger changes significant. Metric episodes
+over before the incident started are left out of the ranking and the evidence, and said, so
+that an engineer who saw them on a dashboard knows they were seen.
 """
 
 from __future__ import annotations
@@ -10,9 +12,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from bot.investigation.signals import NOT_OWN
+from tools.analysis.change_scores import Z_THRESHOLD, SeriesChange, SignalGroup
 from tools.evidence import TimeWindow
+from tools.formatting import hhmm
 from tools.reference import window_text
 from tools.result import ToolResult
+
+MAX_EPISODES_NAMED = 5
 
 
 def thin_reference_note(
@@ -48,3 +55,28 @@ def helper_warnings(helpers: list[ToolResult[Any]], main: list[ToolResult[Any]])
 def _backend(error: str) -> str:
     """The backend a mapped error names first (``"elasticsearch: HTTP 503"``)."""
     return error.split(":", 1)[0].strip()
+
+
+def past_episodes_note(changes: list[SeriesChange] | None, start: datetime) -> list[str]:
+    """Name the services' own significant metric changes that were over before ``start``
+    (``SeriesChange.over_before``), with when they were back to normal: left out of the ranking
+    and the evidence as an earlier episode, not part of this incident. (Traffic, the calls a
+    service makes and its host never count for it, over or not.)"""
+    at = start.timestamp()
+    ended: dict[str, list[SeriesChange]] = {}
+    for c in changes or []:
+        own = c.group not in (SignalGroup.TRAFFIC, *NOT_OWN)
+        if own and c.score >= Z_THRESHOLD and c.effect > 0 and c.over_before(at):
+            ended.setdefault(c.service, []).append(c)
+    if not ended:
+        return []
+    named = []
+    for service, past in sorted(ended.items())[:MAX_EPISODES_NAMED]:
+        metrics = ", ".join(sorted({c.metric for c in past})[:2])
+        back = max(c.until + (c.step or 60.0) for c in past if c.until is not None)
+        named.append(f"{service} ({metrics}; normal again by {hhmm(back)[:5]})")
+    more = len(ended) - len(named)
+    return [
+        f"left out as earlier episodes, over before the incident started at "
+        f"{hhmm(start)[:5]}: " + "; ".join(named) + (f"; and {more} more" if more > 0 else "")
+    ]
