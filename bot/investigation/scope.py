@@ -251,17 +251,25 @@ def incident_start(
     if alert_time is not None:
         cutoff = alert_time.timestamp()
         before = [c for c in significant if c.onset is not None and c.onset <= cutoff]
-        live = [c for c in before if over is None or not c.over_before(over)]
-        own = [c.onset for c in live if c.service == scope.alert_service and c.onset]
+        own = [
+            c.onset
+            for c in before
+            if c.service == scope.alert_service and c.onset and not _over(c, over)
+        ]
         latest = max(alert_time - ALERT_LEAD, scope.window.start)
         if own:
             return min(datetime.fromtimestamp(min(own), UTC), latest)
-        onsets_ = [c.onset for c in before[:TOP_CHANGES_FOR_ONSET] if c.onset and c in live]
+        strongest = before[:TOP_CHANGES_FOR_ONSET]  # chosen first: an episode over promotes none
+        onsets_ = [c.onset for c in strongest if c.onset is not None and not _over(c, over)]
         if onsets_:
             return min(datetime.fromtimestamp(max(onsets_), UTC), latest)
         return latest
     firsts = [c.onset for c in significant[:TOP_CHANGES_FOR_ONSET] if c.onset is not None]
     return datetime.fromtimestamp(min(firsts), UTC) if firsts else scope.baseline_end
+
+
+def _over(change: SeriesChange, at: float | None) -> bool:
+    return at is not None and change.over_before(at)
 
 
 def _within_data(
@@ -290,7 +298,7 @@ def metric_onsets(changes: list[SeriesChange], over: float | None = None) -> lis
     own.sort(key=lambda c: -c.effect)
     found = []
     for c in own[:TOP_CHANGES_FOR_ONSET]:
-        if c.onset is None or (over is not None and c.over_before(over)):
+        if c.onset is None or _over(c, over):
             continue
         step = _step(c)
         found.append(
