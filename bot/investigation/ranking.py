@@ -108,7 +108,10 @@ def fault_type(s: ServiceSignals) -> FaultType:
     groups = s.metric_groups
     # a slow link adds time outside the callee's spans and leaves its own as they were; when its
     # own time grew too, it is slow itself, and the time in front of its spans is its queue
-    slow_link = norm["trace_network"] if norm["trace_latency"] < MIN_CAUSE else 0.0
+    # time on calls it was late on to everyone (``late_caller``) is its own slowness, not a link
+    late = squash(s.late_caller)
+    link = norm["trace_network"] if s.late_caller < s.raw.get("trace_network", 0.0) else 0.0
+    slow_link = link if norm["trace_latency"] < MIN_CAUSE else 0.0
     causes = {**_resources(s), FaultType.NETWORK_DELAY: slow_link}
     cause, strength = max(causes.items(), key=lambda kv: kv[1])
     # an exception skips statements, saturation does not: an own code path cut short by more
@@ -121,7 +124,7 @@ def fault_type(s: ServiceSignals) -> FaultType:
         norm["code_paths"],
         squash(groups.get(SignalGroup.ERRORS, 0.0)),
     )
-    latency = max(norm["trace_latency"], squash(groups.get(SignalGroup.LATENCY, 0.0)))
+    latency = max(norm["trace_latency"], late, squash(groups.get(SignalGroup.LATENCY, 0.0)))
     if errors >= MIN_SYMPTOM and errors >= latency:
         # what the service's new error lines say decides; without any, a code path cut short
         # (an operation that stopped writing its usual lines) is an exception's mark

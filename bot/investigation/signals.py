@@ -96,6 +96,9 @@ class ServiceSignals:
     own_error_lines: int = 0
     # its spans failed more often, but the errors originate below it (span attribution)
     failures_passed_up: bool = False
+    # time on its calls, credited to it because it was late on its calls to everyone
+    # (``caller_side``): its own process was slow, not a link
+    late_caller: float = 0.0
 
     def bump(self, signal: str, value: float) -> None:
         self.raw[signal] = max(self.raw.get(signal, 0.0), value)
@@ -303,7 +306,10 @@ def collect(
         callers_side = caller_side(traces)
         for edge in traces.edges:
             slow = edge.caller if (edge.caller, edge.callee) in callers_side else edge.callee
-            of(slow).bump("trace_network", edge.gap_score)
+            found_slow = of(slow)
+            found_slow.bump("trace_network", edge.gap_score)
+            if slow == edge.caller:
+                found_slow.late_caller = max(found_slow.late_caller, edge.gap_score)
     for service, lines in _error_lines(logs).items():
         if service in found:
             found[service].error_lines = lines

@@ -133,6 +133,17 @@ def test_a_callee_whose_own_time_grew_too_is_slow_itself_not_its_link() -> None:
     assert fault_type(s) is FaultType.LATENCY
 
 
+def test_a_caller_late_on_its_calls_to_everyone_is_slow_itself_not_a_link() -> None:
+    """Time on calls credited to the caller because it was late on all of them (signals'
+    ``caller_side``) is its own process being slow: OnlineBoutique's frontend starved of CPU
+    (2022-08-22 03:53) is not a network delay. Time on calls into it that grew more is."""
+    s = signals(trace_network=CLEAR, trace_latency=FAINT)
+    s.late_caller = CLEAR
+    assert fault_type(s) is FaultType.LATENCY
+    s.raw["trace_network"] = CLEAR * 2  # its callers waited longer on calls into it
+    assert fault_type(s) is FaultType.NETWORK_DELAY
+
+
 def test_errors_from_a_service_that_recorded_no_spans_are_an_outage() -> None:
     s = signals(trace_errors=CLEAR, groups={SignalGroup.CPU: CLEAR})
     s.outage = True

@@ -420,12 +420,13 @@ def test_a_caller_late_on_all_its_calls_is_slow_itself_not_its_callees() -> None
     starved = [_edge("basic", c, 90.0) for c in ("route", "price", "train")]
     found = collect(None, None, TraceAnalysis(100, 100, {}, starved), None, 0.0)
     assert found["basic"].raw["trace_network"] == pytest.approx(starved[0].gap_score)
+    assert found["basic"].late_caller == pytest.approx(starved[0].gap_score)  # its own time
     assert all(
         "trace_network" not in found[c].raw for c in ("route", "price", "train") if c in found
     )
     also = [*starved, _edge("travel", "route", 90.0)]  # route slowed for travel too
     found = collect(None, None, TraceAnalysis(100, 100, {}, also), None, 0.0)
-    assert found["route"].raw["trace_network"] > 0
+    assert found["route"].raw["trace_network"] > 0 and found["route"].late_caller == 0
     one = [_edge("basic", "route", 90.0), _edge("basic", "price", 2.0)]  # only route slowed
     found = collect(None, None, TraceAnalysis(100, 100, {}, one), None, 0.0)
     assert found["route"].raw["trace_network"] > 0
