@@ -12,8 +12,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from bot.investigation.signals import NOT_OWN
-from tools.analysis.change_scores import Z_THRESHOLD, SeriesChange, SignalGroup
+from bot.investigation.scope import NOT_OWN_GROUPS
+from tools.analysis.change_scores import Z_THRESHOLD, SeriesChange
 from tools.evidence import TimeWindow
 from tools.formatting import hhmm
 from tools.reference import window_text
@@ -65,7 +65,7 @@ def past_episodes_note(changes: list[SeriesChange] | None, start: datetime) -> l
     at = start.timestamp()
     ended: dict[str, list[SeriesChange]] = {}
     for c in changes or []:
-        own = c.group not in (SignalGroup.TRAFFIC, *NOT_OWN)
+        own = c.group not in NOT_OWN_GROUPS
         if own and c.score >= Z_THRESHOLD and c.effect > 0 and c.over_before(at):
             ended.setdefault(c.service, []).append(c)
     if not ended:
@@ -73,7 +73,7 @@ def past_episodes_note(changes: list[SeriesChange] | None, start: datetime) -> l
     named = []
     for service, past in sorted(ended.items())[:MAX_EPISODES_NAMED]:
         metrics = ", ".join(sorted({c.metric for c in past})[:2])
-        back = max(c.until + (c.step or 60.0) for c in past if c.until is not None)
+        back = max(c.normal_again for c in past if c.normal_again is not None)
         named.append(f"{service} ({metrics}; normal again by {hhmm(back)[:5]})")
     more = len(ended) - len(named)
     return [

@@ -107,8 +107,8 @@ def fault_type(s: ServiceSignals) -> FaultType:
         return FaultType.DEPENDENCY_OUTAGE
     groups = s.metric_groups
     # a slow link adds time outside the callee's spans and leaves its own as they were; when its
-    # own time grew too, it is slow itself, and the time in front of its spans is its queue
-    # time on calls it was late on to everyone (``late_caller``) is its own slowness, not a link
+    # own time grew too, it is slow itself, and the time in front of its spans is its queue.
+    # Time on calls it was late on to everyone (``late_caller``) is its own slowness, not a link.
     late = squash(s.late_caller)
     link = norm["trace_network"] if s.late_caller < s.raw.get("trace_network", 0.0) else 0.0
     slow_link = link if norm["trace_latency"] < MIN_CAUSE else 0.0

@@ -101,11 +101,17 @@ class SeriesChange:
     # past it, or still past it at the last sample (not over, as far as the data goes)
     until: float | None = None
 
+    @property
+    def normal_again(self) -> float | None:
+        """When the series was back within the threshold: the sample after ``until`` (one step
+        later; 60 s when the step is unknown). ``None``: not over."""
+        return None if self.until is None else self.until + (self.step or 60.0)
+
     def over_before(self, at: float) -> bool:
-        """Whether the change was over by ``at``: the sample after the last one past the
-        threshold (one step later) was back within it. A past episode, not what goes on at
-        ``at``: an earlier incident in the window, a deploy's warm-up."""
-        return self.until is not None and self.until + (self.step or 60.0) <= at
+        """Whether the change was over by ``at`` (:attr:`normal_again`). A past episode, not
+        what goes on at ``at``: an earlier incident in the window, a deploy's warm-up."""
+        back = self.normal_again
+        return back is not None and back <= at
 
     @property
     def relative_change(self) -> float | None:
