@@ -67,17 +67,47 @@ def _text(status: int, body: str) -> Answer:
 class _Store:
     lock: threading.Lock = field(default_factory=threading.Lock)
     traces: dict[str, list[OtlpSpan]] = field(default_factory=dict)  # 32-hex id → spans
+    # the sorted copy searches read, made once per change to the store: copying and sorting
+    # every trace on each search made a case's thousand searches slow enough, on a busy CI
+    # machine, to run past the client's time limit
+    newest_first: tuple[tuple[OtlpSpan, ...], ...] | None = None
+    by_service: dict[str, tuple[tuple[OtlpSpan, ...], ...]] = field(default_factory=dict)
 
     def add(self, spans: list[OtlpSpan]) -> None:
         with self.lock:
             for span in spans:
                 self.traces.setdefault(span.trace_id, []).append(span)
+            self.newest_first = None
+            self.by_service = {}
 
-    def snapshot(self) -> list[list[OtlpSpan]]:
+    def clear(self) -> None:
+        with self.lock:
+            self.traces.clear()
+            self.newest_first = None
+            self.by_service = {}
+
+    def snapshot(self) -> tuple[tuple[OtlpSpan, ...], ...]:
         """All traces, newest first by their earliest span."""
         with self.lock:
-            traces = [list(spans) for spans in self.traces.values()]
-        return sorted(traces, key=lambda t: min(s.start_ns for s in t), reverse=True)
+            return self._newest_first()
+
+    def with_service(self, service: str) -> tuple[tuple[OtlpSpan, ...], ...]:
+        """The traces with a span of ``service``, newest first."""
+        with self.lock:
+            if not self.by_service:
+                index: dict[str, list[tuple[OtlpSpan, ...]]] = {}
+                for trace in self._newest_first():
+                    for name in dict.fromkeys(s.service for s in trace):
+                        index.setdefault(name, []).append(trace)
+                self.by_service = {name: tuple(ts) for name, ts in index.items()}
+            return self.by_service.get(service, ())
+
+    def _newest_first(self) -> tuple[tuple[OtlpSpan, ...], ...]:  # the lock held
+        if self.newest_first is None:
+            traces = (tuple(spans) for spans in self.traces.values())
+            ordered = sorted(traces, key=lambda t: min(s.start_ns for s in t), reverse=True)
+            self.newest_first = tuple(ordered)
+        return self.newest_first
 
     def get(self, trace_id: str) -> list[OtlpSpan]:
         with self.lock:
@@ -101,7 +131,8 @@ def jaeger_search(store: _Store, q: dict[str, str]) -> Answer:
         tags = json.loads(q.get("tags", "{}"))
         limit = int(q.get("limit", "100"))
         wanted = {k: str(v) for k, v in tags.items()}
-        matching = (t for t in store.snapshot() if any(jaeger_match(s, q, wanted) for s in t))
+        candidates = store.with_service(q["service"])
+        matching = (t for t in candidates if any(jaeger_match(s, q, wanted) for s in t))
         # like Jaeger's storage, stop at the limit instead of converting every match
         found = [jaeger_trace(t) for t in itertools.islice(matching, limit if limit > 0 else None)]
     except (ValueError, AttributeError) as exc:
@@ -288,8 +319,7 @@ class TracesStandIn:
 
     def reset(self) -> None:
         """Forget every span (tests call this first to be independent of each other)."""
-        with self.store.lock:
-            self.store.traces.clear()
+        self.store.clear()
 
     def span_count(self) -> int:
         with self.store.lock:

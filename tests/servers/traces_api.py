@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from tools.otlp import KIND_CODES, OtlpSpan, encode_attributes
@@ -64,7 +64,7 @@ def _jaeger_id(trace_id: str) -> str:
     return trace_id[16:] if trace_id[:16] == "0" * 16 else trace_id
 
 
-def jaeger_trace(spans: list[OtlpSpan]) -> dict[str, Any]:
+def jaeger_trace(spans: Sequence[OtlpSpan]) -> dict[str, Any]:
     """A trace as ``/api/traces`` returns it inside ``data[]`` (the shape of ``ui_01.json``)."""
     processes: dict[str, dict[str, Any]] = {}
     pids: dict[str, str] = {}
