@@ -18,8 +18,11 @@ Two data-collection choices matter more than the statistics:
   whole buckets, each asked for an equal share of ``trace_sample``. Where a slice holds more
   traces than its share, only its latest part is seen and an onset is placed to within that
   slice, not a bucket: the onset's ``resolution_s`` says so. The share of traces with an error
-  span is tested as a binomial proportion (sample sizes per bucket differ), the median
-  entry-span duration per bucket as a level on a log scale.
+  span is tested as a binomial proportion (sample sizes per bucket differ), of all traces and,
+  for each service with at least :data:`MIN_SERVICE_LINES` failing traces, of the traces
+  through it (an error span of its own: one service's fault is a small part of all traces
+  where others fail all along); the median entry-span duration per bucket as a level on a log
+  scale.
 """
 
 from __future__ import annotations
@@ -157,8 +160,9 @@ async def trace_onsets(
     bucket_seconds: BucketSeconds = 15,
 ) -> ToolResult[OnsetScan]:
     """When traces started to fail or slow down: the change points of the share of sampled
-    traces with an error span and of the median entry-span duration, sampled evenly over the
-    window, strongest first."""
+    traces with an error span (of all, and of those through each service with enough failing
+    ones) and of the median entry-span duration, sampled evenly over the window, strongest
+    first."""
     traces = configured(deps.traces)
     interval = _interval(window, bucket_seconds)
     width = interval.total_seconds()
@@ -169,6 +173,7 @@ async def trace_onsets(
     sampled = sample.traces
     errors, totals = [0] * buckets, [0] * buckets
     durations: list[list[float]] = [[] for _ in range(buckets)]
+    through: dict[str, _Shares] = {}  # service → its traces' errors and totals per bucket
     for spans in sampled:
         root = _root(spans)
         index = int((root.start - origin) // width)
@@ -176,15 +181,25 @@ async def trace_onsets(
             totals[index] += 1
             errors[index] += any(s.error for s in spans)
             durations[index].append(root.duration_ms / 1000)
+            failing = {s.service for s in spans if s.error}
+            for service in {s.service for s in spans}:
+                shares = through.setdefault(service, _Shares.empty(buckets))
+                shares.totals[index] += 1
+                shares.errors[index] += service in failing
     starts = [origin + i * width for i in range(buckets)]
     medians = [statistics.median(d) if d else None for d in durations]
     onsets: list[Onset] = []
-    share = share_change_point(starts, errors, totals)
-    if share is not None:
-        at, strength, before, after = share
-        onsets.append(
-            Onset(at, "traces", ERROR_SHARE, before, after, "share", strength, resolution)
-        )
+    series = {ERROR_SHARE: _Shares(errors, totals)}
+    services: dict[str, str] = {}  # series → its service
+    for service, shares in sorted(through.items()):
+        if sum(shares.errors) >= MIN_SERVICE_LINES:
+            series[f"{ERROR_SHARE} in {service}"] = shares
+            services[f"{ERROR_SHARE} in {service}"] = service
+    for what, shares in series.items():
+        share = share_change_point(starts, shares.errors, shares.totals)
+        if share is not None:
+            at, strength, before, after = share
+            onsets.append(Onset(at, "traces", what, before, after, "share", strength, resolution))
     level = level_change_point(starts, medians, width)
     if level is not None:
         at, strength, before, after = level
@@ -200,8 +215,10 @@ async def trace_onsets(
     evidence = []
     if onsets and onsets[0].strength >= MIN_STRENGTH:
         top = onsets[0]
-        query = TraceQuery(window=window, errors_only=top.what == ERROR_SHARE)
-        evidence.append(_evidence("onset:traces", top, window, traces.describe(query), None))
+        named = services.get(top.what)
+        errors_only = top.what.startswith(ERROR_SHARE)
+        query = TraceQuery(window=window, service=named, errors_only=errors_only)
+        evidence.append(_evidence("onset:traces", top, window, traces.describe(query), named))
     return ToolResult(
         "trace_onsets",
         "traces",
@@ -244,6 +261,16 @@ def _log_warnings(total: Sequence[int], buckets: int, width: float) -> list[str]
     if buckets < 2 * MIN_SEGMENT:
         return [f"only {buckets} buckets of {width:g} s with log lines: too few for an onset"]
     return []
+
+
+@dataclass(frozen=True)
+class _Shares:
+    errors: list[int]
+    totals: list[int]
+
+    @classmethod
+    def empty(cls, buckets: int) -> _Shares:
+        return cls([0] * buckets, [0] * buckets)
 
 
 @dataclass(frozen=True)

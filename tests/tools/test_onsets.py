@@ -145,21 +145,71 @@ async def test_trace_onsets_find_the_rise_of_errors_and_latency(tmp_path: Path) 
     deps = _deps(_incident(tmp_path / "b"))
     result = await ToolGateway(deps).call(trace_onsets, window=WINDOW)
     onsets = _onsets(result)
-    assert {o.what for o in onsets} == {ERROR_SHARE, "entry-span latency"}
+    in_api = f"{ERROR_SHARE} in api"  # web's spans never fail: no series of its own
+    assert {o.what for o in onsets} == {ERROR_SHARE, in_api, "entry-span latency"}
     for onset in onsets:
         assert onset.source == "traces" and onset.resolution_s == BUCKET
         assert _near_step(onset) and onset.strength >= MIN_STRENGTH
-    share = next(o for o in onsets if o.what == ERROR_SHARE)
-    assert share.unit == "share" and share.before == 0 and 0.3 < share.after < 0.7
-    latency = next(o for o in onsets if o.what != ERROR_SHARE)
+    for what in (ERROR_SHARE, in_api):  # every trace goes through api
+        share = next(o for o in onsets if o.what == what)
+        assert share.unit == "share" and share.before == 0 and 0.3 < share.after < 0.7
+    latency = next(o for o in onsets if o.what == "entry-span latency")
     assert latency.unit == "s" and latency.before < 0.06 and 0.39 < latency.after < 0.41
     [evidence] = result.evidence
     assert evidence.key == "onset:traces" and evidence.score == onsets[0].strength
     assert f" at {hhmm(onsets[0].at)}" in evidence.title
     assert deps.traces is not None
-    query = TraceQuery(window=WINDOW, errors_only=onsets[0].what == ERROR_SHARE)
-    assert evidence.query == deps.traces.describe(query).text
+    service = "api" if onsets[0].what == in_api else None
+    errors_only = onsets[0].what != "entry-span latency"
+    query = TraceQuery(window=WINDOW, service=service, errors_only=errors_only)
+    assert evidence.query == deps.traces.describe(query).text and evidence.service == service
     assert result.warnings == []
+
+
+def _span(trace: str, span: str, service: str, start: float, failing: bool) -> dict[str, Any]:
+    return {
+        "trace_id": trace,
+        "span_id": span,
+        "parent_id": None if span == "r" else "r",
+        "service": service,
+        "operation": f"{service} call",
+        "kind": "server",
+        "start": start,
+        "duration_ms": 20.0,
+        "status": "error" if failing else "ok",
+    }
+
+
+async def test_a_service_whose_own_spans_start_failing_stands_out_from_background_errors(
+    tmp_path: Path,
+) -> None:
+    # every trace: web calls search, which fails in a third of them all along; every fourth
+    # trace web also calls pay, which fails from STEP on
+    path = tmp_path / "b"
+    path.mkdir()
+    spans = []
+    for i in range(360):
+        now = T0 + timedelta(seconds=5 * i)
+        trace, start = f"{i:08x}" + "cd" * 12, now.timestamp()
+        spans += [
+            _span(trace, "r", "web", start, False),
+            _span(trace, "s", "search", start, i % 3 == 0),
+        ]
+        if i % 4 == 0:
+            spans.append(_span(trace, "p", "pay", start, now >= STEP))
+    write_jsonl(path / "traces.jsonl", spans)
+    window = {"start": iso(WINDOW.start), "end": iso(WINDOW.end)}
+    manifest = {"format": "rcabot-bundle", "version": 1, "name": "pay", "window": window}
+    (path / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    result = await ToolGateway(_deps(path)).call(trace_onsets, window=WINDOW)
+    by_what = {o.what: o for o in _onsets(result)}
+    pay = by_what[f"{ERROR_SHARE} in pay"]
+    assert _near_step(pay) and pay.before == 0 and pay.after == 1
+    assert pay.strength >= MIN_STRENGTH > by_what[ERROR_SHARE].strength  # hidden in all traces
+    search = by_what.get(f"{ERROR_SHARE} in search")  # failing all along
+    assert search is None or search.strength < MIN_STRENGTH
+    [evidence] = result.evidence
+    assert evidence.service == "pay" and evidence.title.startswith(f"{ERROR_SHARE} in pay rose")
 
 
 async def test_a_thin_trace_sample_places_onsets_to_within_a_slice_and_says_so(
