@@ -16,7 +16,8 @@ The method (docs/ranking.md says why, with the figures):
    least half as anomalous is marked as propagating and scored at :data:`PROPAGATION_FACTOR`,
    unless its own CPU, memory or a pool saturated (waiting on a callee uses none of them).
    A service whose every new error line was written in requests where a callee below had
-   already failed or changed its code path, or (with no new error line of its own) whose spans
+   already failed or changed its code path, or had waited most of the request on a call
+   slower than any before (a timeout), or (with no new error line of its own) whose spans
    failed more often only with errors that originate below them, is *reacting*: its errors
    (error lines, error origins, code-path changes) are its callee's doing and count nothing.
 4. **A recent change** (deploy, config, flag) shortly before the start adds up to 1 to a service

@@ -11,6 +11,8 @@ from tools.analysis.surprise import share_rose
 from tools.records import Span
 
 MIN_SPANS = 5  # of an operation in each period compared: fewer is no share
+# a call below a span that took at least this share of the span's time is what it waited on
+WAITED_ON = 0.5
 BEFORE, INCIDENT, REFERENCE = 0, 1, 2
 
 
@@ -33,6 +35,7 @@ class SpanIndex:
         # (trace id, span id) → index; the reference's apart: an id reused there is another span
         self.by_id: dict[bool, dict[tuple[str, str], int]] = {False: {}, True: {}}
         self._children: dict[tuple[str, str], list[int]] | None = None
+        self._slowest: list[float | None] | None = None  # group → its slowest normal span
         self._by_start: dict[int, list[int]] = {}  # group → its incident spans by start
         self.changed: set[int] = set()  # incident spans that show a code-path change
 
@@ -63,26 +66,48 @@ class SpanIndex:
     def callee_failed(self, index: int) -> bool:
         """Whether something below incident span ``index`` explains a change in it: a failing
         client span, or a span of another service that failed or shows a code-path change of
-        its own (``changed``), anywhere in its subtree. Like errors, a change is attributed to
-        the deepest span that shows one."""
+        its own (``changed``), or a call (a client span, or another service's span) that was
+        slower than any of its operation before the incident and took at least
+        :data:`WAITED_ON` of the span's time (``waited_too_long``), anywhere in its subtree.
+        Like errors, a change is attributed to the deepest span that shows one."""
         if self._children is None:
             self._children = {}
             for i, span in enumerate(self.spans):
                 if span.parent_id and self.period[i] != REFERENCE:
                     key = (same_id(span.trace_id), same_id(span.parent_id))
                     self._children.setdefault(key, []).append(i)
-        own = self.spans[index].service
+        top = self.spans[index]
         stack = [index]
         while stack:
             span = self.spans[stack.pop()]
             for child in self._children.get((same_id(span.trace_id), same_id(span.span_id)), []):
                 found = self.spans[child]
-                if found.error and (found.kind == "client" or found.service != own):
+                call = found.kind == "client" or found.service != top.service
+                if found.error and call:
                     return True
-                if found.service != own and child in self.changed:
+                if found.service != top.service and child in self.changed:
+                    return True
+                if call and self.waited_too_long(top, child):
                     return True
                 stack.append(child)
         return False
+
+    def waited_too_long(self, span: Span, call: int) -> bool:
+        """Whether ``span`` spent at least :data:`WAITED_ON` of its time on span ``call``
+        below it, and that call was slower than any span of its operation in the period it is
+        compared with (:meth:`normal_periods`; at least ``MIN_SPANS`` of them). A caller's
+        exception, or the lines it stopped writing, are then a timeout's: the slow link or
+        callee caused them, wherever the caller's code threw."""
+        if self._slowest is None:
+            periods = self.normal_periods()
+            normal: list[list[float]] = [[] for _ in self.counts]
+            for i, other in enumerate(self.spans):
+                if self.period[i] == periods[self.group[i]]:
+                    normal[self.group[i]].append(other.duration_ms)
+            self._slowest = [max(d) if len(d) >= MIN_SPANS else None for d in normal]
+        slowest = self._slowest[self.group[call]]
+        took = self.spans[call].duration_ms
+        return slowest is not None and took > slowest and took >= WAITED_ON * span.duration_ms
 
     def less_healthy(self) -> set[str]:
         """Services whose spans fail significantly more often in the reference than before the
@@ -104,14 +129,22 @@ class SpanIndex:
             )
         }
 
-    def baselines(self) -> list[int | None]:
-        """Per group, the period it is compared with; ``None`` when too thin to compare."""
+    def normal_periods(self) -> list[int]:
+        """Per group, the period that is normal for it: the reference when it has enough of
+        the group's spans and the service was not less healthy in it, else before the start."""
         unhealthy = self.less_healthy()
         services = {group: service for (service, _), group in self.groups.items()}
+        return [
+            REFERENCE
+            if counts[REFERENCE] >= MIN_SPANS and services[group] not in unhealthy
+            else BEFORE
+            for group, counts in enumerate(self.counts)
+        ]
+
+    def baselines(self) -> list[int | None]:
+        """Per group, the period it is compared with; ``None`` when too thin to compare."""
         out: list[int | None] = []
-        for group, counts in enumerate(self.counts):
-            usable = counts[REFERENCE] >= MIN_SPANS and services[group] not in unhealthy
-            base = REFERENCE if usable else BEFORE
+        for counts, base in zip(self.counts, self.normal_periods(), strict=True):
             enough = counts[base] >= MIN_SPANS and counts[INCIDENT] >= MIN_SPANS
             out.append(base if enough else None)
         return out

@@ -290,6 +290,49 @@ def test_a_change_below_which_a_call_failed_says_so() -> None:
     assert own.callee_failed == 0.0
 
 
+def _timed_call(span: Span, n: int, ms: float) -> Span:
+    """A call ``span`` made to price that took ``ms``."""
+    return Span(
+        span.trace_id,
+        f"{n + 1:08x}ca11",
+        span.span_id,
+        "route",
+        "call price",
+        span.start,
+        ms,
+        kind="client",
+    )
+
+
+@pytest.mark.parametrize(
+    ("span_ms", "slowest_before_ms", "explained"),
+    [
+        (1000.0, 8.0, 6 / 8),  # waited 900 of 1000 ms on a call slower than ever: a timeout
+        (4000.0, 8.0, 0.0),  # the call was a quarter of the span: the span's own doing
+        (1000.0, 950.0, 0.0),  # calls took that long before: nothing new below
+    ],
+)
+def test_a_change_in_a_span_that_waited_on_a_call_slower_than_ever_is_the_calls_doing(
+    span_ms: float, slowest_before_ms: float, explained: float
+) -> None:
+    """Spans that started writing an error line after waiting on a call slower than any
+    before the start, for most of their time: a timeout, the slow link's or callee's doing."""
+    sample = _Sample()
+    before = sample.period(T0, 14, 0, (LogLevel.ERROR, FAILED))
+    incident = sample.period(SPLIT, 12, 8, (LogLevel.ERROR, FAILED))
+    sample.spans = [*before, *(replace(s, duration_ms=span_ms) for s in incident)]
+    calls = [
+        _timed_call(span, i, slowest_before_ms if i == 0 else 5.0) for i, span in enumerate(before)
+    ]
+    calls += [
+        _timed_call(span, 100 + i, 900.0 if i < 6 else 5.0) for i, span in enumerate(incident)
+    ]
+    found = find_code_path_changes([*sample.spans, *calls], sample.logs, SPLIT)
+    (change,) = [c for c in found if c.event == "line"]
+    assert change.kind == "appeared"
+    assert change.callee_failed == pytest.approx(explained)
+
+
 def test_only_a_change_that_is_a_fault_below_explains_a_callers_change() -> None:
     """travel stopped writing a line, and the basic spans under those very spans started
     writing one. A new INFO line is other input taking another branch (the ranking does not
