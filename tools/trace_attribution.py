@@ -254,6 +254,8 @@ def gap_key(caller: str, callee: str) -> str:
 def _gap(edge: EdgeFinding, traces: TracesBackend, window: TimeWindow) -> EvidenceDraft:
     info = traces.describe(TraceQuery(window=window, service=edge.caller))
     when = "in the reference period" if edge.reference else "before"
+    if edge.pooled:  # this link had too few calls to be its own baseline
+        when = f"over every link {when} (this one carried too few calls {when})"
     return EvidenceDraft(
         key=gap_key(edge.caller, edge.callee),
         source=Source.TRACES,

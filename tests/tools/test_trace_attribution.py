@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 
+from tools.analysis.span_attribution import EdgeFinding
 from tools.backends import QueryInfo, TraceQuery
 from tools.deps import Deps
 from tools.evidence import TimeWindow
@@ -12,7 +13,7 @@ from tools.gateway import ToolGateway
 from tools.records import Span
 from tools.reference import unhealthy_warning
 from tools.result import ToolStatus
-from tools.trace_attribution import trace_attribution
+from tools.trace_attribution import _gap, trace_attribution
 
 START = datetime(2026, 3, 2, 9, 40, tzinfo=UTC)
 
@@ -170,3 +171,23 @@ async def test_calls_a_caller_stopped_making_are_one_evidence_item() -> None:
     assert "in 10% of 20 since the incident start" in item.summary
     assert item.summary.endswith("1 other call stopped too.")
     assert item.query == "service=frontend"
+
+
+def test_a_link_compared_with_every_link_says_so() -> None:
+    window = TimeWindow(start=START - timedelta(minutes=30), end=START + timedelta(minutes=10))
+    edge = EdgeFinding(
+        caller="cart",
+        callee="pay",
+        incident_calls=8,
+        incident_errors=0,
+        baseline_gap_ms=3.0,
+        incident_gap_ms=2000.0,
+        error_origins=(),
+        gap_rose=True,
+        pooled=True,
+    )
+    evidence = _gap(edge, _Traces([]), window)
+    assert evidence.title == "cart → pay: time outside pay's spans 3 ms → 2.00 s"
+    assert "against 3 ms over every link before (this one carried too few calls" in (
+        evidence.summary
+    )

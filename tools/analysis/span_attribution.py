@@ -20,7 +20,9 @@ An edge's time outside the callee's span counts as changed only when the inciden
 are significantly slower there than the baseline's (:func:`tools.analysis.surprise.values_rose`,
 p ≤ 0.001), as error shares must be significantly higher: this time is a few milliseconds, and
 its median over a handful of calls moves by chance or with the callee's error handling (a
-servlet's error page is rendered after its span closed), which read as network delay.
+servlet's error page is rendered after its span closed), which read as network delay. An edge
+with too few calls of its own is tested with all its callee's callers together, or against
+every link's calls (:mod:`tools.analysis.link_time`).
 
 The baseline is the traces before the split, or, given *reference* traces (a healthy period),
 those for every service in at least ``MIN_SAMPLES`` of them and every edge called that often;
@@ -40,6 +42,7 @@ from dataclasses import dataclass, field
 from tools.analysis.client_spans import callee_of, covered_ms
 from tools.analysis.code_path_events import MIN_SHARE_CHANGE
 from tools.analysis.critical_path import critical_self_ms
+from tools.analysis.link_time import FAMILY_MEMBER, callees_slower_into, slower_than_links
 from tools.analysis.surprise import (
     SIGNIFICANCE,
     change_score,
@@ -50,9 +53,6 @@ from tools.analysis.surprise import (
 from tools.records import Span
 
 MIN_SAMPLES = 5
-# an edge into a callee whose calls, all callers together, got significantly slower: its own
-# calls need only the conventional 5 % (the family passed p <= 0.001 first)
-FAMILY_MEMBER = 0.05
 
 
 @dataclass
@@ -68,6 +68,8 @@ class PeriodStats:
         default_factory=lambda: defaultdict(list)
     )
     calls: Counter[tuple[str, str]] = field(default_factory=Counter)
+    # every call's time outside the callee's span where the callee recorded one: the links
+    link_ms: list[float] = field(default_factory=list)
     call_errors: Counter[tuple[str, str]] = field(default_factory=Counter)
     edge_origins: dict[tuple[str, str], Counter[str]] = field(
         default_factory=lambda: defaultdict(Counter)
@@ -129,6 +131,8 @@ def _add_trace(stats: PeriodStats, spans: list[Span]) -> None:
                 edge = (span.service, callee)
                 stats.calls[edge] += 1
                 stats.gap_ms[edge].append(self_ms)
+                if kids:
+                    stats.link_ms.append(self_ms)
                 edge_critical[edge] += critical_ms
                 if span.error:
                     stats.call_errors[edge] += 1
@@ -235,6 +239,8 @@ class EdgeFinding:
     incident_with: int = 0
     # time outside the callee's span per call significantly larger than the baseline's
     gap_rose: bool = False
+    # the baseline is every link's calls (``link_time.slower_than_links``): this one made too few
+    pooled: bool = False
 
     @property
     def call_surprise(self) -> float:
@@ -341,11 +347,19 @@ def analyze_traces(
         edge: normal if normal.calls[edge] >= MIN_SAMPLES and edge[0] not in unhealthy else before
         for edge in every_edge
     }
-    slower_into = _slower_into(every_edge, bases, incident)
+    slower_into = callees_slower_into(
+        {e: (bases[e].gap_ms.get(e, []), incident.gap_ms.get(e, [])) for e in every_edge}
+    )
     for edge in every_edge:
         base = bases[edge]
         origins = incident.edge_origins.get(edge, Counter())
         gaps, base_gaps = incident.gap_ms.get(edge, []), base.gap_ms.get(edge, [])
+        significance = FAMILY_MEMBER if edge[1] in slower_into else SIGNIFICANCE
+        rose = values_rose(gaps, base_gaps, significance)
+        pooled = len(base_gaps) < MIN_SAMPLES
+        if pooled:
+            base_gaps = normal.link_ms if len(normal.link_ms) >= MIN_SAMPLES else before.link_ms
+            rose = slower_than_links(gaps, base_gaps)
         edges.append(
             EdgeFinding(
                 caller=edge[0],
@@ -362,32 +376,13 @@ def analyze_traces(
                 baseline_with=base.edge_traces[edge],
                 incident_through=incident.service_traces[edge[0]],
                 incident_with=incident.edge_traces[edge],
-                gap_rose=values_rose(
-                    gaps, base_gaps, FAMILY_MEMBER if edge[1] in slower_into else SIGNIFICANCE
-                ),
+                gap_rose=rose,
+                pooled=pooled,
             )
         )
     return TraceAnalysis(
         before.traces, incident.traces, findings, edges, normal.traces, tuple(sorted(unhealthy))
     )
-
-
-def _slower_into(
-    edges: list[tuple[str, str]], bases: dict[tuple[str, str], PeriodStats], incident: PeriodStats
-) -> set[str]:
-    """Callees whose calls, from all their callers together, spend significantly more time
-    outside their spans than normal. Delay on a callee's network slows every call into it, and
-    each caller alone may make too few calls to show it (5 normal calls against 5 of the
-    incident cannot reach p <= 0.001 in a rank test, however far apart they lie); all callers
-    together can. An edge into such a callee is then slower when its own calls are at the
-    usual 5 % (:data:`FAMILY_MEMBER`: the family was found at p <= 0.001 first, as in a closed
-    test), so a caller whose calls did not slow is not named."""
-    pooled: dict[str, tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
-    for edge in edges:
-        normal, now = pooled[edge[1]]
-        normal.extend(bases[edge].gap_ms.get(edge, []))
-        now.extend(incident.gap_ms.get(edge, []))
-    return {callee for callee, (normal, now) in pooled.items() if values_rose(now, normal)}
 
 
 def _less_healthy(normal: PeriodStats, before: PeriodStats) -> set[str]:

@@ -191,6 +191,45 @@ def test_an_edge_not_slower_itself_is_not_slower_for_its_callees_sake() -> None:
     assert not edges["frontend"].gap_rose and edges["frontend"].gap_score == 0.0
 
 
+def _link(caller: str, callee: str, trace: str, start: float, gap_ms: float) -> list[Span]:
+    """A ``_call`` from ``caller`` to ``callee``."""
+    renamed = {"frontend": caller, "checkout": callee}
+    return [
+        replace(
+            s,
+            service=renamed[s.service],
+            operation=f"{renamed[s.service]}.op",
+            attrs=MappingProxyType({**s.attrs, "peer.service": callee}),
+        )
+        for s in _call(trace, start, gap_ms=gap_ms)
+    ]
+
+
+# links before the start: 40 calls at 1-40 ms outside their callees' spans, over 4 links
+_USUAL = [1, 2, 3, 4, 6, 9, 14, 20, 30, 40]
+_LINKS = [
+    _link(caller, "db", f"{caller}{i}", 900 + i / 10, g)
+    for caller in ("a", "b", "c", "d")
+    for i, g in enumerate(_USUAL)
+]
+
+
+@pytest.mark.parametrize(("after_ms", "slower"), [(2000.0, True), (25.0, False)])
+def test_a_link_with_too_few_calls_of_its_own_is_compared_with_every_link(
+    after_ms: float, slower: bool
+) -> None:
+    """cart called pay twice before the start, too few to be its own baseline; 8 calls of
+    2 s outside pay's span are slower than every link's calls before (none over 40 ms), 8 of
+    25-32 ms are not: some links take 30-40 ms, that is no slower than usual."""
+    traces = [*_LINKS, *(_link("cart", "pay", f"p{i}", 950 + i, 3) for i in range(2))]
+    traces += [_link("cart", "pay", f"q{i}", 1001 + i, after_ms + i) for i in range(8)]
+    edges = {(e.caller, e.callee): e for e in analyze_traces(traces, SPLIT).edges}
+    pay = edges[("cart", "pay")]
+    assert pay.pooled and pay.gap_rose == slower
+    assert pay.baseline_gap_ms == pytest.approx(6.0)  # the median of every link's calls
+    assert not any(e.pooled for edge, e in edges.items() if edge != ("cart", "pay"))
+
+
 def test_unreachable_dependency_is_blamed_through_peer_service() -> None:
     traces = [_call(f"b{i}", 900 + i) for i in range(20)]
     traces += [_call(f"i{i}", 1001 + i, callee_error=True, callee_present=False) for i in range(20)]
