@@ -254,8 +254,14 @@ def gap_key(caller: str, callee: str) -> str:
 def _gap(edge: EdgeFinding, traces: TracesBackend, window: TimeWindow) -> EvidenceDraft:
     info = traces.describe(TraceQuery(window=window, service=edge.caller))
     when = "in the reference period" if edge.reference else "before"
+    against = when
     if edge.pooled:  # this link had too few calls to be its own baseline
-        when = f"over every link {when} (this one carried too few calls {when})"
+        period = "in the reference period" if edge.pooled == "reference" else "before"
+        against = f"over every link {period} (this one carried too few calls of its own)"
+    critical = f"a median {fmt_ms(edge.incident_critical_gap_ms)} of that time was on the "
+    critical += "critical path"
+    if edge.baseline_critical_gap_ms is not None:
+        critical += f", against {fmt_ms(edge.baseline_critical_gap_ms)} {when}"
     return EvidenceDraft(
         key=gap_key(edge.caller, edge.callee),
         source=Source.TRACES,
@@ -264,9 +270,8 @@ def _gap(edge: EdgeFinding, traces: TracesBackend, window: TimeWindow) -> Eviden
         summary=(
             f"Calls from {edge.caller} to {edge.callee} spend a median "
             f"{fmt_ms(edge.incident_gap_ms)} outside {edge.callee}'s own server span "
-            f"(network or queueing), against {fmt_ms(edge.baseline_gap_ms)} {when}. Per trace, "
-            f"a median {fmt_ms(edge.incident_critical_gap_ms)} of that time was on the critical "
-            f"path, against {fmt_ms(edge.baseline_critical_gap_ms)} {when}."
+            f"(network or queueing), against {fmt_ms(edge.baseline_gap_ms)} {against}. Per "
+            f"trace, {critical}."
         ),
         query=info.text,
         link=info.link,

@@ -183,11 +183,13 @@ def test_a_link_compared_with_every_link_says_so() -> None:
         baseline_gap_ms=3.0,
         incident_gap_ms=2000.0,
         error_origins=(),
+        incident_critical_gap_ms=2000.0,
         gap_rose=True,
-        pooled=True,
+        pooled="reference",
     )
     evidence = _gap(edge, _Traces([]), window)
     assert evidence.title == "cart → pay: time outside pay's spans 3 ms → 2.00 s"
-    assert "against 3 ms over every link before (this one carried too few calls" in (
-        evidence.summary
+    assert evidence.summary.endswith(
+        "against 3 ms over every link in the reference period (this one carried too few "
+        "calls of its own). Per trace, a median 2.00 s of that time was on the critical path."
     )

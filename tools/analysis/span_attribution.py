@@ -239,8 +239,9 @@ class EdgeFinding:
     incident_with: int = 0
     # time outside the callee's span per call significantly larger than the baseline's
     gap_rose: bool = False
-    # the baseline is every link's calls (``link_time.slower_than_links``): this one made too few
-    pooled: bool = False
+    # "reference" or "before": the baseline is every link's calls in that period
+    # (``link_time.slower_than_links``), this one made too few; "": its own calls
+    pooled: str = ""
 
     @property
     def call_surprise(self) -> float:
@@ -356,10 +357,12 @@ def analyze_traces(
         gaps, base_gaps = incident.gap_ms.get(edge, []), base.gap_ms.get(edge, [])
         significance = FAMILY_MEMBER if edge[1] in slower_into else SIGNIFICANCE
         rose = values_rose(gaps, base_gaps, significance)
-        pooled = len(base_gaps) < MIN_SAMPLES
-        if pooled:
-            base_gaps = normal.link_ms if len(normal.link_ms) >= MIN_SAMPLES else before.link_ms
-            rose = slower_than_links(gaps, base_gaps)
+        pooled = ""
+        if len(base_gaps) < MIN_SAMPLES:  # too few of its own: every link's calls instead
+            links = normal if len(normal.link_ms) >= MIN_SAMPLES else before
+            pooled = "reference" if links is normal else "before"
+            base_gaps = links.link_ms
+            rose = rose or slower_than_links(gaps, base_gaps)
         edges.append(
             EdgeFinding(
                 caller=edge[0],

@@ -225,7 +225,7 @@ def test_a_link_with_too_few_calls_of_its_own_is_compared_with_every_link(
     traces += [_link("cart", "pay", f"q{i}", 1001 + i, after_ms + i) for i in range(8)]
     edges = {(e.caller, e.callee): e for e in analyze_traces(traces, SPLIT).edges}
     pay = edges[("cart", "pay")]
-    assert pay.pooled and pay.gap_rose == slower
+    assert pay.pooled == "before" and pay.gap_rose == slower
     assert pay.baseline_gap_ms == pytest.approx(6.0)  # the median of every link's calls
     assert not any(e.pooled for edge, e in edges.items() if edge != ("cart", "pay"))
 
