@@ -171,15 +171,15 @@ async def trace_onsets(
     resolution = sample.resolution_s
     origin = first.timestamp()
     sampled = sample.traces
-    errors, totals = [0] * buckets, [0] * buckets
+    every = _Shares.empty(buckets)  # all traces' errors and totals per bucket
     durations: list[list[float]] = [[] for _ in range(buckets)]
     through: dict[str, _Shares] = {}  # service → its traces' errors and totals per bucket
     for spans in sampled:
         root = _root(spans)
         index = int((root.start - origin) // width)
         if 0 <= index < buckets:
-            totals[index] += 1
-            errors[index] += any(s.error for s in spans)
+            every.totals[index] += 1
+            every.errors[index] += any(s.error for s in spans)
             durations[index].append(root.duration_ms / 1000)
             failing = {s.service for s in spans if s.error}
             for service in {s.service for s in spans}:
@@ -189,7 +189,7 @@ async def trace_onsets(
     starts = [origin + i * width for i in range(buckets)]
     medians = [statistics.median(d) if d else None for d in durations]
     onsets: list[Onset] = []
-    series = {ERROR_SHARE: _Shares(errors, totals)}
+    series = {ERROR_SHARE: every}
     services: dict[str, str] = {}  # series → its service
     for service, shares in sorted(through.items()):
         if sum(shares.errors) >= MIN_SERVICE_LINES:
@@ -205,7 +205,7 @@ async def trace_onsets(
         at, strength, before, after = level
         onsets.append(Onset(at, "traces", ENTRY_LATENCY, before, after, "s", strength, resolution))
     onsets.sort(key=lambda o: (-o.strength, o.at))
-    data_span = _span([at for at, total in zip(starts, totals, strict=True) if total], width)
+    data_span = _span([at for at, total in zip(starts, every.totals, strict=True) if total], width)
     warnings = [] if sampled else ["no traces in the window"]
     if resolution > width:
         warnings.append(

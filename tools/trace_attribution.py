@@ -258,8 +258,9 @@ def _gap(edge: EdgeFinding, traces: TracesBackend, window: TimeWindow) -> Eviden
     if edge.pooled:  # this link had too few calls to be its own baseline
         period = "in the reference period" if edge.pooled == "reference" else "before"
         against = f"over every link {period} (this one carried too few calls of its own)"
-    critical = f"a median {fmt_ms(edge.incident_critical_gap_ms)} of that time was on the "
-    critical += "critical path"
+    critical = (
+        f"a median {fmt_ms(edge.incident_critical_gap_ms)} of that time was on the critical path"
+    )
     if edge.baseline_critical_gap_ms is not None:
         critical += f", against {fmt_ms(edge.baseline_critical_gap_ms)} {when}"
     return EvidenceDraft(

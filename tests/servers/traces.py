@@ -77,14 +77,16 @@ class _Store:
         with self.lock:
             for span in spans:
                 self.traces.setdefault(span.trace_id, []).append(span)
-            self.newest_first = None
-            self.by_service = {}
+            self._stale()
 
     def clear(self) -> None:
         with self.lock:
             self.traces.clear()
-            self.newest_first = None
-            self.by_service = {}
+            self._stale()
+
+    def _stale(self) -> None:  # the lock held: the store changed, its views are remade
+        self.newest_first = None
+        self.by_service = {}
 
     def snapshot(self) -> tuple[tuple[OtlpSpan, ...], ...]:
         """All traces, newest first by their earliest span."""

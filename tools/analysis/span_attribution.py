@@ -38,11 +38,12 @@ import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Literal
 
+from tools.analysis import link_time
 from tools.analysis.client_spans import callee_of, covered_ms
 from tools.analysis.code_path_events import MIN_SHARE_CHANGE
 from tools.analysis.critical_path import critical_self_ms
-from tools.analysis.link_time import FAMILY_MEMBER, callees_slower_into, slower_than_links
 from tools.analysis.surprise import (
     SIGNIFICANCE,
     change_score,
@@ -240,8 +241,8 @@ class EdgeFinding:
     # time outside the callee's span per call significantly larger than the baseline's
     gap_rose: bool = False
     # "reference" or "before": the baseline is every link's calls in that period
-    # (``link_time.slower_than_links``), this one made too few; "": its own calls
-    pooled: str = ""
+    # (``link_time.slower_than_links``), this one made too few; None: its own calls
+    pooled: Literal["reference", "before"] | None = None
 
     @property
     def call_surprise(self) -> float:
@@ -348,21 +349,21 @@ def analyze_traces(
         edge: normal if normal.calls[edge] >= MIN_SAMPLES and edge[0] not in unhealthy else before
         for edge in every_edge
     }
-    slower_into = callees_slower_into(
+    slower_into = link_time.callees_slower_into(
         {e: (bases[e].gap_ms.get(e, []), incident.gap_ms.get(e, [])) for e in every_edge}
     )
     for edge in every_edge:
         base = bases[edge]
         origins = incident.edge_origins.get(edge, Counter())
         gaps, base_gaps = incident.gap_ms.get(edge, []), base.gap_ms.get(edge, [])
-        significance = FAMILY_MEMBER if edge[1] in slower_into else SIGNIFICANCE
+        significance = link_time.FAMILY_MEMBER if edge[1] in slower_into else SIGNIFICANCE
         rose = values_rose(gaps, base_gaps, significance)
-        pooled = ""
+        pooled: Literal["reference", "before"] | None = None
         if len(base_gaps) < MIN_SAMPLES:  # too few of its own: every link's calls instead
-            links = normal if len(normal.link_ms) >= MIN_SAMPLES else before
+            links = normal if len(normal.link_ms) >= link_time.MIN_LINK_CALLS else before
             pooled = "reference" if links is normal else "before"
             base_gaps = links.link_ms
-            rose = rose or slower_than_links(gaps, base_gaps)
+            rose = rose or link_time.slower_than_links(gaps, base_gaps)
         edges.append(
             EdgeFinding(
                 caller=edge[0],
