@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 from dataclasses import dataclass, replace
 from typing import Any
@@ -11,6 +10,7 @@ import httpx
 
 from bot.config import Settings
 from bot.llm.factory import model_from_settings
+from tools.concurrency import gather_all
 from tools.elasticsearch.logs import ElasticsearchLogs, make_client
 from tools.errors import ModelError, RcabotError
 from tools.links import Links
@@ -158,7 +158,7 @@ async def check_settings(
             )
         else:
             probes.append(_static(_chroma_path(s)))
-        checks = list(await asyncio.gather(*probes))
+        checks = list(await gather_all(*probes))
     if s.logs.url and checks[0].ok and not quick:
         checks[0] = await _with_log_fields(checks[0], s)
     # details quote URLs and server errors: no password in a URL may reach the terminal

@@ -143,7 +143,7 @@ def unique_traces(traces: Iterable[list[Span]]) -> dict[str, list[Span]]:
 
 
 async def no_traces() -> list[list[Span]]:
-    """An awaitable empty answer, for a query not asked (``asyncio.gather`` takes it)."""
+    """An awaitable empty answer, for a query not asked (``gather_all`` takes it)."""
     return []
 
 

@@ -23,7 +23,6 @@ returns no findings and a warning, not an error: there is nothing to join, nothi
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
@@ -41,6 +40,7 @@ from tools.backends import (
     no_traces,
     unique_traces,
 )
+from tools.concurrency import gather_all
 from tools.deps import Deps, configured
 from tools.evidence import EvidenceDraft, Source, TimeWindow, clip
 from tools.formatting import hhmm
@@ -81,7 +81,7 @@ async def code_path_changes(
     before, after = window.split(incident_start)
     periods = await _sample(traces, (before, after), reference, incident_start, deps)
     limit = deps.limits.log_sample
-    pages = await asyncio.gather(*(_read(logs, spans, limit) for spans in periods))
+    pages = await gather_all(*(_read(logs, spans, limit) for spans in periods))
     warnings = _sample_warnings(periods)
     kept = []
     for label, spans, page in zip(_PERIODS, periods, pages, strict=True):
@@ -127,10 +127,8 @@ async def _sample(
 ) -> tuple[list[Span], list[Span], list[Span]]:
     """The sampled spans before the incident start, from it, and in the reference."""
     half = max(1, deps.limits.trace_sample // 2)
-    main_pages, reference_page = await asyncio.gather(
-        asyncio.gather(
-            *(traces.find_traces(TraceQuery(window=w, limit=half)) for w in around if w)
-        ),
+    main_pages, reference_page = await gather_all(
+        gather_all(*(traces.find_traces(TraceQuery(window=w, limit=half)) for w in around if w)),
         traces.find_traces(TraceQuery(window=reference, limit=half)) if reference else no_traces(),
     )
     main = _spans_of(unique_traces(trace for page in main_pages for trace in page))

@@ -9,9 +9,9 @@ says.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated
@@ -27,6 +27,7 @@ from tools.analysis.log_templates import (
 )
 from tools.analysis.surprise import rate_rose
 from tools.backends import LogPage, LogQuery, LogsBackend
+from tools.concurrency import gather_all
 from tools.deps import Deps, configured
 from tools.evidence import EvidenceDraft, Source, TimeWindow, clip
 from tools.formatting import hhmm
@@ -125,11 +126,11 @@ async def log_patterns(
         for w in periods
     ]
     all_queries = [LogQuery(window=w, services=services) if w else None for w in periods]
-    pages, counts, lines, covered_minutes = await asyncio.gather(
-        asyncio.gather(*(logs.search(q) if q else _no_page() for q in warn_queries)),
-        asyncio.gather(*(logs.count_by_service(q) if q else _empty() for q in error_queries)),
-        asyncio.gather(*(logs.count_by_service(q) if q else _empty() for q in all_queries)),
-        asyncio.gather(*(_logged_minutes(logs, w, services) for w in periods)),
+    pages, counts, lines, covered_minutes = await gather_all(
+        gather_all(*(logs.search(q) if q else _no_page() for q in warn_queries)),
+        gather_all(*(logs.count_by_service(q) if q else _empty() for q in error_queries)),
+        gather_all(*(logs.count_by_service(q) if q else _empty() for q in all_queries)),
+        gather_all(*(_logged_minutes(logs, w, services) for w in periods)),
     )
     # services the reference is normal for: it has their lines, and no more errors than the
     # minutes before the incident (else it caught another incident: those minutes instead)
@@ -237,7 +238,7 @@ class _Load:
 
 
 def _bursts(
-    counts: list[dict[str, int]], minutes: _Minutes, load: _Load
+    counts: Sequence[dict[str, int]], minutes: _Minutes, load: _Load
 ) -> list[ServiceErrorBurst]:
     """Error-rate change per service: against the reference where it covers the service."""
     before, incident, reference = counts

@@ -9,7 +9,6 @@ result says which services those were.
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -17,6 +16,7 @@ from pydantic import Field
 
 from tools.analysis.change_scores import Z_THRESHOLD, SeriesChange, SignalGroup, score_all
 from tools.backends import MetricsBackend
+from tools.concurrency import gather_all
 from tools.deps import Deps, configured
 from tools.evidence import EvidenceDraft, Source, TimeWindow, clip
 from tools.formatting import fmt_value, hhmm, moved, pct_change
@@ -130,12 +130,10 @@ async def metric_changes(
     async def fetch(period: TimeWindow | None) -> list[MetricSeries]:
         if period is None:
             return []
-        groups = await asyncio.gather(
-            *(metrics.series(s, period, deps.metrics_step) for s in names)
-        )
+        groups = await gather_all(*(metrics.series(s, period, deps.metrics_step) for s in names))
         return [s for group in groups for s in group if not services or s.service in services]
 
-    series, normal = await asyncio.gather(fetch(window), fetch(reference))
+    series, normal = await gather_all(fetch(window), fetch(reference))
     changes = score_all(series, baseline_end.astimezone(UTC).timestamp(), normal)
     significant = [c for c in changes if c.score >= Z_THRESHOLD]
     evidence = [_evidence(c, metrics, window) for c in _spread(significant, MAX_EVIDENCE)]

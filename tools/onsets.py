@@ -27,7 +27,6 @@ Two data-collection choices matter more than the statistics:
 
 from __future__ import annotations
 
-import asyncio
 import math
 import statistics
 from collections.abc import Sequence
@@ -54,6 +53,7 @@ from tools.backends import (
     histogram_buckets,
     unique_traces,
 )
+from tools.concurrency import gather_all
 from tools.deps import Deps, configured
 from tools.evidence import EvidenceDraft, Source, TimeWindow
 from tools.formatting import fmt_ms, hhmm
@@ -111,7 +111,7 @@ async def log_onsets(
     of all services together and of each service with enough lines, strongest first."""
     logs = configured(deps.logs)
     interval = _interval(window, bucket_seconds)
-    errors, every = await asyncio.gather(
+    errors, every = await gather_all(
         logs.histogram(LogQuery(window=window, min_level=LogLevel.ERROR), interval),
         logs.histogram(LogQuery(window=window), interval),
     )
@@ -332,9 +332,7 @@ async def _pages(
     backend: TracesBackend, windows: Sequence[TimeWindow], limit: int
 ) -> list[list[list[Span]]]:
     return list(
-        await asyncio.gather(
-            *(backend.find_traces(TraceQuery(window=w, limit=limit)) for w in windows)
-        )
+        await gather_all(*(backend.find_traces(TraceQuery(window=w, limit=limit)) for w in windows))
     )
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -146,23 +146,3 @@ class Resilience:
                 await asyncio.sleep(self.retry.delay(attempt))
         assert last is not None
         raise last
-
-
-async def gather_bounded(calls: Iterable[Callable[[], Awaitable[T]]], limit: int) -> list[T]:
-    """Run ``calls`` with at most ``limit`` in flight; results in order. On the first failure
-    the others are cancelled (and awaited), so nothing keeps running after the error is raised.
-    """
-    semaphore = asyncio.Semaphore(limit)
-
-    async def run(call: Callable[[], Awaitable[T]]) -> T:
-        async with semaphore:
-            return await call()
-
-    tasks = [asyncio.ensure_future(run(call)) for call in calls]
-    try:
-        return list(await asyncio.gather(*tasks))
-    except BaseException:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        raise

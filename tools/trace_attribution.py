@@ -17,7 +17,6 @@ minutes before an incident are a thin sample of normal, and sometimes already fa
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -32,6 +31,7 @@ from tools.analysis.span_attribution import (
 )
 from tools.analysis.surprise import p_value_text
 from tools.backends import TraceQuery, TracesBackend, no_traces, unique_traces
+from tools.concurrency import gather_all
 from tools.deps import Deps, configured
 from tools.evidence import EvidenceDraft, Source, TimeWindow
 from tools.formatting import fmt_ms
@@ -71,8 +71,8 @@ async def trace_attribution(
     if after is not None:  # make sure failing requests are in the sample
         queries.append(TraceQuery(window=after, service=service, errors_only=True, limit=half))
     normal_query = TraceQuery(window=reference, service=service, limit=half) if reference else None
-    pages, normal_page = await asyncio.gather(
-        asyncio.gather(*(traces.find_traces(q) for q in queries)),
+    pages, normal_page = await gather_all(
+        gather_all(*(traces.find_traces(q) for q in queries)),
         traces.find_traces(normal_query) if normal_query else no_traces(),
     )
     unique = unique_traces(spans for page in pages for spans in page)

@@ -6,7 +6,6 @@ in the report and the investigation goes on with the rest.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncGenerator, Iterator, Sequence
 from contextlib import aclosing, contextmanager
@@ -34,6 +33,7 @@ from bot.llm.answer import render_statement
 from bot.llm.model import ChatModel
 from bot.llm.writer import WriteLimits, stream_with_model
 from tools.code_path_changes import code_path_changes
+from tools.concurrency import gather_all
 from tools.deps import Deps
 from tools.evidence import Evidence, EvidenceDraft, TimeWindow
 from tools.gateway import ToolGateway
@@ -240,7 +240,7 @@ async def _run(
         )
     yield Progress("stage", stage="metrics")
     with watch.stage("metrics"):
-        metrics, log_onset, trace_onset = await asyncio.gather(
+        metrics, log_onset, trace_onset = await gather_all(
             gateway.call(
                 metric_changes,
                 window=scope.window,
@@ -255,7 +255,7 @@ async def _run(
     start = incident_start(scope, request, metrics.data, onsets, covered(scans))
     yield Progress("stage", stage="gather")
     with watch.stage("gather"):
-        core = asyncio.gather(
+        core = gather_all(
             gateway.call(
                 log_patterns, window=scope.window, incident_start=start, reference=scope.reference
             ),
@@ -273,7 +273,7 @@ async def _run(
                 reference=scope.reference,
             ),
         )
-        extra = asyncio.gather(
+        extra = gather_all(
             *(
                 gateway.call(
                     search_logs,
@@ -285,7 +285,7 @@ async def _run(
                 for s in searches
             )
         )
-        (logs, traces, changes, paths), found = await asyncio.gather(core, extra)
+        (logs, traces, changes, paths), found = await gather_all(core, extra)
     results: list[ToolResult[Any]] = [metrics, logs, traces, changes, *found]
     # helpers of the ones above (onsets, code paths): their evidence counts, and their failures
     # are warnings, not sources (a failed backend is already named by its main tool)

@@ -13,9 +13,10 @@ from pydantic import Field
 from tests.bundles import T0
 from tools.backends import LogHistogram, LogPage, LogQuery, QueryInfo
 from tools.deps import Deps, MissingClientError, configured
-from tools.errors import BackendError, RetrievalError
+from tools.errors import BackendError, RetrievalError, TransientBackendError
 from tools.evidence import EvidenceDraft, TimeWindow
 from tools.gateway import ToolGateway
+from tools.log_patterns import log_patterns
 from tools.records import LogLevel, LogRecord
 from tools.result import ToolResult, ToolStatus
 from tools.search_logs import search_logs
@@ -210,3 +211,35 @@ async def test_an_unknown_tool_is_a_structured_error_listing_the_known_ones() ->
 async def test_an_unknown_tool_name_goes_through_the_pipeline_too() -> None:
     result = await _gateway().call_json(f"x {TOKEN} " + "y" * 500, {})
     assert TOKEN not in result.tool and len(result.tool) <= 100
+
+
+class _HalfBrokenLogs(_Logs):
+    """Searches fail at once; counts take a while and record whether they ever finished."""
+
+    def __init__(self) -> None:
+        super().__init__(fail=TransientBackendError("elasticsearch", "HTTP 500"))
+        self.counting = 0
+        self.counted = 0
+
+    async def count_by_service(self, query: LogQuery) -> dict[str, int]:
+        self.counting += 1
+        try:
+            await asyncio.sleep(0.3)
+            self.counted += 1
+            return {}
+        finally:
+            self.counting -= 1
+
+
+async def test_a_failed_request_leaves_none_of_the_tools_other_requests_running() -> None:
+    # log_patterns asks for lines and counts at once; the lines fail. With asyncio.gather the
+    # counts went on after the failed result was returned, past the investigation and the
+    # client's close (a closed Elasticsearch client opens a new pool for them, never closed).
+    logs = _HalfBrokenLogs()
+    result = await ToolGateway(Deps(logs=logs)).call(  # type: ignore[arg-type]
+        log_patterns, window=WINDOW, incident_start=WINDOW.start + timedelta(minutes=30)
+    )
+    assert result.status is ToolStatus.ERROR and "HTTP 500" in (result.error or "")
+    assert logs.counting == 0  # cancelled and awaited before the result came back
+    await asyncio.sleep(0.4)
+    assert logs.counted == 0

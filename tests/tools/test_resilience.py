@@ -1,12 +1,11 @@
 from __future__ import annotations
 
 import asyncio
-from functools import partial
 
 import pytest
 
 from tools.errors import BackendError, BackendTimeout, CircuitOpen, TransientBackendError
-from tools.resilience import CircuitBreaker, Resilience, RetryPolicy, gather_bounded
+from tools.resilience import CircuitBreaker, Resilience, RetryPolicy
 
 FAST = RetryPolicy(attempts=3, base_delay_s=0.001, max_delay_s=0.002)
 
@@ -79,35 +78,6 @@ def test_backoff_grows_and_is_capped() -> None:
     assert 0.05 <= policy.delay(1) <= 0.15
     assert 0.2 <= policy.delay(3) <= 0.6
     assert policy.delay(10) <= 0.6
-
-
-async def test_gather_bounded_limits_concurrency_and_cancels_on_failure() -> None:
-    running, peak, cancelled = 0, 0, 0
-
-    async def work(i: int) -> int:
-        nonlocal running, peak, cancelled
-        running += 1
-        peak = max(peak, running)
-        try:
-            await asyncio.sleep(0.01 if i != 3 else 0)
-            if i == 3:
-                raise BackendError("x", "boom")
-            await asyncio.sleep(1)
-            return i
-        except asyncio.CancelledError:
-            cancelled += 1
-            raise
-        finally:
-            running -= 1
-
-    ordered = await gather_bounded(
-        [partial(asyncio.sleep, 0.001 * (5 - i), i) for i in range(5)], 2
-    )
-    assert ordered == [0, 1, 2, 3, 4]
-    with pytest.raises(BackendError, match="boom"):
-        await gather_bounded([partial(work, i) for i in range(10)], 4)
-    assert peak == 4
-    assert running == 0 and cancelled >= 3
 
 
 class Gate:

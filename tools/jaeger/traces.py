@@ -34,12 +34,12 @@ from typing import Any
 from urllib.parse import quote
 
 from tools.backends import QueryInfo, TraceQuery, select_traces
+from tools.concurrency import gather_bounded
 from tools.errors import BackendError
 from tools.http import JsonClient
 from tools.links import Links
 from tools.otlp import WireFormatError, integer, items, obj, otlp_trace_id, text
 from tools.records import Span
-from tools.resilience import gather_bounded
 from tools.traceql import go_duration
 
 NAME = "jaeger"

@@ -24,13 +24,13 @@ from typing import Any
 from urllib.parse import quote
 
 from tools.backends import QueryInfo, TraceQuery, matching_traces, select_traces
+from tools.concurrency import gather_bounded
 from tools.errors import BackendError
 from tools.evidence import TimeWindow
 from tools.http import JsonClient
 from tools.links import Links
 from tools.otlp import WireFormatError, decode_spans, integer, items, obj, otlp_trace_id, text
 from tools.records import Span
-from tools.resilience import gather_bounded
 from tools.traceql import traceql
 
 NAME = "tempo"
