@@ -236,7 +236,7 @@ async def test_a_failed_request_leaves_none_of_the_tools_other_requests_running(
     # counts went on after the failed result was returned, past the investigation and the
     # client's close (a closed Elasticsearch client opens a new pool for them, never closed).
     logs = _HalfBrokenLogs()
-    result = await ToolGateway(Deps(logs=logs)).call(  # type: ignore[arg-type]
+    result = await ToolGateway(Deps(logs=logs)).call(
         log_patterns, window=WINDOW, incident_start=WINDOW.start + timedelta(minutes=30)
     )
     assert result.status is ToolStatus.ERROR and "HTTP 500" in (result.error or "")
