@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from tools.analysis.change_point import run_start
 from tools.analysis.code_path_spans import INCIDENT, MIN_SPANS, SpanIndex
 from tools.analysis.surprise import SIGNIFICANCE, change_score
 from tools.records import LogLevel
@@ -41,10 +42,39 @@ def share_moved(
     normal_spans, incident_spans = index.counts[group][base], index.counts[group][INCIDENT]
     normal_with, incident_with = len(entry.spans[base]), len(entry.spans[INCIDENT])
     moved = incident_with / incident_spans - normal_with / normal_spans
-    if abs(moved) < MIN_SHARE_CHANGE:
+    if moved == 0:
         return None
     score = change_score(normal_with, normal_spans, incident_with, incident_spans)
-    return (moved, score) if score >= MIN_SCORE else None
+    if score < MIN_SCORE:
+        return None
+    if abs(moved) >= MIN_SHARE_CHANGE or _large_since(index, group, base, entry, moved > 0):
+        return moved, score
+    return None
+
+
+def _large_since(
+    index: SpanIndex, group: int, base: int, entry: EventSpans, appeared: bool
+) -> bool:
+    """Whether a surprising move too small over the whole incident is large since it began.
+
+    The incident start is an estimate: a line that stopped half a minute after it is diluted
+    by the spans of that half minute, which still wrote it. Since the change began (the run of
+    the last incident spans least like normal, ``change_point``) its size is its own, when that
+    run alone is surprising even allowing for where it was placed: ``-log10 p`` at least
+    :data:`MIN_SCORE` plus ``log10`` of the places it could start (Bonferroni), so a run picked
+    among the spans of a busy operation whose share barely moved does not pass by chance."""
+    order = index.incident_by_start(group)
+    normal_spans, normal_with = index.counts[group][base], len(entry.spans[base])
+    wrote = entry.spans[INCIDENT]
+    normal_showing = normal_with if appeared else normal_spans - normal_with
+    normal = (normal_showing + 0.5) / (normal_spans + 1)  # Jeffreys: never 0 or 1
+    shows = [(i in wrote) == appeared for i in order]
+    run = order[run_start(shows, normal, MIN_SPANS) :]
+    run_with = sum(i in wrote for i in run)
+    if abs(run_with / len(run) - normal_with / normal_spans) < MIN_SHARE_CHANGE:
+        return False
+    score = change_score(normal_with, normal_spans, run_with, len(run))
+    return score >= MIN_SCORE + math.log10(len(order))
 
 
 def still_written(index: SpanIndex, group: int, base: int, statement: EventSpans) -> bool:

@@ -43,7 +43,10 @@ reported when it is both
   the demo's seed 6), where the uncertainty of both samples says p ≈ 0.002; and
 * **large**: the share moved by at least :data:`MIN_SHARE_CHANGE`. Significance alone flags
   small shifts on busy operations (2,000 spans going from 50 % to 45 % is p < 0.001 and means
-  nothing); size alone flags noise on quiet ones (1 of 5 → 3 of 5).
+  nothing); size alone flags noise on quiet ones (1 of 5 → 3 of 5). The size may be met since
+  the change began (``since``, below) when that run is significant by itself, counted once
+  for each place it could start (``code_path_events``): an early incident start dilutes a
+  change with the spans from before it.
 
 A WARN+ line that *stops* is not reported: an error path no longer taken is a recovery (or a
 reference period that was not quite healthy), not a cause. On the Nezha cases it was the most

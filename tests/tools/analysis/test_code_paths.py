@@ -142,13 +142,54 @@ def test_a_line_written_in_a_small_share_before_and_after_is_not_reported() -> N
     assert _changes(sample) == []
 
 
+def _spread(sample: _Sample, start: datetime, count: int, writing: int) -> list[Span]:
+    """``count`` spans a second apart, ``writing`` of them spread evenly writing QUERY."""
+    line = (LogLevel.INFO, QUERY)
+    return [
+        sample.add(
+            start + timedelta(seconds=i),
+            [line] if i * writing // count != (i + 1) * writing // count else [],
+        )
+        for i in range(count)
+    ]
+
+
 def test_a_significant_but_small_shift_on_a_busy_operation_is_not_reported() -> None:
     sample = _Sample()
-    sample.period(SPLIT - timedelta(hours=1), 2000, 1000, (LogLevel.INFO, QUERY))
-    sample.period(SPLIT, 2000, 840, (LogLevel.INFO, QUERY))
+    _spread(sample, SPLIT - timedelta(hours=1), 2000, 1000)
+    _spread(sample, SPLIT, 2000, 840)
     assert change_score(1000, 2000, 840, 2000) >= MIN_SCORE  # significant ...
     assert abs(840 / 2000 - 1000 / 2000) < MIN_SHARE_CHANGE  # ... but small
     assert _changes(sample) == []
+
+
+def test_a_line_that_stopped_after_the_start_is_sized_since_it_stopped() -> None:
+    """The incident start was half a minute early (Nezha 2023-01-29 11:19 without reference:
+    ts-price-service's ``Query price`` line in 35 of 63 spans before, 15 of the 22 spans of the
+    half minute after the start, then 4 of 49): over the whole incident the share moved less
+    than MIN_SHARE_CHANGE, since the line stopped much more, and that run alone is surprising
+    even counted once for each place it could have started."""
+    sample = _Sample()
+    _spread(sample, T0, 63, 35)
+    _spread(sample, SPLIT, 22, 15)
+    stopped = _spread(sample, SPLIT + timedelta(seconds=22), 49, 4)
+    assert abs(19 / 71 - 35 / 63) < MIN_SHARE_CHANGE <= abs(4 / 49 - 35 / 63)
+    assert change_score(35, 63, 4, 49) >= MIN_SCORE + math.log10(71)
+    (change,) = _changes(sample)
+    assert change.kind == "vanished"
+    assert (change.incident_with, change.incident_spans) == (19, 71)
+    assert change.since >= stopped[0].start and change.share_since < 0.1
+    # a busy operation whose share barely moved, but whose last 12 spans happen to lack the
+    # line: that run is significant by itself (p < 0.001), not once counted for each of the
+    # 312 places a run could start; the move is small over the whole incident: nothing
+    busy = _Sample()
+    _spread(busy, SPLIT - timedelta(seconds=1800), 1800, 1000)
+    _spread(busy, SPLIT, 300, 138)
+    _spread(busy, SPLIT + timedelta(seconds=300), 12, 0)
+    assert change_score(1000, 1800, 138, 312) >= MIN_SCORE
+    assert abs(138 / 312 - 1000 / 1800) < MIN_SHARE_CHANGE
+    assert MIN_SCORE <= change_score(1000, 1800, 0, 12) < MIN_SCORE + math.log10(312)
+    assert _changes(busy) == []
 
 
 def test_an_error_line_that_stops_is_a_recovery_not_a_finding() -> None:
