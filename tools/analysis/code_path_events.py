@@ -10,6 +10,7 @@ Part of :mod:`tools.analysis.code_paths`, which says why each rule is what it is
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from tools.analysis.change_point import run_start
@@ -63,18 +64,27 @@ def _large_since(
     run alone is surprising even allowing for where it was placed: ``-log10 p`` at least
     :data:`MIN_SCORE` plus ``log10`` of the places it could start (Bonferroni), so a run picked
     among the spans of a busy operation whose share barely moved does not pass by chance."""
-    order = index.incident_by_start(group)
     normal_spans, normal_with = index.counts[group][base], len(entry.spans[base])
     wrote = entry.spans[INCIDENT]
+    showing = wrote if appeared else set(index.incident[group]) - wrote
     normal_showing = normal_with if appeared else normal_spans - normal_with
-    normal = (normal_showing + 0.5) / (normal_spans + 1)  # Jeffreys: never 0 or 1
-    shows = [(i in wrote) == appeared for i in order]
-    run = order[run_start(shows, normal, MIN_SPANS) :]
+    run = since_began(index, group, showing, normal_showing, normal_spans)
     run_with = sum(i in wrote for i in run)
     if abs(run_with / len(run) - normal_with / normal_spans) < MIN_SHARE_CHANGE:
         return False
     score = change_score(normal_with, normal_spans, run_with, len(run))
-    return score >= MIN_SCORE + math.log10(len(order))
+    return score >= MIN_SCORE + math.log10(index.counts[group][INCIDENT])
+
+
+def since_began(
+    index: SpanIndex, group: int, showing: Collection[int], normal_showing: int, normal_spans: int
+) -> list[int]:
+    """The group's incident spans since a change began (``change_point``): the run of its last
+    spans least like normal, at least :data:`MIN_SPANS` long, where ``showing`` are the incident
+    spans that show the change and ``normal_showing`` of ``normal_spans`` showed it normally."""
+    order = index.incident_by_start(group)
+    normal = (normal_showing + 0.5) / (normal_spans + 1)  # Jeffreys: never 0 or 1
+    return order[run_start([i in showing for i in order], normal, MIN_SPANS) :]
 
 
 def still_written(index: SpanIndex, group: int, base: int, statement: EventSpans) -> bool:

@@ -75,18 +75,17 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal
 
-from tools.analysis.change_point import run_start
 from tools.analysis.code_path_events import (
     EventSpans,
     on_failures,
     share_moved,
+    since_began,
     still_written,
     taken_instead,
 )
 from tools.analysis.code_path_spans import (
     BEFORE,
     INCIDENT,
-    MIN_SPANS,
     REFERENCE,
     SpanIndex,
     same_id,
@@ -335,12 +334,10 @@ def _since(
 ) -> CodePathChange:
     """``change`` with where in the incident it began (``change_point``): the run of the
     group's last incident spans least like normal, at least :data:`MIN_SPANS` long."""
-    order = index.incident_by_start(group)
     shown = set(showing)
     appeared = change.kind == "appeared"
     normal_showing = change.normal_with if appeared else change.normal_spans - change.normal_with
-    normal = (normal_showing + 0.5) / (change.normal_spans + 1)  # Jeffreys: never 0 or 1
-    run = order[run_start([i in shown for i in order], normal, MIN_SPANS) :]
+    run = since_began(index, group, shown, normal_showing, change.normal_spans)
     showing_since = sum(i in shown for i in run)
     return replace(
         change,
