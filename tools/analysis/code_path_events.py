@@ -66,9 +66,7 @@ def _large_since(
     among the spans of a busy operation whose share barely moved does not pass by chance."""
     normal_spans, normal_with = index.counts[group][base], len(entry.spans[base])
     wrote = entry.spans[INCIDENT]
-    showing = wrote if appeared else set(index.incident[group]) - wrote
-    normal_showing = normal_with if appeared else normal_spans - normal_with
-    run = since_began(index, group, showing, normal_showing, normal_spans)
+    run = since_began(index, group, wrote, appeared, normal_with, normal_spans)
     run_with = sum(i in wrote for i in run)
     if abs(run_with / len(run) - normal_with / normal_spans) < MIN_SHARE_CHANGE:
         return False
@@ -77,14 +75,21 @@ def _large_since(
 
 
 def since_began(
-    index: SpanIndex, group: int, showing: Collection[int], normal_showing: int, normal_spans: int
+    index: SpanIndex,
+    group: int,
+    wrote: Collection[int],
+    appeared: bool,
+    normal_with: int,
+    normal_spans: int,
 ) -> list[int]:
     """The group's incident spans since a change began (``change_point``): the run of its last
-    spans least like normal, at least :data:`MIN_SPANS` long, where ``showing`` are the incident
-    spans that show the change and ``normal_showing`` of ``normal_spans`` showed it normally."""
+    spans least like normal, at least :data:`MIN_SPANS` long. The event showed in ``wrote`` of
+    the incident spans and in ``normal_with`` of ``normal_spans`` normally; ``appeared``: its
+    share rose (else it fell)."""
     order = index.incident_by_start(group)
+    normal_showing = normal_with if appeared else normal_spans - normal_with
     normal = (normal_showing + 0.5) / (normal_spans + 1)  # Jeffreys: never 0 or 1
-    return order[run_start([i in showing for i in order], normal, MIN_SPANS) :]
+    return order[run_start([(i in wrote) == appeared for i in order], normal, MIN_SPANS) :]
 
 
 def still_written(index: SpanIndex, group: int, base: int, statement: EventSpans) -> bool:

@@ -231,7 +231,7 @@ def find_code_path_changes(
                 branches.add(instead)  # whose rise is no news either
         if change is not None:
             showing = _showing(index, group, entry.spans[INCIDENT], change.kind == "appeared")
-            change = _since(index, group, showing, change)
+            change = _since(index, group, entry.spans[INCIDENT], change)
             detected.append((change, showing, entry))
             if change.kind == "vanished" or change.level >= LogLevel.WARN:
                 # a new INFO line is not a fault (the ranking ignores it): nor can it explain
@@ -329,21 +329,17 @@ def _change(
     )
 
 
-def _since(
-    index: SpanIndex, group: int, showing: list[int], change: CodePathChange
-) -> CodePathChange:
+def _since(index: SpanIndex, group: int, wrote: set[int], change: CodePathChange) -> CodePathChange:
     """``change`` with where in the incident it began (``change_point``): the run of the
-    group's last incident spans least like normal, at least :data:`MIN_SPANS` long."""
-    shown = set(showing)
+    group's last incident spans least like normal, at least :data:`MIN_SPANS` long; ``wrote``:
+    the incident spans that showed the event."""
     appeared = change.kind == "appeared"
-    normal_showing = change.normal_with if appeared else change.normal_spans - change.normal_with
-    run = since_began(index, group, shown, normal_showing, change.normal_spans)
-    showing_since = sum(i in shown for i in run)
+    run = since_began(index, group, wrote, appeared, change.normal_with, change.normal_spans)
     return replace(
         change,
         since=index.spans[run[0]].start,
         since_spans=len(run),
-        since_with=showing_since if appeared else len(run) - showing_since,
+        since_with=sum(i in wrote for i in run),
     )
 
 
