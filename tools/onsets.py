@@ -14,15 +14,18 @@ Two data-collection choices matter more than the statistics:
   out. The whole window's ERROR lines are one series; each service with at least
   :data:`MIN_SERVICE_LINES` ERROR lines is another.
 * **Traces.** Backends return the *newest* traces matching a query, so one query over the
-  window would sample only its end. The window is cut into up to :data:`MAX_SLICES` slices of
-  whole buckets, each asked for an equal share of ``trace_sample``. Where a slice holds more
-  traces than its share, only its latest part is seen and an onset is placed to within that
-  slice, not a bucket: the onset's ``resolution_s`` says so. The share of traces with an error
+  window would sample only its end: the sample is spread over the window
+  (:mod:`tools.trace_spread`), and where a slice of it held more traces than its share an
+  onset is placed to within that slice, not a bucket: the onset's ``resolution_s`` says so.
+  The share of traces with an error
   span is tested as a binomial proportion (sample sizes per bucket differ), of all traces and,
   for each service with at least :data:`MIN_SERVICE_LINES` failing traces, of the traces
   through it (an error span of its own: one service's fault is a small part of all traces
   where others fail all along); the median entry-span duration per bucket as a level on a log
-  scale.
+  scale, and so the median duration of the calls into each service, as its callers saw them
+  (the client span where there is one: a delay on the callee's network or in its queue shows
+  there, and not in the callee's own spans nor, when the callee serves a small part of the
+  requests, in the entry spans).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from typing import Annotated
 
 from pydantic import Field
 
+from tools.analysis.client_spans import service_calls
 from tools.analysis.onset import (
     MIN_SEGMENT,
     MIN_STRENGTH,
@@ -49,9 +53,7 @@ from tools.backends import (
     LogQuery,
     QueryInfo,
     TraceQuery,
-    TracesBackend,
     histogram_buckets,
-    unique_traces,
 )
 from tools.concurrency import gather_all
 from tools.deps import Deps, configured
@@ -60,14 +62,19 @@ from tools.formatting import fmt_ms, hhmm
 from tools.records import LogLevel, Span
 from tools.result import ToolResult, ToolStatus
 from tools.tool import tool
+from tools.trace_spread import Grid, spread_sample
 
+# Spans carry their own start times, so traces place a change finer than a log histogram's
+# buckets: 5 s buckets need MIN_SEGMENT · 5 = 15 s of traces on each side of a change, where
+# 15 s buckets needed 45 s; a trace store's retention or a recording often begins only a minute
+# before the fault (Nezha's cases), and then 45 s left the change unplaceable.
+TRACE_BUCKET_SECONDS = 5
 MIN_SERVICE_LINES = 5  # fewer ERROR lines in the window are not a rate worth a series
 MAX_BUCKETS = 480  # a longer window gets wider buckets: the scan stays small and fast
-MAX_SLICES = 40  # trace queries per call, at most
-MIN_TRACES_PER_SLICE = 10
 ALL_ERRORS = "ERROR log lines (all services)"
 ERROR_SHARE = "share of traces with errors"
 ENTRY_LATENCY = "entry-span latency"
+CALL_LATENCY = "latency of calls into"
 
 BucketSeconds = Annotated[
     int, Field(ge=1, le=3600, description="bucket width in seconds (widened for long windows)")
@@ -157,24 +164,31 @@ async def log_onsets(
 async def trace_onsets(
     deps: Deps,
     window: Annotated[TimeWindow, Field(description="window to sample traces from")],
-    bucket_seconds: BucketSeconds = 15,
+    bucket_seconds: BucketSeconds = TRACE_BUCKET_SECONDS,
 ) -> ToolResult[OnsetScan]:
     """When traces started to fail or slow down: the change points of the share of sampled
     traces with an error span (of all, and of those through each service with enough failing
-    ones) and of the median entry-span duration, sampled evenly over the window, strongest
-    first."""
+    ones), of the median entry-span duration and of the median duration of the calls into
+    each service, sampled evenly over the window, strongest first."""
     traces = configured(deps.traces)
     interval = _interval(window, bucket_seconds)
     width = interval.total_seconds()
     first, buckets = histogram_buckets(window, interval)
-    sample = await _sample(traces, _Grid(window, first, buckets, width), deps.limits.trace_sample)
+    sample = await spread_sample(
+        traces, Grid(window, first, buckets, width), deps.limits.trace_sample
+    )
     resolution = sample.resolution_s
     origin = first.timestamp()
     sampled = sample.traces
     every = _Shares.empty(buckets)  # all traces' errors and totals per bucket
     durations: list[list[float]] = [[] for _ in range(buckets)]
     through: dict[str, _Shares] = {}  # service → its traces' errors and totals per bucket
+    calls: dict[str, list[list[float]]] = {}  # service → durations of the calls into it
     for spans in sampled:
+        for callee, moment, seconds in service_calls(spans):
+            slot = int((moment - origin) // width)
+            if 0 <= slot < buckets:
+                calls.setdefault(callee, [[] for _ in range(buckets)])[slot].append(seconds)
         root = _root(spans)
         index = int((root.start - origin) // width)
         if 0 <= index < buckets:
@@ -200,10 +214,20 @@ async def trace_onsets(
         if share is not None:
             at, strength, before, after = share
             onsets.append(Onset(at, "traces", what, before, after, "share", strength, resolution))
-    level = level_change_point(starts, medians, width)
-    if level is not None:
-        at, strength, before, after = level
-        onsets.append(Onset(at, "traces", ENTRY_LATENCY, before, after, "s", strength, resolution))
+    levels = {ENTRY_LATENCY: medians}
+    for service, durations_ in sorted(calls.items()):
+        what = f"{CALL_LATENCY} {service}"
+        levels[what] = [statistics.median(d) if d else None for d in durations_]
+        services[what] = service
+    # the strongest of many services' call series is strong by chance more often: each is
+    # discounted by the log of their number (a Bonferroni correction on the likelihood scale)
+    family = math.log(max(1, len(calls)))
+    for what, values in levels.items():
+        level = level_change_point(starts, values, width)
+        if level is not None:
+            at, strength, before, after = level
+            strength -= family if what != ENTRY_LATENCY else 0.0
+            onsets.append(Onset(at, "traces", what, before, after, "s", strength, resolution))
     onsets.sort(key=lambda o: (-o.strength, o.at))
     data_span = _span([at for at, total in zip(starts, every.totals, strict=True) if total], width)
     warnings = [] if sampled else ["no traces in the window"]
@@ -271,76 +295,6 @@ class _Shares:
     @classmethod
     def empty(cls, buckets: int) -> _Shares:
         return cls([0] * buckets, [0] * buckets)
-
-
-@dataclass(frozen=True)
-class _Grid:
-    """The buckets of a window: ``count`` of ``width`` seconds from ``first``."""
-
-    window: TimeWindow
-    first: datetime
-    count: int
-    width: float
-
-    def slices(self, buckets: range, per: int) -> list[TimeWindow]:
-        """Windows of ``per`` buckets over ``buckets`` (clipped to the window)."""
-        out = []
-        for i in buckets[::per]:
-            start = max(self.first + timedelta(seconds=i * self.width), self.window.start)
-            last = min(i + per, buckets.stop)
-            end = min(self.first + timedelta(seconds=last * self.width), self.window.end)
-            if end > start:
-                out.append(TimeWindow(start=start, end=end))
-        return out
-
-
-@dataclass(frozen=True)
-class _Sample:
-    traces: list[list[Span]]
-    resolution_s: float  # how closely the sample places a change
-    short: int  # slices the sample saw only the latest part of
-    slices: int
-
-
-async def _sample(backend: TracesBackend, grid: _Grid, budget: int) -> _Sample:
-    """Traces spread over the window: up to :data:`MAX_SLICES` slices of whole buckets share
-    ``budget``; what the slices with fewer traces leave unspent goes, bucket by bucket, to the
-    slices that held more than their share (a backend returns the newest traces of a slice, so
-    of those only the latest part was seen)."""
-    count = max(1, min(grid.count, MAX_SLICES, budget // MIN_TRACES_PER_SLICE))
-    per = math.ceil(grid.count / count)
-    slices = grid.slices(range(grid.count), per)
-    limit = max(1, budget // len(slices))
-    pages = await _pages(backend, slices, limit)
-    short = [w for w, page in zip(slices, pages, strict=True) if len(page) >= limit]
-    finer = [b for w in short for b in _buckets_of(grid, w)] if per > 1 else []
-    left = budget - sum(len(page) for page in pages)
-    refined = bool(finer) and left >= len(finer)
-    if refined:
-        pages += await _pages(backend, finer, left // len(finer))
-    placed = not short or per == 1 or refined
-    resolution = grid.width if placed else max(w.duration.total_seconds() for w in short)
-    return _Sample(
-        list(unique_traces(t for page in pages for t in page).values()),
-        resolution,
-        len(short),
-        len(slices),
-    )
-
-
-async def _pages(
-    backend: TracesBackend, windows: Sequence[TimeWindow], limit: int
-) -> list[list[list[Span]]]:
-    return list(
-        await gather_all(*(backend.find_traces(TraceQuery(window=w, limit=limit)) for w in windows))
-    )
-
-
-def _buckets_of(grid: _Grid, window: TimeWindow) -> list[TimeWindow]:
-    origin = grid.first.timestamp()
-    low = int((window.start.timestamp() - origin) // grid.width)
-    high = math.ceil((window.end.timestamp() - origin) / grid.width)
-    return grid.slices(range(low, high), 1)
 
 
 def _root(spans: Sequence[Span]) -> Span:

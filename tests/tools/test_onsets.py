@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import math
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from tests.bundles import T0, iso, write_jsonl
 from tests.reference_bundles import bundle_deps
@@ -16,14 +19,22 @@ from tools.deps import Deps
 from tools.evidence import TimeWindow
 from tools.formatting import hhmm
 from tools.gateway import ToolGateway
-from tools.onsets import ERROR_SHARE, OnsetScan, covered, log_onsets, trace_onsets
+from tools.onsets import (
+    CALL_LATENCY,
+    ERROR_SHARE,
+    TRACE_BUCKET_SECONDS,
+    OnsetScan,
+    covered,
+    log_onsets,
+    trace_onsets,
+)
 from tools.records import LogLevel
 from tools.result import ToolResult, ToolStatus
 from tools.settings import InvestigationSettings
 
 WINDOW = TimeWindow(start=T0, end=T0 + timedelta(minutes=30))
 STEP = T0 + timedelta(minutes=20, seconds=15)
-BUCKET = 15.0
+LOG_BUCKET = 15.0
 
 
 def _log(moment: datetime, service: str, level: str, message: str) -> dict[str, Any]:
@@ -115,7 +126,7 @@ async def test_log_onsets_find_the_rise_of_error_lines_and_cite_the_strongest(
     for what in ("ERROR log lines (all services)", "api ERROR log lines"):
         onset = by_what[what]
         assert _near_step(onset) and onset.strength >= MIN_STRENGTH
-        assert onset.source == "logs" and onset.unit == "/min" and onset.resolution_s == BUCKET
+        assert onset.source == "logs" and onset.unit == "/min" and onset.resolution_s == LOG_BUCKET
         assert onset.before < 1 < 10 < onset.after  # 12 lines a minute after
     assert by_what["web ERROR log lines"].strength < MIN_STRENGTH
     [evidence] = result.evidence
@@ -146,21 +157,24 @@ async def test_trace_onsets_find_the_rise_of_errors_and_latency(tmp_path: Path) 
     result = await ToolGateway(deps).call(trace_onsets, window=WINDOW)
     onsets = _onsets(result)
     in_api = f"{ERROR_SHARE} in api"  # web's spans never fail: no series of its own
-    assert {o.what for o in onsets} == {ERROR_SHARE, in_api, "entry-span latency"}
+    into_api = f"{CALL_LATENCY} api"  # web calls api in every request
+    assert {o.what for o in onsets} == {ERROR_SHARE, in_api, "entry-span latency", into_api}
     for onset in onsets:
-        assert onset.source == "traces" and onset.resolution_s == BUCKET
+        assert onset.source == "traces" and onset.resolution_s == TRACE_BUCKET_SECONDS
         assert _near_step(onset) and onset.strength >= MIN_STRENGTH
     for what in (ERROR_SHARE, in_api):  # every trace goes through api
         share = next(o for o in onsets if o.what == what)
         assert share.unit == "share" and share.before == 0 and 0.3 < share.after < 0.7
     latency = next(o for o in onsets if o.what == "entry-span latency")
     assert latency.unit == "s" and latency.before < 0.06 and 0.39 < latency.after < 0.41
+    calls = next(o for o in onsets if o.what == into_api)  # api's own spans: 5 ms less
+    assert calls.unit == "s" and calls.before < 0.055 and 0.39 < calls.after < 0.4
     [evidence] = result.evidence
     assert evidence.key == "onset:traces" and evidence.score == onsets[0].strength
     assert f" at {hhmm(onsets[0].at)}" in evidence.title
     assert deps.traces is not None
-    service = "api" if onsets[0].what == in_api else None
-    errors_only = onsets[0].what != "entry-span latency"
+    service = "api" if onsets[0].what in (in_api, into_api) else None
+    errors_only = onsets[0].what.startswith(ERROR_SHARE)
     query = TraceQuery(window=WINDOW, service=service, errors_only=errors_only)
     assert evidence.query == deps.traces.describe(query).text and evidence.service == service
     assert result.warnings == []
@@ -250,3 +264,106 @@ async def test_without_a_backend_the_gateway_says_so() -> None:
     for tool in (log_onsets, trace_onsets):
         result = await gateway.call(tool, window=WINDOW)
         assert result.status is ToolStatus.UNAVAILABLE and result.evidence == []
+
+
+def _call_trace(
+    index: int, moment: datetime, pay_ms: float, pay_every: int
+) -> list[dict[str, Any]]:
+    """web serves a request and calls search; every ``pay_every``-th request it also calls pay
+    through a client span that takes ``pay_ms`` while pay's own span takes 2 ms."""
+    trace, start = f"{index:08x}" + "ab" * 12, moment.timestamp()
+
+    def span(span_id: str, parent: str | None, service: str, kind: str, ms: float) -> Any:
+        return {
+            "trace_id": trace,
+            "span_id": span_id,
+            "parent_id": parent,
+            "service": service,
+            "operation": f"{service} {kind}",
+            "kind": kind,
+            "start": start + (0.001 if parent else 0.0),
+            "duration_ms": ms,
+            "status": "ok",
+        }
+
+    spans = [
+        span("r", None, "web", "server", 60.0 + index % 7),
+        span("s", "r", "search", "server", 30.0),
+    ]
+    if index % pay_every == 0:
+        spans += [span("c", "r", "web", "client", pay_ms), span("p", "c", "pay", "server", 2.0)]
+    return spans
+
+
+def _link_bundle(path: Path, *, first: int = 0, pay_every: int = 4, idle_callees: int = 0) -> Path:
+    """Every 5 s a request (from the ``first``), the link to pay 400 ms slower from STEP; each
+    request also calls ``idle_callees`` more services whose calls never change."""
+    path.mkdir(parents=True)
+    spans: list[dict[str, Any]] = []
+    for i in range(first, 360):
+        now = T0 + timedelta(seconds=5 * i)
+        trace = _call_trace(i, now, 3.0 + i % 3 + (400.0 if now >= STEP else 0.0), pay_every)
+        for k in range(idle_callees):
+            idle = dict(trace[1], span_id=f"i{k}", service=f"idle{k}", duration_ms=10.0 + i % 5)
+            trace.append(idle)
+        spans += trace
+    write_jsonl(path / "traces.jsonl", spans)
+    window = {"start": iso(WINDOW.start), "end": iso(WINDOW.end)}
+    manifest = {"format": "rcabot-bundle", "version": 1, "name": "link", "window": window}
+    (path / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    return path
+
+
+async def test_a_slower_link_into_a_callee_few_requests_reach_shows_in_the_calls_into_it(
+    tmp_path: Path,
+) -> None:
+    # pay's own spans and three in four requests do not change: the entry spans' median does not
+    # move, the calls into pay, timed by web's client spans, go from ~4 ms to ~404 ms
+    deps = _deps(_link_bundle(tmp_path / "b"))
+    result = await ToolGateway(deps).call(trace_onsets, window=WINDOW)
+    by_what = {o.what: o for o in _onsets(result)}
+    pay = by_what[f"{CALL_LATENCY} pay"]
+    assert _near_step(pay) and pay.strength >= MIN_STRENGTH
+    assert pay.before < 0.006 and 0.40 < pay.after < 0.41 and pay.unit == "s"
+    for quiet in ("entry-span latency", f"{CALL_LATENCY} search"):
+        assert quiet not in by_what or by_what[quiet].strength < MIN_STRENGTH
+    [evidence] = result.evidence
+    assert evidence.service == "pay" and evidence.title.startswith(f"{CALL_LATENCY} pay rose")
+    assert deps.traces is not None
+    query = TraceQuery(window=WINDOW, service="pay", errors_only=False)
+    assert evidence.query == deps.traces.describe(query).text
+
+
+async def test_a_change_soon_after_the_traces_begin_is_placed(tmp_path: Path) -> None:
+    # the traces begin 30 s before the link slows, every request calls pay: six buckets of 5 s
+    # before it (15 s ones would leave two, under the three a change point needs on each side)
+    first = int((STEP - T0).total_seconds() // 5) - 6
+    deps = _deps(_link_bundle(tmp_path / "b", first=first, pay_every=1))
+    onsets = _onsets(await ToolGateway(deps).call(trace_onsets, window=WINDOW))
+    pay = next(o for o in onsets if o.what == f"{CALL_LATENCY} pay")
+    assert _near_step(pay) and pay.strength >= MIN_STRENGTH
+    assert pay.at == STEP.timestamp()
+    wide = _onsets(await ToolGateway(deps).call(trace_onsets, window=WINDOW, bucket_seconds=15))
+    late = [o for o in wide if o.what == f"{CALL_LATENCY} pay"]  # a bucket late at best
+    assert all(o.at >= STEP.timestamp() + 15 for o in late)
+
+
+async def test_each_services_calls_are_discounted_for_how_many_services_were_looked_at(
+    tmp_path: Path,
+) -> None:
+    # the strongest of many series is strong by chance more often: the same change in pay's
+    # calls counts log(8/2) less among 8 callees' series than among 2
+    gateway = ToolGateway(_deps(_link_bundle(tmp_path / "two")))
+    two = _onsets(await gateway.call(trace_onsets, window=WINDOW))
+    gateway = ToolGateway(_deps(_link_bundle(tmp_path / "eight", idle_callees=6)))
+    eight = _onsets(await gateway.call(trace_onsets, window=WINDOW))
+
+    def strength(onsets: list[Onset], what: str) -> float:
+        return next(o.strength for o in onsets if o.what == what)
+
+    pay = f"{CALL_LATENCY} pay"
+    assert strength(two, pay) - strength(eight, pay) == pytest.approx(math.log(8 / 2))
+    entry = "entry-span latency"  # one series, not a family: never discounted
+    assert entry not in {o.what for o in eight} or strength(two, entry) == pytest.approx(
+        strength(eight, entry)
+    )

@@ -37,3 +37,25 @@ def covered_ms(span: Span, children: Sequence[Span]) -> float:
             covered += hi - lo
             cursor = hi
     return covered * 1000.0
+
+
+def service_calls(spans: Sequence[Span]) -> list[tuple[str, float, float]]:
+    """The calls from one service into another in a trace: ``(callee, start, seconds)``, from
+    the caller's client span where there is one (it holds the network and the callee's
+    queue), else from the callee's span under another service's span."""
+    by_id = {s.span_id: s for s in spans}
+    children: dict[str, list[Span]] = {}
+    for span in spans:
+        if span.parent_id in by_id:
+            children.setdefault(span.parent_id, []).append(span)
+    found = []
+    for span in spans:
+        if span.kind == "client":
+            callee = callee_of(span, children.get(span.span_id, ()))
+            if callee is not None and callee != span.service:
+                found.append((callee, span.start, span.duration_ms / 1000))
+            continue
+        parent = by_id.get(span.parent_id) if span.parent_id is not None else None
+        if parent is not None and parent.service != span.service and parent.kind != "client":
+            found.append((span.service, span.start, span.duration_ms / 1000))
+    return found

@@ -6,7 +6,7 @@ from types import MappingProxyType
 
 import pytest
 
-from tools.analysis.client_spans import callee_of, covered_ms
+from tools.analysis.client_spans import callee_of, covered_ms, service_calls
 from tools.records import Span
 
 T0 = 1_772_442_000.0
@@ -35,3 +35,26 @@ def test_overlapping_children_are_covered_once_and_clipped_to_the_span() -> None
         Span("t", "c", "p", "api", "q3", T0 + 0.090, 50.0),  # runs past the parent's end
     ]
     assert covered_ms(parent, kids) == pytest.approx(50.0, abs=1e-3)
+
+
+def test_the_calls_between_services_are_timed_as_their_callers_saw_them() -> None:
+    redis = MappingProxyType({"peer.service": "redis"})
+    spans = [
+        Span("t", "r", None, "web", "GET /", T0, 500.0, kind="server"),
+        # web → api through a client span: the call's time is the client span's (network too)
+        Span("t", "c", "r", "web", "call api", T0 + 0.01, 300.0, kind="client"),
+        Span("t", "a", "c", "api", "serve", T0 + 0.2, 20.0, kind="server"),
+        # api → redis, no span below: named by its attributes
+        Span("t", "q", "a", "api", "GET", T0 + 0.21, 4.0, kind="client", attrs=redis),
+        # web → search without a client span: the callee's own span is all there is
+        Span("t", "s", "r", "search", "find", T0 + 0.4, 50.0, kind="server"),
+        # within one service: no call between services
+        Span("t", "i", "a", "api", "validate", T0 + 0.205, 1.0),
+        Span("t", "x", "c", "web", "retry", T0 + 0.02, 1.0, kind="client"),
+    ]
+    calls = [(callee, at, round(seconds, 6)) for callee, at, seconds in service_calls(spans)]
+    assert sorted(calls) == [
+        ("api", T0 + 0.01, 0.3),
+        ("redis", T0 + 0.21, 0.004),
+        ("search", T0 + 0.4, 0.05),
+    ]
