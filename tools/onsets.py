@@ -17,15 +17,14 @@ Two data-collection choices matter more than the statistics:
   window would sample only its end: the sample is spread over the window
   (:mod:`tools.trace_spread`), and where a slice of it held more traces than its share an
   onset is placed to within that slice, not a bucket: the onset's ``resolution_s`` says so.
-  The share of traces with an error
-  span is tested as a binomial proportion (sample sizes per bucket differ), of all traces and,
-  for each service with at least :data:`MIN_SERVICE_LINES` failing traces, of the traces
-  through it (an error span of its own: one service's fault is a small part of all traces
-  where others fail all along); the median entry-span duration per bucket as a level on a log
-  scale, and so the median duration of the calls into each service, as its callers saw them
-  (the client span where there is one: a delay on the callee's network or in its queue shows
-  there, and not in the callee's own spans nor, when the callee serves a small part of the
-  requests, in the entry spans).
+  The share of traces with an error span is tested as a binomial proportion (sample sizes per
+  bucket differ), of all traces and, for each service with at least
+  :data:`MIN_SERVICE_LINES` failing traces, of the traces through it (an error span of its
+  own: one service's fault is a small part of all traces where others fail all along); the
+  median entry-span duration per bucket as a level on a log scale, and so the median duration
+  of the calls into each service, as its callers saw them (the client span where there is
+  one: a delay on the callee's network or in its queue shows there, and not in the callee's
+  own spans nor, when the callee serves a small part of the requests, in the entry spans).
 """
 
 from __future__ import annotations
