@@ -27,6 +27,15 @@ def callee_of(span: Span, children: Sequence[Span]) -> str | None:
     return None
 
 
+def children_by_parent(spans: Sequence[Span]) -> dict[str, list[Span]]:
+    """The spans of a trace under each parent span id."""
+    children: dict[str, list[Span]] = {}
+    for span in spans:
+        if span.parent_id:
+            children.setdefault(span.parent_id, []).append(span)
+    return children
+
+
 def covered_ms(span: Span, children: Sequence[Span]) -> float:
     """Milliseconds of ``span`` covered by the union of its children's intervals."""
     intervals = sorted((max(c.start, span.start), min(c.end, span.end)) for c in children)
@@ -44,10 +53,7 @@ def service_calls(spans: Sequence[Span]) -> list[tuple[str, float, float]]:
     the caller's client span where there is one (it holds the network and the callee's
     queue), else from the callee's span under another service's span."""
     by_id = {s.span_id: s for s in spans}
-    children: dict[str, list[Span]] = {}
-    for span in spans:
-        if span.parent_id in by_id:
-            children.setdefault(span.parent_id, []).append(span)
+    children = children_by_parent(spans)
     found = []
     for span in spans:
         if span.kind == "client":

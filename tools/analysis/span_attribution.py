@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from tools.analysis import link_time
-from tools.analysis.client_spans import callee_of, covered_ms
+from tools.analysis.client_spans import callee_of, children_by_parent, covered_ms
 from tools.analysis.code_path_events import MIN_SHARE_CHANGE
 from tools.analysis.critical_path import critical_self_ms
 from tools.analysis.surprise import (
@@ -97,10 +97,7 @@ def _origins_below(span: Span, children: dict[str, list[Span]]) -> set[str]:
 
 def _add_trace(stats: PeriodStats, spans: list[Span]) -> None:
     stats.traces += 1
-    children: dict[str, list[Span]] = defaultdict(list)
-    for span in spans:
-        if span.parent_id:
-            children[span.parent_id].append(span)
+    children = children_by_parent(spans)
     origins_in_trace: set[str] = set()
     critical = critical_self_ms(spans)
     service_critical: dict[str, float] = defaultdict(float)
