@@ -136,7 +136,9 @@ async def log_onsets(
         found = count_change_point(starts, counts, width)
         if found is not None:
             at, strength, before, after = found
-            onsets.append(Onset(at, "logs", what, before, after, "/min", strength, width))
+            # one service's lines are separate evidence for another's; all lines hold both
+            records = what if what in services else ""
+            onsets.append(Onset(at, "logs", what, before, after, "/min", strength, width, records))
     onsets.sort(key=lambda o: (-o.strength, o.at))
     warnings = _log_warnings(series[ALL_ERRORS], len(starts), width)
     data_span = _span(starts, width)
@@ -226,7 +228,12 @@ async def trace_onsets(
         if level is not None:
             at, strength, before, after = level
             strength -= family if what != ENTRY_LATENCY else 0.0
-            onsets.append(Onset(at, "traces", what, before, after, "s", strength, resolution))
+            # each level series is made of its own spans: the entry spans, the calls into one
+            # service; a change in one is separate evidence for a change in another
+            records = "entry spans" if what == ENTRY_LATENCY else what
+            onsets.append(
+                Onset(at, "traces", what, before, after, "s", strength, resolution, records)
+            )
     onsets.sort(key=lambda o: (-o.strength, o.at))
     data_span = _span([at for at, total in zip(starts, every.totals, strict=True) if total], width)
     warnings = [] if sampled else ["no traces in the window"]

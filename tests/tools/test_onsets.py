@@ -129,6 +129,10 @@ async def test_log_onsets_find_the_rise_of_error_lines_and_cite_the_strongest(
         assert onset.source == "logs" and onset.unit == "/min" and onset.resolution_s == LOG_BUCKET
         assert onset.before < 1 < 10 < onset.after  # 12 lines a minute after
     assert by_what["web ERROR log lines"].strength < MIN_STRENGTH
+    # one service's lines are not another's (separate evidence); all lines contain both
+    assert by_what["api ERROR log lines"].records == "api ERROR log lines"
+    assert by_what["web ERROR log lines"].records == "web ERROR log lines"
+    assert by_what["ERROR log lines (all services)"].records == ""
     [evidence] = result.evidence
     top = onsets[0]
     assert evidence.key == "onset:logs" and evidence.score == top.strength
@@ -327,6 +331,15 @@ async def test_a_slower_link_into_a_callee_few_requests_reach_shows_in_the_calls
     assert pay.before < 0.006 and 0.40 < pay.after < 0.41 and pay.unit == "s"
     for quiet in ("entry-span latency", f"{CALL_LATENCY} search"):
         assert quiet not in by_what or by_what[quiet].strength < MIN_STRENGTH
+    # each latency series names the spans it is made of: separate evidence for one another,
+    # the error shares (all traces, or the traces through a service) over shared traces
+    assert {o.records for o in by_what.values() if o.unit == "s"} <= {
+        "entry spans",
+        f"{CALL_LATENCY} pay",
+        f"{CALL_LATENCY} search",
+    }
+    assert pay.records == f"{CALL_LATENCY} pay"
+    assert all(o.records == "" for o in by_what.values() if o.unit == "share")
     [evidence] = result.evidence
     assert evidence.service == "pay" and evidence.title.startswith(f"{CALL_LATENCY} pay rose")
     assert deps.traces is not None

@@ -58,6 +58,21 @@ class Onset:
     unit: str  # "/min", "s", "share"
     strength: float  # log-likelihood ratio (natural log) of a change at ``at`` vs none
     resolution_s: float  # bucket width (a metric's step for metrics)
+    # the part of its source's records the series is made of ("spans into ts-route-service");
+    # "": all of them, or a part other series of the source share (see :func:`independent`)
+    records: str = ""
+
+
+def independent(a: Onset, b: Onset) -> bool:
+    """Whether ``a`` and ``b`` are separate evidence: from different sources, or series of one
+    source made of different, named parts of its records (the spans into one service and the
+    entry spans: no record counts in both, so a chance run in one is not one in the other).
+    A series of all the source's records (all ERROR lines, all traces' error share) contains
+    every part, and two per-service shares of failing traces share the traces that fail in
+    both: neither is separate evidence for the other."""
+    if a.source != b.source:
+        return True
+    return bool(a.records) and bool(b.records) and a.records != b.records
 
 
 def count_change_point(
@@ -208,7 +223,9 @@ def consistent_onset(
     does not place the start. An onset is a candidate when it lies in the range and is strong
     enough (``strength >= min_strength``; the default :data:`MIN_STRENGTH` ≈ 5.4 is the
     log-likelihood ratio whose χ²(1) p-value, for ``2·LLR``, is 0.001). A candidate is
-    confirmed by another strong onset (in the range or not) from a *different source* within
+    confirmed by another strong onset (in the range or not) that is separate evidence
+    (:func:`independent`: another source, or a series of the same source over other records,
+    as the calls into two services are) within
     ``tolerance = max(r₁, r₂) + min(r₁, r₂)`` seconds of it, ``r`` being the two resolutions:
     each onset is placed to within its own bucket, so two placements of one change can differ
     by up to both widths. When the strong onsets in the range come from a single source,
@@ -219,10 +236,11 @@ def consistent_onset(
     sources that agree in time and together are strong enough (:func:`_agreeing_pair`). With
     none: the strongest candidate; with no candidate: ``None``.
 
-    ``confirmed_only``: only an onset another source confirms (no same-source confirmation, no
-    strongest-single fallback). For when several modalities were looked at: if the finer ones
-    (logs, traces at seconds) show no change that a coarse one (a 1-minute metric) confirms,
-    one metric's onset is as likely a noisy series as the incident.
+    ``confirmed_only``: only an onset separate evidence confirms (no confirmation by a series
+    over the same or containing records, no strongest-single fallback). For when several
+    modalities were looked at: if the finer ones (logs, traces at seconds) show no change that
+    a coarse one (a 1-minute metric) confirms, one metric's onset is as likely a noisy series
+    as the incident.
 
     ``strongest_single=False``: no strongest-single fallback, same-source confirmation still
     allowed (metrics only: two series that agree place the start, one alone does not).
@@ -241,7 +259,7 @@ def consistent_onset(
         if one_source:
             differs = other.source != onset.source or other.what != onset.what
         else:
-            differs = other.source != onset.source
+            differs = independent(other, onset)
         tolerance = max(other.resolution_s, onset.resolution_s) + min(
             other.resolution_s, onset.resolution_s
         )

@@ -40,7 +40,13 @@ def scope(alert: datetime | None = ALERT, service: str | None = "web") -> Scope:
 
 
 def onset(
-    source: str, at: datetime, *, what: str = "", strength: float = 50.0, resolution_s: float = 15
+    source: str,
+    at: datetime,
+    *,
+    what: str = "",
+    strength: float = 50.0,
+    resolution_s: float = 15,
+    records: str = "",
 ) -> Onset:
     return Onset(
         at=at.timestamp(),
@@ -51,6 +57,7 @@ def onset(
         unit="/min",
         strength=strength,
         resolution_s=resolution_s,
+        records=records,
     )
 
 
@@ -120,6 +127,20 @@ def test_the_earliest_confirmed_onset_near_the_alert_is_the_start() -> None:
     onsets = [onset("logs", late), onset("traces", late), onset("logs", early, what="api")]
     onsets.append(onset("traces", early + timedelta(seconds=5), what="latency"))
     assert start_of(onsets=onsets) == early
+
+
+def test_trace_series_over_separate_spans_confirm_each_other() -> None:
+    # a slow link into a service few requests reach: only the calls into it and into the
+    # caller waiting on it moved, no error and no metric among the strongest changes
+    at = ALERT - timedelta(minutes=1, seconds=5)
+    into = [
+        onset("traces", at, what=f"calls into {s}", resolution_s=5, records=f"calls into {s}")
+        for s in ("shipping", "checkout")
+    ]
+    assert start_of(onsets=into) == at
+    # two series over shared traces (every trace with an error, those failing in one service)
+    shared = [onset("traces", at, what="errors"), onset("traces", at, what="errors in api")]
+    assert start_of(onsets=shared) == ALERT - ALERT_LEAD
 
 
 def test_a_metric_onset_confirmed_by_a_finer_log_onset_takes_the_log_s_time() -> None:

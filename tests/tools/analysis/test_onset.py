@@ -12,6 +12,7 @@ from tools.analysis.onset import (
     Onset,
     consistent_onset,
     count_change_point,
+    independent,
     level_change_point,
     share_change_point,
 )
@@ -136,8 +137,10 @@ def test_a_falling_or_missing_level_is_none() -> None:
     assert level_change_point(_starts(8), [math.nan] * 8, WIDTH) is None
 
 
-def _onset(at: float, source: str, what: str, strength: float, resolution: float = 15) -> Onset:
-    return Onset(T0 + at, source, what, 1.0, 2.0, "/min", strength, resolution)
+def _onset(
+    at: float, source: str, what: str, strength: float, resolution: float = 15, records: str = ""
+) -> Onset:
+    return Onset(T0 + at, source, what, 1.0, 2.0, "/min", strength, resolution, records)
 
 
 def _between(onsets: list[Onset], start: float = 0, end: float = 3600) -> Onset | None:
@@ -208,6 +211,27 @@ def test_confirmed_only_takes_no_confirmation_from_the_same_source() -> None:
     api_logs = _onset(605, "logs", "api ERROR log lines", 8.0)
     assert _between([logs, api_logs]) is logs  # one source: another series of it confirms
     assert _confirmed([logs, api_logs]) is None  # part of the same lines: no confirmation
+
+
+def test_series_of_one_source_over_separate_records_confirm_each_other() -> None:
+    # a slow link into a service few requests reach: the calls into it, and the calls into
+    # the caller that waits on it, slow together; no metric and no error moved
+    into_shipping = _onset(600, "traces", "latency of calls into shipping", 1800.0, 5, "shipping")
+    into_checkout = _onset(605, "traces", "latency of calls into checkout", 15.0, 5, "checkout")
+    assert _confirmed([into_shipping, into_checkout]) is into_shipping
+    assert _confirmed([into_shipping]) is None  # one series alone still places nothing
+
+
+def test_series_over_all_or_shared_records_do_not_confirm_each_other() -> None:
+    into_shipping = _onset(600, "traces", "latency of calls into shipping", 1800.0, 5, "shipping")
+    all_errors = _onset(605, "traces", "share of traces with errors", 30.0, 5)
+    api_errors = _onset(605, "traces", "share of traces with errors in api", 30.0, 5)
+    same_spans = _onset(605, "traces", "p99 of calls into shipping", 30.0, 5, "shipping")
+    for other in (all_errors, api_errors, same_spans):
+        assert not independent(into_shipping, other)
+        assert _confirmed([into_shipping, other]) is None
+    assert not independent(all_errors, api_errors)  # every trace of one is in the other
+    assert independent(into_shipping, _onset(600, "logs", "ERROR log lines (all services)", 9))
 
 
 def test_confirmed_only_keeps_an_onset_another_source_confirms() -> None:
