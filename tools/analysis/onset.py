@@ -58,8 +58,9 @@ class Onset:
     unit: str  # "/min", "s", "share"
     strength: float  # log-likelihood ratio (natural log) of a change at ``at`` vs none
     resolution_s: float  # bucket width (a metric's step for metrics)
-    # the part of its source's records the series is made of ("spans into ts-route-service");
-    # "": all of them, or a part other series of the source share (see :func:`independent`)
+    # the part of its source's records the series is made of (the calls into one service, the
+    # entry spans, one service's ERROR lines); "": all of them, or a part that other series of
+    # the source share (see :func:`independent`)
     records: str = ""
 
 
