@@ -1,7 +1,9 @@
 """Trace attribution: where errors originate, where time is spent, and the call graph.
 
-- **Error origin**: an error span none of whose children errored. A client span that failed
-  with no child span (the callee never answered) is attributed to the callee named by
+- **Error origin**: an error span with no failing span below it (anywhere in its subtree: the
+  client and handler spans between a caller's failing server span and its callee's often
+  carry no error status, and the caller failed because the callee did). A client span that
+  failed with no child span (the callee never answered) is attributed to the callee named by
   ``peer.service`` / ``db.system``: a dependency that is down leaves no spans of its own.
 - **Self time**: a span's duration not covered by its children. A *client* span's self time is
   time on the network or in the callee's queue, attributed to the edge caller → callee (this is
@@ -95,6 +97,24 @@ def _origins_below(span: Span, children: dict[str, list[Span]]) -> set[str]:
     return found
 
 
+def _failing_below(spans: list[Span], children: dict[str, list[Span]]) -> set[str]:
+    """Ids of the spans with a failing span anywhere below them."""
+    by_id = {s.span_id: s for s in spans}
+    found: set[str] = set()
+    for span in spans:
+        if not span.error:
+            continue
+        parent = by_id.get(span.parent_id) if span.parent_id else None
+        seen: set[str] = set()
+        while parent is not None and parent.span_id not in seen:
+            seen.add(parent.span_id)
+            if parent.span_id in found:
+                break
+            found.add(parent.span_id)
+            parent = by_id.get(parent.parent_id) if parent.parent_id else None
+    return found
+
+
 def _add_trace(stats: PeriodStats, spans: list[Span]) -> None:
     stats.traces += 1
     children = children_by_parent(spans)
@@ -102,9 +122,10 @@ def _add_trace(stats: PeriodStats, spans: list[Span]) -> None:
     critical = critical_self_ms(spans)
     service_critical: dict[str, float] = defaultdict(float)
     edge_critical: dict[tuple[str, str], float] = defaultdict(float)
+    failing_below = _failing_below(spans, children)
     for span, critical_ms in zip(spans, critical, strict=True):
         kids = children.get(span.span_id, [])
-        if span.error and not any(k.error for k in kids):
+        if span.error and span.span_id not in failing_below:
             callee = callee_of(span, kids) if span.kind == "client" and not kids else None
             origin = callee or span.service
             if origin not in origins_in_trace:

@@ -94,6 +94,23 @@ def test_errors_are_attributed_to_where_they_originate() -> None:
     assert edge.fault_in_callee
 
 
+def test_errors_originate_at_the_deepest_failing_span_past_spans_marked_ok() -> None:
+    """A client span and a handler span between two failing server spans often carry no
+    error status (a 5xx answer, an exception caught and rethrown): the caller's server span
+    failed because the callee's did, and the errors originate in the callee only."""
+    traces = [_call(f"b{i}", 900 + i) for i in range(20)]
+    for i in range(20):
+        spans = _call(f"i{i}", 1001 + i, callee_error=i % 2 == 0)
+        # the client span marked ok, as TrainTicket's instrumentation leaves it
+        spans[1] = replace(spans[1], error=False)
+        traces.append(spans)
+    result = analyze_traces(traces, SPLIT)
+    frontend, checkout = result.services["frontend"], result.services["checkout"]
+    assert checkout.incident_origin_traces == 10
+    assert frontend.incident_origin_traces == 0 and frontend.error_score == 0
+    assert frontend.incident_failing_traces == 10 and frontend.failures_passed_up
+
+
 def test_failures_that_originate_below_a_service_are_passed_up_through_it() -> None:
     """frontend fails in 10 of 20 traces, but every error starts in checkout."""
     traces = [_call(f"b{i}", 900 + i) for i in range(20)]
