@@ -105,11 +105,8 @@ def _failing_below(spans: list[Span], children: dict[str, list[Span]]) -> set[st
         if not span.error:
             continue
         parent = by_id.get(span.parent_id) if span.parent_id else None
-        seen: set[str] = set()
-        while parent is not None and parent.span_id not in seen:
-            seen.add(parent.span_id)
-            if parent.span_id in found:
-                break
+        # a parent already found has its ancestors found too (and a cycle stops there)
+        while parent is not None and parent.span_id not in found:
             found.add(parent.span_id)
             parent = by_id.get(parent.parent_id) if parent.parent_id else None
     return found

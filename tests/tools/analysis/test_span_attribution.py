@@ -111,6 +111,17 @@ def test_errors_originate_at_the_deepest_failing_span_past_spans_marked_ok() -> 
     assert frontend.incident_failing_traces == 10 and frontend.failures_passed_up
 
 
+def test_spans_whose_parents_form_a_cycle_are_attributed_without_hanging() -> None:
+    # a malformed trace: a and b are each other's parent, both failing; c fails below b
+    spans = [
+        _span("t", "a", "b", "api", 1001, 10, error=True),
+        _span("t", "b", "a", "db", 1001, 5, error=True),
+        _span("t", "c", "b", "cache", 1001, 1, error=True),
+    ]
+    found = analyze_traces([spans], SPLIT)
+    assert {s for s, f in found.services.items() if f.incident_origin_traces} == {"cache"}
+
+
 def test_failures_that_originate_below_a_service_are_passed_up_through_it() -> None:
     """frontend fails in 10 of 20 traces, but every error starts in checkout."""
     traces = [_call(f"b{i}", 900 + i) for i in range(20)]
