@@ -7,8 +7,10 @@ waiting. Edge evidence keeps all network time of the calls (a delayed link is a 
 where a slower parallel call hides it) and says how much of it was on the critical path.
 
 Calls a caller stopped (or started) making, against normal, are one evidence item per caller
-and direction, naming the callees (``EdgeFinding.call_surprise``); they are not scored by the
-ranking (``docs/ranking.md`` says why).
+and direction, naming the callees (``EdgeFinding.call_surprise``); a call that moved to the other
+arm of a choice the caller always made (``EdgeFinding.other_arm``) is neither, as the input
+changed and not the code. The ranking scores a stopped call as the caller's code path cut short
+(``bot/investigation/signals.py``; ``docs/ranking.md`` section 1).
 
 Given a ``reference`` window (a healthy period), a sample of its traces from the same backend
 is the baseline of every service and edge it has, instead of the traces before the start: the
@@ -183,7 +185,7 @@ def _edge_evidence(
             break
         out.append(_gap(edge, traces, window))
     # the same test and bar as a code path's event (p <= 0.001, normal share's uncertainty in)
-    moved = [e for e in analysis.edges if e.call_surprise >= MIN_CALL_SCORE]
+    moved = [e for e in analysis.edges if e.call_surprise >= MIN_CALL_SCORE and e.other_arm is None]
     # one item per caller and direction: one exception stops several calls at once
     grouped: dict[tuple[str, bool], list[EdgeFinding]] = {}
     for edge in sorted(moved, key=lambda e: (-e.call_surprise, e.caller, e.callee)):

@@ -22,7 +22,9 @@ share and a code path are comparable without weights fitted to a dataset:
 - ``code_paths``: an operation that stopped writing a line it used to write (the code no
   longer gets there: an exception or an early return), or started writing a new WARN/ERROR
   line (``tools.analysis.code_paths``); a new INFO line is mostly other input taking another
-  branch, and is not counted;
+  branch, and is not counted. A call to another service that the caller stopped making in the
+  traces through it is its path cut short too (``EdgeFinding.call_stopped``); either is the
+  caller's own unless a call below it had failed where it shows (a reaction);
 - ``change``: a deploy/config change shortly before the start (0..1 proximity).
 """
 
@@ -35,7 +37,7 @@ from datetime import UTC, datetime
 
 from tools.analysis.change_scores import Z_THRESHOLD, SeriesChange, SignalGroup
 from tools.analysis.code_paths import CodePathChange
-from tools.analysis.span_attribution import TraceAnalysis
+from tools.analysis.span_attribution import EdgeFinding, TraceAnalysis
 from tools.evidence import EvidenceDraft
 from tools.log_patterns import LogFindings
 from tools.recent_changes import proximity
@@ -59,6 +61,8 @@ CHANGE_KINDS = frozenset({"deploy", "rollback", "config", "flag"})
 NOT_OWN = frozenset({SignalGroup.DOWNSTREAM, SignalGroup.NODE})
 # A share of 0 or 1 is never certain from a sample: the code-path effect is measured from 5 %.
 SHARE_FLOOR = 0.05
+# A change is a reaction to a failed call below when most spans (or traces) showing it had one.
+EXPLAINED = 0.5
 # Words of a failure in code (as opposed to an error the code returned on purpose).
 EXCEPTION_WORDS = re.compile(
     r"exception|traceback|stack ?trace|threw|thrown|panic|uncaught|unhandled|segfault|"
@@ -102,6 +106,15 @@ class ServiceSignals:
 
     def bump(self, signal: str, value: float) -> None:
         self.raw[signal] = max(self.raw.get(signal, 0.0), value)
+
+    def cut_short_by(self, effect: float, *, explained: bool) -> None:
+        """An operation stopped writing a usual line, or making a usual call, by ``effect``
+        doublings; ``explained``: a failed call below it may have stopped it."""
+        self.bump("code_paths", effect)
+        self.cut_short = True
+        if not explained:
+            self.own_code_path = max(self.own_code_path, effect)
+            self.own_cut_short = max(self.own_cut_short, effect)
 
     def normalised(self) -> dict[str, float]:
         """Each signal in 0..1; ``change`` is already a 0..1 proximity."""
@@ -215,13 +228,25 @@ def distinctiveness(changes: list[SeriesChange]) -> dict[str, float]:
     return weights
 
 
+def share_effect(normal: float, now: float) -> float:
+    """Doublings between two shares, each floored at :data:`SHARE_FLOOR`."""
+    high, low = max(normal, now), min(normal, now)
+    return math.log2((high + SHARE_FLOOR) / (low + SHARE_FLOOR))
+
+
 def code_path_effect(change: CodePathChange) -> float:
     """Doublings between the normal share of spans writing the line and the share since the
     change began (``CodePathChange.share_since``): a line that stopped a minute into the
     incident stopped, however much of the incident came before."""
-    high = max(change.share_normal, change.share_since)
-    low = min(change.share_normal, change.share_since)
-    return math.log2((high + SHARE_FLOOR) / (low + SHARE_FLOOR))
+    return share_effect(change.share_normal, change.share_since)
+
+
+def stopped_call_effect(edge: EdgeFinding) -> float:
+    """Doublings by which the share of the traces through the caller that make the call
+    fell, when it stopped significantly (``EdgeFinding.call_stopped``); else 0."""
+    if not edge.call_stopped:
+        return 0.0
+    return share_effect(edge.call_share(incident=False), edge.call_share(incident=True))
 
 
 def collect(
@@ -274,15 +299,13 @@ def collect(
         if path.kind == "appeared" and path.level < LogLevel.WARN:
             continue  # a new INFO line is mostly new input taking another branch, not a fault
         s = of(path.service)
+        explained = path.callee_failed >= EXPLAINED  # the span's reaction to a call below it
+        if path.kind == "vanished":
+            s.cut_short_by(code_path_effect(path), explained=explained)
+            continue
         s.bump("code_paths", code_path_effect(path))
-        explained = path.callee_failed >= 0.5  # the span's reaction to a call below it
         if not explained:
             s.own_code_path = max(s.own_code_path, code_path_effect(path))
-        if path.kind == "vanished":
-            s.cut_short = True
-            if not explained:
-                s.own_cut_short = max(s.own_cut_short, code_path_effect(path))
-            continue
         if explained:
             s.explained_error_lines += 1
         else:
@@ -293,6 +316,9 @@ def collect(
             else:
                 s.error_words = True
     if traces is not None:
+        for edge in traces.edges:  # a call no longer made: the caller's code path, cut short
+            if effect := stopped_call_effect(edge):
+                of(edge.caller).cut_short_by(effect, explained=edge.stop_explained >= EXPLAINED)
         for finding in traces.services.values():
             s = of(finding.service)
             s.bump("trace_errors", finding.error_score)

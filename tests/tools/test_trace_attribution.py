@@ -173,6 +173,26 @@ async def test_calls_a_caller_stopped_making_are_one_evidence_item() -> None:
     assert item.query == "service=frontend"
 
 
+async def test_calls_that_moved_to_the_other_arm_of_a_choice_are_no_evidence() -> None:
+    """frontend calls fast or slow, never both (20 and 10 of 30 traces before the start, 4
+    and 26 after): other requests, not another code path; nothing stopped or started."""
+    t0 = START.timestamp()
+
+    def only(trace: str, start: float, callee: str) -> list[Span]:
+        other = "slow" if callee == "fast" else "fast"
+        return [s for s in _fan_out(trace, start, 20, 50, 2) if not s.span_id.endswith(other)]
+
+    traces = [only(f"b{i}", t0 - 300 + i, "fast" if i < 20 else "slow") for i in range(30)]
+    traces += [only(f"i{i}", t0 + 10 + i, "fast" if i < 4 else "slow") for i in range(30)]
+    result = await ToolGateway(Deps(traces=_Traces(traces))).call(
+        trace_attribution, window=WINDOW, incident_start=START
+    )
+    assert result.status is ToolStatus.OK and result.data is not None
+    fast = next(e for e in result.data.edges if e.callee == "fast")
+    assert fast.call_surprise > 3 and fast.other_arm == "slow"
+    assert not [e for e in result.evidence if e.key.startswith("traces:calls:")]
+
+
 def test_a_link_compared_with_every_link_says_so() -> None:
     window = TimeWindow(start=START - timedelta(minutes=30), end=START + timedelta(minutes=10))
     edge = EdgeFinding(

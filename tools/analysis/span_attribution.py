@@ -16,7 +16,10 @@
 - **Edges**: caller → callee with call and error counts, and for failing calls the services
   where those errors originated (the callee itself, or further down: propagated); and the share
   of the traces through the caller that make the call, so a call that stops or starts being
-  made (``EdgeFinding.call_surprise``) shows, as a line that stops shows in code paths.
+  made (``EdgeFinding.call_surprise``) shows, as a line that stops shows in code paths; with
+  how many of the traces without it had a call below the caller fail (``stop_explained``), and
+  whether another call took its place as the other arm of a choice the caller always made
+  (``other_arm``, :func:`tools.analysis.trace_periods.call_taken_instead`).
 
 An edge's time outside the callee's span counts as changed only when the incident's calls
 are significantly slower there than the baseline's (:func:`tools.analysis.surprise.values_rose`,
@@ -37,15 +40,14 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 from tools.analysis import link_time
-from tools.analysis.client_spans import callee_of, children_by_parent, covered_ms
+from tools.analysis.code_path_events import MIN_SCORE as MIN_CALL_SCORE
 from tools.analysis.code_path_events import MIN_SHARE_CHANGE
-from tools.analysis.critical_path import critical_self_ms
 from tools.analysis.surprise import (
     SIGNIFICANCE,
     change_score,
@@ -53,117 +55,13 @@ from tools.analysis.surprise import (
     smoothed_share,
     values_rose,
 )
+from tools.analysis.trace_periods import (
+    MIN_SAMPLES,
+    PeriodStats,
+    add_trace,
+    call_taken_instead,
+)
 from tools.records import Span
-
-MIN_SAMPLES = 5
-
-
-@dataclass
-class PeriodStats:
-    traces: int = 0
-    origin_traces: Counter[str] = field(default_factory=Counter)
-    failing_traces: Counter[str] = field(default_factory=Counter)  # a span of its own failed
-    self_ms: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
-    gap_ms: dict[tuple[str, str], list[float]] = field(default_factory=lambda: defaultdict(list))
-    # one value per trace the service / edge appears in: its critical-path time in that trace
-    critical_ms: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
-    critical_gap_ms: dict[tuple[str, str], list[float]] = field(
-        default_factory=lambda: defaultdict(list)
-    )
-    calls: Counter[tuple[str, str]] = field(default_factory=Counter)
-    # every call's time outside the callee's span where the callee recorded one: the links
-    link_ms: list[float] = field(default_factory=list)
-    call_errors: Counter[tuple[str, str]] = field(default_factory=Counter)
-    edge_origins: dict[tuple[str, str], Counter[str]] = field(
-        default_factory=lambda: defaultdict(Counter)
-    )
-    example_error: dict[str, tuple[str, str, str]] = field(default_factory=dict)
-    service_traces: Counter[str] = field(default_factory=Counter)  # traces it has spans in
-    edge_traces: Counter[tuple[str, str]] = field(default_factory=Counter)  # ... it is called in
-
-
-def _origins_below(span: Span, children: dict[str, list[Span]]) -> set[str]:
-    """Services where the errors in ``span``'s subtree originate."""
-    found: set[str] = set()
-    stack = [span]
-    while stack:
-        current = stack.pop()
-        kids = children.get(current.span_id, [])
-        failing = [k for k in kids if k.error]
-        if current.error and not failing:
-            callee = callee_of(current, kids) if current.kind == "client" and not kids else None
-            found.add(callee or current.service)
-        stack.extend(failing)
-    return found
-
-
-def _failing_below(spans: list[Span], children: dict[str, list[Span]]) -> set[str]:
-    """Ids of the spans with a failing span anywhere below them."""
-    by_id = {s.span_id: s for s in spans}
-    found: set[str] = set()
-    for span in spans:
-        if not span.error:
-            continue
-        parent = by_id.get(span.parent_id) if span.parent_id else None
-        # a parent already found has its ancestors found too (and a cycle stops there)
-        while parent is not None and parent.span_id not in found:
-            found.add(parent.span_id)
-            parent = by_id.get(parent.parent_id) if parent.parent_id else None
-    return found
-
-
-def _add_trace(stats: PeriodStats, spans: list[Span]) -> None:
-    stats.traces += 1
-    children = children_by_parent(spans)
-    origins_in_trace: set[str] = set()
-    critical = critical_self_ms(spans)
-    service_critical: dict[str, float] = defaultdict(float)
-    edge_critical: dict[tuple[str, str], float] = defaultdict(float)
-    failing_below = _failing_below(spans, children)
-    for span, critical_ms in zip(spans, critical, strict=True):
-        kids = children.get(span.span_id, [])
-        if span.error and span.span_id not in failing_below:
-            callee = callee_of(span, kids) if span.kind == "client" and not kids else None
-            origin = callee or span.service
-            if origin not in origins_in_trace:
-                origins_in_trace.add(origin)
-                stats.example_error.setdefault(
-                    origin,
-                    (
-                        span.trace_id,
-                        span.operation,
-                        str(
-                            span.attrs.get("error.message")
-                            or span.attrs.get("exception.message")
-                            or span.attrs.get("http.status_code")
-                            or ""
-                        ),
-                    ),
-                )
-        self_ms = max(0.0, span.duration_ms - covered_ms(span, kids))
-        if span.kind == "client":
-            callee = callee_of(span, kids)
-            if callee and callee != span.service:
-                edge = (span.service, callee)
-                stats.calls[edge] += 1
-                stats.gap_ms[edge].append(self_ms)
-                if kids:
-                    stats.link_ms.append(self_ms)
-                edge_critical[edge] += critical_ms
-                if span.error:
-                    stats.call_errors[edge] += 1
-                    stats.edge_origins[edge].update(_origins_below(span, children))
-                continue
-        stats.self_ms[span.service].append(self_ms)
-        service_critical[span.service] += critical_ms
-    stats.origin_traces.update(origins_in_trace)
-    stats.failing_traces.update({span.service for span in spans if span.error})
-    stats.service_traces.update({span.service for span in spans})
-    stats.edge_traces.update(edge_critical.keys())
-    for service, ms in service_critical.items():
-        stats.critical_ms[service].append(ms)
-    for edge, ms in edge_critical.items():
-        stats.critical_gap_ms[edge].append(ms)
 
 
 def _median(values: list[float]) -> float | None:
@@ -253,6 +151,11 @@ class EdgeFinding:
     baseline_with: int = 0
     incident_through: int = 0
     incident_with: int = 0
+    # incident traces through the caller without this call in which a call below it failed
+    incident_without_failed: int = 0
+    # the call stopped (or started) as the other arm of a choice the caller always made: the
+    # call made instead (or the call it replaced); the input changed, not the code
+    other_arm: str | None = None
     # time outside the callee's span per call significantly larger than the baseline's
     gap_rose: bool = False
     # "reference" or "before": the baseline is every link's calls in that period
@@ -274,6 +177,22 @@ class EdgeFinding:
         return change_score(
             self.baseline_with, self.baseline_through, self.incident_with, self.incident_through
         )
+
+    @property
+    def call_stopped(self) -> bool:
+        """The caller stopped making this call in a surprising share of the traces through it
+        (``call_surprise`` at least :data:`~tools.analysis.code_path_events.MIN_SCORE`), and
+        not as the other arm of a choice it always made (``other_arm``)."""
+        fewer = self.call_share(incident=True) < self.call_share(incident=False)
+        return fewer and self.other_arm is None and self.call_surprise >= MIN_CALL_SCORE
+
+    @property
+    def stop_explained(self) -> float:
+        """Share of the incident traces through the caller without this call in which a call
+        below the caller failed: the caller may have stopped because of it (a reaction), as a
+        code-path change is explained by a failing callee (``CodePathChange.callee_failed``)."""
+        without = self.incident_through - self.incident_with
+        return self.incident_without_failed / without if without > 0 else 0.0
 
     def call_share(self, *, incident: bool) -> float:
         through, made = (
@@ -329,10 +248,10 @@ def analyze_traces(
         if not spans:
             continue
         start = min(s.start for s in spans)
-        _add_trace(before if start < split else incident, spans)
+        add_trace(before if start < split else incident, spans)
     for spans in reference:
         if spans:
-            _add_trace(normal, spans)
+            add_trace(normal, spans)
     unhealthy = _less_healthy(normal, before)
     in_reference = _sampled(normal) - unhealthy
     services = sorted(set(before.self_ms) | set(incident.self_ms) | set(incident.origin_traces))
@@ -367,6 +286,7 @@ def analyze_traces(
     slower_into = link_time.callees_slower_into(
         {e: (bases[e].gap_ms.get(e, []), incident.gap_ms.get(e, [])) for e in every_edge}
     )
+    arms = _other_arms(every_edge, bases, incident)
     for edge in every_edge:
         base = bases[edge]
         origins = incident.edge_origins.get(edge, Counter())
@@ -395,13 +315,39 @@ def analyze_traces(
                 baseline_with=base.edge_traces[edge],
                 incident_through=incident.service_traces[edge[0]],
                 incident_with=incident.edge_traces[edge],
+                incident_without_failed=incident.calls_failed_traces[edge[0]]
+                - incident.edge_calls_failed_traces[edge],
                 gap_rose=rose,
                 pooled=pooled,
+                other_arm=arms.get(edge),
             )
         )
     return TraceAnalysis(
         before.traces, incident.traces, findings, edges, normal.traces, tuple(sorted(unhealthy))
     )
+
+
+def _other_arms(
+    edges: list[tuple[str, str]],
+    bases: dict[tuple[str, str], PeriodStats],
+    incident: PeriodStats,
+) -> dict[tuple[str, str], str]:
+    """Per edge whose calls stopped as the other arm of a choice (``call_taken_instead``):
+    the call made instead; and per edge made instead, the call it replaced."""
+    found: dict[tuple[str, str], str] = {}
+    for caller, callee in edges:
+        base = bases[(caller, callee)]
+        through = (base.service_traces[caller], incident.service_traces[caller])
+        if min(through) == 0:
+            continue
+        normal_share = base.edge_traces[(caller, callee)] / through[0]
+        if incident.edge_traces[(caller, callee)] / through[1] >= normal_share:
+            continue  # not fewer: nothing stopped
+        instead = call_taken_instead(base, incident, caller, callee)
+        if instead is not None:
+            found[(caller, callee)] = instead
+            found.setdefault((caller, instead), callee)
+    return found
 
 
 def _less_healthy(normal: PeriodStats, before: PeriodStats) -> set[str]:

@@ -18,7 +18,7 @@ from bot.investigation.ranking import (
     total,
 )
 from bot.investigation.report import FaultType
-from bot.investigation.signals import ServiceSignals, squash
+from bot.investigation.signals import ServiceSignals, collect, squash
 from tools.analysis.change_scores import SignalGroup
 from tools.analysis.span_attribution import EdgeFinding, ServiceTraceFinding, TraceAnalysis
 from tools.evidence import EvidenceDraft, Source
@@ -273,6 +273,32 @@ def _evidence_for(*services: str) -> list[EvidenceDraft]:
 
 def _by_service(ranked: list[RankedService]) -> dict[str, RankedService]:
     return {r.service: r for r in ranked}
+
+
+def test_a_caller_that_stopped_calling_with_nothing_failing_below_is_the_fault() -> None:
+    """An early return injected into a frontend: its requests answer without calling the
+    catalog (100 % of the traces through it before, 10 % after); its own spans and the
+    catalog look as before. The frontend is first, its path cut short: an exception."""
+    graph = calls(("frontend", "catalog"))
+    stopped = EdgeFinding(
+        "frontend",
+        "catalog",
+        10,
+        0,
+        1.0,
+        1.0,
+        (),
+        baseline_through=100,
+        baseline_with=100,
+        incident_through=100,
+        incident_with=10,
+    )
+    traces = TraceAnalysis(100, 100, graph.services, [stopped])
+    found = collect(None, None, traces, None, 0.0)
+    evidence = [draft("traces:calls:frontend:stopped", Source.TRACES, 9.0, "frontend")]
+    (first,) = rank(found, traces, evidence, 5)
+    assert first.service == "frontend" and not first.propagated
+    assert first.fault_type is FaultType.EXCEPTION
 
 
 def test_a_caller_with_healthy_spans_over_an_anomalous_callee_is_discounted() -> None:

@@ -412,6 +412,52 @@ def _edge(caller: str, callee: str, after_ms: float) -> EdgeFinding:
     )
 
 
+def _stopped(caller: str, callee: str, *, with_after: int = 4, **fields: object) -> EdgeFinding:
+    """``caller`` called ``callee`` in 40 of 40 traces through it before, and in
+    ``with_after`` of 40 in the incident."""
+    edge = replace(
+        _edge(caller, callee, 2.0),
+        baseline_through=40,
+        baseline_with=40,
+        incident_through=40,
+        incident_with=with_after,
+    )
+    return replace(edge, **fields)  # type: ignore[arg-type]
+
+
+def test_a_call_the_caller_stopped_making_cuts_its_code_path_short() -> None:
+    """OnlineBoutique 2022-08-23 12:10, a return injected into the frontend: its requests
+    answered at once (0.5 ms, was 100 ms) without calling anything, and nothing else changed."""
+    edge = _stopped("frontend", "productcatalog")
+    found = collect(None, None, TraceAnalysis(40, 40, {}, [edge]), None, 0.0)
+    frontend = found["frontend"]
+    assert frontend.cut_short and frontend.own_cut_short == pytest.approx(
+        math.log2(1.05 / 0.15)  # 100 % → 10 % of the traces, each floored at 5 %
+    )
+    assert frontend.modalities()["code_paths"] > 0.7
+    assert found["productcatalog"].anomaly() == 0  # the callee no longer called did nothing
+
+
+def test_a_call_stopped_after_a_failed_call_below_is_no_cut_of_its_own() -> None:
+    edge = _stopped("seat", "order", incident_without_failed=30)  # 30 of 36 without it
+    seat = collect(None, None, TraceAnalysis(40, 40, {}, [edge]), None, 0.0)["seat"]
+    assert seat.cut_short and seat.own_cut_short == 0 and seat.own_code_path == 0
+
+
+@pytest.mark.parametrize(
+    "edge",
+    [
+        _stopped("seat", "order", other_arm="order-other"),
+        _stopped("seat", "order", with_after=30),  # 100 % → 75 %: too small a shift
+        replace(_stopped("seat", "order"), baseline_with=4, incident_with=40),  # started
+    ],
+    ids=["the other arm of a choice", "a small shift", "a call it started making"],
+)
+def test_a_call_not_cut_short_scores_nothing(edge: EdgeFinding) -> None:
+    found = collect(None, None, TraceAnalysis(40, 40, {}, [edge]), None, 0.0)
+    assert all(s.anomaly() == 0 and not s.cut_short for s in found.values())
+
+
 def test_a_caller_late_on_all_its_calls_is_slow_itself_not_its_callees() -> None:
     """basic, starved of CPU (Nezha 2023-01-30 11:59), was late around every call it made:
     route, price and train each looked like a slow link. Only basic called them, and everything

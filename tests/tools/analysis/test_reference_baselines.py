@@ -8,7 +8,8 @@ from types import MappingProxyType
 
 from tools.analysis.change_scores import MIN_BASELINE, Z_THRESHOLD, score_all, score_series
 from tools.analysis.log_templates import mine_patterns
-from tools.analysis.span_attribution import MIN_SAMPLES, analyze_traces
+from tools.analysis.span_attribution import analyze_traces
+from tools.analysis.trace_periods import MIN_SAMPLES
 from tools.records import LogLevel, LogRecord, MetricSeries, Span
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

@@ -1,0 +1,63 @@
+"""Where failures in one trace sit relative to each span: what failed below it, and where.
+
+Part of :mod:`tools.analysis.span_attribution`. Errors are attributed to the deepest failing
+span; the spans between two failing ones (TrainTicket's client and handler spans) often carry
+no error status, so "below" means anywhere in the subtree, not among the children.
+"""
+
+from __future__ import annotations
+
+from tools.analysis.client_spans import callee_of
+from tools.records import Span
+
+
+def origins_below(span: Span, children: dict[str, list[Span]], failed_below: set[str]) -> set[str]:
+    """Services where the errors in ``span``'s subtree originate: its failing spans with no
+    failing span below them (``failed_below``: ids of the spans with one, ``failing_below``),
+    past spans marked ok between two failing ones."""
+    found: set[str] = set()
+    stack = [span]
+    while stack:
+        current = stack.pop()
+        kids = children.get(current.span_id, [])
+        if current.span_id in failed_below:
+            stack.extend(kids)
+        elif current.error:
+            callee = callee_of(current, kids) if current.kind == "client" and not kids else None
+            found.add(callee or current.service)
+    return found
+
+
+def failing_below(spans: list[Span]) -> set[str]:
+    """Ids of the spans with a failing span anywhere below them."""
+    by_id = {s.span_id: s for s in spans}
+    found: set[str] = set()
+    for span in spans:
+        if not span.error:
+            continue
+        parent = by_id.get(span.parent_id) if span.parent_id else None
+        # a parent already found has its ancestors found too (and a cycle stops there)
+        while parent is not None and parent.span_id not in found:
+            found.add(parent.span_id)
+            parent = by_id.get(parent.parent_id) if parent.parent_id else None
+    return found
+
+
+def calls_failed_below(spans: list[Span]) -> set[str]:
+    """Services with a failed call anywhere below one of their spans: a failing span of
+    another service, or a failing client span of their own (the callee never answered). What
+    a service does after such a call (stop calling others, write an error line) may be its
+    reaction to it; a failing span of its own with nothing failing below is its own doing."""
+    by_id = {s.span_id: s for s in spans}
+    found: set[str] = set()
+    for span in spans:
+        if not span.error:
+            continue
+        parent = by_id.get(span.parent_id) if span.parent_id else None
+        seen = {span.span_id}
+        while parent is not None and parent.span_id not in seen:  # a parent cycle stops
+            seen.add(parent.span_id)
+            if parent.service != span.service or span.kind == "client":
+                found.add(parent.service)
+            parent = by_id.get(parent.parent_id) if parent.parent_id else None
+    return found

@@ -1,0 +1,152 @@
+"""Per-period statistics of traces: errors, time, calls, and which calls go together.
+
+Part of :mod:`tools.analysis.span_attribution`, which compares the periods (before the start,
+the incident, a reference) and says why each figure is what it is. One more rule lives here, as
+it reads only these counts: :func:`call_taken_instead`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+from tools.analysis.client_spans import callee_of, children_by_parent, covered_ms
+from tools.analysis.code_path_events import MIN_SHARE_CHANGE
+from tools.analysis.critical_path import critical_self_ms
+from tools.analysis.failures_below import calls_failed_below, failing_below, origins_below
+from tools.records import Span
+
+MIN_SAMPLES = 5
+
+
+@dataclass
+class PeriodStats:
+    traces: int = 0
+    origin_traces: Counter[str] = field(default_factory=Counter)
+    failing_traces: Counter[str] = field(default_factory=Counter)  # a span of its own failed
+    self_ms: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    gap_ms: dict[tuple[str, str], list[float]] = field(default_factory=lambda: defaultdict(list))
+    # one value per trace the service / edge appears in: its critical-path time in that trace
+    critical_ms: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    critical_gap_ms: dict[tuple[str, str], list[float]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    calls: Counter[tuple[str, str]] = field(default_factory=Counter)
+    # every call's time outside the callee's span where the callee recorded one: the links
+    link_ms: list[float] = field(default_factory=list)
+    call_errors: Counter[tuple[str, str]] = field(default_factory=Counter)
+    edge_origins: dict[tuple[str, str], Counter[str]] = field(
+        default_factory=lambda: defaultdict(Counter)
+    )
+    example_error: dict[str, tuple[str, str, str]] = field(default_factory=dict)
+    service_traces: Counter[str] = field(default_factory=Counter)  # traces it has spans in
+    edge_traces: Counter[tuple[str, str]] = field(default_factory=Counter)  # ... it is called in
+    # traces in which a call below the service failed (``calls_failed_below``); of them, those
+    # in which it made the call of the edge
+    calls_failed_traces: Counter[str] = field(default_factory=Counter)
+    edge_calls_failed_traces: Counter[tuple[str, str]] = field(default_factory=Counter)
+    # (caller, callee, other callee), the callees in name order: traces with both calls
+    call_pairs: Counter[tuple[str, str, str]] = field(default_factory=Counter)
+
+
+def add_trace(stats: PeriodStats, spans: list[Span]) -> None:
+    """Count one trace's spans into its period's statistics."""
+    stats.traces += 1
+    children = children_by_parent(spans)
+    origins_in_trace: set[str] = set()
+    critical = critical_self_ms(spans)
+    service_critical: dict[str, float] = defaultdict(float)
+    edge_critical: dict[tuple[str, str], float] = defaultdict(float)
+    failed_below = failing_below(spans)
+    for span, critical_ms in zip(spans, critical, strict=True):
+        kids = children.get(span.span_id, [])
+        if span.error and span.span_id not in failed_below:
+            callee = callee_of(span, kids) if span.kind == "client" and not kids else None
+            origin = callee or span.service
+            if origin not in origins_in_trace:
+                origins_in_trace.add(origin)
+                stats.example_error.setdefault(
+                    origin,
+                    (
+                        span.trace_id,
+                        span.operation,
+                        str(
+                            span.attrs.get("error.message")
+                            or span.attrs.get("exception.message")
+                            or span.attrs.get("http.status_code")
+                            or ""
+                        ),
+                    ),
+                )
+        self_ms = max(0.0, span.duration_ms - covered_ms(span, kids))
+        if span.kind == "client":
+            callee = callee_of(span, kids)
+            if callee and callee != span.service:
+                edge = (span.service, callee)
+                stats.calls[edge] += 1
+                stats.gap_ms[edge].append(self_ms)
+                if kids:
+                    stats.link_ms.append(self_ms)
+                edge_critical[edge] += critical_ms
+                if span.error:
+                    stats.call_errors[edge] += 1
+                    stats.edge_origins[edge].update(origins_below(span, children, failed_below))
+                continue
+        stats.self_ms[span.service].append(self_ms)
+        service_critical[span.service] += critical_ms
+    stats.origin_traces.update(origins_in_trace)
+    stats.failing_traces.update({span.service for span in spans if span.error})
+    stats.service_traces.update({span.service for span in spans})
+    stats.edge_traces.update(edge_critical.keys())
+    calls_failed = calls_failed_below(spans)
+    stats.calls_failed_traces.update(calls_failed)
+    stats.edge_calls_failed_traces.update(e for e in edge_critical if e[0] in calls_failed)
+    callees: dict[str, list[str]] = defaultdict(list)
+    for caller, callee in sorted(edge_critical):
+        callees[caller].append(callee)
+    for caller, called in callees.items():
+        stats.call_pairs.update(
+            (caller, one, other) for i, one in enumerate(called) for other in called[i + 1 :]
+        )
+    for service, ms in service_critical.items():
+        stats.critical_ms[service].append(ms)
+    for edge, ms in edge_critical.items():
+        stats.critical_gap_ms[edge].append(ms)
+
+
+def call_taken_instead(
+    normal: PeriodStats, incident: PeriodStats, caller: str, callee: str
+) -> str | None:
+    """The callee ``caller`` called instead of ``callee`` in the traces that stopped calling it,
+    when that is the other arm of a choice it made all along: a call never made in the same
+    trace as this one in the ``normal`` period, made in most of its traces without it, and in
+    as many of the incident's traces without it. The input mix changed, not the code:
+    ts-seat-service asks ts-order-service or ts-order-other-service for a train's sold tickets
+    depending on the train type (28 and 7 of 35 traces in the reference period of 2023-01-29,
+    never both), and at 10:04 that day 31 and 40 of 71. As for a line or internal call
+    (``code_path_events.taken_instead``), the arm must be common (at least
+    :data:`MIN_SAMPLES` traces and :data:`MIN_SHARE_CHANGE` of the caller's) and not the
+    failure path (calls that mostly failed). Returns that callee, if any."""
+    normal_with = normal.edge_traces[(caller, callee)]
+    normal_without = normal.service_traces[caller] - normal_with
+    incident_without = incident.service_traces[caller] - incident.edge_traces[(caller, callee)]
+    if normal_without <= 0 or incident_without <= 0:
+        return None
+    for (source, other), traces in sorted(normal.edge_traces.items()):
+        first, second = sorted((callee, other))
+        pair = (caller, first, second)
+        if source != caller or other == callee or normal.call_pairs[pair] > 0:
+            continue
+        common = (
+            traces >= MIN_SAMPLES and traces >= MIN_SHARE_CHANGE * normal.service_traces[caller]
+        )
+        failing = normal.call_errors[(caller, other)] > normal.calls[(caller, other)] / 2
+        if not common or failing:
+            continue
+        instead_normal = traces / normal_without
+        instead_incident = (
+            incident.edge_traces[(caller, other)] - incident.call_pairs[pair]
+        ) / incident_without
+        if instead_normal > 0.5 and instead_incident >= instead_normal:
+            return other
+    return None
