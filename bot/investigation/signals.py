@@ -10,7 +10,8 @@ share and a code path are comparable without weights fitted to a dataset:
   ``tools.analysis.change_scores``), times how distinctive that metric's change is (a change
   seen in every service says nothing about where the fault is, :func:`distinctiveness`).
   Traffic, the latency of the calls a service makes (its callees') and its host's figures are
-  not its own behaviour and are left out;
+  not its own behaviour and are left out, as is a rate of its work that fell (system calls,
+  network bytes: less work arrived, :func:`less_work`);
 - ``logs``: the error-rate rise of the service and the growth of its WARN+ templates; what
   its new ERROR lines say (exception words or other error text) names the kind of error, and,
   when none grew enough to be significant alone, what most of its ERROR lines in the incident
@@ -207,6 +208,20 @@ def _error_lines(logs: LogFindings | None) -> dict[str, tuple[int, int]]:
     return found
 
 
+def less_work(change: SeriesChange) -> bool:
+    """A rate of the work a service does (a ``_per_second`` series outside the golden signals:
+    system calls, network bytes) that fell: less work arrived, as traffic that fell says, and
+    not its own behaviour. OnlineBoutique 2022-08-22 05:09: checkoutservice's orders failed
+    before paying, so paymentservice and emailservice were called no more; their system calls
+    fell to 0 and emailservice ranked first. A rise is kept: more work for the same traffic
+    (retries, a busy loop) is the service's own."""
+    return (
+        change.group is SignalGroup.OTHER
+        and change.metric.endswith("_per_second")
+        and change.direction == "down"
+    )
+
+
 def distinctiveness(changes: list[SeriesChange]) -> dict[str, float]:
     """How much "metric M changed in service S" says about *where* the fault is, per metric.
 
@@ -272,7 +287,7 @@ def collect(
             s.gone = max(s.gone, size)
             s.bump("metrics", size)
             continue
-        if change.group is SignalGroup.TRAFFIC:
+        if change.group is SignalGroup.TRAFFIC or less_work(change):
             if change.direction == "down":
                 s.traffic_down = max(s.traffic_down, change.score)
             continue  # traffic moves with the symptom everywhere; not a root-cause signal

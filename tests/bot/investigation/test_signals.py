@@ -187,6 +187,22 @@ def test_traffic_that_fell_is_kept_apart_as_a_hint_of_an_outage() -> None:
     assert api.traffic_down == 15.0 and "metrics" not in api.raw
 
 
+@pytest.mark.parametrize(
+    "metric", ["syscall_writes_per_second", "network_transmit_bytes_per_second"]
+)
+def test_a_rate_of_work_that_fell_is_less_work_arriving_not_the_service_s_own(
+    metric: str,
+) -> None:
+    """OnlineBoutique 05:09: the orders failed before paying, so the payment and email
+    services were called no more and their system calls fell to 0."""
+    fell = series_change("email", metric, effect=5.0, score=15.0, direction="down")
+    email = collect([fell], None, None, None, START.timestamp())["email"]
+    assert email.traffic_down == 15.0 and email.anomaly() == 0
+    rose = series_change("email", metric, effect=5.0, score=15.0)  # more work: its own
+    email = collect([rose], None, None, None, START.timestamp())["email"]
+    assert email.raw["metrics"] == 5.0 and email.traffic_down == 0
+
+
 def test_a_process_that_went_away_is_its_own_anomaly_not_saturation() -> None:
     """Its CPU and memory fell to almost nothing: counted in its metrics, as no resource."""
     falls = [
