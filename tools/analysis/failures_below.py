@@ -7,6 +7,8 @@ no error status, so "below" means anywhere in the subtree, not among the childre
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from tools.analysis.client_spans import callee_of
 from tools.records import Span
 
@@ -33,13 +35,9 @@ def failing_below(spans: list[Span]) -> set[str]:
     by_id = {s.span_id: s for s in spans}
     found: set[str] = set()
     for span in spans:
-        if not span.error:
-            continue
-        parent = by_id.get(span.parent_id) if span.parent_id else None
-        # a parent already found has its ancestors found too (and a cycle stops there)
-        while parent is not None and parent.span_id not in found:
-            found.add(parent.span_id)
-            parent = by_id.get(parent.parent_id) if parent.parent_id else None
+        if span.error:
+            # a parent already found has its ancestors found too (and a cycle stops there)
+            found.update(p.span_id for p in _ancestors(span, by_id, stop=found))
     return found
 
 
@@ -53,11 +51,17 @@ def calls_failed_below(spans: list[Span]) -> set[str]:
     for span in spans:
         if not span.error:
             continue
-        parent = by_id.get(span.parent_id) if span.parent_id else None
-        seen = {span.span_id}
-        while parent is not None and parent.span_id not in seen:  # a parent cycle stops
-            seen.add(parent.span_id)
+        for parent in _ancestors(span, by_id, stop={span.span_id}):
             if parent.service != span.service or span.kind == "client":
                 found.add(parent.service)
-            parent = by_id.get(parent.parent_id) if parent.parent_id else None
     return found
+
+
+def _ancestors(span: Span, by_id: dict[str, Span], stop: set[str]) -> Iterator[Span]:
+    """``span``'s parent, its parent, and so on, up to the root or a span in ``stop``; each
+    one yielded is added to ``stop`` (so a parent cycle ends the walk)."""
+    parent = by_id.get(span.parent_id) if span.parent_id else None
+    while parent is not None and parent.span_id not in stop:
+        stop.add(parent.span_id)
+        yield parent
+        parent = by_id.get(parent.parent_id) if parent.parent_id else None

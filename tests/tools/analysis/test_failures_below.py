@@ -1,7 +1,6 @@
 from __future__ import annotations
 
-from types import MappingProxyType
-
+from tests.tools.analysis.spans import span
 from tools.analysis.client_spans import children_by_parent
 from tools.analysis.failures_below import calls_failed_below, failing_below, origins_below
 from tools.records import Span
@@ -10,18 +9,8 @@ from tools.records import Span
 def _span(
     sid: str, parent: str | None, service: str, *, error: bool = False, kind: str = "server"
 ) -> Span:
-    return Span(
-        trace_id="t",
-        span_id=sid,
-        parent_id=parent,
-        service=service,
-        operation=f"{service}.op",
-        start=1000.0,
-        duration_ms=10.0,
-        error=error,
-        kind=kind,
-        attrs=MappingProxyType({"peer.service": "db"} if kind == "client" else {}),
-    )
+    attrs = {"peer.service": "db"} if kind == "client" else {}
+    return span("t", sid, parent, service, 1000.0, 10.0, error=error, kind=kind, **attrs)
 
 
 def _chain(*, callee_fails: bool, client_fails: bool = False) -> list[Span]:

@@ -7,36 +7,11 @@ from typing import Any
 
 import pytest
 
+from tests.tools.analysis.spans import span as _span
 from tools.analysis.span_attribution import ServiceTraceFinding, analyze_traces
 from tools.records import Span
 
 SPLIT = 1000.0
-
-
-def _span(
-    trace: str,
-    sid: str,
-    parent: str | None,
-    service: str,
-    start: float,
-    ms: float,
-    *,
-    error: bool = False,
-    kind: str = "server",
-    **attrs: Any,
-) -> Span:
-    return Span(
-        trace_id=trace,
-        span_id=sid,
-        parent_id=parent,
-        service=service,
-        operation=f"{service}.op",
-        start=start,
-        duration_ms=ms,
-        error=error,
-        kind=kind,
-        attrs=MappingProxyType(attrs),
-    )
 
 
 def _call(

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from types import MappingProxyType
-
 import pytest
 
+from tests.tools.analysis.spans import span
 from tools.analysis.span_attribution import EdgeFinding, analyze_traces
 from tools.analysis.trace_periods import PeriodStats, add_trace, call_taken_instead
 from tools.records import Span
@@ -13,37 +12,13 @@ from tools.records import Span
 SPLIT = 1000.0
 
 
-def _span(
-    trace: str,
-    sid: str,
-    parent: str | None,
-    service: str,
-    start: float,
-    *,
-    kind: str = "server",
-    error: bool = False,
-) -> Span:
-    return Span(
-        trace_id=trace,
-        span_id=sid,
-        parent_id=parent,
-        service=service,
-        operation=f"{service}.op",
-        start=start,
-        duration_ms=10.0,
-        error=error,
-        kind=kind,
-        attrs=MappingProxyType({}),
-    )
-
-
 def _trace(trace: str, start: float, *callees: str, failing: str = "") -> list[Span]:
     """seat (server) calling each of ``callees`` (a client span and the callee's server
     span); the callee named by ``failing`` fails."""
-    spans = [_span(trace, "root", None, "seat", start)]
+    spans = [span(trace, "root", None, "seat", start, 10)]
     for n, callee in enumerate(callees):
-        spans.append(_span(trace, f"c{n}", "root", "seat", start, kind="client"))
-        spans.append(_span(trace, f"s{n}", f"c{n}", callee, start, error=callee == failing))
+        spans.append(span(trace, f"c{n}", "root", "seat", start, 10, kind="client"))
+        spans.append(span(trace, f"s{n}", f"c{n}", callee, start, 10, error=callee == failing))
     return spans
 
 
