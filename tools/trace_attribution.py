@@ -24,7 +24,6 @@ from typing import Annotated
 
 from pydantic import Field
 
-from tools.analysis.code_path_events import MIN_SCORE as MIN_CALL_SCORE
 from tools.analysis.span_attribution import (
     EdgeFinding,
     ServiceTraceFinding,
@@ -185,12 +184,11 @@ def _edge_evidence(
             break
         out.append(_gap(edge, traces, window))
     # the same test and bar as a code path's event (p <= 0.001, normal share's uncertainty in)
-    moved = [e for e in analysis.edges if e.call_surprise >= MIN_CALL_SCORE and e.other_arm is None]
+    moved = [e for e in analysis.edges if e.call_moved]
     # one item per caller and direction: one exception stops several calls at once
     grouped: dict[tuple[str, bool], list[EdgeFinding]] = {}
     for edge in sorted(moved, key=lambda e: (-e.call_surprise, e.caller, e.callee)):
-        stopped = edge.call_share(incident=True) < edge.call_share(incident=False)
-        grouped.setdefault((edge.caller, stopped), []).append(edge)
+        grouped.setdefault((edge.caller, edge.call_stopped), []).append(edge)
     out += [_calls(edges, stopped, traces, window) for (_, stopped), edges in grouped.items()]
     return out
 

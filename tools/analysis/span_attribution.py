@@ -179,12 +179,18 @@ class EdgeFinding:
         )
 
     @property
+    def call_moved(self) -> bool:
+        """The caller stopped or started making this call in a surprising share of the traces
+        through it (``call_surprise`` at least :data:`~tools.analysis.code_path_events.MIN_SCORE`,
+        the bar of a code path's event), and not as the other arm of a choice it always made
+        (``other_arm``)."""
+        return self.other_arm is None and self.call_surprise >= MIN_CALL_SCORE
+
+    @property
     def call_stopped(self) -> bool:
-        """The caller stopped making this call in a surprising share of the traces through it
-        (``call_surprise`` at least :data:`~tools.analysis.code_path_events.MIN_SCORE`), and
-        not as the other arm of a choice it always made (``other_arm``)."""
+        """The call moved (``call_moved``), to fewer of the traces through the caller."""
         fewer = self.call_share(incident=True) < self.call_share(incident=False)
-        return fewer and self.other_arm is None and self.call_surprise >= MIN_CALL_SCORE
+        return fewer and self.call_moved
 
     @property
     def stop_explained(self) -> float:
@@ -336,14 +342,7 @@ def _other_arms(
     the call made instead; and per edge made instead, the call it replaced."""
     found: dict[tuple[str, str], str] = {}
     for caller, callee in edges:
-        base = bases[(caller, callee)]
-        through = (base.service_traces[caller], incident.service_traces[caller])
-        if min(through) == 0:
-            continue
-        normal_share = base.edge_traces[(caller, callee)] / through[0]
-        if incident.edge_traces[(caller, callee)] / through[1] >= normal_share:
-            continue  # not fewer: nothing stopped
-        instead = call_taken_instead(base, incident, caller, callee)
+        instead = call_taken_instead(bases[(caller, callee)], incident, caller, callee)
         if instead is not None:
             found[(caller, callee)] = instead
             found.setdefault((caller, instead), callee)

@@ -117,7 +117,8 @@ def add_trace(stats: PeriodStats, spans: list[Span]) -> None:
 def call_taken_instead(
     normal: PeriodStats, incident: PeriodStats, caller: str, callee: str
 ) -> str | None:
-    """The callee ``caller`` called instead of ``callee`` in the traces that stopped calling it,
+    """The callee ``caller`` called instead of ``callee`` in the traces that stopped calling it
+    (in a smaller share of its traces than normal; else ``None``),
     when that is the other arm of a choice it made all along: a call never made in the same
     trace as this one in the ``normal`` period, made in most of its traces without it, and in
     as many of the incident's traces without it: the input mix changed, not the code (a
@@ -129,19 +130,22 @@ def call_taken_instead(
     by train type (28 and 7 of 35 reference traces on 2023-01-29, never both; 31 and 40 of 71
     at 10:04): an arm in 20 % of the traces, under that bar, so its stop still counts. Returns
     that callee, if any."""
+    normal_through = normal.service_traces[caller]
+    incident_through = incident.service_traces[caller]
     normal_with = normal.edge_traces[(caller, callee)]
-    normal_without = normal.service_traces[caller] - normal_with
-    incident_without = incident.service_traces[caller] - incident.edge_traces[(caller, callee)]
+    incident_with = incident.edge_traces[(caller, callee)]
+    normal_without = normal_through - normal_with
+    incident_without = incident_through - incident_with
     if normal_without <= 0 or incident_without <= 0:
         return None
+    if incident_with * normal_through >= normal_with * incident_through:
+        return None  # not in fewer of the caller's traces: nothing stopped
     for (source, other), traces in sorted(normal.edge_traces.items()):
         first, second = sorted((callee, other))
         pair = (caller, first, second)
         if source != caller or other == callee or normal.call_pairs[pair] > 0:
             continue
-        common = (
-            traces >= MIN_SAMPLES and traces >= MIN_SHARE_CHANGE * normal.service_traces[caller]
-        )
+        common = traces >= MIN_SAMPLES and traces >= MIN_SHARE_CHANGE * normal_through
         failing = normal.call_errors[(caller, other)] > normal.calls[(caller, other)] / 2
         if not common or failing:
             continue

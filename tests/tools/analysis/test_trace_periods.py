@@ -90,6 +90,14 @@ def test_a_stopped_call_that_is_not_the_other_arm_of_a_choice_stays_a_change(
     assert order.other_arm is None and order.call_stopped
 
 
+def test_a_call_made_in_more_of_the_traces_was_not_replaced_by_anything() -> None:
+    """The arm that took over is no stop: only the call made less often has an arm instead."""
+    normal = _stats(*_either_or("b", 900, 20, 10))
+    incident = _stats(*_either_or("i", 1001, 4, 26))
+    assert call_taken_instead(normal, incident, "seat", "other") is None
+    assert call_taken_instead(normal, incident, "seat", "order") == "other"
+
+
 def test_a_call_stopped_after_another_call_failed_is_explained_by_it() -> None:
     """seat stops calling order in the traces where its call to config failed first."""
     normal = [_trace(f"b{i}", 900 + i, "config", "order") for i in range(20)]
