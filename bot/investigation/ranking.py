@@ -24,8 +24,8 @@ The method (docs/ranking.md says why, with the figures):
    that is anomalous itself; a change alone ranks nothing.
 5. **Fault hypothesis** (``fault_type``): causes before symptoms. Saturation (CPU, memory, a
    pool), a slow link and a missing dependency explain latency and errors, so they are named
-   when significant; else errors (an exception when the code failed, an error return when it
-   answered with one) or latency.
+   when significant (CPU only near its limit, where the limit is known); else errors (an
+   exception when the code failed, an error return when it answered with one) or latency.
 """
 
 from __future__ import annotations
@@ -44,6 +44,9 @@ CHANGE_WEIGHT = 1.0  # a change near the start counts as much as one more modali
 MIN_SCORE = 0.05
 MIN_CAUSE = 0.3  # a cause-type signal (0..1) this strong names the fault: about 0.5 doublings
 MIN_SYMPTOM = 0.2
+# CPU used / its limit: from half on, a request waits for the CPU about as long as it runs on
+# it (a single-server queue at 50 % utilisation), so the CPU can have doubled its latency
+SATURATED = 0.5
 
 
 def total(s: ServiceSignals) -> float:
@@ -83,19 +86,25 @@ def _traced_in_incident(traces: TraceAnalysis | None, service: str) -> bool:
 
 
 def _resources(s: ServiceSignals) -> dict[FaultType, float]:
-    """How much more the service used its own CPU, memory and pools (0..1 each)."""
+    """How much more the service used its own CPU, memory and pools (0..1 each), as causes:
+    CPU counts only when it came near its limit (:data:`SATURATED`), where that is known. A
+    process using three times its usual CPU at 15 % of its limit is doing more work, not
+    waiting for the CPU."""
     groups = s.metric_groups
+    starved = s.cpu_utilisation is None or s.cpu_utilisation >= SATURATED
     return {
-        FaultType.CPU: squash(groups.get(SignalGroup.CPU, 0.0)),
+        FaultType.CPU: squash(groups.get(SignalGroup.CPU, 0.0)) if starved else 0.0,
         FaultType.MEMORY: squash(groups.get(SignalGroup.MEMORY, 0.0)),
         FaultType.RESOURCE_EXHAUSTION: squash(groups.get(SignalGroup.POOL, 0.0)),
     }
 
 
-def _saturated(s: ServiceSignals) -> bool:
+def _own_resources_rose(s: ServiceSignals) -> bool:
     """Its own resources (CPU, memory, a pool) significantly more used: a cause, not a symptom
-    a slow or failing callee passes up (waiting on a callee uses none of them)."""
-    return max(_resources(s).values()) >= MIN_CAUSE
+    a slow or failing callee passes up (waiting on a callee uses none of them), however far
+    from its limit."""
+    own = (SignalGroup.CPU, SignalGroup.MEMORY, SignalGroup.POOL)
+    return max(squash(s.metric_groups.get(g, 0.0)) for g in own) >= MIN_CAUSE
 
 
 def fault_type(s: ServiceSignals) -> FaultType:
@@ -179,7 +188,7 @@ def rank(
         below = _downstream(traces, name)
         strongest_below = max((base.get(d, 0.0) for d in below), default=0.0)
         seen = _traced_in_incident(traces, name)  # healthy own spans need own spans
-        own = s.own_trace_signal() < 0.3 and not _saturated(s)
+        own = s.own_trace_signal() < 0.3 and not _own_resources_rose(s)
         if strongest_below >= 0.5 * base[name] and own and below and seen:
             s.propagated = True
     by_service: dict[str, list[EvidenceDraft]] = {}

@@ -104,6 +104,8 @@ class ServiceSignals:
     # time on its calls, credited to it because it was late on its calls to everyone
     # (``caller_side``): its own process was slow, not a link
     late_caller: float = 0.0
+    # its CPU use as a share of its limit in the incident (``cpu_utilisation``); None: unknown
+    cpu_utilisation: float | None = None
 
     def bump(self, signal: str, value: float) -> None:
         self.raw[signal] = max(self.raw.get(signal, 0.0), value)
@@ -264,6 +266,18 @@ def stopped_call_effect(edge: EdgeFinding) -> float:
     return share_effect(edge.call_share(incident=False), edge.call_share(incident=True))
 
 
+def cpu_utilisation(metrics: list[SeriesChange]) -> dict[str, float]:
+    """Each service's CPU use as a share of its limit in the incident, from its CPU series
+    that are ratios (``cpu_usage_ratio``: used / limit; not the host's ``node_*``), changed or
+    not: the level while a change lasted, else the incident's median; the highest of its
+    instances. A service without such a series (no limit set, not collected) is not listed."""
+    levels: dict[str, float] = {}
+    for change in metrics:
+        if change.group is SignalGroup.CPU and change.metric.endswith("_ratio"):
+            levels[change.service] = max(levels.get(change.service, 0.0), change.incident_median)
+    return levels
+
+
 def collect(
     metrics: list[SeriesChange] | None,
     logs: LogFindings | None,
@@ -278,6 +292,7 @@ def collect(
         return found.setdefault(service, ServiceSignals(service))
 
     weights = distinctiveness(metrics or [])
+    utilisation = cpu_utilisation(metrics or [])
     for change in metrics or []:
         if change.score <= 0 or change.over_before(incident_start_ts):
             continue  # unchanged, or an earlier episode: back to normal before the incident
@@ -354,6 +369,9 @@ def collect(
     for service, lines in _error_lines(logs).items():
         if service in found:
             found[service].error_lines = lines
+    for service, level in utilisation.items():
+        if service in found:
+            found[service].cpu_utilisation = level
     start = datetime.fromtimestamp(incident_start_ts, UTC)
     for item in changes or []:
         if item.kind in CHANGE_KINDS:

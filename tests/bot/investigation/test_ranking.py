@@ -99,6 +99,29 @@ def test_saturation_too_small_to_matter_leaves_the_symptom(group: SignalGroup) -
     assert fault_type(s) is FaultType.LATENCY
 
 
+@pytest.mark.parametrize(("utilisation", "fault"), [(0.15, FaultType.LATENCY), (0.9, None)])
+def test_cpu_far_from_its_limit_is_more_work_not_the_cause(
+    utilisation: float, fault: FaultType | None
+) -> None:
+    """OnlineBoutique's adservice (2022-08-23 16:22, an exception) used 2.4 times its CPU, at
+    15 % of its limit, and answered 20 times slower: no request waited for that CPU. Near the
+    limit it is the cause; with the limit unknown, a large rise still is."""
+    s = signals(groups={SignalGroup.CPU: 1.5, SignalGroup.LATENCY: CLEAR}, trace_latency=CLEAR)
+    s.cpu_utilisation = utilisation
+    assert fault_type(s) is (fault or FaultType.CPU)
+    s.cpu_utilisation = None
+    assert fault_type(s) is FaultType.CPU
+
+
+def test_a_caller_far_from_its_cpu_limit_still_used_more_of_its_own() -> None:
+    """More CPU, however far from the limit, is no waiting on a callee: not discounted."""
+    web = signals("web", groups={SignalGroup.CPU: CLEAR})
+    web.cpu_utilisation = 0.1
+    api = signals("api", trace_errors=CLEAR, logs=CLEAR, metrics=CLEAR)
+    ranked = rank({"web": web, "api": api}, calls(("web", "api")), _evidence_for("web", "api"), 5)
+    assert not _by_service(ranked)["web"].propagated
+
+
 def test_the_strongest_cause_is_named() -> None:
     s = signals(groups={SignalGroup.CPU: 1.0, SignalGroup.POOL: CLEAR})
     assert fault_type(s) is FaultType.RESOURCE_EXHAUSTION
@@ -314,8 +337,8 @@ def test_a_caller_with_healthy_spans_over_an_anomalous_callee_is_discounted() ->
 
 
 @pytest.mark.parametrize("group", [SignalGroup.CPU, SignalGroup.MEMORY, SignalGroup.POOL])
-def test_a_caller_whose_own_resources_saturated_is_not_discounted(group: SignalGroup) -> None:
-    """Waiting on a callee uses no CPU, memory or pool: saturation is the caller's own."""
+def test_a_caller_whose_own_resources_rose_is_not_discounted(group: SignalGroup) -> None:
+    """Waiting on a callee uses no CPU, memory or pool: using more is the caller's own."""
     web = signals("web", groups={group: CLEAR})
     api = signals("api", trace_errors=CLEAR, logs=CLEAR, metrics=CLEAR)
     ranked = rank({"web": web, "api": api}, calls(("web", "api")), _evidence_for("web", "api"), 5)

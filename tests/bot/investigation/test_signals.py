@@ -214,6 +214,24 @@ def test_a_process_that_went_away_is_its_own_anomaly_not_saturation() -> None:
     assert db.metric_groups == {}  # not CPU or memory pressure
 
 
+def test_cpu_utilisation_is_the_level_of_its_cpu_share_of_the_limit() -> None:
+    """From ``cpu_usage_ratio`` (used / limit), moved or not, the busiest instance; not from
+    cores (no limit in them) nor from the host's share; unknown without such a series."""
+    metrics = [
+        replace(series_change("api", "cpu_usage_ratio"), incident_median=0.15),  # one pod
+        replace(series_change("api", "cpu_usage_ratio"), incident_median=0.9),  # another
+        replace(series_change("web", "cpu_usage_ratio", score=0.0), incident_median=0.2),
+        replace(series_change("web", "cpu_usage_cores"), incident_median=3.0),
+        replace(series_change("web", "node_cpu_usage_ratio"), incident_median=0.99),
+        series_change("db", "cpu_usage_cores"),
+        series_change("web", "latency_p99_seconds"),
+    ]
+    found = collect(metrics, None, None, None, START.timestamp())
+    assert found["api"].cpu_utilisation == 0.9
+    assert found["web"].cpu_utilisation == 0.2
+    assert found["db"].cpu_utilisation is None
+
+
 # --- logs -----------------------------------------------------------------------------------
 
 
