@@ -118,11 +118,15 @@ def fault_type(s: ServiceSignals) -> FaultType:
     groups = s.metric_groups
     # a slow link adds time outside the callee's spans and leaves its own as they were; when its
     # own time grew too, it is slow itself, and the time in front of its spans is its queue.
-    # Time on calls it was late on to everyone (``late_caller``) is its own slowness, not a link.
+    # Time on calls it was late on to everyone (``late_caller``) is its own slowness, not a link,
+    # and so is time in front of the spans of a server at its CPU limit that used more: requests
+    # wait for its CPU before its spans start.
     late = squash(s.late_caller)
     link = norm["trace_network"] if s.late_caller < s.raw.get("trace_network", 0.0) else 0.0
-    slow_link = link if norm["trace_latency"] < MIN_CAUSE else 0.0
-    causes = {**_resources(s), FaultType.NETWORK_DELAY: slow_link}
+    resources = _resources(s)
+    queued = s.cpu_utilisation is not None and resources[FaultType.CPU] >= MIN_CAUSE
+    slow_link = link if norm["trace_latency"] < MIN_CAUSE and not queued else 0.0
+    causes = {**resources, FaultType.NETWORK_DELAY: slow_link}
     cause, strength = max(causes.items(), key=lambda kv: kv[1])
     # an exception skips statements, saturation does not: an own code path cut short by more
     # than the resources rose is the fault, and the extra work after it the small rise

@@ -156,6 +156,22 @@ def test_a_callee_whose_own_time_grew_too_is_slow_itself_not_its_link() -> None:
     assert fault_type(s) is FaultType.LATENCY
 
 
+def test_time_in_front_of_a_service_at_its_cpu_limit_is_its_queue_not_a_link() -> None:
+    """A server out of CPU leaves requests waiting before its spans start: OnlineBoutique's
+    currencyservice, starved of CPU (2022-08-22 05:18, at its limit), kept its own span time
+    while the time its callers' calls spent outside its spans grew 4.5-fold. With its CPU near
+    the limit and risen, the time in front of its spans is its CPU queue; far from the limit,
+    or with its CPU as it was, it is still the link's."""
+    s = signals(trace_network=CLEAR, trace_latency=FAINT, groups={SignalGroup.CPU: 0.6})
+    s.cpu_utilisation = 1.0
+    assert fault_type(s) is FaultType.CPU
+    s.cpu_utilisation = 0.2  # more work far from the limit: nothing waits for that CPU
+    assert fault_type(s) is FaultType.NETWORK_DELAY
+    s = signals(trace_network=CLEAR, trace_latency=FAINT, groups={SignalGroup.CPU: FAINT})
+    s.cpu_utilisation = 0.9  # always busy, no busier: a delay in front of it is the link's
+    assert fault_type(s) is FaultType.NETWORK_DELAY
+
+
 def test_a_caller_late_on_its_calls_to_everyone_is_slow_itself_not_a_link() -> None:
     """Time on calls credited to the caller because it was late on all of them (signals'
     ``caller_side``) is its own process being slow: OnlineBoutique's frontend starved of CPU
