@@ -165,6 +165,7 @@ def _origin(
             f"since the incident start ({finding.incident_origin_rate:.0%}) the deepest "
             f"error span is in {finding.service}, against "
             f"{finding.baseline_origin_rate:.1%} of {_baseline(finding.reference, analysis)}."
+            f"{_timed_out(finding)}"
         ),
         query=info.text,
         link=info.link,
@@ -172,6 +173,17 @@ def _origin(
         service=finding.service,
         score=finding.error_score,
         excerpt=example,
+    )
+
+
+def _timed_out(finding: ServiceTraceFinding) -> str:
+    """What the timed-out calls among a service's errors say, if any (``timed_out_share``)."""
+    if not finding.incident_timed_out_traces:
+        return ""
+    return (
+        f" In {finding.incident_timed_out_traces} of those traces a call to {finding.service} got"
+        " no answer, having waited longer than any answered call to it had taken (a timeout:"
+        " lost on the way or back, or a hung instance), not an error it answered with."
     )
 
 

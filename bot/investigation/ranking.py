@@ -23,9 +23,10 @@ The method (docs/ranking.md says why, with the figures):
 4. **A recent change** (deploy, config, flag) shortly before the start adds up to 1 to a service
    that is anomalous itself; a change alone ranks nothing.
 5. **Fault hypothesis** (``fault_type``): causes before symptoms. Saturation (CPU, memory, a
-   pool), a slow link and a missing dependency explain latency and errors, so they are named
-   when significant (CPU only near its limit, where the limit is known); else errors (an
-   exception when the code failed, an error return when it answered with one) or latency.
+   pool), a slow or lossy link and a missing dependency explain latency and errors, so they are
+   named when significant (CPU only near its limit, where the limit is known; a lost call is
+   one that timed out unanswered); else errors (an exception when the code failed, an error
+   return when it answered with one) or latency.
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ MIN_SYMPTOM = 0.2
 # CPU used / its limit: from half on, a request waits for the CPU about as long as it runs on
 # it (a single-server queue at 50 % utilisation), so the CPU can have doubled its latency
 SATURATED = 0.5
+# most of a service's error origins calls to it that timed out unanswered: its link lost them
+LOST_SHARE = 0.5
 
 
 def total(s: ServiceSignals) -> float:
@@ -121,11 +124,14 @@ def fault_type(s: ServiceSignals) -> FaultType:
     # Time on calls it was late on to everyone (``late_caller``) is its own slowness, not a link,
     # and so is time in front of the spans of a server at its CPU limit that used more: requests
     # wait for its CPU before its spans start.
+    # Errors from calls to it that timed out with no answer, while it answered the rest, are
+    # calls lost on the way (``calls_timed_out``), however the median call time moved.
     late = squash(s.late_caller)
     link = norm["trace_network"] if s.late_caller < s.raw.get("trace_network", 0.0) else 0.0
+    lost = norm["trace_errors"] if s.calls_timed_out > LOST_SHARE else 0.0
     resources = _resources(s)
     queued = s.cpu_utilisation is not None and resources[FaultType.CPU] >= MIN_CAUSE
-    slow_link = link if norm["trace_latency"] < MIN_CAUSE and not queued else 0.0
+    slow_link = max(link, lost) if norm["trace_latency"] < MIN_CAUSE and not queued else 0.0
     causes = {**resources, FaultType.NETWORK_DELAY: slow_link}
     cause, strength = max(causes.items(), key=lambda kv: kv[1])
     # an exception skips statements, saturation does not: an own code path cut short by more

@@ -106,6 +106,9 @@ class ServiceSignals:
     late_caller: float = 0.0
     # its CPU use as a share of its limit in the incident (``cpu_utilisation``); None: unknown
     cpu_utilisation: float | None = None
+    # share of the traces whose errors originate in it in which a call to it timed out with
+    # no answer (span attribution's ``timed_out_share``): lost on the way, not its code
+    calls_timed_out: float = 0.0
 
     def bump(self, signal: str, value: float) -> None:
         self.raw[signal] = max(self.raw.get(signal, 0.0), value)
@@ -353,6 +356,7 @@ def collect(
             s = of(finding.service)
             s.bump("trace_errors", finding.error_score)
             s.failures_passed_up = finding.failures_passed_up
+            s.calls_timed_out = finding.timed_out_share
             # critical-path self time: time requests waited on the service itself. Plain self
             # time also counts spans nobody waited for (parallel calls, async handlers that
             # run beside their client span), which flags callers that were only waiting.

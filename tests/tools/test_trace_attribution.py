@@ -113,6 +113,29 @@ def _checkout_call(trace: str, start: float, failing: bool) -> list[Span]:
     ]
 
 
+def _lost_call(trace: str, start: float) -> list[Span]:
+    """frontend's call to checkout got no answer: it waited 2 s and failed, no checkout span."""
+    peer = MappingProxyType({"peer.service": "checkout"})
+    return [
+        Span(trace, "1", None, "frontend", "GET /", start, 2005, True, "server"),
+        Span(trace, "2", "1", "frontend", "call", start + 0.001, 2000, True, "client", peer),
+    ]
+
+
+async def test_calls_that_timed_out_unanswered_are_named_in_the_origin_evidence() -> None:
+    t0 = START.timestamp()
+    traces = [_checkout_call(f"b{i}", t0 - 300 + i, False) for i in range(20)]
+    traces += [_checkout_call(f"a{i}", t0 + 10 + i, False) for i in range(10)]
+    traces += [_lost_call(f"l{i}", t0 + 30 + i) for i in range(10)]
+    result = await ToolGateway(Deps(traces=_Traces(traces))).call(
+        trace_attribution, window=WINDOW, incident_start=START
+    )
+    origin = next(e for e in result.evidence if e.key == "traces:origin:checkout")
+    assert "In 10 of those traces a call to checkout got no answer" in origin.summary
+    answered = [e for e in result.evidence if e.key != "traces:origin:checkout"]
+    assert all("got no answer" not in e.summary for e in answered)
+
+
 REFERENCE = TimeWindow(start=START - timedelta(hours=3), end=START - timedelta(hours=2))
 WINDOW = TimeWindow(start=START - timedelta(minutes=10), end=START + timedelta(minutes=5))
 

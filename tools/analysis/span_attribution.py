@@ -5,6 +5,9 @@
   carry no error status, and the caller failed because the callee did). A client span that
   failed with no child span (the callee never answered) is attributed to the callee named by
   ``peer.service`` / ``db.system``: a dependency that is down leaves no spans of its own.
+  Such a call that waited longer than any answered call to the callee had taken in the
+  baseline timed out (``ServiceTraceFinding.timed_out_share``): lost on the way or back, or a
+  hung instance; one that failed at once was refused.
 - **Self time**: a span's duration not covered by its children. A *client* span's self time is
   time on the network or in the callee's queue, attributed to the edge caller → callee (this is
   how delay injected on a callee's network shows up: the callers' time around the call grows
@@ -68,6 +71,15 @@ def _median(values: list[float]) -> float | None:
     return statistics.median(values) if len(values) >= MIN_SAMPLES else None
 
 
+def _timed_out(unanswered_ms: list[float], answered_ms: list[float]) -> int:
+    """How many of the calls that got no answer waited longer than any answered call did
+    (at least :data:`MIN_SAMPLES` of them): timeouts. A refused call fails fast."""
+    if len(answered_ms) < MIN_SAMPLES:
+        return 0
+    slowest = max(answered_ms)
+    return sum(1 for waited in unanswered_ms if waited > slowest)
+
+
 def _growth(base: float | None, incident: float | None, smoothing_ms: float = 5.0) -> float:
     if base is None or incident is None:
         return 0.0
@@ -94,6 +106,9 @@ class ServiceTraceFinding:
     # traces in which a span of its own failed (its errors, wherever they originate)
     baseline_failing_rate: float = 0.0
     incident_failing_traces: int = 0
+    # incident traces whose errors originate in a call to it that got no answer, having waited
+    # longer than any call to it took in the baseline (a timeout, not a refusal)
+    incident_timed_out_traces: int = 0
 
     @property
     def error_score(self) -> float:
@@ -107,6 +122,15 @@ class ServiceTraceFinding:
             return 0.0
         normal = smoothed_share(normal_hits, self.baseline_traces)
         return max(0.0, math.log2((self.incident_origin_rate + 0.01) / (normal + 0.01)))
+
+    @property
+    def timed_out_share(self) -> float:
+        """Share of the incident traces whose errors originate here in which a call to it got
+        no answer and waited longer than any call to it took in the baseline: the call timed
+        out on the way to it or back (lost packets, a hung instance), not in its code."""
+        if not self.incident_origin_traces:
+            return 0.0
+        return min(1.0, self.incident_timed_out_traces / self.incident_origin_traces)
 
     @property
     def failures_passed_up(self) -> bool:
@@ -282,6 +306,9 @@ def analyze_traces(
             incident_traces=incident.traces,
             baseline_failing_rate=base.failing_traces[service] / max(base.traces, 1),
             incident_failing_traces=incident.failing_traces[service],
+            incident_timed_out_traces=_timed_out(
+                incident.unanswered_ms.get(service, []), base.answered_ms.get(service, [])
+            ),
         )
     edges = []
     every_edge = sorted(set(before.calls) | set(incident.calls) | set(normal.calls))

@@ -35,6 +35,10 @@ class PeriodStats:
     # every call's time outside the callee's span where the callee recorded one: the links
     link_ms: list[float] = field(default_factory=list)
     call_errors: Counter[tuple[str, str]] = field(default_factory=Counter)
+    # calls to a service (from any caller) that its own span answered: how long each took; and
+    # per trace whose errors originate in calls to it that got no answer, the longest such call
+    answered_ms: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    unanswered_ms: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     edge_origins: dict[tuple[str, str], Counter[str]] = field(
         default_factory=lambda: defaultdict(Counter)
     )
@@ -58,10 +62,13 @@ def add_trace(stats: PeriodStats, spans: list[Span]) -> None:
     service_critical: dict[str, float] = defaultdict(float)
     edge_critical: dict[tuple[str, str], float] = defaultdict(float)
     failed_below = failing_below(spans)
+    unanswered: dict[str, float] = {}
     for span, critical_ms in zip(spans, critical, strict=True):
         kids = children.get(span.span_id, [])
         if span.error and span.span_id not in failed_below:
             callee = callee_of(span, kids) if span.kind == "client" and not kids else None
+            if callee:
+                unanswered[callee] = max(unanswered.get(callee, 0.0), span.duration_ms)
             origin = callee or span.service
             if origin not in origins_in_trace:
                 origins_in_trace.add(origin)
@@ -87,6 +94,7 @@ def add_trace(stats: PeriodStats, spans: list[Span]) -> None:
                 stats.gap_ms[edge].append(self_ms)
                 if kids:
                     stats.link_ms.append(self_ms)
+                    stats.answered_ms[callee].append(span.duration_ms)
                 edge_critical[edge] += critical_ms
                 if span.error:
                     stats.call_errors[edge] += 1
@@ -95,6 +103,8 @@ def add_trace(stats: PeriodStats, spans: list[Span]) -> None:
         stats.self_ms[span.service].append(self_ms)
         service_critical[span.service] += critical_ms
     stats.origin_traces.update(origins_in_trace)
+    for callee, waited_ms in unanswered.items():
+        stats.unanswered_ms[callee].append(waited_ms)
     stats.failing_traces.update({span.service for span in spans if span.error})
     stats.service_traces.update({span.service for span in spans})
     stats.edge_traces.update(edge_critical.keys())

@@ -183,6 +183,21 @@ def test_a_caller_late_on_its_calls_to_everyone_is_slow_itself_not_a_link() -> N
     assert fault_type(s) is FaultType.NETWORK_DELAY
 
 
+def test_errors_that_are_calls_to_it_timing_out_unanswered_are_its_link() -> None:
+    """A lossy link (the demo's network-loss): most calls to shipping that failed got no
+    answer within the callers' timeout, while shipping answered the rest as fast as ever; the
+    median call was not slower, so only the timeouts say it. Timeouts that are a minority of
+    its errors, or a service slower in its own spans, keep the other hypotheses."""
+    s = signals(trace_errors=CLEAR)
+    s.calls_timed_out = 0.8
+    assert fault_type(s) is FaultType.NETWORK_DELAY
+    s.calls_timed_out = 0.3  # most of its errors are its own answers
+    assert fault_type(s) is FaultType.ERRORS
+    s = signals(trace_errors=CLEAR, trace_latency=CLEAR)
+    s.calls_timed_out = 0.8  # its own spans slower too: it is slow itself, its errors named
+    assert fault_type(s) is FaultType.ERRORS
+
+
 def test_errors_from_a_service_that_recorded_no_spans_are_an_outage() -> None:
     s = signals(trace_errors=CLEAR, groups={SignalGroup.CPU: CLEAR})
     s.outage = True

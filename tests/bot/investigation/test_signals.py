@@ -572,6 +572,14 @@ def test_trace_findings_feed_errors_latency_and_network() -> None:
     assert not found["api"].outage
 
 
+def test_the_share_of_its_errors_that_were_calls_timing_out_unanswered_is_kept() -> None:
+    lossy = replace(finding("shipping"), incident_timed_out_traces=45)
+    traces = TraceAnalysis(100, 100, {"shipping": lossy}, [])
+    shipping = collect(None, None, traces, None, START.timestamp())["shipping"]
+    assert shipping.calls_timed_out == pytest.approx(45 / 60)
+    assert not shipping.outage  # it answered the rest: its spans are there
+
+
 def test_errors_attributed_to_a_service_that_recorded_no_spans_are_an_outage() -> None:
     gone = finding("db", incident_self_ms=None, incident_critical_ms=None)
     db = collect(None, None, TraceAnalysis(100, 100, {"db": gone}, []), None, 0.0)["db"]

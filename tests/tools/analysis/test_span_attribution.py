@@ -243,6 +243,35 @@ def test_unreachable_dependency_is_blamed_through_peer_service() -> None:
     assert result.edges[0].error_origins == (("checkout", 20),)
 
 
+def _unanswered(trace: str, start: float, waited_ms: float) -> list[Span]:
+    """A call to checkout that failed after ``waited_ms`` with no span of checkout's below."""
+    return _call(
+        trace, start, gap_ms=waited_ms, callee_ms=0.0, callee_error=True, callee_present=False
+    )
+
+
+def test_calls_that_timed_out_unanswered_are_told_from_refused_ones() -> None:
+    """A call that got no answer after waiting longer than any call to the callee took in the
+    baseline timed out (lost on the way or back, a hung instance); one that failed at once was
+    refused (nothing listening, no instance)."""
+    traces = [_call(f"b{i}", 900 + i, gap_ms=2.0 + i % 3) for i in range(20)]  # 22-24 ms
+    traces += [_call(f"a{i}", 1001 + i) for i in range(10)]  # answered as usual
+    traces += [_unanswered(f"t{i}", 1020 + i, 2000.0) for i in range(8)]
+    traces += [_unanswered(f"r{i}", 1040 + i, 1.0) for i in range(4)]
+    checkout = analyze_traces(traces, SPLIT).services["checkout"]
+    assert checkout.incident_origin_traces == 12
+    assert checkout.incident_timed_out_traces == 8
+    assert checkout.timed_out_share == pytest.approx(8 / 12)
+
+
+def test_without_enough_answered_calls_to_compare_nothing_is_a_timeout() -> None:
+    traces = [_call(f"b{i}", 900 + i) for i in range(3)]  # fewer than MIN_SAMPLES answered
+    traces += [_unanswered(f"t{i}", 1001 + i, 2000.0) for i in range(8)]
+    checkout = analyze_traces(traces, SPLIT).services["checkout"]
+    assert checkout.incident_origin_traces == 8
+    assert checkout.incident_timed_out_traces == 0 and checkout.timed_out_share == 0.0
+
+
 def test_self_time_growth_in_the_callee() -> None:
     traces = [_call(f"b{i}", 900 + i) for i in range(20)]
     traces += [_call(f"i{i}", 1001 + i, callee_ms=200) for i in range(20)]

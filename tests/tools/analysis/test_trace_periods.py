@@ -109,3 +109,19 @@ def test_a_call_stopped_after_another_call_failed_is_explained_by_it() -> None:
     own = [_trace(f"i{i}", 1001 + i, "config") for i in range(15)]  # nothing failed below
     order = _edge(analyze_traces([*normal, *own, *calling], SPLIT).edges, "order")
     assert order.call_stopped and order.stop_explained == 0.0
+
+
+def test_answered_calls_and_the_longest_unanswered_one_per_trace_are_kept() -> None:
+    """Per callee: how long each answered call took, and per trace whose errors originate in
+    calls to it that got no answer, the longest of those calls (one wait per trace)."""
+    lost = [
+        span("l", "root", None, "seat", 0, 2100),
+        span("l", "c0", "root", "seat", 0, 500, error=True, kind="client",
+             **{"peer.service": "price"}),
+        span("l", "c1", "root", "seat", 0.5, 1500, error=True, kind="client",
+             **{"peer.service": "price"}),
+    ]  # fmt: skip
+    stats = _stats(_trace("a", 0, "price"), lost)
+    assert stats.answered_ms["price"] == [10]
+    assert stats.unanswered_ms["price"] == [1500]
+    assert stats.origin_traces["price"] == 1
