@@ -165,7 +165,7 @@ def _origin(
             f"since the incident start ({finding.incident_origin_rate:.0%}) the deepest "
             f"error span is in {finding.service}, against "
             f"{finding.baseline_origin_rate:.1%} of {_baseline(finding.reference, analysis)}."
-            f"{_timed_out(finding)}"
+            f"{_timeouts_said(finding)}"
         ),
         query=info.text,
         link=info.link,
@@ -176,7 +176,7 @@ def _origin(
     )
 
 
-def _timed_out(finding: ServiceTraceFinding) -> str:
+def _timeouts_said(finding: ServiceTraceFinding) -> str:
     """What the timed-out calls among a service's errors say, if any (``timed_out_share``)."""
     if not finding.incident_timed_out_traces:
         return ""
