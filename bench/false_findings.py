@@ -8,7 +8,9 @@ call outside the callee's span (``tools.analysis.span_attribution``) each run at
 comparison, with no correction for the hundreds of comparisons an incident makes; their tests
 account for how thin the normal sample is instead. A process that went away
 (``tools.analysis.change_scores.went_away``: CPU and memory both fell to under a quarter, each
-at robust z ≥ 3) is counted too. This measures what that costs: each demo
+at robust z ≥ 3) is counted too, and so are the service graph's edges in the metrics
+(``tools.analysis.call_edges``: time outside the server that grew, calls that failed more,
+each at robust z ≥ 3, as every metric). This measures what that costs: each demo
 case (every fault × seeds 1..N) is cut before its fault is injected (a minute of margin), and the
 last 10 minutes of that healthy part are compared with the rest, as the engine compares an
 incident with the minutes before it. Any finding there is a false one. The demo is rcabot's own
@@ -30,6 +32,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bot.demo import FAULTS, generate_case  # noqa: E402
+from tools.analysis.call_edges import edge_changes  # noqa: E402
 from tools.analysis.change_scores import went_away  # noqa: E402
 from tools.analysis.code_path_events import MIN_SCORE  # noqa: E402
 from tools.analysis.code_paths import find_code_path_changes  # noqa: E402
@@ -52,6 +55,8 @@ def healthy_findings(bundle_dir: Path, inject: datetime) -> dict[str, list[str]]
     analysis = analyze_traces(by_trace(spans).values(), split.timestamp())
     series = [s.between(-math.inf, cut) for s in bundle.metrics or []]
     gone = {c.service for c in went_away(series, split.timestamp())}
+    at = split.timestamp()
+    edges = edge_changes(series, at)
     return {
         "code paths": [f"{c.service} {c.operation} {c.kind} {c.template[:60]}" for c in paths],
         "calls stop/start": [
@@ -61,6 +66,8 @@ def healthy_findings(bundle_dir: Path, inject: datetime) -> dict[str, list[str]]
             f"{e.caller} -> {e.callee}" for e in analysis.edges if e.gap_score > 0
         ],
         "process went away": sorted(gone),
+        "graph: link time": [f"{e.client} -> {e.server}" for e in edges if e.link_rose(at)],
+        "graph: failed calls": [f"{e.client} -> {e.server}" for e in edges if e.rose(e.failed, at)],
     }
 
 

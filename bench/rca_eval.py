@@ -475,6 +475,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.seeds < 1 or (args.cases is not None and args.cases < 1):
         parser.error("--seeds and --cases must be at least 1")
+    if not (args.nezha or args.demo or args.nezha_root):
+        parser.error("nothing to evaluate: --no-nezha and --no-demo leave no dataset")
     for root in args.nezha_root:
         if not (root / "rca_data").is_dir():
             parser.error(f"--nezha-root {root}: no rca_data/ folder there (the upstream layout)")

@@ -14,6 +14,7 @@ from typing import Annotated
 
 from pydantic import Field
 
+from tools.analysis.call_edges import EDGE_SIGNALS, is_edge_series
 from tools.analysis.change_scores import Z_THRESHOLD, SeriesChange, SignalGroup, score_all
 from tools.backends import MetricsBackend
 from tools.concurrency import gather_all
@@ -125,13 +126,19 @@ async def metric_changes(
     against the baseline before ``baseline_end`` (or the ``reference`` period's samples);
     evidence for the significant changes."""
     metrics = configured(deps.metrics)
-    names = list(signals) or await metrics.signals()
+    # calls between services are their edge's, not the client's own: call_edge_changes
+    names = list(signals) or [s for s in await metrics.signals() if s not in EDGE_SIGNALS]
 
     async def fetch(period: TimeWindow | None) -> list[MetricSeries]:
         if period is None:
             return []
         groups = await gather_all(*(metrics.series(s, period, deps.metrics_step) for s in names))
-        return [s for group in groups for s in group if not services or s.service in services]
+        return [
+            s
+            for group in groups
+            for s in group
+            if (not services or s.service in services) and not is_edge_series(s)
+        ]
 
     series, normal = await gather_all(fetch(window), fetch(reference))
     changes = score_all(series, baseline_end.astimezone(UTC).timestamp(), normal)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from tools.call_edge_changes import call_edge_changes
 from tools.code_path_changes import code_path_changes
 from tools.log_patterns import log_patterns
 from tools.log_timeline import log_timeline
@@ -43,6 +44,7 @@ class ToolRegistry:
 TOOLS = ToolRegistry(
     [
         metric_changes,
+        call_edge_changes,
         log_patterns,
         log_timeline,
         trace_attribution,

@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from bot.demo.clock import N_STEPS, STEP_S, iso_s
 from bot.demo.faults import FloatArray
@@ -37,14 +38,31 @@ _FORMATS: dict[str, str] = {
     "memory_usage_bytes": "{:.0f}",
     "requests_per_second": "{:.3f}",
 }
-HEADER = "timestamp,service,metric,value"
+# The service graph, per client → server edge, as the OpenTelemetry Collector's servicegraph
+# connector (or Tempo's metrics-generator) exports it from the spans: calls, the share that
+# failed, and a call's mean duration at each end (tools/analysis/call_edges.py).
+EDGE_METRICS: tuple[str, ...] = (
+    "call_requests_per_second",
+    "call_failed_ratio",
+    "call_client_latency_seconds",
+    "call_server_latency_seconds",
+)
+_FORMATS |= {
+    "call_requests_per_second": "{:.3f}",
+    "call_failed_ratio": "{:.5f}",
+    "call_client_latency_seconds": "{:.6f}",
+    "call_server_latency_seconds": "{:.6f}",
+}
+HEADER = "timestamp,service,metric,value,server"
 
 
 @dataclass(frozen=True, slots=True)
 class MetricTable:
-    """``values[service][metric]``: one value per step, NaN where nothing was exported."""
+    """``values[service][metric]``: one value per step, NaN where nothing was exported;
+    ``edges[(client, server)][metric]`` the same for the calls between two services."""
 
     values: dict[str, dict[str, FloatArray]]
+    edges: dict[tuple[str, str], dict[str, FloatArray]]
 
     def series(self, name: str, metric: str) -> FloatArray:
         return self.values[name][metric]
@@ -126,7 +144,43 @@ def build_table(scenario: Scenario, models: dict[str, ServiceModel]) -> MetricTa
                 if name in series:
                     series[name] = np.where(down, np.nan, series[name])
         values[svc.name] = series
-    return MetricTable(values)
+    return MetricTable(values, _edges(scenario, models))
+
+
+def _mean_of_first(samples: FloatArray, counts: npt.NDArray[np.int64]) -> FloatArray:
+    """Per step (row), the mean of its first ``counts`` samples (at least 1, at most all): a
+    step with few calls has a noisy mean, as a real one does."""
+    n = np.clip(counts, 1, samples.shape[1])
+    total = np.cumsum(samples, axis=1)[np.arange(samples.shape[0]), n - 1]
+    return np.asarray(total / n, dtype=np.float64)
+
+
+def _edges(
+    scenario: Scenario, models: dict[str, ServiceModel]
+) -> dict[tuple[str, str], dict[str, FloatArray]]:
+    """Each edge's calls (Poisson), the share that failed as the client saw them (binomial),
+    and the mean duration of that step's calls (as many of the simulated requests as there
+    were calls, up to all of them) at the client (network, refusals and lost calls' deadlines
+    included) and at the server (none while it is down: it measures nothing)."""
+    rng = np.random.default_rng([scenario.seed, 4343])
+    edges: dict[tuple[str, str], dict[str, FloatArray]] = {}
+    for svc in SERVICES:
+        for callee, made in sorted(models[svc.name].calls.items()):
+            server = models[callee]
+            calls = rng.poisson(np.maximum(made, 0.0) * STEP_S)
+            failed = rng.binomial(calls, np.clip(server.seen_error, 0.0, 1.0))
+            some = calls > 0
+            edges[(svc.name, callee)] = {
+                "call_requests_per_second": np.asarray(calls / STEP_S, dtype=np.float64),
+                "call_failed_ratio": np.where(some, failed / np.maximum(calls, 1), np.nan),
+                "call_client_latency_seconds": np.where(
+                    some, _mean_of_first(server.seen_ms, calls) / 1000.0, np.nan
+                ),
+                "call_server_latency_seconds": np.where(
+                    some & ~server.down, _mean_of_first(server.latency_ms, calls) / 1000.0, np.nan
+                ),
+            }
+    return edges
 
 
 def csv_lines(table: MetricTable) -> list[str]:
@@ -143,5 +197,11 @@ def csv_lines(table: MetricTable) -> list[str]:
                 value = float(column[step])
                 if math.isnan(value):
                     continue
-                lines.append(f"{stamp},{svc.name},{metric},{_FORMATS[metric].format(value)}")
+                lines.append(f"{stamp},{svc.name},{metric},{_FORMATS[metric].format(value)},")
+        for (client, server), edge in table.edges.items():
+            for metric in EDGE_METRICS:
+                value = float(edge[metric][step])
+                if not math.isnan(value):
+                    formatted = _FORMATS[metric].format(value)
+                    lines.append(f"{stamp},{client},{metric},{formatted},{server}")
     return lines

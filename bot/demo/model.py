@@ -31,6 +31,12 @@ class ServiceModel:
     error_prob: FloatArray  # (N_STEPS,) probability a request to it fails
     rps: FloatArray  # (N_STEPS,) expected requests per second
     down: BoolArray  # (N_STEPS,)
+    # as its callers see it (network, refusals, lost calls included): (N_STEPS, K) call
+    # durations and (N_STEPS,) the probability a call to it fails
+    seen_ms: FloatArray
+    seen_error: FloatArray
+    # callee → calls per second it makes to that callee, (N_STEPS,) each
+    calls: dict[str, FloatArray]
 
 
 @dataclass(slots=True)
@@ -82,13 +88,16 @@ class _Simulator:
             else:
                 self._app(svc)
             self._publish(svc)
-        rps = self._rps()
+        rps, calls = self._rps()
         return {
             svc.name: ServiceModel(
                 self.latency[svc.name],
                 self.error[svc.name],
                 rps[svc.name],
                 self.scenario.effects[svc.name].down,
+                self.seen[svc.name].latency_ms,
+                self.seen[svc.name].error_prob,
+                calls.get(svc.name, {}),
             )
             for svc in SERVICES
         }
@@ -179,17 +188,21 @@ class _Simulator:
             np.asarray(latency, dtype=np.float64), failed, np.asarray(error_prob, dtype=np.float64)
         )
 
-    def _rps(self) -> dict[str, FloatArray]:
+    def _rps(self) -> tuple[dict[str, FloatArray], dict[str, dict[str, FloatArray]]]:
+        """Requests per second reaching each service, and the calls each makes per callee."""
         rps = {svc.name: np.zeros(N_STEPS) for svc in SERVICES}
+        calls: dict[str, dict[str, FloatArray]] = {}
         rps[ENTRY] = FRONTEND_RPS * self.load
         for name in reversed(bottom_up()):
             for callee, per_request in self.calls_per_request.get(name, {}).items():
-                rps[callee] = rps[callee] + rps[name] * per_request
+                made = np.asarray(rps[name] * per_request, dtype=np.float64)
+                calls.setdefault(name, {})[callee] = made
+                rps[callee] = rps[callee] + made
         for svc in SERVICES:
             fx = self.scenario.effects[svc.name]
             reached = rps[svc.name] * (1.0 - fx.refused) * (1.0 - fx.loss)  # lost never arrive
             rps[svc.name] = np.where(fx.down, 0.0, reached)
-        return rps
+        return rps, calls
 
 
 def simulate(scenario: Scenario) -> dict[str, ServiceModel]:

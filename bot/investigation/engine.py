@@ -12,6 +12,7 @@ from contextlib import aclosing, contextmanager
 from datetime import timedelta
 from typing import Any
 
+from bot.investigation.call_signals import add_call_edges, callees, cite_clients_side
 from bot.investigation.compact import compact_evidence, estimate_tokens
 from bot.investigation.notes import helper_warnings, past_episodes_note, thin_reference_note
 from bot.investigation.progress import Progress
@@ -32,6 +33,7 @@ from bot.investigation.writer import FAULT_WORDS, hypothesis, write_answer
 from bot.llm.answer import render_statement
 from bot.llm.model import ChatModel
 from bot.llm.writer import WriteLimits, stream_with_model
+from tools.call_edge_changes import call_edge_changes
 from tools.code_path_changes import code_path_changes
 from tools.concurrency import gather_all
 from tools.deps import Deps
@@ -240,9 +242,15 @@ async def _run(
         )
     yield Progress("stage", stage="metrics")
     with watch.stage("metrics"):
-        metrics, log_onset, trace_onset = await gather_all(
+        metrics, calls, log_onset, trace_onset = await gather_all(
             gateway.call(
                 metric_changes,
+                window=scope.window,
+                baseline_end=scope.baseline_end,
+                reference=scope.reference,
+            ),
+            gateway.call(
+                call_edge_changes,
                 window=scope.window,
                 baseline_end=scope.baseline_end,
                 reference=scope.reference,
@@ -287,9 +295,10 @@ async def _run(
         )
         (logs, traces, changes, paths), found = await gather_all(core, extra)
     results: list[ToolResult[Any]] = [metrics, logs, traces, changes, *found]
-    # helpers of the ones above (onsets, code paths): their evidence counts, and their failures
-    # are warnings, not sources (a failed backend is already named by its main tool)
-    helpers: list[ToolResult[Any]] = [log_onset, trace_onset, paths]
+    # helpers of the ones above (call edges, onsets, code paths): their evidence counts, and
+    # their failures are warnings, not sources (a failed backend is already named by its main
+    # tool)
+    helpers: list[ToolResult[Any]] = [calls, log_onset, trace_onset, paths]
     drafts = [d for r in [*results, *helpers] for d in r.evidence]
     drafts = without_past_episodes(drafts, metrics.data, start.timestamp())
     yield Progress("stage", stage="rank")
@@ -297,8 +306,11 @@ async def _run(
         signals = collect(
             metrics.data, logs.data, traces.data, changes.data, start.timestamp(), paths.data
         )
+        signals = add_call_edges(signals, calls.data, metrics.data, start.timestamp())
         drafts = cite_callers_side(drafts, traces.data)
-        ranked = rank(signals, traces.data, drafts, limits_.max_candidates)
+        drafts = cite_clients_side(drafts, calls.data, start.timestamp())
+        graph = callees(calls.data or [])
+        ranked = rank(signals, traces.data, drafts, limits_.max_candidates, graph)
     yield Progress("stage", stage="postmortems")
     with watch.stage("postmortems"):
         past = await gateway.call(

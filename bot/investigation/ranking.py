@@ -13,7 +13,8 @@ The method (docs/ranking.md says why, with the figures):
    with a single loud series, and no one noisy modality can dominate.
 3. **Symptoms travel upstream.** In a call graph a fault in a callee shows in its callers'
    latency and errors. A service whose own spans look healthy while something it calls is at
-   least half as anomalous is marked as propagating and scored at :data:`PROPAGATION_FACTOR`,
+   least half as anomalous (in the traces' calls, or the service graph in the metrics) is
+   marked as propagating and scored at :data:`PROPAGATION_FACTOR`,
    unless its own CPU, memory or a pool saturated (waiting on a callee uses none of them).
    A service whose every new error line was written in requests where a callee below had
    already failed or changed its code path, or had waited most of the request on a call
@@ -31,7 +32,7 @@ The method (docs/ranking.md says why, with the figures):
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from bot.investigation.report import FaultType
@@ -70,13 +71,17 @@ class RankedService:
     propagated: bool
 
 
-def _downstream(traces: TraceAnalysis | None, service: str) -> set[str]:
-    if traces is None:
-        return set()
+def _downstream(
+    traces: TraceAnalysis | None, graph: Mapping[str, set[str]], service: str
+) -> set[str]:
+    """Every service below ``service``: its callees in the traces and in the service graph
+    of the metrics, theirs, and so on."""
     seen: set[str] = set()
     frontier = [service]
     while frontier:
-        for callee in traces.callees(frontier.pop()):
+        caller = frontier.pop()
+        below = set(traces.callees(caller)) if traces is not None else set()
+        for callee in below | graph.get(caller, set()):
             if callee not in seen and callee != service:
                 seen.add(callee)
                 frontier.append(callee)
@@ -191,13 +196,18 @@ def rank(
     traces: TraceAnalysis | None,
     evidence: Iterable[EvidenceDraft],
     limit: int,
+    graph: Mapping[str, set[str]] | None = None,
 ) -> list[RankedService]:
-    """Services ordered by combined score, each with its fault type and evidence keys."""
+    """Services ordered by combined score, each with its fault type and evidence keys.
+    ``graph``: who calls whom from the metrics' service graph (client → servers), beside the
+    traces' calls."""
+    graph = graph or {}
     base = {name: total(s) for name, s in signals.items()}
     for name, s in signals.items():
-        below = _downstream(traces, name)
+        below = _downstream(traces, graph, name)
         strongest_below = max((base.get(d, 0.0) for d in below), default=0.0)
-        seen = _traced_in_incident(traces, name)  # healthy own spans need own spans
+        # healthy own spans need own spans; without traces, its own calls measured as it made them
+        seen = _traced_in_incident(traces, name) or name in graph
         own = s.own_trace_signal() < 0.3 and not _own_resources_rose(s)
         if strongest_below >= 0.5 * base[name] and own and below and seen:
             s.propagated = True

@@ -170,13 +170,23 @@ def caller_side(traces: TraceAnalysis) -> set[tuple[str, str]]:
     (OnlineBoutique, 2022-08-23 12:01: significant, but not the same delay)."""
     compared: dict[str, set[str]] = {}
     slower: dict[str, dict[str, float]] = {}
-    into: dict[str, dict[str, float]] = {}
     for e in traces.edges:
         if e.baseline_gap_ms is not None and e.incident_gap_ms is not None:
             compared.setdefault(e.caller, set()).add(e.callee)
         if e.gap_score > 0:
             slower.setdefault(e.caller, {})[e.callee] = e.gap_score
-            into.setdefault(e.callee, {})[e.caller] = e.gap_score
+    return late_callers(compared, slower)
+
+
+def late_callers(
+    compared: dict[str, set[str]], slower: dict[str, dict[str, float]]
+) -> set[tuple[str, str]]:
+    """:func:`caller_side` on any record of calls: ``compared``, caller → the callees whose
+    time outside them was compared; ``slower``, caller → callee → doublings it grew by."""
+    into: dict[str, dict[str, float]] = {}
+    for caller, callees in slower.items():
+        for callee, size in callees.items():
+            into.setdefault(callee, {})[caller] = size
     return {
         (caller, callee)
         for caller, callees in slower.items()

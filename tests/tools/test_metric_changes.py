@@ -8,10 +8,9 @@ from datetime import timedelta
 from pathlib import Path
 
 from tests.reference_bundles import REFERENCE, WINDOW, bundle_deps, load_chronic
+from tests.tools.memory_metrics import MemoryMetrics
 from tools.analysis.change_scores import Z_THRESHOLD, SeriesChange
-from tools.backends import QueryInfo
 from tools.deps import Deps
-from tools.evidence import TimeWindow
 from tools.gateway import ToolGateway
 from tools.metric_changes import MAX_EVIDENCE, PER_SERVICE, metric_changes, without_past_episodes
 from tools.records import MetricSeries
@@ -69,29 +68,6 @@ async def test_an_empty_reference_changes_nothing_but_says_so(tmp_path: Path) ->
     assert "has no metric samples of 4 of 4 services" in against.warnings[0]
 
 
-class _Metrics:
-    """In-memory metrics backend: the given series, whatever the window and step."""
-
-    name = "memory"
-
-    def __init__(self, series: list[MetricSeries]) -> None:
-        self._series = series
-
-    async def signals(self) -> list[str]:
-        return sorted({s.metric for s in self._series})
-
-    async def series(self, signal: str, window: TimeWindow, step: timedelta) -> list[MetricSeries]:
-        lo, hi = window.start.timestamp(), window.end.timestamp()
-        return [
-            s
-            for s in self._series
-            if s.metric == signal and all(lo <= t < hi for t in s.timestamps)
-        ]
-
-    def describe(self, signal: str, window: TimeWindow, service: str | None = None) -> QueryInfo:
-        return QueryInfo(text=f"{signal}{{service={service}}}", link=None)
-
-
 STEPS_BEFORE, STEPS_AFTER = 40, 20
 SPLIT = WINDOW.start + timedelta(minutes=STEPS_BEFORE)
 
@@ -110,7 +86,7 @@ def _step(metric: str, service: str, before: float, after: float) -> MetricSerie
 
 
 async def _evidence_keys(series: list[MetricSeries]) -> list[str]:
-    result = await ToolGateway(Deps(metrics=_Metrics(series))).call(
+    result = await ToolGateway(Deps(metrics=MemoryMetrics(series))).call(
         metric_changes, window=WINDOW, baseline_end=SPLIT
     )
     assert result.ok
@@ -170,7 +146,7 @@ async def test_a_process_that_went_away_is_cited_going_down() -> None:
         _step("cpu_usage_ratio", "idle", 0.12, 0.002),  # its callers stopped calling
         _step("memory_usage_bytes", "idle", 260e6, 250e6),
     ]
-    result = await ToolGateway(Deps(metrics=_Metrics(series))).call(
+    result = await ToolGateway(Deps(metrics=MemoryMetrics(series))).call(
         metric_changes, window=WINDOW, baseline_end=SPLIT
     )
     assert result.ok
@@ -193,7 +169,7 @@ async def test_an_episode_over_before_the_incident_is_not_its_evidence() -> None
         values=tuple(values),
     )
     ongoing = _step("latency_p99_seconds", "api", 0.1, 0.8)
-    result = await ToolGateway(Deps(metrics=_Metrics([episode, ongoing]))).call(
+    result = await ToolGateway(Deps(metrics=MemoryMetrics([episode, ongoing]))).call(
         metric_changes, window=WINDOW, baseline_end=SPLIT
     )
     assert result.data is not None

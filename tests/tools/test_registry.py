@@ -18,6 +18,7 @@ START = "2026-03-02T09:40:00Z"
 # What an agent would send for each tool: decoded JSON, times as ISO strings.
 ARGUMENTS: dict[str, dict[str, Any]] = {
     "metric_changes": {"window": WINDOW, "baseline_end": START},
+    "call_edge_changes": {"window": WINDOW, "baseline_end": START},
     "log_patterns": {"window": WINDOW, "incident_start": START},
     "log_timeline": {"window": WINDOW},
     "trace_attribution": {"window": WINDOW, "incident_start": START},

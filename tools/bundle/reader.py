@@ -370,6 +370,8 @@ def _read_metrics_csv(
         raise BundleError(f"{path}:1: header must contain {', '.join(required)}; got {shown}")
     index = {name: i for i, name in enumerate(header)}
     extra = [name for name in header if name not in required]
+    # every series shares the same few sampling instants: each is parsed once
+    stamps: dict[str, tuple[float, str | None]] = {}
     while True:
         try:
             row = next(reader)
@@ -384,7 +386,11 @@ def _read_metrics_csv(
         try:
             if len(row) != len(header):
                 raise LineError(f"expected {len(header)} columns, got {len(row)}")
-            moment, unit = parse_timestamp(row[index["timestamp"]])
+            stamp = row[index["timestamp"]]
+            if stamp not in stamps:
+                moment, unit = parse_timestamp(stamp)
+                stamps[stamp] = (moment.timestamp(), unit)
+            at, unit = stamps[stamp]
             if unit:
                 report.units.add(unit)
             metric, service = row[index["metric"]], row[index["service"]]
@@ -398,5 +404,5 @@ def _read_metrics_csv(
             report.skip(number, str(exc))
             continue
         labels = tuple(sorted((k, row[index[k]][: fields.MAX_ID]) for k in extra if row[index[k]]))
-        points.setdefault((metric, service, labels), []).append((moment.timestamp(), value))
+        points.setdefault((metric, service, labels), []).append((at, value))
         report.read += 1

@@ -39,6 +39,37 @@ DEFAULT_PROMQL: dict[str, str] = {
 }
 
 
+def _per_edge(expression: str) -> str:
+    """``expression`` (by client and server) as the client's series: ``service`` = client."""
+    return f'label_replace({expression}, "service", "$1", "client", "(.+)")'
+
+
+def _edge_rate(metric: str) -> str:
+    return f'sum by (client, server) (rate({metric}{{{{client=~"{{services}}"}}}}[{{rate}}]))'
+
+
+_GRAPH = "traces_service_graph_request"
+# The service graph of the OpenTelemetry Collector's servicegraph connector and of Tempo's
+# metrics-generator: one series per client → server edge (tools/analysis/call_edges.py). An edge
+# that never failed has no failed counter yet: its failed share is 0, not missing.
+SERVICE_GRAPH_PROMQL: dict[str, str] = {
+    "call_requests_per_second": _per_edge(_edge_rate(f"{_GRAPH}_total")),
+    "call_failed_ratio": _per_edge(
+        f"({_edge_rate(f'{_GRAPH}_failed_total')} or {_edge_rate(f'{_GRAPH}_total')} * 0)"
+        f" / {_edge_rate(f'{_GRAPH}_total')}"
+    ),
+    "call_client_latency_seconds": _per_edge(
+        f"{_edge_rate(f'{_GRAPH}_client_seconds_sum')}"
+        f" / {_edge_rate(f'{_GRAPH}_client_seconds_count')}"
+    ),
+    "call_server_latency_seconds": _per_edge(
+        f"{_edge_rate(f'{_GRAPH}_server_seconds_sum')}"
+        f" / {_edge_rate(f'{_GRAPH}_server_seconds_count')}"
+    ),
+}
+DEFAULT_PROMQL |= SERVICE_GRAPH_PROMQL
+
+
 class MetricsSettings(Section):
     kind: Literal["prometheus"] = "prometheus"
     url: str | None = Field(default=None, description="Prometheus URL")

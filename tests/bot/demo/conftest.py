@@ -33,6 +33,8 @@ class Loaded:
     alerts: dict[str, Any]
     manifest: dict[str, Any]
     metrics: dict[tuple[str, str], list[tuple[int, float]]] = field(default_factory=dict)
+    # the service graph: (client, server, metric) → samples
+    edges: dict[tuple[str, str, str], list[tuple[int, float]]] = field(default_factory=dict)
 
     @property
     def inject_us(self) -> int:
@@ -43,12 +45,22 @@ class Loaded:
 
     def mean(self, service: str, metric: str, *, after: bool, skip_s: int = 0) -> float:
         """Mean before the injection, or from ``skip_s`` seconds after it."""
+        return self._mean(self.series(service, metric), after, skip_s, f"{metric} of {service}")
+
+    def edge_mean(
+        self, client: str, server: str, metric: str, *, after: bool, skip_s: int = 0
+    ) -> float:
+        """:meth:`mean` of an edge's series."""
+        samples = self.edges[(client, server, metric)]
+        return self._mean(samples, after, skip_s, f"{metric} of {client} → {server}")
+
+    def _mean(self, samples: list[tuple[int, float]], after: bool, skip_s: int, what: str) -> float:
         cut = self.inject_us
         if after:
-            values = [v for t, v in self.series(service, metric) if t >= cut + skip_s * 10**6]
+            values = [v for t, v in samples if t >= cut + skip_s * 10**6]
         else:
-            values = [v for t, v in self.series(service, metric) if t < cut]
-        assert values, f"no {metric} samples for {service}"
+            values = [v for t, v in samples if t < cut]
+        assert values, f"no samples of {what}"
         return sum(values) / len(values)
 
     def traces(self) -> dict[str, list[dict[str, Any]]]:
@@ -76,10 +88,12 @@ def load(case: DemoCase) -> Loaded:
     )
     with (bundle / "metrics.csv").open(encoding="utf-8", newline="") as handle:
         for row in csv.DictReader(handle):
-            key = (row["service"], row["metric"])
-            loaded.metrics.setdefault(key, []).append(
-                (to_us(row["timestamp"]), float(row["value"]))
-            )
+            sample = (to_us(row["timestamp"]), float(row["value"]))
+            if row["server"]:
+                edge = (row["service"], row["server"], row["metric"])
+                loaded.edges.setdefault(edge, []).append(sample)
+            else:
+                loaded.metrics.setdefault((row["service"], row["metric"]), []).append(sample)
     return loaded
 
 

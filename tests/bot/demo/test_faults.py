@@ -156,3 +156,59 @@ def test_metrics_every_15_seconds_for_every_service(cases: dict[str, Loaded]) ->
         assert {b - a for a, b in itertools.pairwise(stamps)} == {15 * 10**6}
     owners = {s for s, m in loaded.metrics if m == "db_pool_usage_ratio"}
     assert owners == {"payments", "inventory", "catalog"}
+
+
+def test_the_service_graph_has_the_call_edges_of_the_traces(cases: dict[str, Loaded]) -> None:
+    loaded = cases["bad-deploy"]
+    traced = {
+        (span["service"], span["attrs"]["peer.service"])
+        for span in loaded.spans
+        if span["kind"] == "client" and "peer.service" in span["attrs"]
+    }
+    graph = {(client, server) for client, server, _ in loaded.edges}
+    assert graph == traced
+    metrics = {metric for _, _, metric in loaded.edges}
+    assert metrics == {
+        "call_requests_per_second",
+        "call_failed_ratio",
+        "call_client_latency_seconds",
+        "call_server_latency_seconds",
+    }
+
+
+def _callers(loaded: Loaded, server: str) -> list[str]:
+    return sorted({c for c, s, _ in loaded.edges if s == server})
+
+
+def test_network_delay_is_time_on_the_calls_outside_the_callee(cases: dict[str, Loaded]) -> None:
+    loaded = cases["network-delay"]
+    root = loaded.case.root_cause_service
+    for client in _callers(loaded, root):
+
+        def grew(metric: str, c: str = client) -> float:
+            before = loaded.edge_mean(c, root, metric, after=False)
+            return loaded.edge_mean(c, root, metric, after=True, skip_s=SETTLE_S) - before
+
+        assert grew("call_client_latency_seconds") > 0.02  # tens of ms more per call
+        assert abs(grew("call_server_latency_seconds")) < 0.002  # none of it in the callee
+
+
+def test_lost_calls_fail_at_the_caller_and_never_reach_the_callee(
+    cases: dict[str, Loaded],
+) -> None:
+    loaded = cases["network-loss"]
+    root = loaded.case.root_cause_service
+    for client in _callers(loaded, root):
+        before = loaded.edge_mean(client, root, "call_failed_ratio", after=False)
+        after = loaded.edge_mean(client, root, "call_failed_ratio", after=True, skip_s=SETTLE_S)
+        assert after > before + 0.03
+    assert loaded.mean(root, "error_ratio", after=True, skip_s=SETTLE_S) < 0.01  # it saw none
+
+
+def test_calls_to_a_dead_datastore_fail_and_it_measures_none(cases: dict[str, Loaded]) -> None:
+    loaded = cases["dependency-outage"]
+    for client in _callers(loaded, "redis"):
+        failed = loaded.edge_mean(client, "redis", "call_failed_ratio", after=True, skip_s=60)
+        assert failed > 0.95
+        served = loaded.edges[(client, "redis", "call_server_latency_seconds")]
+        assert max(t for t, _ in served) < loaded.inject_us + 15 * 10**6

@@ -26,11 +26,23 @@ async def test_root_cause_ranks_first_with_cited_evidence(fault: str, tmp_path: 
     assert report.evidence[0].service != label["service"]  # the alert names a symptom
 
 
-async def test_with_metrics_alone_a_dead_datastore_is_named_an_outage(tmp_path: Path) -> None:
-    """No traces to say who calls redis: its own series still say its process is gone."""
-    case = generate_case(tmp_path, "dependency-outage", 11)
+def _metrics_only(bundle: Path, *, service_graph: bool) -> None:
+    """Leave ``bundle`` its metrics (and alert) only; without the ``service_graph`` series
+    (the calls between services, labelled with their ``server``) unless asked."""
     for name in ("logs.jsonl", "traces.jsonl", "changes.jsonl"):
-        (case.bundle_dir / name).unlink(missing_ok=True)
+        (bundle / name).unlink(missing_ok=True)
+    if not service_graph:
+        metrics = bundle / "metrics.csv"
+        rows = metrics.read_text().splitlines()
+        own = [r for r in rows[1:] if r.endswith(",")]  # no server: a service's own series
+        metrics.write_text("\n".join([rows[0], *own]) + "\n")
+
+
+async def test_with_metrics_alone_a_dead_datastore_is_named_an_outage(tmp_path: Path) -> None:
+    """No traces and no service graph to say who calls redis: its own series still say its
+    process is gone."""
+    case = generate_case(tmp_path, "dependency-outage", 11)
+    _metrics_only(case.bundle_dir, service_graph=False)
     report = await investigate_bundle(load_settings(), case.bundle_dir)
     redis = next(c for c in report.candidates[:3] if c.service == "redis")
     assert redis.fault_type.value == "dependency-outage"
@@ -40,3 +52,23 @@ async def test_with_metrics_alone_a_dead_datastore_is_named_an_outage(tmp_path: 
         "memory_usage_bytes",
     }
     assert all(" down " in e.title for e in cited)
+
+
+@pytest.mark.parametrize("fault", ["network-delay", "network-loss", "dependency-outage"])
+async def test_with_metrics_and_the_service_graph_the_root_cause_ranks_first(
+    fault: str, tmp_path: Path
+) -> None:
+    """Metrics only, but with the calls between services: a slow or lossy link and a dead
+    datastore, invisible in their own series or shared with every caller, rank first, cited
+    with the calls into them; their callers are symptoms."""
+    case = generate_case(tmp_path, fault, 11)
+    _metrics_only(case.bundle_dir, service_graph=True)
+    report = await investigate_bundle(load_settings(), case.bundle_dir)
+    label = json.loads(case.label_path.read_text())
+    top = report.candidates[0]
+    assert top.service == label["service"], [c.service for c in report.candidates]
+    wanted = "dependency-outage" if fault == "dependency-outage" else "network-delay"
+    assert top.fault_type.value == wanted
+    cited = [report.evidence_by_id()[i] for i in top.evidence_ids]
+    assert any(f" → {top.service}: " in e.title for e in cited)  # calls into it
+    assert all(c.propagated for c in report.candidates[1:] if c.fault_type.value == "latency")

@@ -1,0 +1,149 @@
+"""Calls between services from metrics alone: each call edge compared with normal.
+
+Many teams have no traces to hand but do have the *service graph* in Prometheus: the OpenTelemetry
+Collector's ``servicegraph`` connector and Tempo's metrics-generator count the calls between
+every client and server (``traces_service_graph_request_total{client, server}``, its failures,
+and the call's duration as each side measured it); a service mesh (Istio's
+``istio_request_duration_milliseconds{reporter="source"|"destination"}``) has the same figures.
+A bundle carries them as series of the client labelled with the ``server`` they call
+(``tools/bundle/FORMAT.md``). Per edge they say what a service's own series cannot:
+
+- **time on the call that neither side spent** (the client's duration less the server's): the
+  network or a queue on that edge, where a slow link shows and the server's own latency does not;
+- **failed calls**, counted at the client: the server's failures, or the link's when the server
+  answered everything it got as well as before (calls lost on the way, or refused);
+- **who calls whom**, so a caller that only waits on a callee can be told from the callee.
+
+Each edge series is scored against normal exactly as every metric is
+(:func:`tools.analysis.change_scores.score_series`: robust z against the reference, else the
+samples before the start; size in doublings). The ranking reads these as it reads the same
+facts measured from spans (``bot.investigation.signals``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from tools.analysis.change_scores import Z_THRESHOLD, SeriesChange, score_series
+from tools.records import MetricSeries
+
+SERVER_LABEL = "server"  # an edge series is the client's, labelled with the server it calls
+CALLS = "call_requests_per_second"  # calls the client made to the server
+FAILED = "call_failed_ratio"  # failed calls / all calls, at the client
+CLIENT_TIME = "call_client_latency_seconds"  # mean duration of a call, measured by the client
+SERVER_TIME = "call_server_latency_seconds"  # mean duration of the same calls at the server
+LINK_TIME = "call_link_latency_seconds"  # derived: client less server, the time between them
+EDGE_SIGNALS = (CALLS, FAILED, CLIENT_TIME, SERVER_TIME)
+EdgeKey = tuple[str, tuple[tuple[str, str], ...]]  # the client and the series' labels
+
+
+def is_edge_series(series: MetricSeries) -> bool:
+    """A series of calls from its service to another (it names the ``server``): the edge's,
+    not the client's own behaviour."""
+    return bool(series.labels.get(SERVER_LABEL))
+
+
+@dataclass(frozen=True)
+class CallEdgeChange:
+    """One client → server edge compared with normal; a change is ``None`` where that series
+    is missing or too short to score, and counts only when significant (:meth:`rose`)."""
+
+    client: str
+    server: str
+    link: SeriesChange | None  # time on the call outside the server (client less server)
+    server_time: SeriesChange | None  # the call's duration at the server
+    failed: SeriesChange | None  # share of the calls that failed
+    answered: bool  # the server measured calls in the incident (it was there to answer)
+    called: bool = True  # the client made (measured) calls to it in the incident
+
+    @staticmethod
+    def rose(change: SeriesChange | None, at: float) -> float:
+        """Doublings by which ``change`` significantly rose and still went on at ``at`` (the
+        incident start); 0 when it did not."""
+        if change is None or change.score < Z_THRESHOLD or change.over_before(at):
+            return 0.0
+        return change.effect
+
+    def link_rose(self, at: float) -> float:
+        """Doublings of the time outside the server's spans, when that grew and the server's
+        own time did not grow as much: the link's (network, queue), not the server's."""
+        link = self.rose(self.link, at)
+        return link if link > self.rose(self.server_time, at) else 0.0
+
+
+def _key(series: MetricSeries) -> EdgeKey:
+    return series.service, tuple(sorted(series.labels.items()))
+
+
+def link_series(client: MetricSeries, server: MetricSeries) -> MetricSeries:
+    """The client's duration less the server's at each moment both have a sample (never
+    below 0: the two are measured on different clocks and histograms)."""
+    at_server = dict(zip(server.timestamps, server.values, strict=True))
+    pairs = [
+        (t, max(v - at_server[t], 0.0))
+        for t, v in zip(client.timestamps, client.values, strict=True)
+        if t in at_server
+    ]
+    return MetricSeries(
+        metric=LINK_TIME,
+        service=client.service,
+        timestamps=tuple(t for t, _ in pairs),
+        values=tuple(v for _, v in pairs),
+        labels=client.labels,
+    )
+
+
+def _by_edge(series: Sequence[MetricSeries], metric: str) -> dict[EdgeKey, MetricSeries]:
+    return {_key(s): s for s in series if s.metric == metric and is_edge_series(s)}
+
+
+def _links(series: Sequence[MetricSeries]) -> dict[EdgeKey, MetricSeries]:
+    servers = _by_edge(series, SERVER_TIME)
+    return {
+        key: link_series(client, servers[key])
+        for key, client in _by_edge(series, CLIENT_TIME).items()
+        if key in servers
+    }
+
+
+def edge_changes(
+    series: Sequence[MetricSeries],
+    baseline_end: float,
+    reference: Sequence[MetricSeries] = (),
+) -> list[CallEdgeChange]:
+    """Every call edge in ``series`` scored against normal: ``reference`` (a healthy period's
+    series of the same edges) where it has them, else the samples before ``baseline_end``.
+    Series that are not edges' (no ``server`` label) are ignored."""
+    normal = {metric: _by_edge(reference, metric) for metric in (SERVER_TIME, FAILED)}
+    normal[LINK_TIME] = _links(reference)
+    now = {metric: _by_edge(series, metric) for metric in EDGE_SIGNALS}
+    now[LINK_TIME] = _links(series)
+    keys = sorted({key for found in now.values() for key in found})
+
+    def scored(metric: str, key: EdgeKey) -> SeriesChange | None:
+        found = now[metric].get(key)
+        if found is None:
+            return None
+        return score_series(found, baseline_end, normal.get(metric, {}).get(key))
+
+    def measured(metrics: tuple[str, ...], key: EdgeKey) -> bool:
+        """Whether any of ``metrics`` has a sample of the edge in the incident."""
+        found = (now[m].get(key) for m in metrics)
+        return any(t >= baseline_end for s in found if s is not None for t in s.timestamps)
+
+    out = []
+    for key in keys:
+        client, labels = key
+        out.append(
+            CallEdgeChange(
+                client=client,
+                server=dict(labels)[SERVER_LABEL],
+                link=scored(LINK_TIME, key),
+                server_time=scored(SERVER_TIME, key),
+                failed=scored(FAILED, key),
+                answered=measured((SERVER_TIME,), key),
+                called=measured((CALLS, FAILED, CLIENT_TIME), key),
+            )
+        )
+    return out
