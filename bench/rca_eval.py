@@ -20,7 +20,12 @@ a model and without a postmortem index, so the figures measure the telemetry ran
 - ``demo``: the demo's faults (``bot.demo.FAULTS``), seeds 1..N;
 - ``<dataset>/metrics-only``: each of the above with logs, traces and changes removed (the
   bundle is copied without ``logs.jsonl``, ``traces.jsonl`` and ``changes.jsonl``, at every
-  level), the input many teams actually have.
+  level), the input many teams actually have;
+- ``nezha[+reference]/metrics+graph``: the same with the service graph of each bundle's spans
+  added to its metrics (``bench/graph_bundles.py``: calls, failed calls and median durations
+  per client → server edge every 15 s, as the OpenTelemetry Collector's servicegraph connector
+  exports them), what a team with that connector or a service mesh has without reading traces.
+  (The demo's metrics carry a simulated service graph already.)
 
 Labels: the engine never reads ``label.json`` (tests/bot/investigation/test_labels_unread.py);
 the bench reads it only after the case's investigation has returned.
@@ -51,6 +56,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.graph_bundles import with_service_graph  # noqa: E402
 from bot.commands import investigate_bundle  # noqa: E402
 from bot.config import Settings, load_settings  # noqa: E402
 from bot.demo import FAULTS, generate_case  # noqa: E402
@@ -85,6 +91,7 @@ FAULT_TYPES: dict[str, tuple[str, ...]] = {
 MODALITIES = frozenset({"logs", "metrics", "traces", "change"})
 NOT_METRICS = ("logs.jsonl", "traces.jsonl", "changes.jsonl")
 METRICS_ONLY = "metrics and the alert only (logs, traces, changes removed)"
+WITH_GRAPH = "metrics, the alert and the service graph derived from the spans (as the connector)"
 
 
 def wanted_fault_type(label_fault: str) -> str | None:
@@ -230,6 +237,14 @@ def demo_cases(work: Path, seeds: int) -> list[Case]:
             demo = generate_case(work / "demo", fault, seed)
             cases.append(Case(demo.case_dir.name, demo.bundle_dir, demo.label_path, str(seed)))
     return cases
+
+
+def metrics_and_graph(cases: list[Case], into: Path) -> list[Case]:
+    """Copies of ``cases`` with only their metrics and the service graph of their spans."""
+    return [
+        Case(c.name, with_service_graph(c.bundle, into / c.name / "bundle"), c.label, c.group)
+        for c in cases
+    ]
 
 
 def metrics_only(cases: list[Case], into: Path) -> list[Case]:
@@ -432,6 +447,8 @@ async def evaluate(args: argparse.Namespace, work: Path) -> tuple[list[Dataset],
             plans.append((Dataset(name, "nezha", what, True), cases))
             only = metrics_only(cases, work / "metrics-only" / name)
             plans.append((Dataset(f"{name}/metrics-only", "nezha", METRICS_ONLY, False), only))
+            graph = metrics_and_graph(cases, work / "metrics+graph" / name)
+            plans.append((Dataset(f"{name}/metrics+graph", "nezha", WITH_GRAPH, False), graph))
     for number, root in enumerate(args.nezha_root):
         cases, referenced = held_out_cases(root, work / "held-out" / str(number))
         name = f"{root.name}{'+reference' if referenced else ''}"

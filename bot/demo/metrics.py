@@ -44,14 +44,14 @@ _FORMATS: dict[str, str] = {
 EDGE_METRICS: tuple[str, ...] = (
     "call_requests_per_second",
     "call_failed_ratio",
-    "call_client_latency_seconds",
-    "call_server_latency_seconds",
+    "call_client_latency_p50_seconds",
+    "call_server_latency_p50_seconds",
 )
 _FORMATS |= {
     "call_requests_per_second": "{:.3f}",
     "call_failed_ratio": "{:.5f}",
-    "call_client_latency_seconds": "{:.6f}",
-    "call_server_latency_seconds": "{:.6f}",
+    "call_client_latency_p50_seconds": "{:.6f}",
+    "call_server_latency_p50_seconds": "{:.6f}",
 }
 HEADER = "timestamp,service,metric,value,server"
 
@@ -147,19 +147,20 @@ def build_table(scenario: Scenario, models: dict[str, ServiceModel]) -> MetricTa
     return MetricTable(values, _edges(scenario, models))
 
 
-def _mean_of_first(samples: FloatArray, counts: npt.NDArray[np.int64]) -> FloatArray:
-    """Per step (row), the mean of its first ``counts`` samples (at least 1, at most all): a
-    step with few calls has a noisy mean, as a real one does."""
+def _median_of_first(samples: FloatArray, counts: npt.NDArray[np.int64]) -> FloatArray:
+    """Per step (row), the median of its first ``counts`` samples (at least 1, at most all):
+    a step with few calls has a noisy median, as a real one does."""
     n = np.clip(counts, 1, samples.shape[1])
-    total = np.cumsum(samples, axis=1)[np.arange(samples.shape[0]), n - 1]
-    return np.asarray(total / n, dtype=np.float64)
+    return np.asarray(
+        [np.median(row[:k]) for row, k in zip(samples, n, strict=True)], dtype=np.float64
+    )
 
 
 def _edges(
     scenario: Scenario, models: dict[str, ServiceModel]
 ) -> dict[tuple[str, str], dict[str, FloatArray]]:
     """Each edge's calls (Poisson), the share that failed as the client saw them (binomial),
-    and the mean duration of that step's calls (as many of the simulated requests as there
+    and the median duration of that step's calls (as many of the simulated requests as there
     were calls, up to all of them) at the client (network, refusals and lost calls' deadlines
     included) and at the server (none while it is down: it measures nothing)."""
     rng = np.random.default_rng([scenario.seed, 4343])
@@ -173,11 +174,11 @@ def _edges(
             edges[(svc.name, callee)] = {
                 "call_requests_per_second": np.asarray(calls / STEP_S, dtype=np.float64),
                 "call_failed_ratio": np.where(some, failed / np.maximum(calls, 1), np.nan),
-                "call_client_latency_seconds": np.where(
-                    some, _mean_of_first(server.seen_ms, calls) / 1000.0, np.nan
+                "call_client_latency_p50_seconds": np.where(
+                    some, _median_of_first(server.seen_ms, calls) / 1000.0, np.nan
                 ),
-                "call_server_latency_seconds": np.where(
-                    some & ~server.down, _mean_of_first(server.latency_ms, calls) / 1000.0, np.nan
+                "call_server_latency_p50_seconds": np.where(
+                    some & ~server.down, _median_of_first(server.latency_ms, calls) / 1000.0, np.nan
                 ),
             }
     return edges

@@ -16,6 +16,9 @@ graph is usually derived from those very spans):
   series did not rise) they were lost on the way (``calls_timed_out``: its link, not its
   code); where it measured no call at all in the incident, it was not there to answer
   (``outage``, a dependency down).
+
+And who waited on whom (:func:`callees`): the calls that took longer or failed more, the call
+graph along which the ranking discounts a caller as its callee's symptom.
 """
 
 from __future__ import annotations
@@ -32,12 +35,14 @@ from tools.evidence import EvidenceDraft
 OUTAGE_DOUBLINGS = 1.0
 
 
-def callees(edges: Iterable[CallEdgeChange]) -> dict[str, set[str]]:
-    """Who calls whom in the service graph, in the incident: client → the servers it called
-    (a client that called nothing then is not known to be waiting on anyone)."""
+def callees(edges: Iterable[CallEdgeChange], at: float) -> dict[str, set[str]]:
+    """Who waited on whom in the incident: client → the servers its calls to took longer or
+    failed more (``CallEdgeChange.waited_more``). A caller's slowness or errors can be a
+    callee's only through calls that changed: a callee it called as before explains nothing of
+    it (with traces, its own spans say so; here, the edge does)."""
     graph: dict[str, set[str]] = {}
     for edge in edges:
-        if edge.called and edge.client != edge.server:
+        if edge.called and edge.client != edge.server and edge.waited_more(at):
             graph.setdefault(edge.client, set()).add(edge.server)
     return graph
 

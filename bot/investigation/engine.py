@@ -309,7 +309,7 @@ async def _run(
         signals = add_call_edges(signals, calls.data, metrics.data, start.timestamp())
         drafts = cite_callers_side(drafts, traces.data)
         drafts = cite_clients_side(drafts, calls.data, start.timestamp())
-        graph = callees(calls.data or [])
+        graph = callees(calls.data or [], start.timestamp())
         ranked = rank(signals, traces.data, drafts, limits_.max_candidates, graph)
     yield Progress("stage", stage="postmortems")
     with watch.stage("postmortems"):

@@ -41,8 +41,8 @@ async def test_a_slow_link_and_failing_calls_are_cited_for_their_server() -> Non
     assert link.title.startswith("checkout → shipping: time outside the server up")
     assert re.search(r"\(2 ms → 20\d ms\)$", link.title)  # was and became, no signed percent
     assert link.query == (  # the queries it was computed from, exactly
-        "call_client_latency_seconds{service=checkout} minus "
-        "call_server_latency_seconds{service=checkout} (server=shipping)"
+        "call_client_latency_p50_seconds{service=checkout} minus "
+        "call_server_latency_p50_seconds{service=checkout} (server=shipping)"
     )
     failed = items[failed_key(edges[("cart", "redis")])]
     assert failed.service == "redis" and "failed calls up" in failed.title

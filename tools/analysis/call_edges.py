@@ -8,8 +8,11 @@ and the call's duration as each side measured it); a service mesh (Istio's
 A bundle carries them as series of the client labelled with the ``server`` they call
 (``tools/bundle/FORMAT.md``). Per edge they say what a service's own series cannot:
 
-- **time on the call that neither side spent** (the client's duration less the server's): the
-  network or a queue on that edge, where a slow link shows and the server's own latency does not;
+- **time on the call that neither side spent** (the client's median duration less the
+  server's): the network or a queue on that edge, where a slow link shows and the server's own
+  latency does not. Medians, not means (sum / count): one call stalled for a second moves a
+  mean of a few calls tenfold, and on TrainTicket's traces turned into a service graph, means
+  read as slow links on many edges where medians saw none;
 - **failed calls**, counted at the client: the server's failures, or the link's when the server
   answered everything it got as well as before (calls lost on the way, or refused);
 - **who calls whom**, so a caller that only waits on a callee can be told from the callee.
@@ -31,8 +34,8 @@ from tools.records import MetricSeries
 SERVER_LABEL = "server"  # an edge series is the client's, labelled with the server it calls
 CALLS = "call_requests_per_second"  # calls the client made to the server
 FAILED = "call_failed_ratio"  # failed calls / all calls, at the client
-CLIENT_TIME = "call_client_latency_seconds"  # mean duration of a call, measured by the client
-SERVER_TIME = "call_server_latency_seconds"  # mean duration of the same calls at the server
+CLIENT_TIME = "call_client_latency_p50_seconds"  # median duration of a call, at the client
+SERVER_TIME = "call_server_latency_p50_seconds"  # median duration of the same calls, at the server
 LINK_TIME = "call_link_latency_seconds"  # derived: client less server, the time between them
 EDGE_SIGNALS = (CALLS, FAILED, CLIENT_TIME, SERVER_TIME)
 EdgeKey = tuple[str, tuple[tuple[str, str], ...]]  # the client and the series' labels
@@ -56,6 +59,13 @@ class CallEdgeChange:
     failed: SeriesChange | None  # share of the calls that failed
     answered: bool  # the server measured calls in the incident (it was there to answer)
     called: bool = True  # the client made (measured) calls to it in the incident
+    client_time: SeriesChange | None = None  # the call's duration at the client
+
+    def waited_more(self, at: float) -> bool:
+        """Whether the client's calls to the server took longer or failed more (significantly,
+        still by ``at``): the client waited on it, and its own slowness or errors may be the
+        server's."""
+        return bool(self.rose(self.client_time, at) or self.rose(self.failed, at))
 
     @staticmethod
     def rose(change: SeriesChange | None, at: float) -> float:
@@ -77,8 +87,8 @@ def _key(series: MetricSeries) -> EdgeKey:
 
 
 def link_series(client: MetricSeries, server: MetricSeries) -> MetricSeries:
-    """The client's duration less the server's at each moment both have a sample (never
-    below 0: the two are measured on different clocks and histograms)."""
+    """The client's median duration less the server's at each moment both have a sample
+    (never below 0: the two are measured on different clocks and histograms)."""
     at_server = dict(zip(server.timestamps, server.values, strict=True))
     pairs = [
         (t, max(v - at_server[t], 0.0))
@@ -115,7 +125,7 @@ def edge_changes(
     """Every call edge in ``series`` scored against normal: ``reference`` (a healthy period's
     series of the same edges) where it has them, else the samples before ``baseline_end``.
     Series that are not edges' (no ``server`` label) are ignored."""
-    normal = {metric: _by_edge(reference, metric) for metric in (SERVER_TIME, FAILED)}
+    normal = {metric: _by_edge(reference, metric) for metric in (CLIENT_TIME, SERVER_TIME, FAILED)}
     normal[LINK_TIME] = _links(reference)
     now = {metric: _by_edge(series, metric) for metric in EDGE_SIGNALS}
     now[LINK_TIME] = _links(series)
@@ -144,6 +154,7 @@ def edge_changes(
                 failed=scored(FAILED, key),
                 answered=measured((SERVER_TIME,), key),
                 called=measured((CALLS, FAILED, CLIENT_TIME), key),
+                client_time=scored(CLIENT_TIME, key),
             )
         )
     return out

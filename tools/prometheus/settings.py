@@ -48,6 +48,11 @@ def _edge_rate(metric: str) -> str:
     return f'sum by (client, server) (rate({metric}{{{{client=~"{{services}}"}}}}[{{rate}}]))'
 
 
+def _edge_median(histogram: str) -> str:
+    selector = f'{histogram}{{{{client=~"{{services}}"}}}}'
+    return f"histogram_quantile(0.5, sum by (client, server, le) (rate({selector}[{{rate}}])))"
+
+
 _GRAPH = "traces_service_graph_request"
 # The service graph of the OpenTelemetry Collector's servicegraph connector and of Tempo's
 # metrics-generator: one series per client → server edge (tools/analysis/call_edges.py). An edge
@@ -58,14 +63,8 @@ SERVICE_GRAPH_PROMQL: dict[str, str] = {
         f"({_edge_rate(f'{_GRAPH}_failed_total')} or {_edge_rate(f'{_GRAPH}_total')} * 0)"
         f" / {_edge_rate(f'{_GRAPH}_total')}"
     ),
-    "call_client_latency_seconds": _per_edge(
-        f"{_edge_rate(f'{_GRAPH}_client_seconds_sum')}"
-        f" / {_edge_rate(f'{_GRAPH}_client_seconds_count')}"
-    ),
-    "call_server_latency_seconds": _per_edge(
-        f"{_edge_rate(f'{_GRAPH}_server_seconds_sum')}"
-        f" / {_edge_rate(f'{_GRAPH}_server_seconds_count')}"
-    ),
+    "call_client_latency_p50_seconds": _per_edge(_edge_median(f"{_GRAPH}_client_seconds_bucket")),
+    "call_server_latency_p50_seconds": _per_edge(_edge_median(f"{_GRAPH}_server_seconds_bucket")),
 }
 DEFAULT_PROMQL |= SERVICE_GRAPH_PROMQL
 

@@ -171,8 +171,8 @@ def test_the_service_graph_has_the_call_edges_of_the_traces(cases: dict[str, Loa
     assert metrics == {
         "call_requests_per_second",
         "call_failed_ratio",
-        "call_client_latency_seconds",
-        "call_server_latency_seconds",
+        "call_client_latency_p50_seconds",
+        "call_server_latency_p50_seconds",
     }
 
 
@@ -189,8 +189,8 @@ def test_network_delay_is_time_on_the_calls_outside_the_callee(cases: dict[str, 
             before = loaded.edge_mean(c, root, metric, after=False)
             return loaded.edge_mean(c, root, metric, after=True, skip_s=SETTLE_S) - before
 
-        assert grew("call_client_latency_seconds") > 0.02  # tens of ms more per call
-        assert abs(grew("call_server_latency_seconds")) < 0.002  # none of it in the callee
+        assert grew("call_client_latency_p50_seconds") > 0.02  # tens of ms more per call
+        assert abs(grew("call_server_latency_p50_seconds")) < 0.002  # none of it in the callee
 
 
 def test_lost_calls_fail_at_the_caller_and_never_reach_the_callee(
@@ -210,5 +210,5 @@ def test_calls_to_a_dead_datastore_fail_and_it_measures_none(cases: dict[str, Lo
     for client in _callers(loaded, "redis"):
         failed = loaded.edge_mean(client, "redis", "call_failed_ratio", after=True, skip_s=60)
         assert failed > 0.95
-        served = loaded.edges[(client, "redis", "call_server_latency_seconds")]
+        served = loaded.edges[(client, "redis", "call_server_latency_p50_seconds")]
         assert max(t for t, _ in served) < loaded.inject_us + 15 * 10**6

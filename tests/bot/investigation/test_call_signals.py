@@ -11,6 +11,7 @@ from bot.investigation.report import FaultType
 from bot.investigation.signals import ServiceSignals
 from tests.bot.investigation.test_signals import START, series_change
 from tools.analysis.call_edges import (
+    CLIENT_TIME,
     FAILED,
     LINK_TIME,
     SERVER_TIME,
@@ -32,6 +33,7 @@ def edge(
     server_time: float = 0.0,
     failed: float = 0.0,
     answered: bool = True,
+    client_time: float = 0.0,
 ) -> CallEdgeChange:
     """An edge whose series rose by the given doublings (0: scored and unchanged)."""
 
@@ -45,6 +47,7 @@ def edge(
         server_time=moved(SERVER_TIME, server_time),
         failed=moved(FAILED, failed),
         answered=answered,
+        client_time=moved(CLIENT_TIME, client_time),
     )
 
 
@@ -145,10 +148,17 @@ def test_a_delay_other_clients_saw_too_is_the_server_s_link() -> None:
     assert found["frontend"].late_caller == 2.5 and "cart" not in found
 
 
-def test_the_service_graph_is_who_calls_whom() -> None:
-    edges = [edge("web", "api"), edge("api", "db"), edge("web", "cache"), edge("db", "db")]
-    stopped = replace(edge("batch", "db"), called=False)  # called nothing in the incident
-    assert callees([*edges, stopped]) == {"web": {"api", "cache"}, "api": {"db"}}
+def test_the_graph_is_who_waited_on_whom() -> None:
+    """The calls that took longer or failed more; not a callee called as before."""
+    edges = [
+        edge("web", "api", client_time=1.0),
+        edge("api", "db", failed=2.0),
+        edge("web", "cache", client_time=0.8),
+        edge("web", "static"),  # called as before: explains nothing of web
+        edge("db", "db", client_time=1.0),
+    ]
+    stopped = replace(edge("batch", "db", client_time=1.0), called=False)
+    assert callees([*edges, stopped], AT) == {"web": {"api", "cache"}, "api": {"db"}}
 
 
 def test_without_traces_a_caller_waiting_on_a_slow_link_is_its_symptom() -> None:
@@ -156,14 +166,22 @@ def test_without_traces_a_caller_waiting_on_a_slow_link_is_its_symptom() -> None
     calls it makes to shipping spent 3 more doublings outside shipping. With the service graph
     checkout is the symptom; without it (no traces, no graph), it would rank first."""
     checkout = ServiceSignals("checkout", raw={"metrics": 2.5})
-    edges = [edge("frontend", "checkout"), edge("checkout", "shipping", link=3.0)]
+    edges = [
+        edge("frontend", "checkout", client_time=2.5),
+        edge("checkout", "shipping", link=3.0, client_time=3.0),
+    ]
     found = add_call_edges({"checkout": checkout}, edges, [], AT)
     evidence = [
         EvidenceDraft(key=k, source=Source.METRICS, title=k, summary=k, query=k, service=s)
         for k, s in (("a", "checkout"), ("b", "shipping"))
     ]
-    ranked = rank(found, None, evidence, 5, callees(edges))
+    ranked = rank(found, None, evidence, 5, callees(edges, AT))
     assert [r.service for r in ranked] == ["shipping", "checkout"]
     assert ranked[0].fault_type is FaultType.NETWORK_DELAY and ranked[1].propagated
     alone = rank({"checkout": ServiceSignals("checkout", raw={"metrics": 2.5})}, None, evidence, 5)
     assert not alone[0].propagated
+    as_before = [edge("frontend", "checkout"), edge("checkout", "shipping", link=3.0)]
+    fresh = {"checkout": ServiceSignals("checkout", raw={"metrics": 2.5})}
+    graph = callees(as_before, AT)
+    unexplained = rank(add_call_edges(fresh, as_before, [], AT), None, evidence, 5, graph)
+    assert not next(r for r in unexplained if r.service == "checkout").propagated

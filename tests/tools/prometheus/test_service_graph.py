@@ -48,10 +48,43 @@ def _counter(metric: str, client: str, server: str, per_minute: list[float]) -> 
     )
 
 
+BUCKETS = ("0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "+Inf")
+
+
+def _histogram(
+    metric: str, client: str, server: str, seconds: list[float], calls: float
+) -> list[MetricSeries]:
+    """The ``_bucket`` counters of a histogram whose ``calls`` a minute took ``seconds[k]``
+    each in minute ``k`` (cumulative buckets, as exported)."""
+    return [
+        with_label(
+            _counter(
+                f"{metric}_bucket",
+                client,
+                server,
+                [calls if s <= float(le) else 0.0 for s in seconds],
+            ),
+            le=le,
+        )
+        for le in BUCKETS
+    ]
+
+
+def with_label(series: MetricSeries, **labels: str) -> MetricSeries:
+    return MetricSeries(
+        series.metric,
+        series.service,
+        series.timestamps,
+        series.values,
+        MappingProxyType({**series.labels, **labels}),
+    )
+
+
 def _edge(
     client: str, server: str, client_s: tuple[float, float], failed: tuple[float, float]
 ) -> list[MetricSeries]:
-    """An edge's counters: calls, failed calls and each side's seconds, (before, after)."""
+    """An edge's counters: calls, failed calls and the histograms of each side's seconds,
+    each (before, after) the split."""
 
     def minutes(before: float, after: float) -> list[float]:
         return [before if k < SPLIT_MIN else after for k in range(MINUTES)]
@@ -60,15 +93,8 @@ def _edge(
     return [
         _counter(f"{GRAPH}_total", client, server, calls),
         _counter(f"{GRAPH}_failed_total", client, server, minutes(*failed)),
-        _counter(f"{GRAPH}_client_seconds_count", client, server, calls),
-        _counter(f"{GRAPH}_server_seconds_count", client, server, calls),
-        _counter(
-            f"{GRAPH}_client_seconds_sum",
-            client,
-            server,
-            [CALLS_PER_MIN * s for s in minutes(*client_s)],
-        ),
-        _counter(f"{GRAPH}_server_seconds_sum", client, server, [CALLS_PER_MIN * 0.010] * MINUTES),
+        *_histogram(f"{GRAPH}_client_seconds", client, server, minutes(*client_s), CALLS_PER_MIN),
+        *_histogram(f"{GRAPH}_server_seconds", client, server, [0.008] * MINUTES, CALLS_PER_MIN),
     ]
 
 
@@ -102,10 +128,11 @@ async def test_each_edge_is_a_series_of_its_client_labelled_with_its_server(
         assert set(edges) == {("checkout", "shipping"), ("cart", "redis"), ("web", "checkout")}
         assert edges[("web", "checkout")].values[0] == pytest.approx(0.001)
         narrowed = await prometheus.series(
-            "call_client_latency_seconds", WINDOW, timedelta(minutes=1), services=("cart",)
+            "call_client_latency_p50_seconds", WINDOW, timedelta(minutes=1), services=("cart",)
         )
         assert [(s.service, s.labels["server"]) for s in narrowed] == [("cart", "redis")]
-        assert narrowed[0].values[0] == pytest.approx(0.012)
+        # every call in the (10 ms, 25 ms] bucket: Prometheus interpolates to its middle
+        assert narrowed[0].values[0] == pytest.approx(0.0175)
 
 
 async def test_a_slow_link_and_a_failing_edge_are_found_through_prometheus(
