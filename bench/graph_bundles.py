@@ -12,28 +12,26 @@ from pathlib import Path
 from tools.analysis.call_edges import SERVER_LABEL
 from tools.analysis.service_graph import service_graph
 from tools.bundle.reader import load_bundle
-from tools.records import MetricSeries, Span
+from tools.records import Span
 
-NOT_METRICS = ("logs.jsonl", "traces.jsonl", "changes.jsonl")
+NOT_METRICS = ("logs.jsonl", "traces.jsonl", "changes.jsonl")  # what metrics-only bundles lack
 
 
 def _stamp(t: float) -> str:
     return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _append_graph(metrics_csv: Path, spans: list[Span]) -> int:
+def _append_graph(metrics_csv: Path, spans: list[Span]) -> None:
     """Add the service graph of ``spans`` to ``metrics_csv`` (a ``server`` column where the
-    file has none); the number of rows added."""
+    file has none)."""
     with metrics_csv.open(encoding="utf-8", newline="") as handle:
         rows = list(csv.reader(handle))
     header, body = rows[0], rows[1:]
     if SERVER_LABEL not in header:
         header = [*header, SERVER_LABEL]
         body = [[*row, ""] for row in body if row]
-    graph: list[MetricSeries] = service_graph(spans)
     column = {name: i for i, name in enumerate(header)}
-    added = 0
-    for series in graph:
+    for series in service_graph(spans):
         for t, v in zip(series.timestamps, series.values, strict=True):
             row = [""] * len(header)
             row[column["timestamp"]] = _stamp(t)
@@ -42,10 +40,8 @@ def _append_graph(metrics_csv: Path, spans: list[Span]) -> int:
             row[column["value"]] = repr(v)
             row[column[SERVER_LABEL]] = series.labels[SERVER_LABEL]
             body.append(row)
-            added += 1
     with metrics_csv.open("w", encoding="utf-8", newline="") as handle:
         csv.writer(handle).writerows([header, *body])
-    return added
 
 
 def with_service_graph(bundle: Path, into: Path) -> Path:

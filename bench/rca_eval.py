@@ -56,7 +56,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.graph_bundles import with_service_graph  # noqa: E402
+from bench.graph_bundles import NOT_METRICS, with_service_graph  # noqa: E402
 from bot.commands import investigate_bundle  # noqa: E402
 from bot.config import Settings, load_settings  # noqa: E402
 from bot.demo import FAULTS, generate_case  # noqa: E402
@@ -89,7 +89,6 @@ FAULT_TYPES: dict[str, tuple[str, ...]] = {
 }
 # Evidence sources that are telemetry modalities (the alert and past postmortems are not).
 MODALITIES = frozenset({"logs", "metrics", "traces", "change"})
-NOT_METRICS = ("logs.jsonl", "traces.jsonl", "changes.jsonl")
 METRICS_ONLY = "metrics and the alert only (logs, traces, changes removed)"
 WITH_GRAPH = "metrics, the alert and the service graph derived from the spans (as the connector)"
 

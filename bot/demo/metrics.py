@@ -40,7 +40,7 @@ _FORMATS: dict[str, str] = {
 }
 # The service graph, per client → server edge, as the OpenTelemetry Collector's servicegraph
 # connector (or Tempo's metrics-generator) exports it from the spans: calls, the share that
-# failed, and a call's mean duration at each end (tools/analysis/call_edges.py).
+# failed, and a call's median duration at each end (tools/analysis/call_edges.py).
 EDGE_METRICS: tuple[str, ...] = (
     "call_requests_per_second",
     "call_failed_ratio",
