@@ -1,7 +1,7 @@
 """False findings on healthy data: how often the trace, code-path and process tests report a
 change where there is none, printed.
 
-    python bench/false_findings.py [--seeds N]
+    python bench/false_findings.py [--seeds N] [--nezha-root DIR]...
 
 The code-path test (``tools.analysis.code_paths``), calls that stop or start and the time on a
 call outside the callee's span (``tools.analysis.span_attribution``) each run at p ≤ 0.001 per
@@ -16,6 +16,15 @@ last 10 minutes of that healthy part are compared with the rest, as the engine c
 incident with the minutes before it. Any finding there is a false one. The demo is rcabot's own
 simulation (random users, user agents, carts, a few slow requests), so the figure shows the
 tests' behaviour on noise with a known null, not on another system.
+
+``--nezha-root DIR`` (repeatable) adds real healthy data: every fault-free phase recorded under
+``DIR`` (``construct_data/<day>/`` in the Nezha layout: a minute or three of TrainTicket or
+OnlineBoutique logs and traces, converted as the importer converts a reference), each split
+at 40, 50 and 60 % of its span and compared after against before, for the tests on spans and
+log lines (the metrics of these phases are a few samples: no series to compare). Any finding
+there is a false one on a real system, with its chronic noise: errors originating in a
+service count too (``errors originate here``, Fisher's exact test of the share of traces,
+:func:`tools.analysis.surprise.share_rose`).
 """
 
 from __future__ import annotations
@@ -32,6 +41,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bot.demo import FAULTS, generate_case  # noqa: E402
+from bot.importers.nezha_layout import find_reference_dirs  # noqa: E402
+from bot.importers.nezha_reference import build_reference  # noqa: E402
 from tools.analysis.call_edges import edge_changes  # noqa: E402
 from tools.analysis.change_scores import went_away  # noqa: E402
 from tools.analysis.code_path_events import MIN_SCORE  # noqa: E402
@@ -39,9 +50,36 @@ from tools.analysis.code_paths import find_code_path_changes  # noqa: E402
 from tools.analysis.span_attribution import analyze_traces  # noqa: E402
 from tools.bundle.backends import by_trace  # noqa: E402
 from tools.bundle.reader import load_bundle  # noqa: E402
+from tools.records import LogRecord, Span  # noqa: E402
 
 INCIDENT_S = 600.0  # the "incident": the last 10 minutes of the healthy part
 MARGIN_S = 60.0  # cut this long before the injection
+SPLITS = (0.4, 0.5, 0.6)  # where a real fault-free phase is cut into "before" and "after"
+
+
+def span_findings(
+    spans: list[Span], logs: list[LogRecord], split: datetime
+) -> dict[str, list[str]]:
+    """The findings of the tests on spans and log lines, after ``split`` against before."""
+    paths = find_code_path_changes(spans, logs, split) if logs else []
+    analysis = analyze_traces(by_trace(spans).values(), split.timestamp())
+    services = analysis.services.values()
+    return {
+        "code paths": [f"{c.service} {c.operation} {c.kind} {c.template[:60]}" for c in paths],
+        "calls stop/start": [
+            f"{e.caller} -> {e.callee}" for e in analysis.edges if e.call_surprise >= MIN_SCORE
+        ],
+        "time outside callee": [
+            f"{e.caller} -> {e.callee}" for e in analysis.edges if e.gap_score > 0
+        ],
+        "errors originate here": [
+            f"{f.service} ({f.incident_origin_traces}/{f.incident_traces} traces, "
+            f"{round(f.baseline_origin_rate * f.baseline_traces)}/{f.baseline_traces} before)"
+            for f in services
+            if f.error_score > 0
+        ],
+        "failures passed up": [f.service for f in services if f.failures_passed_up],
+    }
 
 
 def healthy_findings(bundle_dir: Path, inject: datetime) -> dict[str, list[str]]:
@@ -51,32 +89,82 @@ def healthy_findings(bundle_dir: Path, inject: datetime) -> dict[str, list[str]]
     spans = [s for s in bundle.spans or [] if s.start < cut]
     logs = [r for r in bundle.logs or [] if r.ts.timestamp() < cut]
     split = datetime.fromtimestamp(max(s.start for s in spans) - INCIDENT_S, UTC)
-    paths = find_code_path_changes(spans, logs, split)
-    analysis = analyze_traces(by_trace(spans).values(), split.timestamp())
     series = [s.between(-math.inf, cut) for s in bundle.metrics or []]
     gone = {c.service for c in went_away(series, split.timestamp())}
     at = split.timestamp()
     edges = edge_changes(series, at)
     return {
-        "code paths": [f"{c.service} {c.operation} {c.kind} {c.template[:60]}" for c in paths],
-        "calls stop/start": [
-            f"{e.caller} -> {e.callee}" for e in analysis.edges if e.call_surprise >= MIN_SCORE
-        ],
-        "time outside callee": [
-            f"{e.caller} -> {e.callee}" for e in analysis.edges if e.gap_score > 0
-        ],
+        **span_findings(spans, logs, split),
         "process went away": sorted(gone),
         "graph: link time": [f"{e.client} -> {e.server}" for e in edges if e.link_rose(at)],
         "graph: failed calls": [f"{e.client} -> {e.server}" for e in edges if e.rose(e.failed, at)],
     }
 
 
+def healthy_phases(root: Path, work: Path) -> list[tuple[str, Path]]:
+    """Every fault-free phase under ``root`` (Nezha layout), converted into ``work``."""
+    phases = find_reference_dirs([root])
+    if not phases:
+        raise SystemExit(f"{root}: no construct_data/<day>/ (fault-free phase) under it")
+    converted = []
+    for day, phase in sorted(phases.items()):
+        reference, notes = build_reference(phase, work / day, None, f"{day} fault-free phase")
+        if reference is None:
+            print(f"  {day}: skipped ({'; '.join(notes)})")
+            continue
+        converted.append((f"{phase.parent.parent.name}/{day}", reference.directory))
+    return converted
+
+
+def real_null(roots: list[Path], work: Path) -> None:
+    """The span and log tests on each fault-free phase, split at 40/50/60 %: printed."""
+    totals: dict[str, list[int]] = {}
+    splits = 0
+    for root in roots:
+        for name, directory in healthy_phases(root, work / f"phase-{len(totals)}-{root.name}"):
+            bundle = load_bundle(directory)
+            spans, logs = list(bundle.spans or []), list(bundle.logs or [])
+            if not spans:
+                print(f"  {name}: no spans")
+                continue
+            first, last = min(s.start for s in spans), max(s.start for s in spans)
+            for share in SPLITS:
+                split = datetime.fromtimestamp(first + (last - first) * share, UTC)
+                splits += 1
+                for test, found in span_findings(spans, logs, split).items():
+                    count = totals.setdefault(test, [0, 0])
+                    count[0] += len(found)
+                    count[1] += bool(found)
+                    for finding in found:
+                        print(f"  false {test}: {name} split {share:.0%}: {finding}")
+    if not splits:
+        return
+    print(f"\nfalse findings on real healthy data: {splits} splits of fault-free phases")
+    print(f"  {'test':22} {'findings':>9} {'splits with any':>16}")
+    for test, (findings, with_any) in totals.items():
+        print(f"  {test:22} {findings:>9} {with_any:>8} ({with_any / splits:.1%})")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seeds", type=int, default=6, help="demo seeds 1..N (default 6)")
+    parser.add_argument("--seeds", type=int, default=6, help="demo seeds 1..N (default 6; 0: none)")
+    parser.add_argument(
+        "--nezha-root",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="also the fault-free phases under DIR (Nezha layout; repeatable)",
+    )
     args = parser.parse_args()
-    if args.seeds < 1:
-        parser.error("--seeds must be at least 1")
+    if args.seeds < 0 or (args.seeds == 0 and not args.nezha_root):
+        parser.error("--seeds must be at least 1 (0 only with --nezha-root)")
+    for root in args.nezha_root:
+        if not root.is_dir():
+            parser.error(f"--nezha-root {root}: not a directory")
+    if args.nezha_root:
+        with tempfile.TemporaryDirectory(prefix="rcabot-null-real-") as work:
+            real_null(args.nezha_root, Path(work))
     totals: dict[str, list[int]] = {}  # test -> [findings, cases with any]
     cases = 0
     with tempfile.TemporaryDirectory(prefix="rcabot-null-") as work:
@@ -92,6 +180,8 @@ def main() -> int:
                     count[1] += bool(found)
                     for finding in found:
                         print(f"  false {test}: {fault} seed {seed}: {finding}")
+    if not cases:
+        return 0
     print(
         f"\nfalse findings on healthy data: {cases} demo cases, seeds 1..{args.seeds}, "
         f"last {INCIDENT_S / 60:.0f} min of the healthy part against the rest"

@@ -7,7 +7,7 @@ Part of :mod:`tools.analysis.code_paths`, which says why each rule is what it is
 
 from __future__ import annotations
 
-from tools.analysis.surprise import share_rose
+from tools.analysis.surprise import share_above
 from tools.records import Span
 
 MIN_SPANS = 5  # of an operation in each period compared: fewer is no share
@@ -121,7 +121,7 @@ class SpanIndex:
             service
             for service, counts in total.items()
             if counts[BEFORE] >= MIN_SPANS
-            and share_rose(
+            and share_above(
                 failed[service][REFERENCE],
                 counts[REFERENCE],
                 failed[service][BEFORE],

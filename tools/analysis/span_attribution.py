@@ -54,6 +54,7 @@ from tools.analysis.code_path_events import MIN_SHARE_CHANGE
 from tools.analysis.surprise import (
     SIGNIFICANCE,
     change_score,
+    share_above,
     share_rose,
     smoothed_share,
     values_rose,
@@ -383,6 +384,6 @@ def _less_healthy(normal: PeriodStats, before: PeriodStats) -> set[str]:
     return {
         service
         for service, hits in normal.origin_traces.items()
-        if share_rose(hits, normal.traces, before.origin_traces[service], before.traces)
+        if share_above(hits, normal.traces, before.origin_traces[service], before.traces)
         and before.traces >= MIN_SAMPLES
     }

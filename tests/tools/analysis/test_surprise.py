@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import math
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from tools.analysis.surprise import (
     SIGNIFICANCE,
     rate_rose,
+    share_above,
     share_rose,
     smoothed_share,
     values_rose,
@@ -54,12 +56,38 @@ def test_zero_hits_are_never_significant() -> None:
     assert not rate_rose(0, 10.0, 0, 1000.0)
 
 
-def test_a_share_is_judged_by_its_binomial_tail_at_the_smoothed_normal_share() -> None:
+def _fisher_tail(hits: int, total: int, normal_hits: int, normal_total: int) -> float:
+    """P(hits or more of all the hits fall among the ``total``), term by term."""
+    everyone, hit = total + normal_total, hits + normal_hits
+    return sum(
+        math.comb(hit, i) * math.comb(everyone - hit, total - i)
+        for i in range(hits, min(hit, total) + 1)
+    ) / math.comb(everyone, total)
+
+
+def test_a_share_is_judged_by_fishers_exact_test() -> None:
+    # against 1 of 40 traces: 12 of 20 p ≈ 1e-6, 8 of 20 p ≈ 4e-4, 7 of 20 p ≈ 0.0013
+    assert _fisher_tail(8, 20, 1, 40) <= SIGNIFICANCE < _fisher_tail(7, 20, 1, 40)
+    assert share_rose(12, 20, 1, 40)
+    assert share_rose(8, 20, 1, 40)
+    assert not share_rose(7, 20, 1, 40)
+
+
+def test_a_thin_clean_normal_is_a_sample_not_a_known_share() -> None:
+    # 9 of 138 traces against 0 of 62 (a burst of registry errors TrainTicket also has when
+    # healthy): given 9 failing traces in all, the chance that all fall among the 138 is 3 %
+    assert _fisher_tail(9, 138, 0, 62) == pytest.approx(0.03, abs=0.005)
+    assert not share_rose(9, 138, 0, 62)
+    assert share_above(9, 138, 0, 62)  # taking 0 of 62 (smoothed: 0.8 %) as known: 2e-6
+
+
+def test_share_above_is_judged_by_its_binomial_tail_at_the_smoothed_normal_share() -> None:
     normal = smoothed_share(1, 19)  # 1 of 19 traces: 0.075 with the prior
     above, below = _binomial_tail(5, 10, normal), _binomial_tail(4, 10, normal)
     assert above <= SIGNIFICANCE < below  # 5 of 10 is past the line, 4 of 10 is not
-    assert share_rose(5, 10, 1, 19)
-    assert not share_rose(4, 10, 1, 19)
+    assert share_above(5, 10, 1, 19)
+    assert not share_above(4, 10, 1, 19)
+    assert not share_above(0, 10, 1, 19)
 
 
 def test_eight_in_two_minutes_against_none_in_three_is_significant() -> None:
@@ -107,8 +135,9 @@ def test_more_failing_traces_never_make_a_share_less_significant(
     hits: int, misses: int, normal_hits: int, normal_misses: int
 ) -> None:
     normal_total = normal_hits + normal_misses
-    if share_rose(hits, hits + misses, normal_hits, normal_total):
-        assert share_rose(hits + 1, hits + misses + 1, normal_hits, normal_total)
+    for test in (share_rose, share_above):
+        if test(hits, hits + misses, normal_hits, normal_total):
+            assert test(hits + 1, hits + misses + 1, normal_hits, normal_total)
 
 
 def test_durations_all_above_the_usual_ones_rose() -> None:
