@@ -82,9 +82,11 @@ async def trace_attribution(
         unique.values(), incident_start.astimezone(UTC).timestamp(), normal.values()
     )
     found_in = after or window
-    evidence = _service_evidence(analysis, traces, found_in) + _edge_evidence(
-        analysis, traces, found_in
-    )
+    evidence = [
+        *_service_evidence(analysis, traces, found_in),
+        *_edge_evidence(analysis, traces, found_in),
+        *_confirmable_origins(analysis, traces, found_in),  # the first to go past the cap
+    ]
     warnings = [] if unique else ["no traces in the window"]
     if reference is not None and unique:
         services = analysis.services.values()
@@ -118,6 +120,18 @@ def _service_evidence(
     return out
 
 
+def _confirmable_origins(
+    analysis: TraceAnalysis, traces: TracesBackend, window: TimeWindow
+) -> list[EvidenceDraft]:
+    """Error origins significant at 5 % only: a finding where the service's own ERROR lines
+    rose significantly (the engine keeps them for those services alone)."""
+    return [
+        _origin(finding, analysis, traces, window, confirmable=True)
+        for finding in sorted(analysis.services.values(), key=lambda f: -f.confirmable_error_score)
+        if finding.error_score == 0 and finding.confirmable_error_score >= MIN_SCORE
+    ]
+
+
 def _latency(
     finding: ServiceTraceFinding, traces: TracesBackend, window: TimeWindow
 ) -> EvidenceDraft:
@@ -145,7 +159,11 @@ def _latency(
 
 
 def _origin(
-    finding: ServiceTraceFinding, analysis: TraceAnalysis, traces: TracesBackend, window: TimeWindow
+    finding: ServiceTraceFinding,
+    analysis: TraceAnalysis,
+    traces: TracesBackend,
+    window: TimeWindow,
+    confirmable: bool = False,
 ) -> EvidenceDraft:
     info = traces.describe(TraceQuery(window=window, service=finding.service, errors_only=True))
     example = ""
@@ -155,8 +173,14 @@ def _origin(
             f"example trace {finding.example_trace} ({finding.example_operation}: "
             f"{finding.example_error or 'error'}) {link}"
         ).strip()
+    bar = (
+        " Significant at 5 % only, not at 0.1 %: it counts where the service's own ERROR "
+        "lines rose significantly too."
+        if confirmable
+        else ""
+    )
     return EvidenceDraft(
-        key=f"traces:origin:{finding.service}",
+        key=origin_key(finding.service),
         source=Source.TRACES,
         title=f"{finding.service}: errors originate here in "
         f"{finding.incident_origin_rate:.0%} of traces",
@@ -165,13 +189,13 @@ def _origin(
             f"since the incident start ({finding.incident_origin_rate:.0%}) the deepest "
             f"error span is in {finding.service}, against "
             f"{finding.baseline_origin_rate:.1%} of {_baseline(finding.reference, analysis)}."
-            f"{_timeouts_said(finding)}"
+            f"{_timeouts_said(finding)}{bar}"
         ),
         query=info.text,
         link=info.link,
         window=window,
         service=finding.service,
-        score=finding.error_score,
+        score=finding.confirmable_error_score if confirmable else finding.error_score,
         excerpt=example,
     )
 
@@ -255,6 +279,11 @@ def _calls(
         service=lead.caller,
         score=lead.call_surprise,
     )
+
+
+def origin_key(service: str) -> str:
+    """The evidence key of the errors originating in ``service``."""
+    return f"traces:origin:{service}"
 
 
 def gap_key(caller: str, callee: str) -> str:

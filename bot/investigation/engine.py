@@ -14,6 +14,7 @@ from typing import Any
 
 from bot.investigation.call_signals import add_call_edges, callees, cite_clients_side
 from bot.investigation.compact import compact_evidence, estimate_tokens
+from bot.investigation.confirmed_origins import without_unconfirmed_origins
 from bot.investigation.notes import helper_warnings, past_episodes_note, thin_reference_note
 from bot.investigation.progress import Progress
 from bot.investigation.question import LogSearch
@@ -301,6 +302,7 @@ async def _run(
     helpers: list[ToolResult[Any]] = [calls, log_onset, trace_onset, paths]
     drafts = [d for r in [*results, *helpers] for d in r.evidence]
     drafts = without_past_episodes(drafts, metrics.data, start.timestamp())
+    drafts = without_unconfirmed_origins(drafts, traces.data, logs.data)
     yield Progress("stage", stage="rank")
     with watch.stage("rank"):
         signals = collect(

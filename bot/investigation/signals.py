@@ -16,7 +16,8 @@ share and a code path are comparable without weights fitted to a dataset:
   its new ERROR lines say (exception words or other error text) names the kind of error, and,
   when none grew enough to be significant alone, what most of its ERROR lines in the incident
   say (``error_lines``);
-- ``trace_errors``: the rise of the share of traces whose errors originate in it;
+- ``trace_errors``: the rise of the share of traces whose errors originate in it (at 5 %
+  where its own ERROR lines rose significantly: :mod:`bot.investigation.confirmed_origins`);
   ``trace_latency``: its critical-path self time; ``trace_network``: time on calls to it that
   neither side spent (the network or a queue on that edge), or on all of its own calls when
   only its calls slowed (:func:`caller_side`);
@@ -36,6 +37,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from bot.investigation.confirmed_origins import errors_rose, origin_score
 from tools.analysis.change_scores import Z_THRESHOLD, SeriesChange, SignalGroup
 from tools.analysis.code_paths import CodePathChange
 from tools.analysis.span_attribution import EdgeFinding, TraceAnalysis
@@ -362,10 +364,12 @@ def collect(
         for edge in traces.edges:  # a call no longer made: the caller's code path, cut short
             if effect := stopped_call_effect(edge):
                 of(edge.caller).cut_short_by(effect, explained=edge.stop_explained >= EXPLAINED)
+        confirmed = errors_rose(logs)
         for finding in traces.services.values():
             s = of(finding.service)
-            s.bump("trace_errors", finding.error_score)
-            s.failures_passed_up = finding.failures_passed_up
+            origins = origin_score(finding, confirmed)
+            s.bump("trace_errors", origins)
+            s.failures_passed_up = finding.failures_passed_up and origins == 0
             s.calls_timed_out = finding.timed_out_share
             # critical-path self time: time requests waited on the service itself. Plain self
             # time also counts spans nobody waited for (parallel calls, async handlers that

@@ -236,3 +236,21 @@ def test_a_link_compared_with_every_link_says_so() -> None:
         "against 3 ms over every link in the reference period (this one carried too few "
         "calls of its own). Per trace, a median 2.00 s of that time was on the critical path."
     )
+
+
+async def test_an_origin_significant_at_five_percent_only_is_cited_saying_so() -> None:
+    # 7 of 49 incident traces fail in checkout against 0 of 76 before: p ≈ 0.001 by Fisher's
+    # exact test, just short of 0.001 alone; a finding where checkout's ERROR lines rose too
+    t0 = START.timestamp()
+    traces = [_checkout_call(f"b{i}", t0 - 300 + i, False) for i in range(76)]
+    traces += [_checkout_call(f"a{i}", t0 + 10 + i, i < 7) for i in range(49)]
+    result = await ToolGateway(Deps(traces=_Traces(traces))).call(
+        trace_attribution, window=WINDOW, incident_start=START
+    )
+    assert result.data is not None
+    checkout = result.data.services["checkout"]
+    assert checkout.error_score == 0 and checkout.confirmable_error_score > 3
+    origin = next(e for e in result.evidence if e.key == "traces:origin:checkout")
+    assert "In 7 of 49 sampled traces" in origin.summary
+    assert "Significant at 5 % only" in origin.summary
+    assert origin.score == checkout.confirmable_error_score

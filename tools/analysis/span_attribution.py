@@ -67,6 +67,11 @@ from tools.analysis.trace_periods import (
 )
 from tools.records import Span
 
+# a service whose own ERROR lines rose significantly (another record, p <= 0.001): the share
+# of traces whose errors originate in it needs only the conventional 5 % (a closed test's
+# second step, as for an edge in tools.analysis.link_time)
+CONFIRMED = 0.05
+
 
 def _median(values: list[float]) -> float | None:
     return statistics.median(values) if len(values) >= MIN_SAMPLES else None
@@ -116,9 +121,23 @@ class ServiceTraceFinding:
         """Doublings of the share of traces whose errors originate here, when that share is
         significantly above normal (:func:`tools.analysis.surprise.share_rose`): a service
         that fails as often as it did when healthy is not where the incident comes from."""
+        return self.error_score_at(SIGNIFICANCE)
+
+    @property
+    def confirmable_error_score(self) -> float:
+        """The same at the conventional 5 % (:data:`CONFIRMED`), for a service whose own ERROR
+        lines rose significantly: its errors rose by that record, and the traces say where
+        they originate; alone it is no finding."""
+        return self.error_score_at(CONFIRMED)
+
+    def error_score_at(self, significance: float) -> float:
         normal_hits = round(self.baseline_origin_rate * self.baseline_traces)
         if self.incident_origin_traces < 3 or not share_rose(
-            self.incident_origin_traces, self.incident_traces, normal_hits, self.baseline_traces
+            self.incident_origin_traces,
+            self.incident_traces,
+            normal_hits,
+            self.baseline_traces,
+            significance,
         ):
             return 0.0
         normal = smoothed_share(normal_hits, self.baseline_traces)

@@ -48,7 +48,13 @@ def smoothed_share(hits: int, total: int) -> float:
     return (hits + 0.5) / (total + 1.0)
 
 
-def share_rose(hits: int, total: int, normal_hits: int, normal_total: int) -> bool:
+def share_rose(
+    hits: int,
+    total: int,
+    normal_hits: int,
+    normal_total: int,
+    significance: float = SIGNIFICANCE,
+) -> bool:
     """``hits`` of ``total`` is a significantly larger share than ``normal_hits`` of
     ``normal_total`` (Fisher's exact test, one-sided: the chance that ``hits`` or more of all
     the hits fall among the ``total`` by chance). No normal period: against an even share
@@ -56,9 +62,9 @@ def share_rose(hits: int, total: int, normal_hits: int, normal_total: int) -> bo
     if total <= 0 or hits <= 0:
         return False
     if normal_total <= 0:
-        return bool(binom.sf(hits - 1, total, smoothed_share(0, 0)) <= SIGNIFICANCE)
+        return bool(binom.sf(hits - 1, total, smoothed_share(0, 0)) <= significance)
     everyone, hit = total + normal_total, hits + normal_hits
-    return bool(hypergeom.sf(hits - 1, everyone, hit, total) <= SIGNIFICANCE)
+    return bool(hypergeom.sf(hits - 1, everyone, hit, total) <= significance)
 
 
 def share_above(hits: int, total: int, normal_hits: int, normal_total: int) -> bool:
