@@ -101,13 +101,21 @@ def healthy_findings(bundle_dir: Path, inject: datetime) -> dict[str, list[str]]
     }
 
 
+def tally(totals: dict[str, list[int]], findings: dict[str, list[str]], where: str) -> None:
+    """Add one comparison's ``findings`` to ``totals`` (test -> [findings, comparisons with
+    any]), printing each."""
+    for test, found in findings.items():
+        count = totals.setdefault(test, [0, 0])
+        count[0] += len(found)
+        count[1] += bool(found)
+        for finding in found:
+            print(f"  false {test}: {where}: {finding}")
+
+
 def healthy_phases(root: Path, work: Path) -> list[tuple[str, Path]]:
     """Every fault-free phase under ``root`` (Nezha layout), converted into ``work``."""
-    phases = find_reference_dirs([root])
-    if not phases:
-        raise SystemExit(f"{root}: no construct_data/<day>/ (fault-free phase) under it")
     converted = []
-    for day, phase in sorted(phases.items()):
+    for day, phase in sorted(find_reference_dirs([root]).items()):
         reference, notes = build_reference(phase, work / day, None, f"{day} fault-free phase")
         if reference is None:
             print(f"  {day}: skipped ({'; '.join(notes)})")
@@ -131,12 +139,7 @@ def real_null(roots: list[Path], work: Path) -> None:
             for share in SPLITS:
                 split = datetime.fromtimestamp(first + (last - first) * share, UTC)
                 splits += 1
-                for test, found in span_findings(spans, logs, split).items():
-                    count = totals.setdefault(test, [0, 0])
-                    count[0] += len(found)
-                    count[1] += bool(found)
-                    for finding in found:
-                        print(f"  false {test}: {name} split {share:.0%}: {finding}")
+                tally(totals, span_findings(spans, logs, split), f"{name} split {share:.0%}")
     if not splits:
         return
     print(f"\nfalse findings on real healthy data: {splits} splits of fault-free phases")
@@ -162,6 +165,8 @@ def main() -> int:
     for root in args.nezha_root:
         if not root.is_dir():
             parser.error(f"--nezha-root {root}: not a directory")
+        if not find_reference_dirs([root]):
+            parser.error(f"--nezha-root {root}: no construct_data/<day>/ (fault-free phase)")
     if args.nezha_root:
         with tempfile.TemporaryDirectory(prefix="rcabot-null-real-") as work:
             real_null(args.nezha_root, Path(work))
@@ -174,12 +179,7 @@ def main() -> int:
                 label = json.loads(demo.label_path.read_text())
                 inject = datetime.fromisoformat(label["inject_time"].replace("Z", "+00:00"))
                 cases += 1
-                for test, found in healthy_findings(demo.bundle_dir, inject).items():
-                    count = totals.setdefault(test, [0, 0])
-                    count[0] += len(found)
-                    count[1] += bool(found)
-                    for finding in found:
-                        print(f"  false {test}: {fault} seed {seed}: {finding}")
+                tally(totals, healthy_findings(demo.bundle_dir, inject), f"{fault} seed {seed}")
     if not cases:
         return 0
     print(

@@ -15,7 +15,8 @@ at :data:`SIGNIFICANCE`, so a thin baseline yields "no evidence of change" rathe
   probability 0.69. Taking the normal share as known instead (0 of 62, smoothed to 0.008) would
   make it p ≈ 2e-6, and the fault-free phases Nezha recorded of TrainTicket hold exactly such
   bursts (6 to 8 "No instances available" errors in a minute of one service, none in the
-  minute before), which that test called significant in 4 of 6 splits and this one in none
+  minute before), which that test called significant in 4 of the 6 TrainTicket splits and this
+  one in none
   (``bench/false_findings.py``).
 - Whether one of two normal periods is less healthy than the other (a reference that caught
   another incident): the binomial tail at the other period's share, smoothed with Jeffreys'
