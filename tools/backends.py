@@ -21,6 +21,7 @@ from typing import Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tools.concurrency import gather_all
 from tools.evidence import TimeWindow
 from tools.postmortems import Hit
 from tools.records import Change, LogLevel, LogRecord, MetricSeries, Span
@@ -194,6 +195,16 @@ class MetricsBackend(Protocol):
     def describe(
         self, signal: str, window: TimeWindow, service: str | None = None
     ) -> QueryInfo: ...
+
+
+async def fetch_series(
+    metrics: MetricsBackend, signals: Iterable[str], window: TimeWindow | None, step: timedelta
+) -> list[MetricSeries]:
+    """Every series of each of ``signals`` over ``window``, fetched together (none: no window)."""
+    if window is None:
+        return []
+    groups = await gather_all(*(metrics.series(s, window, step) for s in signals))
+    return [series for group in groups for series in group]
 
 
 @runtime_checkable

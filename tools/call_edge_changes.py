@@ -25,7 +25,7 @@ from tools.analysis.call_edges import (
     is_edge_series,
 )
 from tools.analysis.change_scores import SeriesChange
-from tools.backends import MetricsBackend
+from tools.backends import MetricsBackend, fetch_series
 from tools.concurrency import gather_all
 from tools.deps import Deps, configured
 from tools.evidence import EvidenceDraft, Source, TimeWindow
@@ -132,10 +132,8 @@ async def call_edge_changes(
     names = [s for s in await metrics.signals() if s in EDGE_SIGNALS]
 
     async def fetch(period: TimeWindow | None) -> list[MetricSeries]:
-        if period is None or not names:
-            return []
-        groups = await gather_all(*(metrics.series(s, period, deps.metrics_step) for s in names))
-        return [s for group in groups for s in group if is_edge_series(s)]
+        found = await fetch_series(metrics, names, period, deps.metrics_step)
+        return [s for s in found if is_edge_series(s)]
 
     series, normal = await gather_all(fetch(window), fetch(reference))
     at = baseline_end.astimezone(UTC).timestamp()

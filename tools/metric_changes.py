@@ -16,7 +16,7 @@ from pydantic import Field
 
 from tools.analysis.call_edges import EDGE_SIGNALS, is_edge_series
 from tools.analysis.change_scores import Z_THRESHOLD, SeriesChange, SignalGroup, score_all
-from tools.backends import MetricsBackend
+from tools.backends import MetricsBackend, fetch_series
 from tools.concurrency import gather_all
 from tools.deps import Deps, configured
 from tools.evidence import EvidenceDraft, Source, TimeWindow, clip
@@ -130,14 +130,9 @@ async def metric_changes(
     names = list(signals) or [s for s in await metrics.signals() if s not in EDGE_SIGNALS]
 
     async def fetch(period: TimeWindow | None) -> list[MetricSeries]:
-        if period is None:
-            return []
-        groups = await gather_all(*(metrics.series(s, period, deps.metrics_step) for s in names))
+        found = await fetch_series(metrics, names, period, deps.metrics_step)
         return [
-            s
-            for group in groups
-            for s in group
-            if (not services or s.service in services) and not is_edge_series(s)
+            s for s in found if (not services or s.service in services) and not is_edge_series(s)
         ]
 
     series, normal = await gather_all(fetch(window), fetch(reference))

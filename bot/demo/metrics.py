@@ -19,6 +19,7 @@ from bot.demo.faults import FloatArray
 from bot.demo.model import ServiceModel
 from bot.demo.scenario import Scenario
 from bot.demo.topology import MB, SERVICES, Service
+from tools.analysis.call_edges import CALLS, CLIENT_TIME, EDGE_SIGNALS, FAILED, SERVER_TIME
 
 METRICS: tuple[str, ...] = (
     "cpu_usage_ratio",
@@ -41,18 +42,7 @@ _FORMATS: dict[str, str] = {
 # The service graph, per client → server edge, as the OpenTelemetry Collector's servicegraph
 # connector (or Tempo's metrics-generator) exports it from the spans: calls, the share that
 # failed, and a call's median duration at each end (tools/analysis/call_edges.py).
-EDGE_METRICS: tuple[str, ...] = (
-    "call_requests_per_second",
-    "call_failed_ratio",
-    "call_client_latency_p50_seconds",
-    "call_server_latency_p50_seconds",
-)
-_FORMATS |= {
-    "call_requests_per_second": "{:.3f}",
-    "call_failed_ratio": "{:.5f}",
-    "call_client_latency_p50_seconds": "{:.6f}",
-    "call_server_latency_p50_seconds": "{:.6f}",
-}
+_FORMATS |= {CALLS: "{:.3f}", FAILED: "{:.5f}", CLIENT_TIME: "{:.6f}", SERVER_TIME: "{:.6f}"}
 HEADER = "timestamp,service,metric,value,server"
 
 
@@ -172,12 +162,12 @@ def _edges(
             failed = rng.binomial(calls, np.clip(server.seen_error, 0.0, 1.0))
             some = calls > 0
             edges[(svc.name, callee)] = {
-                "call_requests_per_second": np.asarray(calls / STEP_S, dtype=np.float64),
-                "call_failed_ratio": np.where(some, failed / np.maximum(calls, 1), np.nan),
-                "call_client_latency_p50_seconds": np.where(
+                CALLS: np.asarray(calls / STEP_S, dtype=np.float64),
+                FAILED: np.where(some, failed / np.maximum(calls, 1), np.nan),
+                CLIENT_TIME: np.where(
                     some, _median_of_first(server.seen_ms, calls) / 1000.0, np.nan
                 ),
-                "call_server_latency_p50_seconds": np.where(
+                SERVER_TIME: np.where(
                     some & ~server.down, _median_of_first(server.latency_ms, calls) / 1000.0, np.nan
                 ),
             }
@@ -200,7 +190,7 @@ def csv_lines(table: MetricTable) -> list[str]:
                     continue
                 lines.append(f"{stamp},{svc.name},{metric},{_FORMATS[metric].format(value)},")
         for (client, server), edge in table.edges.items():
-            for metric in EDGE_METRICS:
+            for metric in EDGE_SIGNALS:
                 value = float(edge[metric][step])
                 if not math.isnan(value):
                     formatted = _FORMATS[metric].format(value)

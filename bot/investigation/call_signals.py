@@ -27,7 +27,7 @@ from collections.abc import Iterable
 
 from bot.investigation.signals import ServiceSignals, late_callers
 from tools.analysis.call_edges import CallEdgeChange
-from tools.analysis.change_scores import Z_THRESHOLD, SeriesChange, SignalGroup
+from tools.analysis.change_scores import SeriesChange, SignalGroup
 from tools.call_edge_changes import link_key
 from tools.evidence import EvidenceDraft
 
@@ -81,7 +81,7 @@ def _error_series(metrics: Iterable[SeriesChange], at: float) -> tuple[set[str],
         if change.group is not SignalGroup.ERRORS:
             continue
         have.add(change.service)
-        if change.score >= Z_THRESHOLD and not change.over_before(at):
+        if change.going_on(at):
             rose.add(change.service)
     return have, rose
 

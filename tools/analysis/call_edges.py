@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from tools.analysis.change_scores import Z_THRESHOLD, SeriesChange, score_series
+from tools.analysis.change_scores import SeriesChange, score_series
 from tools.records import MetricSeries
 
 SERVER_LABEL = "server"  # an edge series is the client's, labelled with the server it calls
@@ -71,7 +71,7 @@ class CallEdgeChange:
     def rose(change: SeriesChange | None, at: float) -> float:
         """Doublings by which ``change`` significantly rose and still went on at ``at`` (the
         incident start); 0 when it did not."""
-        if change is None or change.score < Z_THRESHOLD or change.over_before(at):
+        if change is None or not change.going_on(at):
             return 0.0
         return change.effect
 

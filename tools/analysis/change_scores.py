@@ -113,6 +113,11 @@ class SeriesChange:
         back = self.normal_again
         return back is not None and back <= at
 
+    def going_on(self, at: float) -> bool:
+        """Whether the change is significant (robust z at :data:`Z_THRESHOLD` or more) and not
+        over by ``at`` (:meth:`over_before`): part of what goes on at ``at``."""
+        return self.score >= Z_THRESHOLD and not self.over_before(at)
+
     @property
     def relative_change(self) -> float | None:
         if self.baseline_median == 0:
