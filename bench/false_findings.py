@@ -25,11 +25,16 @@ log lines (the metrics of these phases are a few samples: no series to compare).
 there is a false one on a real system, with its chronic noise: errors originating in a
 service count too (``errors originate here``, Fisher's exact test of the share of traces,
 :func:`tools.analysis.surprise.share_rose`).
+
+On both, the log tool (``tools.log_patterns``) runs as in an investigation: a service whose
+ERROR lines rose (``error bursts``) and an ERROR template new or growing (``new error lines``)
+are false findings too.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import math
 import sys
@@ -48,9 +53,16 @@ from tools.analysis.change_scores import went_away  # noqa: E402
 from tools.analysis.code_path_events import MIN_SCORE  # noqa: E402
 from tools.analysis.code_paths import find_code_path_changes  # noqa: E402
 from tools.analysis.span_attribution import analyze_traces  # noqa: E402
-from tools.bundle.backends import by_trace  # noqa: E402
-from tools.bundle.reader import load_bundle  # noqa: E402
-from tools.records import LogRecord, Span  # noqa: E402
+from tools.bundle.backends import BundleLogs, by_trace  # noqa: E402
+from tools.bundle.reader import Bundle, load_bundle  # noqa: E402
+from tools.deps import Deps  # noqa: E402
+from tools.elasticsearch.settings import LogFields  # noqa: E402
+from tools.evidence import TimeWindow  # noqa: E402
+from tools.gateway import ToolGateway  # noqa: E402
+from tools.links import Links  # noqa: E402
+from tools.log_patterns import MIN_BURST_SCORE, MIN_PATTERN_SCORE, log_patterns  # noqa: E402
+from tools.records import LogLevel, LogRecord, Span  # noqa: E402
+from tools.settings import LinksSettings  # noqa: E402
 
 INCIDENT_S = 600.0  # the "incident": the last 10 minutes of the healthy part
 MARGIN_S = 60.0  # cut this long before the injection
@@ -82,6 +94,28 @@ def span_findings(
     }
 
 
+def log_findings(bundle: Bundle, window: TimeWindow, split: datetime) -> dict[str, list[str]]:
+    """The log tool's findings in ``window``, after ``split`` against before: services whose
+    ERROR lines rose, and ERROR templates new or growing (``tools.log_patterns``)."""
+    deps = Deps(
+        logs=BundleLogs(bundle, Links(LinksSettings(), bundle_dir=bundle.path), LogFields())
+    )
+    call = ToolGateway(deps).call(log_patterns, window=window, incident_start=split)
+    found = asyncio.run(call).data
+    return {
+        "error bursts": [
+            f"{b.service} ({b.incident_errors} lines, {b.baseline_errors} before)"
+            for b in (found.bursts if found else [])
+            if b.score >= MIN_BURST_SCORE
+        ],
+        "new error lines": [
+            f"{p.service} {p.template[:60]}"
+            for p, score in (found.patterns if found else [])
+            if score >= MIN_PATTERN_SCORE and p.max_level >= LogLevel.ERROR
+        ],
+    }
+
+
 def healthy_findings(bundle_dir: Path, inject: datetime) -> dict[str, list[str]]:
     """The findings of each test on the healthy part of one case (each a false one)."""
     bundle = load_bundle(bundle_dir)
@@ -93,8 +127,10 @@ def healthy_findings(bundle_dir: Path, inject: datetime) -> dict[str, list[str]]
     gone = {c.service for c in went_away(series, split.timestamp())}
     at = split.timestamp()
     edges = edge_changes(series, at)
+    healthy = TimeWindow(start=bundle.window.start, end=datetime.fromtimestamp(cut, UTC))
     return {
         **span_findings(spans, logs, split),
+        **log_findings(bundle, healthy, split),
         "process went away": sorted(gone),
         "graph: link time": [f"{e.client} -> {e.server}" for e in edges if e.link_rose(at)],
         "graph: failed calls": [f"{e.client} -> {e.server}" for e in edges if e.rose(e.failed, at)],
@@ -136,10 +172,12 @@ def real_null(roots: list[Path], work: Path) -> None:
                 print(f"  {name}: no spans")
                 continue
             first, last = min(s.start for s in spans), max(s.start for s in spans)
+            window = bundle.window
             for share in SPLITS:
                 split = datetime.fromtimestamp(first + (last - first) * share, UTC)
                 splits += 1
-                tally(totals, span_findings(spans, logs, split), f"{name} split {share:.0%}")
+                found = span_findings(spans, logs, split) | log_findings(bundle, window, split)
+                tally(totals, found, f"{name} split {share:.0%}")
     if not splits:
         return
     print(f"\nfalse findings on real healthy data: {splits} splits of fault-free phases")

@@ -5,12 +5,18 @@ a ``reference`` window (a healthy period), that window's records from the same b
 errors a service also logs when healthy stop looking like news. A service with no log line at
 all in the reference keeps the records before the incident as its baseline, which the result
 says.
+
+Lines that say their writer could not find a dependency (service discovery or DNS:
+:mod:`tools.analysis.discovery`) are neither patterns nor errors of the writer: they are left out
+of the templates and subtracted from its ERROR count (those in the sample; all of them unless
+the sample was cut), and a warning says how many there were.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,6 +24,7 @@ from typing import Annotated
 
 from pydantic import Field
 
+from tools.analysis.discovery import lookup_failed
 from tools.analysis.log_templates import (
     MIN_LINES,
     LogPattern,
@@ -31,7 +38,7 @@ from tools.concurrency import gather_all
 from tools.deps import Deps, configured
 from tools.evidence import EvidenceDraft, Source, TimeWindow, clip
 from tools.formatting import hhmm
-from tools.records import LogLevel
+from tools.records import LogLevel, LogRecord
 from tools.reference import fallback_warning, unhealthy_warning
 from tools.result import ToolResult, ToolStatus
 from tools.tool import tool
@@ -41,6 +48,7 @@ MIN_BURST_SCORE = 1.0
 MIN_PATTERN_SCORE = 2.0
 MAX_BURST_EVIDENCE = 8
 MAX_PATTERN_EVIDENCE = 10
+MAX_LOOKUP_WARNINGS = 3
 _MASK = re.compile(r"<[A-Z*]+>")
 
 
@@ -138,8 +146,12 @@ async def log_patterns(
         s for s in lines[2] if _less_healthy(s, counts[0], lines[0], counts[2], lines[2])
     )
     covered = frozenset(lines[2]) - unhealthy
-    records = [r for r in pages[0].records if r.service not in covered] + pages[1].records
-    normal = [r for r in pages[2].records if r.service in covered]
+    # lines that say the writer could not find a dependency are no errors of its own code
+    # (tools.analysis.discovery): not mined, and not counted in its error rate
+    kept = [[r for r in page.records if not lookup_failed(r.message)] for page in pages]
+    counts = tuple(_less_lookups(c, p.records) for c, p in zip(counts, pages, strict=True))
+    records = [r for r in kept[0] if r.service not in covered] + kept[1]
+    normal = [r for r in kept[2] if r.service in covered]
     total_warn = sum(page.total for page in pages)
     minutes = _Minutes(covered_minutes[0], covered_minutes[1], covered_minutes[2], covered)
     load = _Load(lines[0], lines[1], lines[2], covered)
@@ -176,6 +188,7 @@ async def log_patterns(
         if any(page.truncated for page in pages)
         else []
     )
+    warnings += _lookup_warnings(pages[1].records)
     if reference is not None:
         seen = {b.service for b in bursts} | {p.service for p in patterns}
         warnings += fallback_warning("log lines", reference, seen - covered - unhealthy, len(seen))
@@ -264,6 +277,25 @@ def _bursts(
     )
     bursts.sort(key=lambda b: (-b.score, b.service))
     return bursts
+
+
+def _less_lookups(errors: dict[str, int], sample: Sequence[LogRecord]) -> dict[str, int]:
+    """ERROR+ lines per service without the sampled ones that report a failed lookup
+    (:mod:`tools.analysis.discovery`): the writer's code is not at fault in them."""
+    lookups = Counter(
+        r.service for r in sample if r.level >= LogLevel.ERROR and lookup_failed(r.message)
+    )
+    return {s: max(0, n - lookups[s]) for s, n in errors.items()}
+
+
+def _lookup_warnings(incident: Sequence[LogRecord]) -> list[str]:
+    """Say which services' sampled lines since the start were failed lookups, left out."""
+    found = Counter(r.service for r in incident if lookup_failed(r.message))
+    return [
+        f"{count} WARN+ lines of {service} since the incident start say it could not find a "
+        "dependency (service discovery or DNS); they are not counted as its own errors"
+        for service, count in sorted(found.items(), key=lambda sc: (-sc[1], sc[0]))
+    ][:MAX_LOOKUP_WARNINGS]
 
 
 async def _no_page() -> LogPage:

@@ -223,3 +223,27 @@ async def test_a_reference_as_healthy_as_before_gives_no_warning(tmp_path: Path)
     assert result.warnings == []
     api = next(e for e in result.evidence if e.key == "logs:burst:api")
     assert "of the reference period" in api.summary
+
+
+async def test_lines_that_say_a_dependency_could_not_be_found_are_no_errors_of_the_writer(
+    tmp_path: Path,
+) -> None:
+    """The same 8 ERROR lines in 2 minutes that make a burst when they are the service's own
+    (``test_rates_are_per_logged_minute``) make none when they say the registry had no
+    instance of a dependency; a warning says they were left out."""
+    lookup = "IllegalStateException: No instances available for ts-config-service"
+    lines = [
+        {**row, "message": lookup} if row["level"] == "ERROR" else row
+        for row in _sparse_logs(minutes_logged_before=3)
+    ]
+    result = await ToolGateway(bundle_deps(_bundle(tmp_path / "b", SHORT, lines))).call(
+        log_patterns, window=SHORT, incident_start=SHORT_START
+    )
+    findings = _findings(result)
+    (burst,) = findings.bursts
+    assert burst.incident_errors == 0 and burst.score == 0.0
+    assert all(p.max_level.name != "ERROR" for p, _ in findings.patterns)
+    assert not result.evidence
+    (warning,) = result.warnings
+    assert warning.startswith("8 WARN+ lines of api since the incident start")
+    assert "could not find a dependency" in warning

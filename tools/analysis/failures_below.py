@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from tools.analysis.client_spans import callee_of
+from tools.analysis.discovery import span_lookup_failed
 from tools.records import Span
 
 
@@ -24,7 +25,7 @@ def origins_below(span: Span, children: dict[str, list[Span]], failed_below: set
         kids = children.get(current.span_id, [])
         if current.span_id in failed_below:
             stack.extend(kids)
-        elif current.error:
+        elif current.error and not span_lookup_failed(current):
             callee = callee_of(current, kids) if current.kind == "client" and not kids else None
             found.add(callee or current.service)
     return found

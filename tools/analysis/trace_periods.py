@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from tools.analysis.client_spans import callee_of, children_by_parent, covered_ms
 from tools.analysis.code_path_events import MIN_SHARE_CHANGE
 from tools.analysis.critical_path import critical_self_ms
+from tools.analysis.discovery import span_lookup_failed
 from tools.analysis.failures_below import calls_failed_below, failing_below, origins_below
 from tools.records import Span
 
@@ -65,7 +66,7 @@ def add_trace(stats: PeriodStats, spans: list[Span]) -> None:
     unanswered: dict[str, float] = {}
     for span, critical_ms in zip(spans, critical, strict=True):
         kids = children.get(span.span_id, [])
-        if span.error and span.span_id not in failed_below:
+        if span.error and span.span_id not in failed_below and not span_lookup_failed(span):
             callee = callee_of(span, kids) if span.kind == "client" and not kids else None
             if callee:
                 unanswered[callee] = max(unanswered.get(callee, 0.0), span.duration_ms)

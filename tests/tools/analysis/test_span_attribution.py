@@ -86,6 +86,25 @@ def test_errors_originate_at_the_deepest_failing_span_past_spans_marked_ok() -> 
     assert frontend.incident_failing_traces == 10 and frontend.failures_passed_up
 
 
+def test_a_callee_that_could_not_be_found_makes_no_service_an_origin() -> None:
+    """checkout's failing spans say the registry had no instance of a dependency it needed
+    (TrainTicket's "No instances available for …"): nothing in checkout's code failed, nor in
+    frontend's, whose failure came from checkout's; both still failed."""
+    lookup = "java.lang.IllegalStateException: No instances available for ts-config-service"
+    traces = [_call(f"b{i}", 900 + i) for i in range(20)]
+    for i in range(20):
+        spans = _call(f"i{i}", 1001 + i, callee_error=i % 2 == 0)
+        spans[2] = replace(spans[2], attrs=MappingProxyType({"error.message": lookup}))
+        traces.append(spans)
+    result = analyze_traces(traces, SPLIT)
+    checkout, frontend = result.services["checkout"], result.services["frontend"]
+    assert checkout.incident_origin_traces == 0 and checkout.error_score == 0
+    assert frontend.incident_origin_traces == 0 and frontend.error_score == 0
+    assert checkout.incident_failing_traces == 10 and frontend.incident_failing_traces == 10
+    (edge,) = result.edges
+    assert edge.incident_errors == 10 and edge.error_origins == ()
+
+
 def test_spans_whose_parents_form_a_cycle_are_attributed_without_hanging() -> None:
     # a malformed trace: a and b are each other's parent, both failing; c fails below b
     spans = [
