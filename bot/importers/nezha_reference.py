@@ -15,12 +15,16 @@ every bundle of the day, in the bundle format itself (``tools/bundle/FORMAT.md``
 
 The window is the span of the phase's logs and traces, its end moved to the first metric
 sample at or after it (within one step): a sample describes the step before its stamp, so that
-one covers the phase's last minute. On 2023-01-29: 08:48:16–08:51:09, three per-minute samples
-per series (08:49:09, 08:50:09, 08:51:09). The start is not moved back: the 08:48:09 sample
-describes the minute before the phase, and a window reaching into a case's own window makes
-the reader set the reference aside (the 08:43 case's window ends at 08:48:04). A phase with no
-logs or traces has no known window and gives no reference (its metric files alone cover the
-whole day, faults included).
+one covers the phase's last minute. Windows are closed-open (``tools/bundle/FORMAT.md``), so the
+end is half a step past that sample, past the same minute's samples of every file (their
+stamps differ by a second or two) and short of the next: on 2023-01-29 08:48:16–08:51:39,
+three per-minute samples per series (08:49:09, 08:50:09, 08:51:09; a second or two later in
+some files). An end *at* the sample had left it out: two samples are fewer than a metric
+baseline needs, so no metric was compared with the phase at all. The start is not moved back:
+the 08:48:09 sample describes the minute before the phase, and a window reaching into a case's
+own window makes the reader set the reference aside (the 08:43 case's window ends at 08:48:04).
+A phase with no logs or traces has no known window and gives no reference (its metric files
+alone cover the whole day, faults included).
 
 Size: the phase's files are taken as they are, earliest first, up to ``MAX_REFERENCE_CSV_BYTES``
 of log and trace CSV (more is left out with a warning). The reference is converted once per
@@ -118,10 +122,13 @@ def build_reference(
             "window is unknown; no reference/ written"
         ]
     store = _phase_metrics(phase / "metric", f"{source}/metric/", day_metrics)
-    window = (float(math.floor(min(stamps))), float(math.ceil(max(stamps))))
+    # closed-open, as every window: it ends a second past what it must hold
+    window = (float(math.floor(min(stamps))), float(math.floor(max(stamps))) + 1.0)
     closing = store.next_stamp(window[1]) if store is not None else None
     if store is not None and closing is not None and closing - window[1] <= store.step:
-        window = (window[0], closing)  # the sample covering the phase's last minute
+        # the samples covering the phase's last minute: each file's (their stamps differ by a
+        # second or two), half a step past the first, nothing of the minute after
+        window = (window[0], closing + store.step / 2)
     metric_services: set[str] = set()
     if store is not None:
         with (into / "metrics.csv").open("w", encoding="utf-8", newline="") as sink:

@@ -38,7 +38,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from bot.investigation.confirmed_origins import errors_rose, origin_score
-from tools.analysis.change_scores import Z_THRESHOLD, SeriesChange, SignalGroup
+from tools.analysis.change_scores import (
+    Z_THRESHOLD,
+    SeriesChange,
+    SignalGroup,
+    fell_to_a_quarter,
+)
 from tools.analysis.code_paths import CodePathChange
 from tools.analysis.span_attribution import EdgeFinding, TraceAnalysis
 from tools.evidence import EvidenceDraft
@@ -84,6 +89,8 @@ class ServiceSignals:
     service: str
     raw: dict[str, float] = field(default_factory=dict)
     metric_groups: dict[SignalGroup, float] = field(default_factory=dict)
+    # robust z of its traffic (or work) falling to under a quarter of normal (a drop towards
+    # nothing, as a process gone: ``change_scores.GONE_DOUBLINGS``); 0 for a smaller fall
     traffic_down: float = 0.0
     outage: bool = False
     gone: float = 0.0  # doublings its CPU and memory fell together: its process went away
@@ -318,7 +325,7 @@ def collect(
             s.bump("metrics", size)
             continue
         if change.group is SignalGroup.TRAFFIC or less_work(change):
-            if change.direction == "down":
+            if change.direction == "down" and fell_to_a_quarter(change):
                 s.traffic_down = max(s.traffic_down, change.score)
             continue  # traffic moves with the symptom everywhere; not a root-cause signal
         if change.group in NOT_OWN:

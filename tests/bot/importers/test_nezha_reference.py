@@ -71,11 +71,12 @@ def test_reference_is_the_phase_in_bundle_format(fake_phase: Path, tmp_path: Pat
     assert manifest["format"] == "rcabot-bundle"
     lo, hi = _window(case.reference_dir)
     records, samples = _records(case.reference_dir), _samples(case.reference_dir)
-    assert all(lo <= t <= hi for t in records + samples)
+    assert all(lo <= t < hi for t in records + samples)  # closed-open, as every window
     assert 0 <= min(records) - lo < 1  # starts with the phase
-    # ends with the first sample after the phase's last record: the one covering that minute
-    assert max(samples) == hi
-    assert 0 < hi - max(records) <= 60
+    # ends half a step past the first sample after the phase's last record (the one covering
+    # that minute), which the reader serves with the rest
+    assert hi - max(samples) == 30
+    assert 0 < hi - max(records) <= 90
     with (case.reference_dir / "metrics.csv").open(newline="") as handle:
         cpu = [
             (r["timestamp"], float(r["value"]))
@@ -87,6 +88,10 @@ def test_reference_is_the_phase_in_bundle_format(fake_phase: Path, tmp_path: Pat
     assert all(v == pytest.approx(0.025) for _, v in cpu)
     reference = load_bundle(case.reference_dir)
     assert reference.warnings == []
+    # the reader's windows are closed-open: every sample written is served for the window
+    assert reference.metrics
+    for series in reference.metrics:
+        assert series.between(lo, hi).timestamps == series.timestamps
     assert reference.logs
     assert reference.spans
     assert load_bundle(case.bundle_dir).warnings == []  # the reader takes it as it is
@@ -214,9 +219,13 @@ def test_real_reference_is_attached_to_each_case_once(
         assert case.reference_dir is not None
         assert {p.name for p in case.reference_dir.iterdir()} == FILES
         lo, hi = _window(case.reference_dir)
-        assert all(lo <= t <= hi for t in _stamps(case.reference_dir))
+        assert all(lo <= t < hi for t in _stamps(case.reference_dir))
         bundle = load_bundle(case.bundle_dir)
         assert not [w for w in bundle.warnings if "reference" in w], case.case_id
+        assert bundle.reference is not None and bundle.reference.metrics
+        served = [len(s.between(lo, hi).timestamps) for s in bundle.reference.metrics]
+        assert served == [len(s.timestamps) for s in bundle.reference.metrics]  # all of them
+        assert max(served) == 3  # the phase's three minutes (a few series miss some)
         with (case.reference_dir / "metrics.csv").open(newline="") as handle:
             names = {row["metric"] for row in csv.DictReader(handle)}
         with (case.bundle_dir / "metrics.csv").open(newline="") as handle:

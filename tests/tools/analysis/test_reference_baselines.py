@@ -52,6 +52,23 @@ def test_a_reference_with_too_few_samples_leaves_the_samples_before() -> None:
     assert change == score_series(_series(FAULTY), SPLIT.timestamp())
 
 
+def test_a_reference_thinner_than_the_samples_before_is_pooled_with_them() -> None:
+    """Three samples of a one-minute-step fault-free phase, nearly equal, are evidence of
+    normal, not all of it: the 30 samples before the split, moving ±0.2 s, are normal too, and
+    a rise of 0.3 s is within that. Against a reference as long as the window (60 samples of
+    the same flat kind) it is a change."""
+    wobble = [0.1 * ((i % 5) - 2) for i in range(60)]
+    window = _series([1.0 + w + (0.3 if i >= 30 else 0.0) for i, w in enumerate(wobble)])
+    flat = [1.0, 1.001, 0.999]
+    split = SPLIT.timestamp()
+    thin = score_series(window, split, _series(flat, offset=DAY_BEFORE))
+    assert thin is not None and thin.against_reference
+    assert thin.baseline_median == 1.0  # both periods' level
+    assert thin.score < Z_THRESHOLD
+    long = score_series(window, split, _series(flat * 20, offset=DAY_BEFORE))
+    assert long is not None and long.against_reference and long.score >= Z_THRESHOLD
+
+
 def test_series_are_matched_by_labels_else_pooled_by_metric_and_service() -> None:
     split = SPLIT.timestamp()
     reference = [
