@@ -148,8 +148,8 @@ async def log_patterns(
     covered = frozenset(lines[2]) - unhealthy
     # lines that say the writer could not find a dependency are no errors of its own code
     # (tools.analysis.discovery): not mined, and not counted in its error rate
-    kept = [[r for r in page.records if not lookup_failed(r.message)] for page in pages]
-    counts = tuple(_less_lookups(c, p.records) for c, p in zip(counts, pages, strict=True))
+    lookups, kept = zip(*(_split_lookups(page.records) for page in pages), strict=True)
+    counts = tuple(_less_lookups(c, found) for c, found in zip(counts, lookups, strict=True))
     records = [r for r in kept[0] if r.service not in covered] + kept[1]
     normal = [r for r in kept[2] if r.service in covered]
     total_warn = sum(page.total for page in pages)
@@ -188,7 +188,7 @@ async def log_patterns(
         if any(page.truncated for page in pages)
         else []
     )
-    warnings += _lookup_warnings(pages[1].records)
+    warnings += _lookup_warnings(lookups[1])
     if reference is not None:
         seen = {b.service for b in bursts} | {p.service for p in patterns}
         warnings += fallback_warning("log lines", reference, seen - covered - unhealthy, len(seen))
@@ -279,18 +279,27 @@ def _bursts(
     return bursts
 
 
-def _less_lookups(errors: dict[str, int], sample: Sequence[LogRecord]) -> dict[str, int]:
-    """ERROR+ lines per service without the sampled ones that report a failed lookup
-    (:mod:`tools.analysis.discovery`): the writer's code is not at fault in them."""
-    lookups = Counter(
-        r.service for r in sample if r.level >= LogLevel.ERROR and lookup_failed(r.message)
-    )
-    return {s: max(0, n - lookups[s]) for s, n in errors.items()}
+def _split_lookups(records: Sequence[LogRecord]) -> tuple[list[LogRecord], list[LogRecord]]:
+    """``records`` that report a failed lookup of a dependency, and the rest."""
+    lookups: list[LogRecord] = []
+    rest: list[LogRecord] = []
+    for record in records:
+        (lookups if lookup_failed(record.message) else rest).append(record)
+    return lookups, rest
+
+
+def _less_lookups(errors: dict[str, int], lookups: Sequence[LogRecord]) -> dict[str, int]:
+    """ERROR+ lines per service without the sampled ``lookups`` at that level (lines that
+    report a failed lookup, :mod:`tools.analysis.discovery`): the writer's code is not at fault
+    in them."""
+    found = Counter(r.service for r in lookups if r.level >= LogLevel.ERROR)
+    return {s: max(0, n - found[s]) for s, n in errors.items()}
 
 
 def _lookup_warnings(incident: Sequence[LogRecord]) -> list[str]:
-    """Say which services' sampled lines since the start were failed lookups, left out."""
-    found = Counter(r.service for r in incident if lookup_failed(r.message))
+    """Say which services' sampled lines since the start were failed lookups (``incident``),
+    left out."""
+    found = Counter(r.service for r in incident)
     return [
         f"{count} WARN+ lines of {service} since the incident start say it could not find a "
         "dependency (service discovery or DNS); they are not counted as its own errors"

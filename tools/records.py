@@ -115,6 +115,13 @@ class Span:
     def end(self) -> float:
         return self.start + self.duration_ms / 1000.0
 
+    @property
+    def error_message(self) -> str | None:
+        """What its error said, where the instrumentation recorded it (``error.message``, or
+        OpenTelemetry's exception event, ``exception.message``)."""
+        message = self.attrs.get("error.message") or self.attrs.get("exception.message")
+        return None if message is None else str(message)
+
 
 @dataclass(frozen=True, slots=True)
 class Change:

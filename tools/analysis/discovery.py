@@ -55,7 +55,5 @@ def lookup_failed(message: str) -> bool:
 
 def span_lookup_failed(span: Span) -> bool:
     """Whether failing ``span``'s own error message reports a failed lookup."""
-    if not span.error:
-        return False
-    message = span.attrs.get("error.message") or span.attrs.get("exception.message")
-    return isinstance(message, str) and lookup_failed(message)
+    message = span.error_message
+    return span.error and message is not None and lookup_failed(message)

@@ -25,10 +25,22 @@ def origins_below(span: Span, children: dict[str, list[Span]], failed_below: set
         kids = children.get(current.span_id, [])
         if current.span_id in failed_below:
             stack.extend(kids)
-        elif current.error and not span_lookup_failed(current):
-            callee = callee_of(current, kids) if current.kind == "client" and not kids else None
-            found.add(callee or current.service)
+        elif originates(current, failed_below):
+            found.add(unanswered_callee(current, kids) or current.service)
     return found
+
+
+def originates(span: Span, failed_below: set[str]) -> bool:
+    """Whether errors originate at ``span``: it failed, nothing below it failed (``failed_below``,
+    :func:`failing_below`), and its own error is no failed lookup of a dependency
+    (:mod:`tools.analysis.discovery`: the origin of no error)."""
+    return span.error and span.span_id not in failed_below and not span_lookup_failed(span)
+
+
+def unanswered_callee(span: Span, kids: list[Span]) -> str | None:
+    """The callee of a client span with no span below it (``kids``): a failing one was never
+    answered, and its errors start at that callee."""
+    return callee_of(span, kids) if span.kind == "client" and not kids else None
 
 
 def failing_below(spans: list[Span]) -> set[str]:

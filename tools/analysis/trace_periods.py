@@ -13,8 +13,13 @@ from dataclasses import dataclass, field
 from tools.analysis.client_spans import callee_of, children_by_parent, covered_ms
 from tools.analysis.code_path_events import MIN_SHARE_CHANGE
 from tools.analysis.critical_path import critical_self_ms
-from tools.analysis.discovery import span_lookup_failed
-from tools.analysis.failures_below import calls_failed_below, failing_below, origins_below
+from tools.analysis.failures_below import (
+    calls_failed_below,
+    failing_below,
+    originates,
+    origins_below,
+    unanswered_callee,
+)
 from tools.records import Span
 
 MIN_SAMPLES = 5
@@ -66,8 +71,8 @@ def add_trace(stats: PeriodStats, spans: list[Span]) -> None:
     unanswered: dict[str, float] = {}
     for span, critical_ms in zip(spans, critical, strict=True):
         kids = children.get(span.span_id, [])
-        if span.error and span.span_id not in failed_below and not span_lookup_failed(span):
-            callee = callee_of(span, kids) if span.kind == "client" and not kids else None
+        if originates(span, failed_below):
+            callee = unanswered_callee(span, kids)
             if callee:
                 unanswered[callee] = max(unanswered.get(callee, 0.0), span.duration_ms)
             origin = callee or span.service
@@ -78,12 +83,7 @@ def add_trace(stats: PeriodStats, spans: list[Span]) -> None:
                     (
                         span.trace_id,
                         span.operation,
-                        str(
-                            span.attrs.get("error.message")
-                            or span.attrs.get("exception.message")
-                            or span.attrs.get("http.status_code")
-                            or ""
-                        ),
+                        span.error_message or str(span.attrs.get("http.status_code") or ""),
                     ),
                 )
         self_ms = max(0.0, span.duration_ms - covered_ms(span, kids))
