@@ -4,7 +4,8 @@
 a ``reference`` window (a healthy period), that window's records from the same backend, so that
 errors a service also logs when healthy stop looking like news. A service with no log line at
 all in the reference keeps the records before the incident as its baseline, which the result
-says.
+says; where the logs hold no line before the incident either, those services' lines are compared
+with nothing, and none is new or growing (a warning says so).
 
 Lines that say their writer could not find a dependency (service discovery or DNS:
 :mod:`tools.analysis.discovery`) are neither patterns nor errors of the writer: they are left out
@@ -67,10 +68,6 @@ def constant_phrase(template: str) -> str:
     return " ".join(best.split()[:8])
 
 
-def _minutes(window: TimeWindow | None) -> float:
-    return window.duration.total_seconds() / 60 if window else 0.0
-
-
 COVERAGE_BUCKETS = 240  # at most; 15 s buckets for an hour
 GAP = timedelta(minutes=2)  # no line for longer than this: the logs were not there
 
@@ -85,7 +82,9 @@ async def _logged_minutes(
     in 2 logged minutes would read as 8 in 35. One histogram of every line finds the stretches
     without any line longer than :data:`GAP` (a quiet service writes a line a minute; nothing
     for minutes is missing data) and leaves them out, before the first line and after the
-    last too. At least one bucket, so a rate stays finite."""
+    last too. At least one bucket, so a rate stays finite, where the period has a line at all:
+    none at all is no logged minute (the logs were not there: a recording that begins at the
+    incident had given the minutes before it no errors, and every pattern since read as new)."""
     if window is None:
         return 0.0
     seconds = window.duration.total_seconds()
@@ -94,7 +93,7 @@ async def _logged_minutes(
         LogQuery(window=window, services=services), timedelta(seconds=width)
     )
     if not histogram.counts:
-        return _minutes(window)  # no line at all: nothing to correct, keep the nominal length
+        return 0.0  # no line at all: the logs were not there, not minutes without errors
     lines = [total > 0 for total in histogram.totals()]
     longest_quiet = max(1, int(GAP.total_seconds() // width))
     covered, quiet, seen = 0, 0, False
@@ -189,6 +188,9 @@ async def log_patterns(
         else []
     )
     warnings += _lookup_warnings(lookups[1])
+    uncompared = {s for s in lines[1] if s not in covered}
+    if uncompared and not lines[0] and after is not None:
+        warnings.append(_no_baseline_warning(after.start, len(uncompared)))
     if reference is not None:
         seen = {b.service for b in bursts} | {p.service for p in patterns}
         warnings += fallback_warning("log lines", reference, seen - covered - unhealthy, len(seen))
@@ -305,6 +307,15 @@ def _lookup_warnings(incident: Sequence[LogRecord]) -> list[str]:
         "dependency (service discovery or DNS); they are not counted as its own errors"
         for service, count in sorted(found.items(), key=lambda sc: (-sc[1], sc[0]))
     ][:MAX_LOOKUP_WARNINGS]
+
+
+def _no_baseline_warning(start: datetime, services: int) -> str:
+    """Say that the logs hold no line before ``start``: the lines of ``services`` services (those
+    without a reference) were compared with nothing, and none counts as new or growing."""
+    return (
+        f"no log line before the incident start at {hhmm(start)}: the log lines of {services} "
+        "service(s) could not be compared with normal (none is counted as new or growing)"
+    )
 
 
 async def _no_page() -> LogPage:

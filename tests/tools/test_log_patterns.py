@@ -155,6 +155,24 @@ async def test_a_minute_of_quiet_logs_before_is_no_baseline(tmp_path: Path) -> N
     assert not result.evidence
 
 
+async def test_logs_that_begin_at_the_incident_are_compared_with_nothing(tmp_path: Path) -> None:
+    """No line at all before the start (a recording cut around the incident) is no logged
+    minute, not 20 minutes without errors: the 8 ERROR lines since are neither a burst nor a
+    new pattern, and a warning says the logs could not be compared."""
+    bundle = _bundle(tmp_path / "b", SHORT, _sparse_logs(minutes_logged_before=0))
+    result = await ToolGateway(bundle_deps(bundle)).call(
+        log_patterns, window=SHORT, incident_start=SHORT_START
+    )
+    findings = _findings(result)
+    (burst,) = findings.bursts
+    assert burst.baseline_minutes == 0.0 and burst.score == 0.0
+    assert findings.patterns and all(score == 0.0 for _, score in findings.patterns)
+    assert not result.evidence
+    (warning,) = result.warnings
+    assert warning.startswith(f"no log line before the incident start at {SHORT_START:%H:%M}")
+    assert "1 service(s) could not be compared with normal" in warning
+
+
 async def test_a_steady_stream_of_a_line_a_minute_covers_every_minute(tmp_path: Path) -> None:
     """Quiet between a service's lines is not a gap in the logs: a line a minute all through
     the window logs every minute of it."""

@@ -75,11 +75,14 @@ def exposure(
 ) -> tuple[float, float]:
     """What a count is a rate *of*, in each period, from ``(count, minutes, all lines)``: the
     service's other lines (its load) where both periods have :data:`MIN_LINES` of them, else
-    the minutes (at least a second's worth, so a rate stays finite)."""
+    the minutes (at least a second's worth, so a rate stays finite). A baseline of no logged
+    minute stays 0: no logs were there, nothing rose against them
+    (:func:`~tools.analysis.surprise.rate_rose`)."""
     other_base, other_incident = baseline[2] - baseline[0], incident[2] - incident[0]
     if other_base >= MIN_LINES and other_incident >= MIN_LINES:
         return float(other_base), float(other_incident)
-    return max(baseline[1], 1 / 60), max(incident[1], 1 / 60)
+    base = max(baseline[1], 1 / 60) if baseline[1] > 0 else 0.0
+    return base, max(incident[1], 1 / 60)
 
 
 def _unchanged(text: str) -> str:

@@ -100,9 +100,18 @@ def test_exposure_is_the_minutes_when_either_period_has_too_few_other_lines() ->
     assert exposure((5, 30.0, 0), (40, 2.0, 0)) == (30.0, 2.0)  # line counts unknown
 
 
-def test_exposure_in_minutes_is_never_zero() -> None:
-    base, incident = exposure((0, 0.0, 0), (3, 0.0, 0))
+def test_exposure_of_an_incident_in_minutes_is_never_zero() -> None:
+    base, incident = exposure((1, 0.001, 0), (3, 0.0, 0))
     assert base > 0 and incident > 0 and base == incident
+
+
+def test_no_logged_minute_before_is_no_baseline_however_many_lines_since() -> None:
+    """Logs that begin at the incident: the minutes before hold no line, which is no data, not
+    minutes without errors; 10,000 lines since rose against nothing."""
+    assert exposure((0, 0.0, 0), (10_000, 3.0, 0)) == (0.0, 3.0)
+    pattern = _pattern(baseline=0, incident=10_000)
+    assert pattern.score(0.0, 3.0) == 0.0 and pattern.growth == 0.0
+    assert pattern.score(1 / 60, 3.0) > 0  # a second of logs before, with none of these: a rise
 
 
 def _pattern(baseline: int, incident: int, level: LogLevel = LogLevel.ERROR) -> LogPattern:
