@@ -312,7 +312,9 @@ async def _run(
         drafts = cite_callers_side(drafts, traces.data)
         drafts = cite_clients_side(drafts, calls.data, start.timestamp())
         graph = callees(calls.data or [], start.timestamp())
-        ranked = rank(signals, traces.data, drafts, limits_.max_candidates, graph)
+        ranked = rank(
+            signals, traces.data, drafts, limits_.max_candidates, graph, scope.alert_service
+        )
     yield Progress("stage", stage="postmortems")
     with watch.stage("postmortems"):
         past = await gateway.call(

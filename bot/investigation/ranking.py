@@ -16,6 +16,10 @@ The method (docs/ranking.md says why, with the figures):
    least half as anomalous (in the traces' calls, or the service graph in the metrics) is
    marked as propagating and scored at :data:`PROPAGATION_FACTOR`,
    unless its own CPU, memory or a pool saturated (waiting on a callee uses none of them).
+   A service no request was seen to reach (:func:`request_path`: not in any traced request
+   nor in the service graph, and not the alert's) is off the path whose requests suffered,
+   and is scored so too: its CPU or memory may have changed, but no request waited on it.
+   Where two candidates score the same, the one with fewer services below it goes first.
    A service whose every new error line was written in requests where a callee below had
    already failed or changed its code path, or had waited most of the request on a call
    slower than any before (a timeout), or (with no new error line of its own) whose spans
@@ -86,6 +90,23 @@ def _downstream(
                 seen.add(callee)
                 frontier.append(callee)
     return seen
+
+
+def request_path(
+    traces: TraceAnalysis | None, graph: Mapping[str, set[str]], alert_service: str | None
+) -> frozenset[str] | None:
+    """The services requests were seen to reach, in the incident or normally: those with spans
+    in the traces, every caller and callee of a traced call (a callee that recorded no span of
+    its own, a database, is named by its callers' client spans), both ends of each call in the
+    service graph, and the alert's service (where the requests' symptom shows). ``None`` when
+    neither traces nor a service graph say anything: then no service is known to be off it."""
+    seen = set(graph) | {callee for callees in graph.values() for callee in callees}
+    if traces is not None:
+        seen |= set(traces.services)
+        seen |= {name for edge in traces.edges for name in (edge.caller, edge.callee)}
+    if not seen:
+        return None
+    return frozenset(seen | ({alert_service} if alert_service else set()))
 
 
 def _traced_in_incident(traces: TraceAnalysis | None, service: str) -> bool:
@@ -197,14 +218,18 @@ def rank(
     evidence: Iterable[EvidenceDraft],
     limit: int,
     graph: Mapping[str, set[str]] | None = None,
+    alert_service: str | None = None,
 ) -> list[RankedService]:
     """Services ordered by combined score, each with its fault type and evidence keys.
     ``graph``: who calls whom from the metrics' service graph (client → servers), beside the
-    traces' calls."""
+    traces' calls; ``alert_service``: the service the alert is about (on the requests' path)."""
     graph = graph or {}
     base = {name: total(s) for name, s in signals.items()}
+    path = request_path(traces, graph, alert_service)
+    depth: dict[str, int] = {}  # services below each: fewer first among equal scores
     for name, s in signals.items():
         below = _downstream(traces, graph, name)
+        depth[name] = len(below)
         strongest_below = max((base.get(d, 0.0) for d in below), default=0.0)
         # healthy own spans need own spans; without traces, its own calls measured as it made them
         seen = _traced_in_incident(traces, name) or name in graph
@@ -218,6 +243,8 @@ def rank(
     ranked = []
     for name, s in signals.items():
         score = total(s)
+        if path is not None and name not in path:  # no request waited on it
+            score *= PROPAGATION_FACTOR
         if score < MIN_SCORE and not s.reacting:  # a symptom stays listed, as one
             continue
         fault = fault_type(s)
@@ -234,5 +261,6 @@ def rank(
                 s.propagated or s.reacting,
             )
         )
-    ranked.sort(key=lambda r: (-r.score, r.service))
+    # symptoms travel upstream: of two equal scores, the one nearer the bottom of the calls
+    ranked.sort(key=lambda r: (-r.score, depth[r.service], r.service))
     return ranked[:limit]
