@@ -46,7 +46,7 @@ from tools.evidence import EvidenceDraft, Source, TimeWindow, clip
 from tools.formatting import hhmm
 from tools.log_patterns import constant_phrase
 from tools.records import LogLevel, LogRecord, Span
-from tools.reference import fallback_warning
+from tools.reference import fallback_warning, no_baseline_warning
 from tools.result import ToolResult, ToolStatus
 from tools.tool import tool
 
@@ -99,10 +99,12 @@ async def code_path_changes(
         reference_logs=pages[2].records,
         redact=deps.text.redact,
     )
+    services = {s.service for s in periods[1]}
+    missing = services - {s.service for s in periods[2]}
     if reference is not None and periods[1]:
-        services = {s.service for s in periods[1]}
-        missing = services - {s.service for s in periods[2]}
         warnings += fallback_warning("spans", reference, missing, len(services))
+    if periods[1] and not periods[0]:
+        warnings += no_baseline_warning("spans", incident_start, len(missing))
     evidence = [
         _evidence(change, others, logs, traces, window, after or window)
         for change, others in _leading(changes)[:MAX_EVIDENCE]

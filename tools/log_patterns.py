@@ -40,7 +40,7 @@ from tools.deps import Deps, configured
 from tools.evidence import EvidenceDraft, Source, TimeWindow, clip
 from tools.formatting import hhmm
 from tools.records import LogLevel, LogRecord
-from tools.reference import fallback_warning, unhealthy_warning
+from tools.reference import fallback_warning, no_baseline_warning, unhealthy_warning
 from tools.result import ToolResult, ToolStatus
 from tools.tool import tool
 
@@ -188,9 +188,9 @@ async def log_patterns(
         else []
     )
     warnings += _lookup_warnings(lookups[1])
-    uncompared = {s for s in lines[1] if s not in covered}
-    if uncompared and not lines[0] and after is not None:
-        warnings.append(_no_baseline_warning(after.start, len(uncompared)))
+    if not lines[0] and after is not None:
+        uncompared = {s for s in lines[1] if s not in covered}
+        warnings += no_baseline_warning("log lines", after.start, len(uncompared))
     if reference is not None:
         seen = {b.service for b in bursts} | {p.service for p in patterns}
         warnings += fallback_warning("log lines", reference, seen - covered - unhealthy, len(seen))
@@ -307,15 +307,6 @@ def _lookup_warnings(incident: Sequence[LogRecord]) -> list[str]:
         "dependency (service discovery or DNS); they are not counted as its own errors"
         for service, count in sorted(found.items(), key=lambda sc: (-sc[1], sc[0]))
     ][:MAX_LOOKUP_WARNINGS]
-
-
-def _no_baseline_warning(start: datetime, services: int) -> str:
-    """Say that the logs hold no line before ``start``: the lines of ``services`` services (those
-    without a reference) were compared with nothing, and none counts as new or growing."""
-    return (
-        f"no log line before the incident start at {hhmm(start)}: the log lines of {services} "
-        "service(s) could not be compared with normal (none is counted as new or growing)"
-    )
 
 
 async def _no_page() -> LogPage:

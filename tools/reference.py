@@ -11,8 +11,10 @@ compared against normal.
 from __future__ import annotations
 
 from collections.abc import Collection
+from datetime import datetime
 
 from tools.evidence import TimeWindow
+from tools.formatting import hhmm
 
 MAX_NAMED = 8  # services named in one warning
 
@@ -50,6 +52,18 @@ def unhealthy_warning(what: str, reference: TimeWindow, services: Collection[str
         f"reference {window_text(reference)} shows more errors in its {what} than the minutes "
         f"before the incident for {len(services)} service(s) ({_named(services)}): not normal "
         f"behaviour for them; they were compared with the part of the window before the incident"
+    ]
+
+
+def no_baseline_warning(what: str, start: datetime, services: int) -> list[str]:
+    """The line saying that the data holds no ``what`` before the incident ``start``, so those
+    of ``services`` services (the ones no reference covers) were compared with nothing: data
+    that begins at the incident (a recording cut around it, a collector just started)."""
+    if services <= 0:
+        return []
+    return [
+        f"no {what} before the incident start at {hhmm(start)}: the {what} of {services} "
+        "service(s) could not be compared with normal"
     ]
 
 

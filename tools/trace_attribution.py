@@ -36,7 +36,7 @@ from tools.concurrency import gather_all
 from tools.deps import Deps, configured
 from tools.evidence import EvidenceDraft, Source, TimeWindow
 from tools.formatting import fmt_ms
-from tools.reference import fallback_warning, unhealthy_warning
+from tools.reference import fallback_warning, no_baseline_warning, unhealthy_warning
 from tools.result import ToolResult, ToolStatus
 from tools.tool import tool
 
@@ -88,6 +88,9 @@ async def trace_attribution(
         *_confirmable_origins(analysis, traces, found_in),  # the first to go past the cap
     ]
     warnings = [] if unique else ["no traces in the window"]
+    if unique and not analysis.baseline_traces and analysis.incident_traces:
+        uncompared = [f for f in analysis.services.values() if not f.reference]
+        warnings += no_baseline_warning("traces", incident_start, len(uncompared))
     if reference is not None and unique:
         services = analysis.services.values()
         missing = {f.service for f in services if not f.reference}

@@ -317,3 +317,16 @@ async def test_a_query_the_operation_stopped_making_is_traces_evidence() -> None
     assert "no longer gets to this call" in evidence.summary
     assert evidence.query == "traces service=ts-route-service operation=RouteController.queryByIds"
     assert "without the call:" in evidence.excerpt
+
+
+async def test_spans_that_begin_at_the_incident_are_compared_with_nothing_and_said() -> None:
+    """A recording cut around the incident: no span before the start, so no operation has a
+    normal to compare with; a warning says so, and no change is found."""
+    system = _System()
+    system.period(START + timedelta(seconds=5), 35, 0, (LogLevel.INFO, QUERY))
+    result = await system.gateway().call(code_path_changes, window=WINDOW, incident_start=START)
+    assert result.status is ToolStatus.OK and result.data == [] and result.evidence == []
+    assert result.warnings == [
+        f"no spans before the incident start at {START:%H:%M:%S}: the spans of 1 service(s) "
+        "could not be compared with normal"
+    ]

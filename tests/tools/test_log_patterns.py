@@ -169,7 +169,7 @@ async def test_logs_that_begin_at_the_incident_are_compared_with_nothing(tmp_pat
     assert findings.patterns and all(score == 0.0 for _, score in findings.patterns)
     assert not result.evidence
     (warning,) = result.warnings
-    assert warning.startswith(f"no log line before the incident start at {SHORT_START:%H:%M}")
+    assert warning.startswith(f"no log lines before the incident start at {SHORT_START:%H:%M:%S}")
     assert "1 service(s) could not be compared with normal" in warning
 
 

@@ -140,6 +140,29 @@ REFERENCE = TimeWindow(start=START - timedelta(hours=3), end=START - timedelta(h
 WINDOW = TimeWindow(start=START - timedelta(minutes=10), end=START + timedelta(minutes=5))
 
 
+async def test_traces_that_begin_at_the_incident_are_compared_with_nothing_and_said() -> None:
+    """No trace before the start (a recording cut around the incident): checkout failing in
+    half of the traces since is no rise against anything, and a warning says the traces of
+    both services were not compared; with a reference holding them, nothing is said."""
+    t0 = START.timestamp()
+    traces = [_checkout_call(f"i{i}", t0 + 10 + i, i % 2 == 0) for i in range(20)]
+    gateway = ToolGateway(Deps(traces=_Traces(traces)))
+    result = await gateway.call(trace_attribution, window=WINDOW, incident_start=START)
+    assert result.data is not None and result.data.baseline_traces == 0
+    assert not any(e.key == "traces:origin:checkout" for e in result.evidence)
+    assert result.warnings == [
+        f"no traces before the incident start at {START:%H:%M:%S}: the traces of 2 service(s) "
+        "could not be compared with normal"
+    ]
+    healthy = [_checkout_call(f"r{i}", REFERENCE.start.timestamp() + i, False) for i in range(20)]
+    gateway = ToolGateway(Deps(traces=_Traces(traces + healthy)))
+    result = await gateway.call(
+        trace_attribution, window=WINDOW, incident_start=START, reference=REFERENCE
+    )
+    assert not any("before the incident start" in w for w in result.warnings)
+    assert any(e.key == "traces:origin:checkout" for e in result.evidence)
+
+
 async def _against_a_failing_reference() -> tuple[list[str], set[str]]:
     """checkout failed in every trace of the reference period (it caught another incident),
     in none before the start and in half from it; the warnings and the services whose
