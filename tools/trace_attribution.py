@@ -299,7 +299,10 @@ def _gap(edge: EdgeFinding, traces: TracesBackend, window: TimeWindow) -> Eviden
     info = traces.describe(TraceQuery(window=window, service=edge.caller))
     when = "in the reference period" if edge.reference else "before"
     against = when
-    if edge.pooled:  # this link had too few calls to be its own baseline
+    if edge.pooled == "incident":  # no call of any link before: its peers at the same time
+        against = "over the links into every other service at the same time (no call before"
+        against += " the start or in a reference to compare with)"
+    elif edge.pooled:  # this link had too few calls to be its own baseline
         period = "in the reference period" if edge.pooled == "reference" else "before"
         against = f"over every link {period} (this one carried too few calls of its own)"
     critical = (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 
@@ -259,6 +260,32 @@ def test_a_link_compared_with_every_link_says_so() -> None:
         "against 3 ms over every link in the reference period (this one carried too few "
         "calls of its own). Per trace, a median 2.00 s of that time was on the critical path."
     )
+
+
+async def test_with_no_call_before_a_link_is_compared_with_the_others_at_the_same_time() -> None:
+    """Traces that begin at the incident: no link has a normal. frontend's calls to slow wait
+    2 s outside slow's spans, its calls to fast 2 ms: slow's link is slower than every other
+    link at the same time, and the evidence says what it was compared with. When both links
+    wait 2 s (the whole network), neither stands out."""
+    t0 = START.timestamp()
+    traces = [_fan_out(f"i{i}", t0 + 10 + i, 20, 50, 2) for i in range(20)]
+    for trace in traces:  # slow's calls only: 2 s on the way
+        trace[3] = replace(trace[3], duration_ms=2050.0)
+        trace[4] = replace(trace[4], start=trace[4].start + 1.0)
+    result = await ToolGateway(Deps(traces=_Traces(traces))).call(
+        trace_attribution, window=WINDOW, incident_start=START
+    )
+    assert result.data is not None
+    edges = {e.callee: e for e in result.data.edges}
+    assert edges["slow"].gap_rose and edges["slow"].pooled == "incident"
+    assert not edges["fast"].gap_rose
+    (item,) = [e for e in result.evidence if e.key == "traces:gap:frontend->slow"]
+    assert "against 2 ms over the links into every other service at the same time" in item.summary
+    everywhere = [_fan_out(f"i{i}", t0 + 10 + i, 20, 50, 1900 + 20 * (i % 10)) for i in range(20)]
+    result = await ToolGateway(Deps(traces=_Traces(everywhere))).call(
+        trace_attribution, window=WINDOW, incident_start=START
+    )
+    assert result.data is not None and not any(e.gap_rose for e in result.data.edges)
 
 
 async def test_an_origin_significant_at_five_percent_only_is_cited_saying_so() -> None:

@@ -17,6 +17,17 @@ cover the edges whose own calls are too few for that test:
   alone would call a link that is always 5 ms slower than the 3 ms most take; its calls must
   also be slower, in their median, than all but one in a thousand of the healthy calls
   (``1 - SIGNIFICANCE``, the same bar as every test here): no usual link is that slow.
+- **Other links at the same time, when no period had any** (:func:`other_links`). Traces that
+  begin at the incident (a recording cut around it, a trace store's retention) leave no call
+  of any link to say what is normal. The calls into every *other* callee in the incident do,
+  by the same argument (network time belongs to the infrastructure) and by the same bar
+  (slower than all but one in a thousand of them, and significantly): a link seconds slower
+  than every other at the same time is the one that changed, and a delay on every link at
+  once (the whole network) singles none out. The evidence says what it was compared with.
+  Nezha's cases without their fault-free phase have traces from about a minute before the
+  fault, and when the start lies before them (no onset confirmed) this is all the normal
+  there is: ts-preserve-service's delay at 13:30 and ts-travel-service's at 13:15 on
+  2023-01-30 had no comparison at all.
 """
 
 from __future__ import annotations
@@ -49,6 +60,12 @@ def callees_slower_into(
         pooled[callee][0].extend(normal)
         pooled[callee][1].extend(now)
     return {callee for callee, (normal, now) in pooled.items() if values_rose(now, normal)}
+
+
+def other_links(gaps: Mapping[Edge, Sequence[float]], callee: str) -> list[float]:
+    """The time outside the callee's span of every call in ``gaps`` (per caller → callee edge)
+    into another callee than ``callee``: what the links around it took at the same time."""
+    return [gap for (_, into), calls in gaps.items() if into != callee for gap in calls]
 
 
 def slower_than_links(gaps: Sequence[float], links: Sequence[float]) -> bool:

@@ -203,8 +203,10 @@ class EdgeFinding:
     # time outside the callee's span per call significantly larger than the baseline's
     gap_rose: bool = False
     # "reference" or "before": the baseline is every link's calls in that period
-    # (``link_time.slower_than_links``), this one made too few; None: its own calls
-    pooled: Literal["reference", "before"] | None = None
+    # (``link_time.slower_than_links``), this one made too few; "incident": neither period had
+    # any, the baseline is the calls into other callees at the same time
+    # (``link_time.other_links``); None: its own calls
+    pooled: Literal["reference", "before", "incident"] | None = None
 
     @property
     def call_surprise(self) -> float:
@@ -346,11 +348,13 @@ def analyze_traces(
         gaps, base_gaps = incident.gap_ms.get(edge, []), base.gap_ms.get(edge, [])
         significance = link_time.FAMILY_MEMBER if edge[1] in slower_into else SIGNIFICANCE
         rose = values_rose(gaps, base_gaps, significance)
-        pooled: Literal["reference", "before"] | None = None
+        pooled: Literal["reference", "before", "incident"] | None = None
         if len(base_gaps) < MIN_SAMPLES:  # too few of its own: every link's calls instead
             links = normal if len(normal.link_ms) >= link_time.MIN_LINK_CALLS else before
             pooled = "reference" if links is normal else "before"
             base_gaps = links.link_ms
+            if len(base_gaps) < link_time.MIN_LINK_CALLS:  # no normal at all: its peers now
+                pooled, base_gaps = "incident", link_time.other_links(incident.gap_ms, edge[1])
             rose = rose or link_time.slower_than_links(gaps, base_gaps)
         edges.append(
             EdgeFinding(

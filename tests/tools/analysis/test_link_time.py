@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from tools.analysis.link_time import MIN_LINK_CALLS, callees_slower_into, slower_than_links
+from tools.analysis.link_time import (
+    MIN_LINK_CALLS,
+    callees_slower_into,
+    other_links,
+    slower_than_links,
+)
 from tools.analysis.surprise import values_rose
 
 # calls over every link in a healthy period: most take 2-3 ms, a few links 10-40 ms
@@ -34,3 +39,14 @@ def test_a_callee_whose_calls_from_all_callers_together_grew_is_slower_into() ->
     # 5 against 5 alone cannot reach p <= 0.001 (1/252 at best); 10 against 10 can
     assert not values_rose(after, before)
     assert callees_slower_into(calls) == {"checkout"}
+
+
+def test_the_other_links_are_the_calls_into_every_other_callee() -> None:
+    gaps = {
+        ("gateway", "preserve"): [2000.0, 2010.0],
+        ("order", "preserve"): [1990.0],
+        ("gateway", "order"): [3.0, 4.0],
+        ("order", "seat"): [2.0],
+    }
+    assert sorted(other_links(gaps, "preserve")) == [2.0, 3.0, 4.0]
+    assert sorted(other_links(gaps, "seat")) == [3.0, 4.0, 1990.0, 2000.0, 2010.0]
