@@ -11,6 +11,9 @@ Lines that say their writer could not find a dependency (service discovery or DN
 :mod:`tools.analysis.discovery`) are neither patterns nor errors of the writer: they are left out
 of the templates and subtracted from its ERROR count (those in the sample; all of them unless
 the sample was cut), and a warning says how many there were.
+
+Rates are per minute the logs cover (:mod:`tools.log_coverage`), or per other line of the
+service where it wrote enough.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Annotated
 
 from pydantic import Field
@@ -39,6 +42,7 @@ from tools.concurrency import gather_all
 from tools.deps import Deps, configured
 from tools.evidence import EvidenceDraft, Source, TimeWindow, clip
 from tools.formatting import hhmm
+from tools.log_coverage import logged_minutes
 from tools.records import LogLevel, LogRecord
 from tools.reference import fallback_warning, no_baseline_warning, unhealthy_warning
 from tools.result import ToolResult, ToolStatus
@@ -66,44 +70,6 @@ def constant_phrase(template: str) -> str:
     runs = [part.strip(" :=,()[]") for part in _MASK.split(template)]
     best = max(runs, key=len, default="")
     return " ".join(best.split()[:8])
-
-
-COVERAGE_BUCKETS = 240  # at most; 15 s buckets for an hour
-GAP = timedelta(minutes=2)  # no line for longer than this: the logs were not there
-
-
-async def _logged_minutes(
-    logs: LogsBackend, window: TimeWindow | None, services: tuple[str, ...]
-) -> float:
-    """The minutes of ``window`` that logs cover: the time rates are per.
-
-    A rate over the whole window would be wrong where logs cover only part of it (a bundle
-    with a 35-minute metric window and 3 minutes of logs; a collector that stopped): 8 errors
-    in 2 logged minutes would read as 8 in 35. One histogram of every line finds the stretches
-    without any line longer than :data:`GAP` (a quiet service writes a line a minute; nothing
-    for minutes is missing data) and leaves them out, before the first line and after the
-    last too. At least one bucket, so a rate stays finite, where the period has a line at all:
-    none at all is no logged minute (the logs were not there: a recording that begins at the
-    incident had given the minutes before it no errors, and every pattern since read as new)."""
-    if window is None:
-        return 0.0
-    seconds = window.duration.total_seconds()
-    width = max(15.0, seconds / COVERAGE_BUCKETS)
-    histogram = await logs.histogram(
-        LogQuery(window=window, services=services), timedelta(seconds=width)
-    )
-    if not histogram.counts:
-        return 0.0  # no line at all: the logs were not there, not minutes without errors
-    lines = [total > 0 for total in histogram.totals()]
-    longest_quiet = max(1, int(GAP.total_seconds() // width))
-    covered, quiet, seen = 0, 0, False
-    for has_lines in lines:
-        if has_lines:
-            covered += 1 + (quiet if seen and quiet <= longest_quiet else 0)
-            quiet, seen = 0, True
-        else:
-            quiet += 1
-    return min(max(covered, 1) * width, seconds) / 60
 
 
 @tool(source="logs")
@@ -137,7 +103,7 @@ async def log_patterns(
         gather_all(*(logs.search(q) if q else _no_page() for q in warn_queries)),
         gather_all(*(logs.count_by_service(q) if q else _empty() for q in error_queries)),
         gather_all(*(logs.count_by_service(q) if q else _empty() for q in all_queries)),
-        gather_all(*(_logged_minutes(logs, w, services) for w in periods)),
+        gather_all(*(logged_minutes(logs, w, services) for w in periods)),
     )
     # services the reference is normal for: it has their lines, and no more errors than the
     # minutes before the incident (else it caught another incident: those minutes instead)
