@@ -54,7 +54,6 @@ from tools.analysis.code_path_events import MIN_SHARE_CHANGE
 from tools.analysis.surprise import (
     SIGNIFICANCE,
     change_score,
-    share_above,
     share_rose,
     smoothed_share,
     values_rose,
@@ -64,6 +63,7 @@ from tools.analysis.trace_periods import (
     PeriodStats,
     add_trace,
     call_taken_instead,
+    less_healthy,
 )
 from tools.records import Span
 
@@ -304,7 +304,7 @@ def analyze_traces(
     for spans in reference:
         if spans:
             add_trace(normal, spans)
-    unhealthy = _less_healthy(normal, before)
+    unhealthy = less_healthy(normal, before)
     in_reference = _sampled(normal) - unhealthy
     services = sorted(set(before.self_ms) | set(incident.self_ms) | set(incident.origin_traces))
     findings = {}
@@ -398,15 +398,3 @@ def _other_arms(
             found[(caller, callee)] = instead
             found.setdefault((caller, instead), callee)
     return found
-
-
-def _less_healthy(normal: PeriodStats, before: PeriodStats) -> set[str]:
-    """Services whose errors originate significantly more often in the reference period than
-    in the minutes before the incident: for them the reference is not normal behaviour (it
-    caught another incident), and the minutes before are their baseline instead."""
-    return {
-        service
-        for service, hits in normal.origin_traces.items()
-        if share_above(hits, normal.traces, before.origin_traces[service], before.traces)
-        and before.traces >= MIN_SAMPLES
-    }

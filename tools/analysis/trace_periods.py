@@ -1,8 +1,8 @@
 """Per-period statistics of traces: errors, time, calls, and which calls go together.
 
 Part of :mod:`tools.analysis.span_attribution`, which compares the periods (before the start,
-the incident, a reference) and says why each figure is what it is. One more rule lives here, as
-it reads only these counts: :func:`call_taken_instead`.
+the incident, a reference) and says why each figure is what it is. Two more rules live here, as
+they read only these counts: :func:`call_taken_instead`, :func:`less_healthy`.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from tools.analysis.failures_below import (
     origins_below,
     unanswered_callee,
 )
+from tools.analysis.surprise import share_above
 from tools.records import Span
 
 MIN_SAMPLES = 5
@@ -167,3 +168,15 @@ def call_taken_instead(
         if instead_normal > 0.5 and instead_incident >= instead_normal:
             return other
     return None
+
+
+def less_healthy(normal: PeriodStats, before: PeriodStats) -> set[str]:
+    """Services whose errors originate significantly more often in the reference period than
+    in the minutes before the incident: for them the reference is not normal behaviour (it
+    caught another incident), and the minutes before are their baseline instead."""
+    return {
+        service
+        for service, hits in normal.origin_traces.items()
+        if share_above(hits, normal.traces, before.origin_traces[service], before.traces)
+        and before.traces >= MIN_SAMPLES
+    }
