@@ -88,13 +88,12 @@ async def trace_attribution(
         *_confirmable_origins(analysis, traces, found_in),  # the first to go past the cap
     ]
     warnings = [] if unique else ["no traces in the window"]
+    # the services compared with the minutes before the start, not with a reference
+    uncompared = {f.service for f in analysis.services.values() if not f.reference}
     if unique and not analysis.baseline_traces and analysis.incident_traces:
-        uncompared = [f for f in analysis.services.values() if not f.reference]
         warnings += no_baseline_warning("traces", incident_start, len(uncompared))
     if reference is not None and unique:
-        services = analysis.services.values()
-        missing = {f.service for f in services if not f.reference}
-        missing -= set(analysis.unhealthy_reference)  # said below, with why
+        missing = uncompared - set(analysis.unhealthy_reference)  # said below, with why
         warnings += fallback_warning("traces", reference, missing, len(analysis.services))
         warnings += unhealthy_warning("traces", reference, analysis.unhealthy_reference)
     return ToolResult(

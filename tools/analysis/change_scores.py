@@ -180,15 +180,12 @@ def score_series(
     normal = _values(reference)[1] if reference is not None else np.empty(0)
     against_reference = len(normal) >= MIN_BASELINE
     if against_reference:
-        base = normal
+        # a reference thinner than the samples before the incident is more of normal, not all
+        base = np.concatenate([normal, base]) if len(base) > len(normal) else normal
     if len(base) < MIN_BASELINE or len(evaluation) < 1:
         return None
     group, usual = classify(series.metric)
     bad = bad or usual
-    before = vs[ts < baseline_end]
-    if against_reference and len(before) > len(normal):
-        # a reference thinner than the samples before the incident is more of normal, not all
-        base = np.concatenate([normal, before])
     median = float(np.median(base))
     spread = max(_spread(base), _floor(series.metric, median))
     z = (_rolling_median3(evaluation) - median) / spread
