@@ -4,9 +4,10 @@ change where there is none, printed.
     python bench/false_findings.py [--seeds N] [--nezha-root DIR]...
 
 The code-path test (``tools.analysis.code_paths``), calls that stop or start and the time on a
-call outside the callee's span (``tools.analysis.span_attribution``) each run at p ≤ 0.001 per
-comparison, with no correction for the hundreds of comparisons an incident makes; their tests
-account for how thin the normal sample is instead. A process that went away
+call outside the callee's span (``tools.analysis.span_attribution``), and the requests of two
+callers ending right after calling the same callee (``tools.analysis.ended_after``) each run
+at p ≤ 0.001 per comparison, with no correction for the hundreds of comparisons an incident
+makes; their tests account for how thin the normal sample is instead. A process that went away
 (``tools.analysis.change_scores.went_away``: CPU and memory both fell to under a quarter, each
 at robust z ≥ 3) is counted too, and so are the service graph's edges in the metrics
 (``tools.analysis.call_edges``: time outside the server that grew, calls that failed more,
@@ -52,6 +53,7 @@ from tools.analysis.call_edges import edge_changes  # noqa: E402
 from tools.analysis.change_scores import went_away  # noqa: E402
 from tools.analysis.code_path_events import MIN_SCORE  # noqa: E402
 from tools.analysis.code_paths import find_code_path_changes  # noqa: E402
+from tools.analysis.ended_after import stopped_after  # noqa: E402
 from tools.analysis.span_attribution import analyze_traces  # noqa: E402
 from tools.bundle.backends import BundleLogs, by_trace  # noqa: E402
 from tools.bundle.reader import Bundle, load_bundle  # noqa: E402
@@ -91,6 +93,7 @@ def span_findings(
             if f.error_score > 0
         ],
         "failures passed up": [f.service for f in services if f.failures_passed_up],
+        "ends after callee": sorted(stopped_after(analysis.edges)),
     }
 
 

@@ -24,6 +24,7 @@ from typing import Annotated
 
 from pydantic import Field
 
+from tools.analysis.ended_after import ended_after_score, ended_share, stopped_after
 from tools.analysis.span_attribution import (
     EdgeFinding,
     ServiceTraceFinding,
@@ -84,6 +85,7 @@ async def trace_attribution(
     found_in = after or window
     evidence = [
         *_service_evidence(analysis, traces, found_in),
+        *(_ended_after(c, e, traces, found_in) for c, e in stopped_after(analysis.edges).items()),
         *_edge_evidence(analysis, traces, found_in),
         *_confirmable_origins(analysis, traces, found_in),  # the first to go past the cap
     ]
@@ -229,6 +231,40 @@ def _edge_evidence(
         grouped.setdefault((edge.caller, edge.call_stopped), []).append(edge)
     out += [_calls(edges, stopped, traces, window) for (_, stopped), edges in grouped.items()]
     return out
+
+
+def _ended_after(
+    callee: str, edges: list[EdgeFinding], traces: TracesBackend, window: TimeWindow
+) -> EvidenceDraft:
+    """Callers whose requests now end right after their call to ``callee``, having stopped
+    calls they make when healthy (``tools.analysis.ended_after``)."""
+    info = traces.describe(TraceQuery(window=window, service=callee))
+    when = "in the reference period" if edges[0].reference else "before"
+    counts = "; ".join(
+        f"{e.caller} {e.baseline_last}/{e.baseline_through} traces {when} → "
+        f"{e.incident_last}/{e.incident_through}"
+        for e in edges[:MAX_CALLEES_NAMED]
+    )
+    lead = edges[0]
+    return EvidenceDraft(
+        key=f"traces:ended-after:{callee}",
+        source=Source.TRACES,
+        title=f"requests of {len(edges)} callers end right after calling {callee} ({counts})",
+        summary=(
+            f"{lead.caller}'s requests ended with its call to {callee} in "
+            f"{ended_share(lead, incident=False):.0%} of the {lead.baseline_through} sampled "
+            f"traces through it {when}, and in {ended_share(lead, incident=True):.0%} of "
+            f"{lead.incident_through} since the incident start "
+            f"({p_value_text(ended_after_score(lead))}); {len(edges)} callers stopped calls "
+            f"they make when healthy, right after calling {callee}: it answered them with a "
+            f"failure, though no span of it failed."
+        ),
+        query=info.text,
+        link=info.link,
+        window=window,
+        service=callee,
+        score=ended_after_score(lead),
+    )
 
 
 def _baseline(reference: bool, analysis: TraceAnalysis) -> str:

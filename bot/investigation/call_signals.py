@@ -25,7 +25,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from bot.investigation.signals import ServiceSignals, late_callers
+from bot.investigation.late_callers import late_callers
+from bot.investigation.signals import ServiceSignals
 from tools.analysis.call_edges import CallEdgeChange
 from tools.analysis.change_scores import SeriesChange, SignalGroup
 from tools.call_edge_changes import link_key

@@ -15,6 +15,7 @@ from typing import Any
 from bot.investigation.call_signals import add_call_edges, callees, cite_clients_side
 from bot.investigation.compact import compact_evidence, estimate_tokens
 from bot.investigation.confirmed_origins import without_unconfirmed_origins
+from bot.investigation.late_callers import cite_callers_side
 from bot.investigation.notes import helper_warnings, past_episodes_note, thin_reference_note
 from bot.investigation.progress import Progress
 from bot.investigation.question import LogSearch
@@ -28,7 +29,7 @@ from bot.investigation.scope import (
     incident_start,
     resolve_scope,
 )
-from bot.investigation.signals import cite_callers_side, collect
+from bot.investigation.signals import collect
 from bot.investigation.validate import validate_answer
 from bot.investigation.writer import FAULT_WORDS, hypothesis, write_answer
 from bot.llm.answer import render_statement

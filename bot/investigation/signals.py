@@ -17,7 +17,9 @@ share and a code path are comparable without weights fitted to a dataset:
   when none grew enough to be significant alone, what most of its ERROR lines in the incident
   say (``error_lines``);
 - ``trace_errors``: the rise of the share of traces whose errors originate in it (at 5 %
-  where its own ERROR lines rose significantly: :mod:`bot.investigation.confirmed_origins`);
+  where its own ERROR lines rose significantly: :mod:`bot.investigation.confirmed_origins`),
+  or of the traces of two callers that end right after calling it, their usual later calls
+  stopped (``tools.analysis.ended_after``: it failed them with no failing span; they react);
   ``trace_latency``: its critical-path self time; ``trace_network``: time on calls to it that
   neither side spent (the network or a queue on that edge), or on all of its own calls when
   only its calls slowed (:func:`caller_side`);
@@ -38,6 +40,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from bot.investigation.confirmed_origins import errors_rose, origin_score
+from bot.investigation.late_callers import caller_side
 from tools.analysis.change_scores import (
     Z_THRESHOLD,
     SeriesChange,
@@ -45,12 +48,11 @@ from tools.analysis.change_scores import (
     fell_to_a_quarter,
 )
 from tools.analysis.code_paths import CodePathChange
+from tools.analysis.ended_after import ended_share, stopped_after
 from tools.analysis.span_attribution import EdgeFinding, TraceAnalysis
-from tools.evidence import EvidenceDraft
 from tools.log_patterns import LogFindings
 from tools.recent_changes import proximity
 from tools.records import Change, LogLevel
-from tools.trace_attribution import gap_key
 
 # modality → its signals; a modality counts once, with its strongest signal
 MODALITIES: dict[str, tuple[str, ...]] = {
@@ -110,6 +112,9 @@ class ServiceSignals:
     own_error_lines: int = 0
     # its spans failed more often, but the errors originate below it (span attribution)
     failures_passed_up: bool = False
+    # its requests end right after a call to a service other callers' requests end after too
+    # (``tools.analysis.ended_after``): its calls that stopped are that callee's failure
+    stops_passed_up: bool = False
     # time on its calls, credited to it because it was late on its calls to everyone
     # (``caller_side``): its own process was slow, not a link
     late_caller: float = 0.0
@@ -145,7 +150,7 @@ class ServiceSignals:
         not their origin."""
         if self.own_error_lines:
             return False
-        return self.explained_error_lines > 0 or self.failures_passed_up
+        return self.explained_error_lines > 0 or self.failures_passed_up or self.stops_passed_up
 
     def modalities(self) -> dict[str, float]:
         """Each modality's strongest signal, 0..1; a reacting service's errors (its error
@@ -165,55 +170,6 @@ class ServiceSignals:
         they run (a span writing new error lines, or no longer its usual ones) where no call
         that failed below them explains the change."""
         return max(self.modalities()["traces"], squash(self.own_code_path))
-
-
-def caller_side(traces: TraceAnalysis) -> set[tuple[str, str]]:
-    """The slower edges (caller, callee) whose time outside the callee's spans is the
-    caller's: every service it calls (two or more) got slower there, and no other caller of
-    those callees saw it. Delay on a callee's network slows the calls into it from everyone;
-    delay on the caller's own network, or a caller starved of CPU that is late to send and
-    read, slows everything it calls, and only its calls. Another caller "saw it" when its calls
-    into the callee got at least half as much slower (in doublings): a delay on the callee's
-    network adds about the same time to every call into it, whoever makes it, where a starved
-    frontend's calls to a catalog went from 2 to 96 ms and a recommender's from 1.87 to 1.96 ms
-    (OnlineBoutique, 2022-08-23 12:01: significant, but not the same delay)."""
-    compared: dict[str, set[str]] = {}
-    slower: dict[str, dict[str, float]] = {}
-    for e in traces.edges:
-        if e.baseline_gap_ms is not None and e.incident_gap_ms is not None:
-            compared.setdefault(e.caller, set()).add(e.callee)
-        if e.gap_score > 0:
-            slower.setdefault(e.caller, {})[e.callee] = e.gap_score
-    return late_callers(compared, slower)
-
-
-def late_callers(
-    compared: dict[str, set[str]], slower: dict[str, dict[str, float]]
-) -> set[tuple[str, str]]:
-    """:func:`caller_side` on any record of calls: ``compared``, caller → the callees whose
-    time outside them was compared; ``slower``, caller → callee → doublings it grew by."""
-    into: dict[str, dict[str, float]] = {}
-    for caller, callees in slower.items():
-        for callee, size in callees.items():
-            into.setdefault(callee, {})[caller] = size
-    return {
-        (caller, callee)
-        for caller, callees in slower.items()
-        if len(callees) >= 2 and set(callees) == compared.get(caller)
-        for callee, size in callees.items()
-        if all(other == caller or seen < size / 2 for other, seen in into[callee].items())
-    }
-
-
-def cite_callers_side(
-    drafts: list[EvidenceDraft], traces: TraceAnalysis | None
-) -> list[EvidenceDraft]:
-    """``drafts`` with the time on each edge that :func:`caller_side` gives the caller cited
-    for the caller, whose signal it is: a candidate is listed only with evidence of its own."""
-    owners = {gap_key(c, e): c for c, e in caller_side(traces)} if traces is not None else {}
-    return [
-        d.model_copy(update={"service": owners[d.key]}) if d.key in owners else d for d in drafts
-    ]
 
 
 def _error_lines(logs: LogFindings | None) -> dict[str, tuple[int, int]]:
@@ -286,6 +242,12 @@ def stopped_call_effect(edge: EdgeFinding) -> float:
     if not edge.call_stopped:
         return 0.0
     return share_effect(edge.call_share(incident=False), edge.call_share(incident=True))
+
+
+def ended_after_effect(edge: EdgeFinding) -> float:
+    """Doublings by which the share of the traces through the caller that end with its call
+    to the callee rose (``tools.analysis.ended_after``)."""
+    return share_effect(ended_share(edge, incident=False), ended_share(edge, incident=True))
 
 
 def cpu_utilisation(metrics: list[SeriesChange]) -> dict[str, float]:
@@ -368,9 +330,16 @@ def collect(
             else:
                 s.error_words = True
     if traces is not None:
+        failed_callers = stopped_after(traces.edges)
+        passed_up = {e.caller for callers in failed_callers.values() for e in callers}
         for edge in traces.edges:  # a call no longer made: the caller's code path, cut short
             if effect := stopped_call_effect(edge):
-                of(edge.caller).cut_short_by(effect, explained=edge.stop_explained >= EXPLAINED)
+                explained = edge.stop_explained >= EXPLAINED or edge.caller in passed_up
+                of(edge.caller).cut_short_by(effect, explained=explained)
+        for callee, callers in failed_callers.items():  # it failed them, with no failing span
+            of(callee).bump("trace_errors", max(ended_after_effect(e) for e in callers))
+            for edge in callers:
+                of(edge.caller).stops_passed_up = True
         confirmed = errors_rose(logs)
         for finding in traces.services.values():
             s = of(finding.service)

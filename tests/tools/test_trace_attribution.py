@@ -6,6 +6,8 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 
+from tests.tools.analysis.test_ended_after import SPLIT
+from tests.tools.analysis.test_ended_after import incident_traces as _incident_traces
 from tools.analysis.span_attribution import EdgeFinding
 from tools.backends import QueryInfo, TraceQuery
 from tools.deps import Deps
@@ -304,3 +306,23 @@ async def test_an_origin_significant_at_five_percent_only_is_cited_saying_so() -
     assert "In 7 of 49 sampled traces" in origin.summary
     assert "Significant at 5 % only" in origin.summary
     assert origin.score == checkout.confirmable_error_score
+
+
+async def test_a_callee_two_callers_stop_after_is_cited_for_the_callee() -> None:
+    """The frontend's and the checkout's requests end at their call to the catalog (24 and 20
+    of 30, none before) and their later calls stopped: one item, the catalog's."""
+    shift = START.timestamp() - SPLIT
+    traces = [
+        [replace(s, start=s.start + shift) for s in trace] for trace in _incident_traces(24, 20)
+    ]
+    result = await ToolGateway(Deps(traces=_Traces(traces))).call(
+        trace_attribution, window=WINDOW, incident_start=START
+    )
+    (item,) = [e for e in result.evidence if e.key.startswith("traces:ended-after:")]
+    assert item.key == "traces:ended-after:catalog" and item.service == "catalog"
+    assert item.title == (
+        "requests of 2 callers end right after calling catalog "
+        "(frontend 0/30 traces before → 24/30; checkout 0/30 traces before → 20/30)"
+    )
+    assert "in 0% of the 30 sampled traces through it before, and in 80% of 30" in item.summary
+    assert item.summary.endswith("though no span of it failed.")

@@ -62,8 +62,8 @@ from tools.analysis.trace_periods import (
     MIN_SAMPLES,
     PeriodStats,
     add_trace,
-    call_taken_instead,
     less_healthy,
+    other_arms,
 )
 from tools.records import Span
 
@@ -197,6 +197,9 @@ class EdgeFinding:
     incident_with: int = 0
     # incident traces through the caller without this call in which a call below it failed
     incident_without_failed: int = 0
+    # traces through the caller whose last call it made went to this callee: baseline, incident
+    baseline_last: int = 0
+    incident_last: int = 0
     # the call stopped (or started) as the other arm of a choice the caller always made: the
     # call made instead (or the call it replaced); the input changed, not the code
     other_arm: str | None = None
@@ -341,7 +344,7 @@ def analyze_traces(
     slower_into = link_time.callees_slower_into(
         {e: (bases[e].gap_ms.get(e, []), incident.gap_ms.get(e, [])) for e in every_edge}
     )
-    arms = _other_arms(every_edge, bases, incident)
+    arms = other_arms(every_edge, bases, incident)
     for edge in every_edge:
         base = bases[edge]
         origins = incident.edge_origins.get(edge, Counter())
@@ -374,6 +377,8 @@ def analyze_traces(
                 incident_with=incident.edge_traces[edge],
                 incident_without_failed=incident.calls_failed_traces[edge[0]]
                 - incident.edge_calls_failed_traces[edge],
+                baseline_last=base.last_calls[edge],
+                incident_last=incident.last_calls[edge],
                 gap_rose=rose,
                 pooled=pooled,
                 other_arm=arms.get(edge),
@@ -382,19 +387,3 @@ def analyze_traces(
     return TraceAnalysis(
         before.traces, incident.traces, findings, edges, normal.traces, tuple(sorted(unhealthy))
     )
-
-
-def _other_arms(
-    edges: list[tuple[str, str]],
-    bases: dict[tuple[str, str], PeriodStats],
-    incident: PeriodStats,
-) -> dict[tuple[str, str], str]:
-    """Per edge whose calls stopped as the other arm of a choice (``call_taken_instead``):
-    the call made instead; and per edge made instead, the call it replaced."""
-    found: dict[tuple[str, str], str] = {}
-    for caller, callee in edges:
-        instead = call_taken_instead(bases[(caller, callee)], incident, caller, callee)
-        if instead is not None:
-            found[(caller, callee)] = instead
-            found.setdefault((caller, instead), callee)
-    return found

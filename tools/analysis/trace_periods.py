@@ -2,7 +2,8 @@
 
 Part of :mod:`tools.analysis.span_attribution`, which compares the periods (before the start,
 the incident, a reference) and says why each figure is what it is. Two more rules live here, as
-they read only these counts: :func:`call_taken_instead`, :func:`less_healthy`.
+they read only these counts: :func:`call_taken_instead` (per edge: :func:`other_arms`),
+:func:`less_healthy`.
 """
 
 from __future__ import annotations
@@ -58,6 +59,8 @@ class PeriodStats:
     edge_calls_failed_traces: Counter[tuple[str, str]] = field(default_factory=Counter)
     # (caller, callee, other callee), the callees in name order: traces with both calls
     call_pairs: Counter[tuple[str, str, str]] = field(default_factory=Counter)
+    # (caller, callee): traces in which the last call the caller made (by start) went to callee
+    last_calls: Counter[tuple[str, str]] = field(default_factory=Counter)
 
 
 def add_trace(stats: PeriodStats, spans: list[Span]) -> None:
@@ -70,6 +73,7 @@ def add_trace(stats: PeriodStats, spans: list[Span]) -> None:
     edge_critical: dict[tuple[str, str], float] = defaultdict(float)
     failed_below = failing_below(spans)
     unanswered: dict[str, float] = {}
+    last_call: dict[str, tuple[float, str]] = {}  # caller → (start, callee) of its latest
     for span, critical_ms in zip(spans, critical, strict=True):
         kids = children.get(span.span_id, [])
         if originates(span, failed_below):
@@ -93,6 +97,8 @@ def add_trace(stats: PeriodStats, spans: list[Span]) -> None:
             if callee and callee != span.service:
                 edge = (span.service, callee)
                 stats.calls[edge] += 1
+                if span.service not in last_call or span.start > last_call[span.service][0]:
+                    last_call[span.service] = (span.start, callee)
                 stats.gap_ms[edge].append(self_ms)
                 if kids:
                     stats.link_ms.append(self_ms)
@@ -105,6 +111,7 @@ def add_trace(stats: PeriodStats, spans: list[Span]) -> None:
         stats.self_ms[span.service].append(self_ms)
         service_critical[span.service] += critical_ms
     stats.origin_traces.update(origins_in_trace)
+    stats.last_calls.update((caller, callee) for caller, (_, callee) in last_call.items())
     for callee, waited_ms in unanswered.items():
         stats.unanswered_ms[callee].append(waited_ms)
     stats.failing_traces.update({span.service for span in spans if span.error})
@@ -180,3 +187,19 @@ def less_healthy(normal: PeriodStats, before: PeriodStats) -> set[str]:
         if share_above(hits, normal.traces, before.origin_traces[service], before.traces)
         and before.traces >= MIN_SAMPLES
     }
+
+
+def other_arms(
+    edges: list[tuple[str, str]],
+    bases: dict[tuple[str, str], PeriodStats],
+    incident: PeriodStats,
+) -> dict[tuple[str, str], str]:
+    """Per edge whose calls stopped as the other arm of a choice (``call_taken_instead``):
+    the call made instead; and per edge made instead, the call it replaced."""
+    found: dict[tuple[str, str], str] = {}
+    for caller, callee in edges:
+        instead = call_taken_instead(bases[(caller, callee)], incident, caller, callee)
+        if instead is not None:
+            found[(caller, callee)] = instead
+            found.setdefault((caller, instead), callee)
+    return found

@@ -15,8 +15,6 @@ import pytest
 from bot.investigation.signals import (
     MODALITIES,
     ServiceSignals,
-    caller_side,
-    cite_callers_side,
     code_path_effect,
     collect,
     distinctiveness,
@@ -26,11 +24,9 @@ from tools.analysis.change_scores import SeriesChange, SignalGroup, classify
 from tools.analysis.code_paths import CodePathChange, Kind
 from tools.analysis.log_templates import LogPattern, ServiceErrorBurst
 from tools.analysis.span_attribution import EdgeFinding, ServiceTraceFinding, TraceAnalysis
-from tools.evidence import EvidenceDraft, Source
 from tools.log_patterns import LogFindings
 from tools.recent_changes import proximity
 from tools.records import Change, LogLevel
-from tools.trace_attribution import gap_key
 
 START = datetime(2026, 3, 2, 9, 40, tzinfo=UTC)
 SERVICES = ("web", "api", "db", "cache")
@@ -525,41 +521,6 @@ def test_a_caller_late_on_all_its_calls_is_slow_itself_not_its_callees() -> None
     found = collect(None, None, TraceAnalysis(100, 100, {}, one), None, 0.0)
     assert found["route"].raw["trace_network"] > 0
     assert "trace_network" not in found.get("basic", ServiceSignals("basic")).raw
-
-
-def test_another_caller_sees_a_callee_s_delay_only_if_as_slowed_as_this_one() -> None:
-    """A starved frontend's calls to the catalog went from 2 to 96 ms outside the catalog's
-    spans, and the recommender's from 2 to 2.1 ms (OnlineBoutique, 2022-08-23 12:01): a
-    significant rise, but not the delay a slow catalog network adds to every call. The time is
-    still the frontend's; a recommender slowed at least half as much would keep it on the
-    catalog."""
-    starved = [_edge("frontend", c, 96.0) for c in ("catalog", "cart", "ads")]
-    slight = [*starved, _edge("recommender", "catalog", 2.1)]
-    found = collect(None, None, TraceAnalysis(100, 100, {}, slight), None, 0.0)
-    assert found["frontend"].raw["trace_network"] > 0
-    assert found["catalog"].raw["trace_network"] < 0.1  # the recommender's own slight rise
-    assert caller_side(TraceAnalysis(100, 100, {}, slight)) == {
-        ("frontend", c) for c in ("catalog", "cart", "ads")
-    }
-    seen = [*starved, _edge("recommender", "catalog", 40.0)]  # 2.7 doublings of the 3.9
-    assert ("frontend", "catalog") not in caller_side(TraceAnalysis(100, 100, {}, seen))
-
-
-def _traces_draft(key: str, service: str) -> EvidenceDraft:
-    return EvidenceDraft(
-        key=key, source=Source.TRACES, title=key, summary="", query="q", service=service
-    )
-
-
-def test_the_time_on_a_caller_s_side_is_cited_for_the_caller() -> None:
-    """A candidate is listed only with evidence of its own: the edges' time, which the traces
-    tool files under the callee, is the caller's evidence when the time is the caller's."""
-    starved = [_edge("frontend", c, 96.0) for c in ("catalog", "cart")]
-    drafts = [_traces_draft(gap_key("frontend", c), c) for c in ("catalog", "cart")]
-    other = _traces_draft("traces:origin:cart", "cart")
-    cited = cite_callers_side([*drafts, other], TraceAnalysis(100, 100, {}, starved))
-    assert [d.service for d in cited] == ["frontend", "frontend", "cart"]
-    assert cite_callers_side([*drafts, other], None) == [*drafts, other]
 
 
 def test_trace_findings_feed_errors_latency_and_network() -> None:

@@ -1,0 +1,38 @@
+"""A callee that fails its callers with no failing span (issue 11): two callers whose requests
+now end right after calling it (``tools.analysis.ended_after``) make it the candidate, and
+their stopped calls and errors its symptoms. Modelled on OnlineBoutique 2022-08-23 14:47 of the
+Nezha data: productcatalogservice answered with errors, the traces carry no status, and the
+frontend (its error ratio from nothing to 77 %, four calls stopped) had ranked first.
+"""
+
+from __future__ import annotations
+
+from bot.investigation.ranking import rank
+from bot.investigation.signals import collect
+from tests.bot.investigation.test_ranking import CLEAR, _evidence_for
+from tests.tools.analysis.test_ended_after import SPLIT, _incident
+from tools.analysis.change_scores import SignalGroup
+
+
+def test_the_callee_two_callers_stop_after_ranks_above_them() -> None:
+    found = collect(None, None, _incident(24, 20), None, SPLIT)
+    catalog, frontend, checkout = found["catalog"], found["frontend"], found["checkout"]
+    assert catalog.modalities()["traces"] > 0.9  # 0 → 80 % of the frontend's traces end there
+    assert frontend.stops_passed_up and frontend.reacting and frontend.own_cut_short == 0
+    assert checkout.reacting
+    frontend.bump("metrics", CLEAR)
+    frontend.metric_groups[SignalGroup.ERRORS] = CLEAR
+    evidence = _evidence_for("catalog", "frontend", "checkout")
+    ranked = rank(found, _incident(24, 20), evidence, 5)
+    assert ranked[0].service == "catalog"
+    assert next(r for r in ranked if r.service == "frontend").propagated
+
+
+def test_one_caller_stopping_after_a_call_keeps_the_stop_as_its_own() -> None:
+    """The checkout's own error return, right after its call to the payment, looks the same
+    from one caller: its cut stays its own and the callee gets nothing."""
+    found = collect(None, None, _incident(24, 0), None, SPLIT)
+    frontend = found["frontend"]
+    assert not frontend.stops_passed_up and not frontend.reacting
+    assert frontend.own_cut_short > 2
+    assert found["catalog"].raw.get("trace_errors", 0.0) == 0.0
