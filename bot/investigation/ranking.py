@@ -142,7 +142,10 @@ def fault_type(s: ServiceSignals) -> FaultType:
     # a change of its own right before comes first: a deploy that crash-loops is the deploy
     if norm["change"] > 0.5 and s.anomaly() > 1.0:
         return FaultType.BAD_DEPLOY
-    if s.outage or s.gone or (s.traffic_down >= 10 and norm["trace_errors"] > 0.5):
+    # traffic that fell to near nothing with errors in the traces is a dependency down, unless
+    # its own spans answered the calls its callers stopped after (they stopped calling it)
+    fell = s.traffic_down >= 10 and norm["trace_errors"] > 0.5 and not s.answered_failures
+    if s.outage or s.gone or fell:
         return FaultType.DEPENDENCY_OUTAGE
     groups = s.metric_groups
     # a slow link adds time outside the callee's spans and leaves its own as they were; when its

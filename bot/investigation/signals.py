@@ -95,6 +95,9 @@ class ServiceSignals:
     # nothing, as a process gone: ``change_scores.GONE_DOUBLINGS``); 0 for a smaller fall
     traffic_down: float = 0.0
     outage: bool = False
+    # callers' requests ended right after calling it, and its own spans answered those calls:
+    # its errors are answers it gave, not calls it was not there for (no outage)
+    answered_failures: bool = False
     gone: float = 0.0  # doublings its CPU and memory fell together: its process went away
     propagated: bool = False
     # what its new errors say: a failure in code (exception words), an error it answered with
@@ -337,7 +340,10 @@ def collect(
                 explained = edge.stop_explained >= EXPLAINED or edge.caller in passed_up
                 of(edge.caller).cut_short_by(effect, explained=explained)
         for callee, callers in failed_callers.items():  # it failed them, with no failing span
-            of(callee).bump("trace_errors", max(ended_after_effect(e) for e in callers))
+            failing = of(callee)
+            failing.bump("trace_errors", max(ended_after_effect(e) for e in callers))
+            own = traces.services.get(callee)
+            failing.answered_failures = own is not None and own.incident_self_ms is not None
             for edge in callers:
                 of(edge.caller).stops_passed_up = True
         confirmed = errors_rose(logs)

@@ -7,11 +7,13 @@ frontend (its error ratio from nothing to 77 %, four calls stopped) had ranked f
 
 from __future__ import annotations
 
-from bot.investigation.ranking import rank
+from bot.investigation.ranking import fault_type, rank
+from bot.investigation.report import FaultType
 from bot.investigation.signals import collect
 from tests.bot.investigation.test_ranking import CLEAR, _evidence_for
-from tests.tools.analysis.test_ended_after import SPLIT, _incident
+from tests.tools.analysis.test_ended_after import SPLIT, _incident, incident_traces
 from tools.analysis.change_scores import SignalGroup
+from tools.analysis.span_attribution import analyze_traces
 
 
 def test_the_callee_two_callers_stop_after_ranks_above_them() -> None:
@@ -36,3 +38,20 @@ def test_one_caller_stopping_after_a_call_keeps_the_stop_as_its_own() -> None:
     assert not frontend.stops_passed_up and not frontend.reacting
     assert frontend.own_cut_short > 2
     assert found["catalog"].raw.get("trace_errors", 0.0) == 0.0
+
+
+def test_a_callee_that_answered_the_calls_its_callers_stopped_after_is_no_outage() -> None:
+    """Its callers stop at their first call to it, so its traffic falls to under a quarter:
+    that is no dependency down while its own spans answered those calls (14:47 had read
+    ``dependency-outage``). Without a span of its own in the incident it is."""
+    answered = collect(None, None, _incident(24, 20), None, SPLIT)["catalog"]
+    answered.traffic_down = 20.0
+    assert answered.answered_failures and fault_type(answered) is FaultType.ERRORS
+    traces = [
+        [s for s in trace if s.service != "catalog" or s.start < SPLIT]
+        for trace in incident_traces(24, 20)
+    ]
+    silent = collect(None, None, analyze_traces(traces, SPLIT), None, SPLIT)["catalog"]
+    silent.traffic_down = 20.0
+    assert not silent.answered_failures
+    assert fault_type(silent) is FaultType.DEPENDENCY_OUTAGE
