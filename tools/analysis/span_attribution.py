@@ -49,11 +49,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 from tools.analysis import link_time
+from tools.analysis.call_shares import call_change, normal_share, share_at_callers_mix
 from tools.analysis.code_path_events import MIN_SCORE as MIN_CALL_SCORE
-from tools.analysis.code_path_events import MIN_SHARE_CHANGE
 from tools.analysis.surprise import (
     SIGNIFICANCE,
-    change_score,
     share_rose,
     smoothed_share,
     values_rose,
@@ -200,6 +199,9 @@ class EdgeFinding:
     # traces through the caller whose last call it made went to this callee: baseline, incident
     baseline_last: int = 0
     incident_last: int = 0
+    # the baseline's share of traces through the caller with the call, at the incident's mix
+    # of who called the caller (``call_shares.share_at_callers_mix``); None: with / through
+    baseline_mixed: float | None = None
     # the call stopped (or started) as the other arm of a choice the caller always made: the
     # call made instead (or the call it replaced); the input changed, not the code
     other_arm: str | None = None
@@ -216,15 +218,16 @@ class EdgeFinding:
         """How surprising the change of the share of traces through the caller that make
         this call is (``-log10`` of its beta-binomial tail, :func:`change_score`), when the share
         moved by :data:`MIN_SHARE_CHANGE` or more and both periods saw the caller in
-        :data:`MIN_SAMPLES` traces; else 0. A call that stops or starts: the caller took
-        another path (an exception before the call, a fallback, a new dependency)."""
-        if min(self.baseline_through, self.incident_through) < MIN_SAMPLES:
-            return 0.0
-        moved = self.call_share(incident=True) - self.call_share(incident=False)
-        if abs(moved) < MIN_SHARE_CHANGE:
-            return 0.0
-        return change_score(
-            self.baseline_with, self.baseline_through, self.incident_with, self.incident_through
+        :data:`MIN_SAMPLES` traces, against the baseline as it was and at the incident's mix of
+        who called the caller (``baseline_mixed``; :func:`tools.analysis.call_shares.call_change`,
+        the less surprising); else 0. A call that stops or starts: the caller took another path
+        (an exception before the call, a fallback, a new dependency)."""
+        return call_change(
+            self.baseline_with,
+            self.baseline_through,
+            self.baseline_mixed,
+            self.incident_with,
+            self.incident_through,
         )
 
     @property
@@ -250,12 +253,12 @@ class EdgeFinding:
         return self.incident_without_failed / without if without > 0 else 0.0
 
     def call_share(self, *, incident: bool) -> float:
-        through, made = (
-            (self.incident_through, self.incident_with)
-            if incident
-            else (self.baseline_through, self.baseline_with)
-        )
-        return made / through if through else 0.0
+        """Share of the traces through the caller that make this call; the baseline's is the
+        nearer the incident's of as it was and at the incident's mix of callers."""
+        now = self.incident_with / self.incident_through if self.incident_through else 0.0
+        if incident:
+            return now
+        return normal_share(self.baseline_with, self.baseline_through, self.baseline_mixed, now)
 
     @property
     def gap_score(self) -> float:
@@ -378,6 +381,7 @@ def analyze_traces(
                 incident_without_failed=incident.calls_failed_traces[edge[0]]
                 - incident.edge_calls_failed_traces[edge],
                 baseline_last=base.last_calls[edge],
+                baseline_mixed=share_at_callers_mix(base, incident, *edge),
                 incident_last=incident.last_calls[edge],
                 gap_rose=rose,
                 pooled=pooled,

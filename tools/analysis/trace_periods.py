@@ -61,6 +61,10 @@ class PeriodStats:
     call_pairs: Counter[tuple[str, str, str]] = field(default_factory=Counter)
     # (caller, callee): traces in which the last call the caller made (by start) went to callee
     last_calls: Counter[tuple[str, str]] = field(default_factory=Counter)
+    # (service, who called it: :func:`called_by`): traces through it; (caller, callee, who called
+    # the caller): those of them with the call
+    through_by_caller: Counter[tuple[str, str]] = field(default_factory=Counter)
+    with_by_caller: Counter[tuple[str, str, str]] = field(default_factory=Counter)
 
 
 def add_trace(stats: PeriodStats, spans: list[Span]) -> None:
@@ -123,6 +127,9 @@ def add_trace(stats: PeriodStats, spans: list[Span]) -> None:
     callees: dict[str, list[str]] = defaultdict(list)
     for caller, callee in sorted(edge_critical):
         callees[caller].append(callee)
+    called_from = called_by(spans)
+    stats.through_by_caller.update(called_from.items())
+    stats.with_by_caller.update((a, b, called_from.get(a, "")) for a, b in edge_critical)
     for caller, called in callees.items():
         stats.call_pairs.update(
             (caller, one, other) for i, one in enumerate(called) for other in called[i + 1 :]
@@ -131,6 +138,23 @@ def add_trace(stats: PeriodStats, spans: list[Span]) -> None:
         stats.critical_ms[service].append(ms)
     for edge, ms in edge_critical.items():
         stats.critical_gap_ms[edge].append(ms)
+
+
+def called_by(spans: list[Span]) -> dict[str, str]:
+    """Per service in the trace, who called it: the services of the spans its own spans hang
+    under (its callers' client spans, or their server spans), names joined in order; "" for the
+    service the request entered first."""
+    by_id = {span.span_id: span for span in spans}
+    callers: dict[str, set[str]] = defaultdict(set)
+    for span in spans:
+        parent = by_id.get(span.parent_id) if span.parent_id else None
+        if parent is None:
+            callers[span.service].add("")
+        elif parent.service != span.service:
+            callers[span.service].add(parent.service)
+        else:
+            callers.setdefault(span.service, set())
+    return {service: "+".join(sorted(names)) for service, names in callers.items()}
 
 
 def call_taken_instead(

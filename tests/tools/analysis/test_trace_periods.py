@@ -6,7 +6,12 @@ import pytest
 
 from tests.tools.analysis.spans import span
 from tools.analysis.span_attribution import EdgeFinding, analyze_traces
-from tools.analysis.trace_periods import PeriodStats, add_trace, call_taken_instead
+from tools.analysis.trace_periods import (
+    PeriodStats,
+    add_trace,
+    call_taken_instead,
+    called_by,
+)
 from tools.records import Span
 
 SPLIT = 1000.0
@@ -125,3 +130,19 @@ def test_answered_calls_and_the_longest_unanswered_one_per_trace_are_kept() -> N
     assert stats.answered_ms["price"] == [10]
     assert stats.unanswered_ms["price"] == [1500]
     assert stats.origin_traces["price"] == 1
+
+
+def asked_by(caller: str, trace: str, start: float, *callees: str) -> list[Span]:
+    """``caller`` (server span, then a client span) calling seat, which calls ``callees``."""
+    seat = _trace(trace, start, *callees)
+    head = [
+        span(trace, "in", None, caller, start, 20),
+        span(trace, "out", "in", caller, start, 15, kind="client"),
+    ]
+    root = seat[0]
+    return [*head, span(trace, root.span_id, "out", "seat", start, 10), *seat[1:]]
+
+
+def test_who_called_a_service_is_the_service_of_the_spans_its_own_hang_under() -> None:
+    spans = asked_by("travel", "t", 1, "order")
+    assert called_by(spans) == {"travel": "", "seat": "travel", "order": "seat"}
