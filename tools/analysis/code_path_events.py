@@ -10,6 +10,7 @@ Part of :mod:`tools.analysis.code_paths`, which says why each rule is what it is
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
@@ -42,15 +43,49 @@ def share_moved(
     incident, and the score of that move, when it is both large and surprising; else None."""
     normal_spans, incident_spans = index.counts[group][base], index.counts[group][INCIDENT]
     normal_with, incident_with = len(entry.spans[base]), len(entry.spans[INCIDENT])
-    moved = incident_with / incident_spans - normal_with / normal_spans
+    now = incident_with / incident_spans
+    moved = now - normal_with / normal_spans
     if moved == 0:
         return None
-    score = change_score(normal_with, normal_spans, incident_with, incident_spans)
+    # as it was, and at the incident's mix of callers where they differ (the less surprising)
+    normals = [normal_with / normal_spans]
+    if (mixed := share_at_callers_mix(index, group, base, entry.spans[base])) is not None:
+        normals.append(mixed)
+    moves = [now - normal for normal in normals]
+    if any(m * moved <= 0 for m in moves):
+        return None  # no move at the incident's mix of callers, or the other way
+    score = min(
+        change_score(round(normal * normal_spans), normal_spans, incident_with, incident_spans)
+        for normal in normals
+    )
     if score < MIN_SCORE:
         return None
-    if abs(moved) >= MIN_SHARE_CHANGE or _large_since(index, group, base, entry, moved > 0):
+    large = all(abs(m) >= MIN_SHARE_CHANGE for m in moves)
+    if large or _large_since(index, group, base, entry, moved > 0):
         return moved, score
     return None
+
+
+def share_at_callers_mix(
+    index: SpanIndex, group: int, base: int, showing: Collection[int]
+) -> float | None:
+    """The share of the group's ``base`` spans ``showing`` an event that normal would give at
+    the incident's mix of who called the service (``SpanIndex.who_called``; each caller's
+    normal share weighted by its incident spans, one normal saw in fewer than
+    :data:`MIN_SPANS` at the overall share), as for a call (``tools.analysis.call_shares``):
+    an operation does what its callers ask. ``None`` where one caller (the same) called it in
+    both periods: nothing to mix."""
+    incident = Counter(index.who_called(i) for i in index.incident[group])
+    normal = Counter(index.who_called(i) for i in index.members[group][base])
+    if len(incident) <= 1 and set(incident) == set(normal):
+        return None
+    shown = Counter(index.who_called(i) for i in showing)
+    overall = len(showing) / max(1, sum(normal.values()))
+    expected = sum(
+        n * (shown[who] / normal[who] if normal[who] >= MIN_SPANS else overall)
+        for who, n in incident.items()
+    )
+    return expected / sum(incident.values())
 
 
 def _large_since(

@@ -38,6 +38,8 @@ class SpanIndex:
         self._slowest: list[float | None] | None = None  # group → its slowest normal span
         self._by_start: dict[int, list[int]] = {}  # group → its incident spans by start
         self.changed: set[int] = set()  # incident spans that show a code-path change
+        self.members: list[list[list[int]]] = []  # group → period → its spans
+        self._callers: dict[int, str] = {}  # span → the service that called its service
 
     def add(self, span: Span, period: int) -> None:
         index = self.by_id[period == REFERENCE]
@@ -48,7 +50,9 @@ class SpanIndex:
         if group == len(self.counts):
             self.counts.append([0, 0, 0])
             self.incident.append([])
+            self.members.append([[], [], []])
         self.counts[group][period] += 1
+        self.members[group][period].append(len(self.spans))
         if period == INCIDENT:
             self.incident[group].append(len(self.spans))
         index[key] = len(self.spans)
@@ -62,6 +66,25 @@ class SpanIndex:
             spans = self.incident[group]
             self._by_start[group] = sorted(spans, key=lambda i: self.spans[i].start)
         return self._by_start[group]
+
+    def who_called(self, index: int) -> str:
+        """The service that called span ``index``'s service in its request: the first span of
+        another service above it (a caller's client or server span); "" where the trace begins
+        in its service or what is above it was not recorded."""
+        if index not in self._callers:
+            own = self.spans[index].service
+            ids = self.by_id[self.period[index] == REFERENCE]
+            span, found = self.spans[index], ""
+            for _ in range(len(self.spans)):  # up the trace; ids are unique, so it ends
+                above = ids.get((same_id(span.trace_id), same_id(span.parent_id or "")))
+                if above is None:
+                    break
+                span = self.spans[above]
+                if span.service != own:
+                    found = span.service
+                    break
+            self._callers[index] = found
+        return self._callers[index]
 
     def callee_failed(self, index: int) -> bool:
         """Whether something below incident span ``index`` explains a change in it: a failing

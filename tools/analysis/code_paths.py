@@ -31,7 +31,12 @@ texts is a logging helper's, not a statement, and is not used so. Nor is a line 
 stopped while the operation took the other arm of a choice it made in every normal span (an
 event never seen beside it, seen in most spans without it and in 30 % of all, not an error
 line: other input, not other code;
-``code_path_events.taken_instead``), and that arm's rise is no news either. A change is
+``code_path_events.taken_instead``), and that arm's rise is no news either. Nor is a share
+that moved only as the operation's callers did: an operation does what its callers ask, so each
+move must also be one at the incident's mix of who called the service
+(``code_path_events.share_at_callers_mix``, each caller's normal share weighted by its
+incident spans; the less surprising of the two comparisons counts), as for a call to another
+service (``tools.analysis.call_shares``). A change is
 reported when it is both
 
 * **surprising**: ``-log10`` of the tail of the incident count is at least :data:`MIN_SCORE`

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tools.analysis.code_path_events import (
     EventSpans,
+    share_at_callers_mix,
     share_moved,
     still_written,
     taken_instead,
@@ -71,3 +72,52 @@ def test_the_failure_path_or_a_rare_arm_is_no_choice_made_as_a_rule() -> None:
     hit = _event(normal[:30], [])
     miss = _event(normal[30:], incident)
     assert taken_instead(index, 0, BEFORE, hit, [hit, miss]) is None
+
+
+def _asked(index: SpanIndex, n: int, caller: str, period: int) -> int:
+    """A seat span under a client span of ``caller``; returns the seat span's index."""
+    trace, start = f"{n + 1:032x}", float(n)
+    index.add(Span(trace, f"{n + 1:015x}c", None, caller, "ask", start, 3.0, kind="client"), period)
+    seat = Span(trace, f"{n + 1:015x}s", f"{n + 1:015x}c", "seat", "left", start, 2.0)
+    index.add(seat, period)
+    return len(index.spans) - 1
+
+
+def _seat(travel: int, travel2: int, period: int, index: SpanIndex, first: int) -> list[int]:
+    """seat spans asked by travel (the first ``travel``) and by travel2."""
+    return [
+        _asked(index, first + i, "travel" if i < travel else "travel2", period)
+        for i in range(travel + travel2)
+    ]
+
+
+def test_who_called_a_span_is_the_first_service_above_it() -> None:
+    index = SpanIndex()
+    seat = _asked(index, 0, "travel", BEFORE)
+    assert index.who_called(seat) == "travel"
+    assert index.who_called(seat - 1) == ""  # travel's span: the request began there
+
+
+def test_a_line_written_less_because_its_callers_changed_is_no_change() -> None:
+    """seat writes "Get Order tickets" for the trains travel asks about (20 of 30 normal
+    spans, every one of travel's); travel failed before asking it, and 2 of 22 spans write it
+    since, both of them travel's: at the incident's mix of callers nothing changed."""
+    index = SpanIndex()
+    normal = _seat(20, 10, BEFORE, index, 0)
+    incident = _seat(2, 20, INCIDENT, index, 100)
+    line = _event(normal[:20], incident[:2])
+    assert share_at_callers_mix(index, 1, BEFORE, line.spans[BEFORE]) == 2 / 22
+    assert share_moved(index, 1, BEFORE, line) is None
+    index = SpanIndex()  # as many of travel's as travel2's since, none writing it: a change
+    normal = _seat(20, 10, BEFORE, index, 0)
+    _seat(10, 10, INCIDENT, index, 100)
+    stopped = _event(normal[:20], [])
+    assert share_at_callers_mix(index, 1, BEFORE, stopped.spans[BEFORE]) == 0.5
+    assert share_moved(index, 1, BEFORE, stopped) is not None
+
+
+def test_one_and_the_same_caller_in_both_periods_is_nothing_to_mix() -> None:
+    index = SpanIndex()
+    normal = _seat(20, 0, BEFORE, index, 0)
+    _seat(10, 0, INCIDENT, index, 100)
+    assert share_at_callers_mix(index, 1, BEFORE, set(normal[:10])) is None
