@@ -5,9 +5,9 @@ instrumentations mark only what threw inside their own process), a callee that a
 error leaves no failing span. Its callers do show it: they stop handling the request right after
 the call (an error check, a thrown status) and the calls they make after it in every normal
 request stop. On the Nezha OnlineBoutique day (2022-08-23, 14:47), a ``return`` fault in
-productcatalogservice left the frontend's requests ending at their call to it in 668 of 888
-traces (0 of 502 in the reference period), and the checkout's in 15 of 36 (0 of 18); their
-calls to the cart, the currency and the recommender stopped.
+productcatalogservice left the frontend's requests ending at their call to it in 668 of the
+bundle's 888 traces through it (0 of 502 in the reference period), and the checkout's in 15 of
+36 (0 of 18); their calls to the cart, the currency and the recommender stopped.
 
 One caller alone cannot say whose fault it is: it may have failed itself, on the answer, right
 after the call (an injected ``return`` in checkoutservice ended its requests at their call to
@@ -28,10 +28,9 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
-from tools.analysis.code_path_events import MIN_SCORE, MIN_SHARE_CHANGE
+from tools.analysis.call_shares import call_change
+from tools.analysis.code_path_events import MIN_SCORE
 from tools.analysis.span_attribution import EdgeFinding
-from tools.analysis.surprise import change_score
-from tools.analysis.trace_periods import MIN_SAMPLES
 
 MIN_CALLERS = 2  # callers that must stop after the same callee: one alone may be at fault itself
 CONFIRMING = -math.log10(0.05)  # the bar of the callers after the first (p <= 0.05)
@@ -40,16 +39,12 @@ CONFIRMING = -math.log10(0.05)  # the bar of the callers after the first (p <= 0
 def ended_after_score(edge: EdgeFinding) -> float:
     """How surprising the rise of the share of the traces through the caller whose last call
     went to this callee is (``-log10`` of its beta-binomial tail, as ``call_surprise``), when
-    that share rose by :data:`MIN_SHARE_CHANGE` or more and both periods saw the caller in
-    :data:`MIN_SAMPLES` traces; else 0."""
-    if min(edge.baseline_through, edge.incident_through) < MIN_SAMPLES:
+    that share rose by ``MIN_SHARE_CHANGE`` or more and both periods saw the caller in
+    ``MIN_SAMPLES`` traces (:func:`tools.analysis.call_shares.call_change`); else 0."""
+    if ended_share(edge, incident=True) <= ended_share(edge, incident=False):
         return 0.0
-    normal = edge.baseline_last / edge.baseline_through
-    now = edge.incident_last / edge.incident_through
-    if now - normal < MIN_SHARE_CHANGE:
-        return 0.0
-    return change_score(
-        edge.baseline_last, edge.baseline_through, edge.incident_last, edge.incident_through
+    return call_change(
+        edge.baseline_last, edge.baseline_through, None, edge.incident_last, edge.incident_through
     )
 
 
