@@ -75,8 +75,7 @@ def share_at_callers_mix(
     :data:`MIN_SPANS` at the overall share), as for a call (``tools.analysis.call_shares``):
     an operation does what its callers ask. ``None`` where one caller (the same) called it in
     both periods: nothing to mix."""
-    incident = Counter(index.who_called(i) for i in index.incident[group])
-    normal = Counter(index.who_called(i) for i in index.members[group][base])
+    incident, normal = index.callers_mix(group, INCIDENT), index.callers_mix(group, base)
     if len(incident) <= 1 and set(incident) == set(normal):
         return None
     shown = Counter(index.who_called(i) for i in showing)

@@ -7,6 +7,8 @@ Part of :mod:`tools.analysis.code_paths`, which says why each rule is what it is
 
 from __future__ import annotations
 
+from collections import Counter
+
 from tools.analysis.surprise import share_above
 from tools.records import Span
 
@@ -40,6 +42,7 @@ class SpanIndex:
         self.changed: set[int] = set()  # incident spans that show a code-path change
         self.members: list[list[list[int]]] = []  # group → period → its spans
         self._callers: dict[int, str] = {}  # span → the service that called its service
+        self._mix: dict[tuple[int, int], Counter[str]] = {}  # (group, period) → its callers
 
     def add(self, span: Span, period: int) -> None:
         index = self.by_id[period == REFERENCE]
@@ -85,6 +88,14 @@ class SpanIndex:
                     break
             self._callers[index] = found
         return self._callers[index]
+
+    def callers_mix(self, group: int, period: int) -> Counter[str]:
+        """How many of the group's spans of ``period`` each service called
+        (:meth:`who_called`), counted once per group and period."""
+        if (group, period) not in self._mix:
+            spans = self.members[group][period]
+            self._mix[(group, period)] = Counter(self.who_called(i) for i in spans)
+        return self._mix[(group, period)]
 
     def callee_failed(self, index: int) -> bool:
         """Whether something below incident span ``index`` explains a change in it: a failing
