@@ -20,8 +20,8 @@ two, the same direction in both).
 
 from __future__ import annotations
 
+from tools.analysis.callers_mix import least_surprise, share_at_mix
 from tools.analysis.code_path_events import MIN_SHARE_CHANGE
-from tools.analysis.surprise import change_score
 from tools.analysis.trace_periods import MIN_SAMPLES, PeriodStats
 
 
@@ -42,12 +42,9 @@ def share_at_callers_mix(
     if not through or not total:
         return None
     overall = normal.edge_traces[(caller, callee)] / through
-    expected = 0.0
-    for who, n in groups.items():
-        seen = normal.through_by_caller[(caller, who)]
-        made = normal.with_by_caller[(caller, callee, who)]
-        expected += n * (made / seen if seen >= MIN_SAMPLES else overall)
-    return expected / total
+    seen = {who: normal.through_by_caller[(caller, who)] for who in groups}
+    made = {who: normal.with_by_caller[(caller, callee, who)] for who in groups}
+    return share_at_mix(groups, seen, made, overall, MIN_SAMPLES)
 
 
 def normal_share(
@@ -81,10 +78,5 @@ def call_change(
         normals.append(mixed)
     if any(abs(now - normal) < MIN_SHARE_CHANGE for normal in normals):
         return 0.0
-    if len({now > normal for normal in normals}) > 1:
-        return 0.0  # fewer than as it was, more than at the incident's mix: no change
-    scores = (
-        change_score(round(n * baseline_through), baseline_through, incident_with, incident_through)
-        for n in normals
-    )
-    return min(scores)
+    score = least_surprise(normals, baseline_through, incident_with, incident_through)
+    return 0.0 if score is None else score  # None: fewer than as it was, more at the mix

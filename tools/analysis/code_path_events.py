@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
+from tools.analysis.callers_mix import least_surprise, share_at_mix
 from tools.analysis.change_point import run_start
 from tools.analysis.code_path_spans import INCIDENT, MIN_SPANS, SpanIndex
 from tools.analysis.surprise import SIGNIFICANCE, change_score
@@ -51,16 +52,10 @@ def share_moved(
     normals = [normal_with / normal_spans]
     if (mixed := share_at_callers_mix(index, group, base, entry.spans[base])) is not None:
         normals.append(mixed)
-    moves = [now - normal for normal in normals]
-    if any(m * moved <= 0 for m in moves):
-        return None  # no move at the incident's mix of callers, or the other way
-    score = min(
-        change_score(round(normal * normal_spans), normal_spans, incident_with, incident_spans)
-        for normal in normals
-    )
-    if score < MIN_SCORE:
-        return None
-    large = all(abs(m) >= MIN_SHARE_CHANGE for m in moves)
+    score = least_surprise(normals, normal_spans, incident_with, incident_spans)
+    if score is None or score < MIN_SCORE:
+        return None  # None: no move at the incident's mix of callers, or the other way
+    large = all(abs(now - normal) >= MIN_SHARE_CHANGE for normal in normals)
     if large or _large_since(index, group, base, entry, moved > 0):
         return moved, score
     return None
@@ -80,11 +75,7 @@ def share_at_callers_mix(
         return None
     shown = Counter(index.who_called(i) for i in showing)
     overall = len(showing) / max(1, sum(normal.values()))
-    expected = sum(
-        n * (shown[who] / normal[who] if normal[who] >= MIN_SPANS else overall)
-        for who, n in incident.items()
-    )
-    return expected / sum(incident.values())
+    return share_at_mix(incident, normal, shown, overall, MIN_SPANS)
 
 
 def _large_since(

@@ -58,17 +58,17 @@ def stopped_after(edges: Iterable[EdgeFinding]) -> dict[str, list[EdgeFinding]]:
     stops: dict[str, float] = {}
     for edge in edges:
         stops[edge.caller] = max(stops.get(edge.caller, 0.0), _stop_score(edge))
-    found: dict[str, list[EdgeFinding]] = {}
+    found: dict[str, list[tuple[float, EdgeFinding]]] = {}
     for edge in edges:
-        if edge.caller != edge.callee and _strength(edge, stops) >= CONFIRMING:
-            found.setdefault(edge.callee, []).append(edge)
+        # the weaker of the two counts: its requests end here, it stopped a call
+        strength = min(ended_after_score(edge), stops[edge.caller])
+        if edge.caller != edge.callee and strength >= CONFIRMING:
+            found.setdefault(edge.callee, []).append((strength, edge))
     out = {}
     for callee, callers in sorted(found.items()):
-        callers.sort(key=lambda e: (-_strength(e, stops), e.caller))
-        if len({e.caller for e in callers}) >= MIN_CALLERS and (
-            _strength(callers[0], stops) >= MIN_SCORE
-        ):
-            out[callee] = callers
+        callers.sort(key=lambda found: (-found[0], found[1].caller))
+        if len({e.caller for _, e in callers}) >= MIN_CALLERS and callers[0][0] >= MIN_SCORE:
+            out[callee] = [e for _, e in callers]
     return out
 
 
@@ -78,12 +78,6 @@ def _stop_score(edge: EdgeFinding) -> float:
     the caller always made (``EdgeFinding.other_arm``: other input, not a failure)."""
     fewer = edge.call_share(incident=True) < edge.call_share(incident=False)
     return edge.call_surprise if fewer and edge.other_arm is None else 0.0
-
-
-def _strength(edge: EdgeFinding, stops: dict[str, float]) -> float:
-    """The weaker of the two counts: the requests end after this call, the caller stopped a
-    call it makes when healthy."""
-    return min(ended_after_score(edge), stops.get(edge.caller, 0.0))
 
 
 def ended_share(edge: EdgeFinding, *, incident: bool) -> float:
