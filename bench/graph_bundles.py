@@ -1,6 +1,7 @@
-"""Bundles with the service graph derived from their spans, and nothing else but metrics: what a
+"""Bundles with only metrics and something derived from their spans: the service graph, what a
 team exporting the OpenTelemetry Collector's servicegraph connector (or a mesh's call figures)
-has in Prometheus without reading its traces (``tools.analysis.service_graph``)."""
+has in Prometheus without reading its traces (``tools.analysis.service_graph``); or a service
+map, who calls whom as a service catalogue lists it (``tools.service_map``)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from tools.analysis.call_edges import SERVER_LABEL
 from tools.analysis.service_graph import service_graph
 from tools.bundle.reader import load_bundle
 from tools.records import Span
+from tools.service_map import COLUMNS, FILE_NAME
 
 NOT_METRICS = ("logs.jsonl", "traces.jsonl", "changes.jsonl")  # what metrics-only bundles lack
 
@@ -55,4 +57,17 @@ def with_service_graph(bundle: Path, into: Path) -> Path:
     reference = loaded.reference
     if reference is not None and reference.spans and (into / "reference" / "metrics.csv").is_file():
         _append_graph(into / "reference" / "metrics.csv", reference.spans)
+    return into
+
+
+def with_service_map(bundle: Path, into: Path) -> Path:
+    """A copy of ``bundle`` at ``into`` with logs, traces and changes removed and a
+    ``service_map.csv`` of every caller → callee its spans (and its reference's) show."""
+    loaded = load_bundle(bundle)
+    shutil.copytree(bundle, into, ignore=shutil.ignore_patterns(*NOT_METRICS))
+    spans = [*(loaded.spans or []), *(loaded.reference.spans or [] if loaded.reference else [])]
+    pairs = sorted({(s.service, s.labels[SERVER_LABEL]) for s in service_graph(spans)})
+    if pairs:
+        with (into / FILE_NAME).open("w", encoding="utf-8", newline="") as handle:
+            csv.writer(handle, lineterminator="\n").writerows([COLUMNS, *pairs])
     return into

@@ -26,6 +26,9 @@ a model and without a postmortem index, so the figures measure the telemetry ran
   per client → server edge every 15 s, as the OpenTelemetry Collector's servicegraph connector
   exports them), what a team with that connector or a service mesh has without reading traces.
   (The demo's metrics carry a simulated service graph already.)
+- ``nezha[+reference]/metrics+map``: metrics only, with a ``service_map.csv`` of who calls whom
+  in each bundle's spans (``bench/graph_bundles.py``), what a team with a service catalogue
+  (or a mesh's configuration) but neither traces nor call metrics has.
 
 Labels: the engine never reads ``label.json`` (tests/bot/investigation/test_labels_unread.py);
 the bench reads it only after the case's investigation has returned.
@@ -56,7 +59,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.graph_bundles import NOT_METRICS, with_service_graph  # noqa: E402
+from bench.graph_bundles import NOT_METRICS, with_service_graph, with_service_map  # noqa: E402
 from bot.commands import investigate_bundle  # noqa: E402
 from bot.config import Settings, load_settings  # noqa: E402
 from bot.demo import FAULTS, generate_case  # noqa: E402
@@ -91,6 +94,7 @@ FAULT_TYPES: dict[str, tuple[str, ...]] = {
 MODALITIES = frozenset({"logs", "metrics", "traces", "change"})
 METRICS_ONLY = "metrics and the alert only (logs, traces, changes removed)"
 WITH_GRAPH = "metrics, the alert and the service graph derived from the spans (as the connector)"
+WITH_MAP = "metrics, the alert and a service map of who calls whom in the spans (as a catalogue)"
 
 
 def wanted_fault_type(label_fault: str) -> str | None:
@@ -236,6 +240,14 @@ def demo_cases(work: Path, seeds: int) -> list[Case]:
             demo = generate_case(work / "demo", fault, seed)
             cases.append(Case(demo.case_dir.name, demo.bundle_dir, demo.label_path, str(seed)))
     return cases
+
+
+def metrics_and_map(cases: list[Case], into: Path) -> list[Case]:
+    """Copies of ``cases`` with only their metrics and a service map of their spans' calls."""
+    return [
+        Case(c.name, with_service_map(c.bundle, into / c.name / "bundle"), c.label, c.group)
+        for c in cases
+    ]
 
 
 def metrics_and_graph(cases: list[Case], into: Path) -> list[Case]:
@@ -448,6 +460,8 @@ async def evaluate(args: argparse.Namespace, work: Path) -> tuple[list[Dataset],
             plans.append((Dataset(f"{name}/metrics-only", "nezha", METRICS_ONLY, False), only))
             graph = metrics_and_graph(cases, work / "metrics+graph" / name)
             plans.append((Dataset(f"{name}/metrics+graph", "nezha", WITH_GRAPH, False), graph))
+            mapped = metrics_and_map(cases, work / "metrics+map" / name)
+            plans.append((Dataset(f"{name}/metrics+map", "nezha", WITH_MAP, False), mapped))
     for number, root in enumerate(args.nezha_root):
         cases, referenced = held_out_cases(root, work / "held-out" / str(number))
         name = f"{root.name}{'+reference' if referenced else ''}"

@@ -15,7 +15,7 @@ Why it is shaped like this:
   of the same incident.
 * **Written in the words the next investigation searches with.** Its query is built from the
   alert, the top candidate's service and fault words and its evidence titles
-  (``bot.investigation.engine.similar_incident_query``); the document's root-cause and
+  (``bot.investigation.past_incidents.similar_incident_query``); the document's root-cause and
   detection sections carry exactly those, so a recurrence matches on words and on meaning.
 * **The cause is the title, not the alert.** The title opens every chunk (its context line),
   so whatever it names dominates matching. One alert has many causes: with the alert name in

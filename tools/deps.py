@@ -18,6 +18,7 @@ from tools.backends import (
     PostmortemSearch,
     TracesBackend,
 )
+from tools.service_map import ServiceMap
 from tools.settings import InvestigationSettings
 from tools.text import TextPipeline
 
@@ -45,6 +46,7 @@ class Deps:
     metrics_step: timedelta = timedelta(seconds=15)  # range-query resolution (metrics.step_s)
     unavailable: dict[str, str] = field(default_factory=dict)  # source → why it is missing
     text: TextPipeline = field(default_factory=TextPipeline)  # what leaves a tool goes through it
+    service_map: ServiceMap | None = None  # who may call whom, as declared (not measured)
 
     def client(self, source: SourceName) -> object | None:
         """The client serving ``source``, or ``None`` when it is not configured."""

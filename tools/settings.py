@@ -7,6 +7,7 @@ one ``Settings``.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 import re2
@@ -69,6 +70,12 @@ class InvestigationSettings(Section):
         le=MAX_WINDOW_MINUTES / 60,
         description="live backends: compare against the same window this long before (normal "
         "behaviour; 24 = the same time yesterday); null: against the minutes before the incident",
+    )
+    service_map: Path | None = Field(
+        default=None,
+        description="live backends: a CSV file (header caller,callee) of which services may call "
+        "which, for those whose calls neither traces nor service-graph metrics show "
+        "(tools/bundle/FORMAT.md, service_map.csv); a bundle carries its own",
     )
 
 

@@ -11,6 +11,8 @@ rcabot bundles.
   :mod:`bot.importers.nezha_kpis` says;
 - ``alerts.json``: a front-end symptom alert (see :mod:`bot.importers.nezha_alert`);
 - ``manifest.json``: name, source, window, services — nothing about the injected fault;
+- ``service_map.csv``: who may call whom, from the day's ``metric/dependency.csv`` where it
+  has one (:mod:`bot.importers.nezha_dependencies`);
 - ``reference/``: the day's fault-free phase in the same format, when the source has the
   upstream layout (``construct_data/<date>/`` beside ``rca_data/<date>/``; see
   :mod:`bot.importers.nezha_reference`). Without it the case says so in its warnings.
@@ -47,6 +49,7 @@ from bot.importers.nezha_alert import (
     fallback_symptom,
     latency_symptom,
 )
+from bot.importers.nezha_dependencies import read_dependencies, write_service_map
 from bot.importers.nezha_issues import Issues
 from bot.importers.nezha_layout import (
     EXPECTED,
@@ -170,11 +173,15 @@ def _import_tree(
         )
         # the reference is converted once into a staging directory beside the cases and
         # linked into each bundle; the staging copy goes when the day is done
+        dependencies = read_dependencies(day.root, day_issues := Issues())
         with tempfile.TemporaryDirectory(prefix=".reference-", dir=out_dir) as staging:
             reference, notes = _day_reference(day, phases, store, Path(staging))
+            notes += day_issues.as_tuple()
             for case in day_cases:
                 imported.append(
-                    _import_case(day, case, store, out_dir, before, after, reference, notes)
+                    _import_case(
+                        day, case, store, out_dir, (before, after), reference, notes, dependencies
+                    )
                 )
                 log.info("imported %s (%d warnings)", case.case_id, len(imported[-1].warnings))
     return imported
@@ -223,19 +230,20 @@ def _import_case(
     case: FaultCase,
     store: MetricStore,
     out_dir: Path,
-    before: timedelta,
-    after: timedelta,
+    around: tuple[timedelta, timedelta],
     reference: Reference | None,
-    reference_notes: list[str],
+    day_notes: list[str],
+    dependencies: list[tuple[str, str]],
 ) -> ImportedCase:
     issues = Issues()
+    before, after = around
     case_dir = out_dir / case.case_id
     bundle = case_dir / "bundle"
     if bundle.exists():
         shutil.rmtree(bundle)
     bundle.mkdir(parents=True)
     reference_dir = attach_reference(reference, bundle) if reference is not None else None
-    issues.extend(reference_notes)
+    issues.extend(day_notes)
     inject = case.inject_time.timestamp()
     minute = inject // 60 * 60
     valid = (minute - 60 - _SLACK_BEFORE_S, minute + 120 + _SLACK_AFTER_S)
@@ -274,6 +282,7 @@ def _import_case(
     stamps = [t for t in (logs.first, logs.last, traces.first, traces.last) if t is not None]
     window = (min([start, *stamps]), max([end, *stamps]))
     services = sorted(logs.services | traces.services | metric_services)
+    write_service_map(dependencies, services, bundle)
     _write_json(
         bundle / "manifest.json",
         _manifest(

@@ -15,8 +15,10 @@ from typing import Any
 from bot.investigation.call_signals import add_call_edges, callees, cite_clients_side
 from bot.investigation.compact import compact_evidence, estimate_tokens
 from bot.investigation.confirmed_origins import without_unconfirmed_origins
+from bot.investigation.declared_calls import declared_calls, declared_note
 from bot.investigation.late_callers import cite_callers_side
 from bot.investigation.notes import helper_warnings, past_episodes_note, thin_reference_note
+from bot.investigation.past_incidents import SIMILAR_K, seen_before, similar_incident_query
 from bot.investigation.progress import Progress
 from bot.investigation.question import LogSearch
 from bot.investigation.ranking import RankedService, rank
@@ -31,7 +33,7 @@ from bot.investigation.scope import (
 )
 from bot.investigation.signals import collect
 from bot.investigation.validate import validate_answer
-from bot.investigation.writer import FAULT_WORDS, hypothesis, write_answer
+from bot.investigation.writer import hypothesis, write_answer
 from bot.llm.answer import render_statement
 from bot.llm.model import ChatModel
 from bot.llm.writer import WriteLimits, stream_with_model
@@ -44,7 +46,6 @@ from tools.gateway import ToolGateway
 from tools.log_patterns import log_patterns
 from tools.metric_changes import metric_changes, without_past_episodes
 from tools.onsets import covered, log_onsets, trace_onsets
-from tools.postmortems import Hit
 from tools.recent_changes import recent_changes
 from tools.result import ToolResult
 from tools.search_logs import search_logs
@@ -82,41 +83,6 @@ def _status(result: ToolResult[Any]) -> SourceStatus:
 # Evidence numbered right after the candidates': log lines the question asked for, and past
 # incidents both retrievers agree resemble this one (see ``seen_before``).
 PRIORITY_KEYS = ("logs:search:", "postmortem:")
-SIMILAR_K = 3
-STRONG_RANK = 3  # a past incident is "seen before" when BM25 and embeddings both rank it this high
-# ... and its text is this alike (cosine, all-MiniLM-L6-v2): ranks alone say "most alike", which
-# in a small index (a team's first confirmed causes) is any document. Calibrated on the demo's
-# 6 faults × 6 (a confirmed cause vs. a recurrence with another seed): the same fault scored
-# 0.67-0.81, another fault 0.22-0.58.
-MIN_SIMILARITY = 0.6
-
-
-def similar_incident_query(
-    request: InvestigationRequest, ranked: list[RankedService], drafts: list[EvidenceDraft]
-) -> str:
-    """What to look for in past postmortems: the symptom, the top suspect and its findings."""
-    parts = [request.question, request.alert.summary if request.alert else ""]
-    if ranked:
-        top = ranked[0]
-        parts.append(f"{top.service}: {FAULT_WORDS[top.fault_type]}")
-        by_key = {d.key: d for d in drafts}
-        parts += [by_key[k].title for k in top.evidence_keys[:3] if k in by_key]
-    elif request.service:
-        parts.append(request.service)
-    return ". ".join(p for p in parts if p) or "incident"
-
-
-def seen_before(result: ToolResult[list[Hit]]) -> list[EvidenceDraft]:
-    """The postmortem evidence both retrievers rank near the top and that is close in meaning
-    (the rest is not cited)."""
-    strong = {
-        f"postmortem:{h.document.doc_id}"
-        for h in result.data or []
-        if (h.bm25_rank or STRONG_RANK + 1) <= STRONG_RANK
-        and (h.dense_rank or STRONG_RANK + 1) <= STRONG_RANK
-        and (h.similarity or 0.0) >= MIN_SIMILARITY
-    }
-    return [d for d in result.evidence if d.key in strong]
 
 
 def number_evidence(
@@ -313,9 +279,9 @@ async def _run(
         drafts = cite_callers_side(drafts, traces.data)
         drafts = cite_clients_side(drafts, calls.data, start.timestamp())
         graph = callees(calls.data or [], start.timestamp())
-        ranked = rank(
-            signals, traces.data, drafts, limits_.max_candidates, graph, scope.alert_service
-        )
+        declared = declared_calls(deps.service_map, traces.data, calls.data)
+        limit, alert_service = limits_.max_candidates, scope.alert_service
+        ranked = rank(signals, traces.data, drafts, limit, graph, alert_service, declared)
     yield Progress("stage", stage="postmortems")
     with watch.stage("postmortems"):
         past = await gateway.call(
@@ -361,6 +327,7 @@ async def _run(
     notes = [scope.reference_note] if scope.reference_note else []
     notes += thin_reference_note(scope.reference, scope.window, start)
     notes += past_episodes_note(metrics.data, start)
+    notes += declared_note(declared, deps.service_map)
     warnings = [
         *source_warnings,
         *notes,

@@ -13,8 +13,9 @@ The method (docs/ranking.md says why, with the figures):
    with a single loud series, and no one noisy modality can dominate.
 3. **Symptoms travel upstream.** In a call graph a fault in a callee shows in its callers'
    latency and errors. A service whose own spans look healthy while something it calls is at
-   least half as anomalous (in the traces' calls, or the service graph in the metrics) is
-   marked as propagating and scored at :data:`PROPAGATION_FACTOR`,
+   least half as anomalous (in the traces' calls, or the service graph in the metrics; where
+   neither measured its calls, a declared service map, and then its own log lines must be
+   quiet too) is marked as propagating and scored at :data:`PROPAGATION_FACTOR`,
    unless its own CPU, memory or a pool saturated (waiting on a callee uses none of them).
    A service no request was seen to reach (:func:`request_path`: not in any traced request
    nor in the service graph, and not the alert's) is off the path whose requests suffered,
@@ -50,6 +51,7 @@ CHANGE_WEIGHT = 1.0  # a change near the start counts as much as one more modali
 MIN_SCORE = 0.05
 MIN_CAUSE = 0.3  # a cause-type signal (0..1) this strong names the fault: about 0.5 doublings
 MIN_SYMPTOM = 0.2
+QUIET = 0.3  # a modality this unusual or less (about a quarter doubling) is the service's own
 # CPU used / its limit: from half on, a request waits for the CPU about as long as it runs on
 # it (a single-server queue at 50 % utilisation), so the CPU can have doubled its latency
 SATURATED = 0.5
@@ -222,21 +224,29 @@ def rank(
     limit: int,
     graph: Mapping[str, set[str]] | None = None,
     alert_service: str | None = None,
+    declared: Mapping[str, set[str]] | None = None,
 ) -> list[RankedService]:
     """Services ordered by combined score, each with its fault type and evidence keys.
     ``graph``: who calls whom from the metrics' service graph (client → servers), beside the
-    traces' calls; ``alert_service``: the service the alert is about (on the requests' path)."""
-    graph = graph or {}
+    traces' calls; ``alert_service``: the service the alert is about (on the requests' path);
+    ``declared``: who may call whom from a service map, for callers whose calls neither the
+    traces nor the service graph measured (``bot.investigation.declared_calls``)."""
+    graph, declared = graph or {}, declared or {}
+    calls = {c: set(graph.get(c, set())) | declared.get(c, set()) for c in {*graph, *declared}}
     base = {name: total(s) for name, s in signals.items()}
+    # a map that leaves a service out does not take it off the path: catalogues go stale
     path = request_path(traces, graph, alert_service)
     depth: dict[str, int] = {}  # services below each: fewer first among equal scores
     for name, s in signals.items():
-        below = _downstream(traces, graph, name)
+        below = _downstream(traces, calls, name)
         depth[name] = len(below)
         strongest_below = max((base.get(d, 0.0) for d in below), default=0.0)
-        # healthy own spans need own spans; without traces, its own calls measured as it made them
+        # healthy own spans need own spans; without traces, its own calls measured as it made
+        # them, or (calls only declared) its own log lines as quiet as its spans would be
         seen = _traced_in_incident(traces, name) or name in graph
-        own = s.own_trace_signal() < 0.3 and not _own_resources_rose(s)
+        if name in declared and not seen:
+            seen = s.modalities()["logs"] < QUIET
+        own = s.own_trace_signal() < QUIET and not _own_resources_rose(s)
         if strongest_below >= 0.5 * base[name] and own and below and seen:
             s.propagated = True
     by_service: dict[str, list[EvidenceDraft]] = {}

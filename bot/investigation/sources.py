@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -24,8 +25,11 @@ from tools.evidence import TimeWindow
 from tools.links import Links
 from tools.prometheus.settings import MetricsSettings
 from tools.records import Alert
+from tools.service_map import ServiceMap, read_service_map
 from tools.settings import TracesSettings
 from tools.text import TextPipeline
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,7 @@ def _served(bundle: Bundle, settings: Settings, load_ms: float) -> BundleSources
         limits=settings.investigation,
         unavailable={k: v for k, v in missing.items() if v},
         text=TextPipeline.from_settings(settings.redaction),
+        service_map=bundle.service_map,
     )
     return BundleSources(bundle, deps, load_ms, settings)
 
@@ -96,6 +101,17 @@ def with_stored_reference(
     return _served(unserved, sources.settings, sources.load_ms), references
 
 
+async def _declared_map(path: Path | None) -> ServiceMap | None:
+    """The service map the settings name (``investigation.service_map``); ConfigError when it
+    cannot be read, a warning per row skipped."""
+    if path is None:
+        return None
+    service_map, report = await asyncio.to_thread(read_service_map, path, error=ConfigError)
+    for warning in report.summary():
+        log.warning("investigation.service_map: %s", warning)
+    return service_map
+
+
 @asynccontextmanager
 async def configured_sources(settings: Settings) -> AsyncIterator[Deps]:
     """Backends from settings (Elasticsearch, Prometheus, Jaeger/Tempo); clients closed on exit.
@@ -119,6 +135,7 @@ async def configured_sources(settings: Settings) -> AsyncIterator[Deps]:
         metrics_step=timedelta(seconds=settings.metrics.step_s),
         unavailable={"changes": "no change-event source is configured for live backends"},
         text=TextPipeline.from_settings(settings.redaction),
+        service_map=await _declared_map(settings.investigation.service_map),
     )
     sections: dict[SourceName, LogsSettings | MetricsSettings | TracesSettings] = {
         "logs": settings.logs,

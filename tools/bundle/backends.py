@@ -23,7 +23,8 @@ from tools.backends import (
     TraceQuery,
     histogram_buckets,
 )
-from tools.bundle.reader import Bundle, SeriesKey, series_of
+from tools.bundle.metrics_file import SeriesKey, series_of
+from tools.bundle.reader import Bundle
 from tools.elasticsearch.settings import LogFields
 from tools.evidence import TimeWindow
 from tools.kql import kql

@@ -15,8 +15,7 @@ instead of failing the bundle: a reference is never required.
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -25,9 +24,10 @@ from typing import Any, TypeVar
 from tools.alerts import read_alertmanager_payload
 from tools.bundle import fields
 from tools.bundle.fields import LineError
+from tools.bundle.file_report import FileReport, fail_if_all_bad
 from tools.bundle.files import numbered_lines, parse_json, present, read_json
 from tools.bundle.manifest import check_manifest
-from tools.bundle.openmetrics import read_openmetrics
+from tools.bundle.metrics_file import check_unit, read_metrics
 from tools.bundle.reference import (
     DIRECTORY,
     NOT_READ,
@@ -36,49 +36,17 @@ from tools.bundle.reference import (
     declared_window,
     telemetry_window,
 )
-from tools.bundle.timestamps import parse_timestamp
 from tools.errors import BundleError
 from tools.evidence import TimeWindow
 from tools.records import Alert, Change, LogLevel, LogRecord, MetricSeries, Span, log_source
+from tools.service_map import FILE_NAME as SERVICE_MAP
+from tools.service_map import ServiceMap, read_service_map
 
 T = TypeVar("T")
-MAX_WARNINGS_PER_FILE = 20
 SPAN_KINDS = frozenset({"server", "client", "internal", "producer", "consumer"})
 CHANGE_KINDS = frozenset({"deploy", "rollback", "config", "flag", "scale", "infra"})
 
 __all__ = ["Bundle", "FileReport", "LineError", "Reference", "check_unit", "load_bundle"]
-
-
-@dataclass
-class FileReport:
-    """What reading one file found: how many lines were used and skipped, and why."""
-
-    name: str
-    read: int = 0
-    skipped: int = 0
-    warnings: list[str] = field(default_factory=list)
-    units: set[str] = field(default_factory=set)
-    clipped: list[int] = field(default_factory=lambda: [0])
-
-    def skip(self, line: int, reason: str) -> None:
-        self.skipped += 1
-        if len(self.warnings) < MAX_WARNINGS_PER_FILE:
-            self.warnings.append(f"{self.name}:{line}: {reason}")
-
-    def summary(self) -> list[str]:
-        out = list(self.warnings)
-        hidden = self.skipped - len(self.warnings)
-        if hidden > 0:
-            out.append(f"{self.name}: {hidden} more bad lines skipped")
-        out.extend(
-            f"{self.name}: timestamps given in epoch {unit}; converted to seconds"
-            for unit in sorted(self.units)
-        )
-        if self.clipped[0]:
-            out.append(
-                f"{self.name}: {self.clipped[0]} texts clipped to {fields.MAX_TEXT} characters"
-            )
-        return out
 
 
 @dataclass
@@ -92,6 +60,7 @@ class Bundle:
     changes: list[Change] | None
     files: list[FileReport]
     reference: Reference | None = None  # the healthy period in reference/, when usable
+    service_map: ServiceMap | None = None  # who may call whom (service_map.csv)
     reference_warnings: list[str] = field(default_factory=list)
 
     @property
@@ -149,6 +118,7 @@ def load_bundle(path: Path) -> Bundle:
             "traces.jsonl, alerts.json, changes.jsonl); see tools/bundle/FORMAT.md"
         )
     bundle = Bundle(path, manifest, logs, metrics, spans, alerts, changes, files)
+    bundle.service_map = _read_service_map(path / SERVICE_MAP, files)
     bundle.reference, bundle.reference_warnings = _read_reference(path / DIRECTORY)
     return bundle
 
@@ -159,7 +129,7 @@ def _read_telemetry(
     logs = _read_jsonl(path / "logs.jsonl", _log_record, files)
     if logs is not None:
         logs.sort(key=lambda r: r.ts)
-    return logs, _read_metrics(path, files), _read_jsonl(path / "traces.jsonl", _span, files)
+    return logs, read_metrics(path, files), _read_jsonl(path / "traces.jsonl", _span, files)
 
 
 def _read_reference(directory: Path) -> tuple[Reference | None, list[str]]:
@@ -187,6 +157,14 @@ def _read_reference(directory: Path) -> tuple[Reference | None, list[str]]:
     if window is None:
         return None, [*warnings, f"{where} not used: it holds no timestamped telemetry"]
     return Reference(directory, manifest, logs, metrics, spans, window), warnings
+
+
+def _read_service_map(path: Path, files: list[FileReport]) -> ServiceMap | None:
+    if not present(path):
+        return None
+    service_map, report = read_service_map(path)
+    files.append(report)
+    return service_map
 
 
 def _read_manifest(path: Path) -> dict[str, Any]:
@@ -232,14 +210,8 @@ def _read_jsonl(
         except ValueError as exc:  # LineError, a bad timestamp, bad JSON
             report.skip(number, str(exc))
     report.read = len(out)
-    _fail_if_all_bad(path, report)
+    fail_if_all_bad(path, report)
     return out
-
-
-def _fail_if_all_bad(path: Path, report: FileReport) -> None:
-    if report.read == 0 and report.skipped > 0:
-        first = report.warnings[0] if report.warnings else ""
-        raise BundleError(f"{path}: every line is bad ({report.skipped} lines); first: {first}")
 
 
 def _log_record(obj: dict[str, Any], report: FileReport) -> LogRecord:
@@ -291,118 +263,3 @@ def _change(obj: dict[str, Any], report: FileReport) -> Change:
         author=fields.optional(obj, "author"),
         link=fields.optional(obj, "link", fields.MAX_LINK),
     )
-
-
-def check_unit(metric: str, value: float) -> None:
-    """Raise :class:`LineError` for a value that cannot be in the unit the name states."""
-    if value != value:  # NaN: a gap, not an error
-        return
-    if not abs(value) <= fields.MAX_VALUE:
-        raise LineError(f"{metric} value {value} is not a usable number")
-    if metric.endswith("_ratio") and not -1e-9 <= value <= 1 + 1e-9:
-        raise LineError(f"{metric} must be a ratio in [0, 1], got {value} (a percentage?)")
-    if metric.endswith(("_seconds", "_bytes", "_per_second")) and value < 0:
-        raise LineError(f"{metric} cannot be negative, got {value}")
-
-
-def _read_metrics(path: Path, files: list[FileReport]) -> list[MetricSeries] | None:
-    csv_path, om_path = path / "metrics.csv", path / "metrics.om"
-    has_csv, has_om = present(csv_path), present(om_path)
-    if not has_csv and not has_om:
-        return None
-    points: dict[SeriesKey, list[tuple[float, float]]] = {}
-    if has_csv:
-        report = FileReport(csv_path.name)
-        files.append(report)
-        _read_metrics_csv(csv_path, report, points)
-        _fail_if_all_bad(csv_path, report)
-    if has_om:
-        report = FileReport(om_path.name)
-        files.append(report)
-        for number, sample in read_openmetrics(om_path, report.skip):
-            try:
-                check_unit(sample.metric, sample.value)
-            except LineError as exc:
-                report.skip(number, str(exc))
-                continue
-            labels = tuple(sorted(sample.labels.items()))
-            points.setdefault((sample.metric, sample.service, labels), []).append(
-                (sample.timestamp, sample.value)
-            )
-            report.read += 1
-        _fail_if_all_bad(om_path, report)
-    return series_of(points)
-
-
-SeriesKey = tuple[str, str, tuple[tuple[str, str], ...]]  # metric, service, sorted labels
-
-
-def series_of(points: Mapping[SeriesKey, list[tuple[float, float]]]) -> list[MetricSeries]:
-    """One :class:`MetricSeries` per key, its samples in time order (sorted in place)."""
-    out: list[MetricSeries] = []
-    for (metric, service, labels), samples in sorted(points.items()):
-        samples.sort()
-        out.append(
-            MetricSeries(
-                metric=metric,
-                service=service,
-                timestamps=tuple(t for t, _ in samples),
-                values=tuple(v for _, v in samples),
-                labels=MappingProxyType(dict(labels)),
-            )
-        )
-    return out
-
-
-def _read_metrics_csv(
-    path: Path,
-    report: FileReport,
-    points: dict[SeriesKey, list[tuple[float, float]]],
-) -> None:
-    reader = csv.reader(line for _, line in numbered_lines(path, report.skip))
-    required = ("timestamp", "service", "metric", "value")
-    try:
-        header = next(reader, None)
-    except csv.Error as exc:
-        raise BundleError(f"{path}:1: bad header: {exc}") from exc
-    if header is None or any(col not in header for col in required):
-        shown = None if header is None else [h[:40] for h in header[:20]]
-        raise BundleError(f"{path}:1: header must contain {', '.join(required)}; got {shown}")
-    index = {name: i for i, name in enumerate(header)}
-    extra = [name for name in header if name not in required]
-    # every series shares the same few sampling instants: each is parsed once
-    stamps: dict[str, tuple[float, str | None]] = {}
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:  # e.g. a field over csv.field_size_limit()
-            report.skip(reader.line_num, f"bad CSV ({exc})")
-            continue
-        number = reader.line_num
-        if not row:
-            continue
-        try:
-            if len(row) != len(header):
-                raise LineError(f"expected {len(header)} columns, got {len(row)}")
-            stamp = row[index["timestamp"]]
-            if stamp not in stamps:
-                moment, unit = parse_timestamp(stamp)
-                stamps[stamp] = (moment.timestamp(), unit)
-            at, unit = stamps[stamp]
-            if unit:
-                report.units.add(unit)
-            metric, service = row[index["metric"]], row[index["service"]]
-            if not metric or not service:
-                raise LineError("empty metric or service")
-            if len(metric) > fields.MAX_NAME or len(service) > fields.MAX_NAME:
-                raise LineError(f"metric or service name over {fields.MAX_NAME} characters")
-            value = fields.number(row[index["value"]], "value", nan_ok=True)
-            check_unit(metric, value)
-        except ValueError as exc:  # LineError, a bad timestamp
-            report.skip(number, str(exc))
-            continue
-        labels = tuple(sorted((k, row[index[k]][: fields.MAX_ID]) for k in extra if row[index[k]]))
-        points.setdefault((metric, service, labels), []).append((at, value))
-        report.read += 1

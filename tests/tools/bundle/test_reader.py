@@ -171,3 +171,19 @@ def test_level_aliases() -> None:
     assert LogLevel.parse("Warning") is LogLevel.WARN
     assert LogLevel.parse("CRITICAL") is LogLevel.FATAL
     assert LogLevel.parse("err") is LogLevel.ERROR
+
+
+def test_a_service_map_is_read_with_the_bundle(tmp_path: Path) -> None:
+    small_incident(tmp_path)
+    (tmp_path / "service_map.csv").write_text("caller,callee\nweb,api\napi,\napi,db\n")
+    bundle = load_bundle(tmp_path)
+    assert bundle.service_map is not None
+    assert bundle.service_map.calls == {"web": {"api"}, "api": {"db"}}
+    assert bundle.warnings == ["service_map.csv:3: empty caller or callee"]
+
+
+def test_a_service_map_that_is_none_fails_the_bundle_naming_it(tmp_path: Path) -> None:
+    small_incident(tmp_path)
+    (tmp_path / "service_map.csv").write_text("from,to\nweb,api\n")
+    with pytest.raises(BundleError, match=r"service_map\.csv:1: header must contain caller"):
+        load_bundle(tmp_path)

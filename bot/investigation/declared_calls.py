@@ -1,0 +1,58 @@
+"""The declared service map, where nothing measured a service's calls.
+
+The ranking discounts a caller whose only anomaly is waiting on something below it
+(``bot.investigation.ranking``), and needs to know what is below. Measurements say it: the
+traces' calls, and the service graph in the metrics (who waited on whom). A service map
+(``tools.service_map``) only says who *may* call whom; a measured call graph is better
+evidence, since it shows which calls the incident's requests made and which of them changed.
+So a service's declared callees count only where neither measured its calls: it has no span
+of its own in the traces (in the incident or normally), and no call of its is a series of the
+service graph. With metrics alone (OnlineBoutique's 2022-08-22 in the Nezha data has no traces)
+the map is then the only call graph there is: without it, a frontend whose error ratio rose
+because the checkout it calls threw ranked above the checkout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from tools.analysis.call_edges import CallEdgeChange
+from tools.analysis.span_attribution import TraceAnalysis
+from tools.service_map import ServiceMap
+
+MAX_NAMED = 5  # services named in the note, then a count
+
+
+def declared_calls(
+    service_map: ServiceMap | None,
+    traces: TraceAnalysis | None,
+    edges: Iterable[CallEdgeChange] | None,
+) -> dict[str, set[str]]:
+    """Caller → its callees in ``service_map``, for each caller whose calls neither the traces
+    nor the service graph measured."""
+    if service_map is None:
+        return {}
+    measured = {edge.client for edge in edges or ()}
+    if traces is not None:
+        measured |= set(traces.services) | {edge.caller for edge in traces.edges}
+    return {
+        caller: set(callees)
+        for caller, callees in service_map.calls.items()
+        if caller not in measured
+    }
+
+
+def declared_note(declared: dict[str, set[str]], service_map: ServiceMap | None) -> list[str]:
+    """Say which services' calls came from the map: what is below them was declared, not
+    seen, so the discount of a caller as its callee's symptom rests on the map."""
+    if not declared or service_map is None:
+        return []
+    names = sorted(declared)
+    more = len(names) - MAX_NAMED
+    shown = ", ".join(names[:MAX_NAMED]) + (f" and {more} more" if more > 0 else "")
+    return [
+        f"no trace or service-graph series shows the calls of {shown}: what they call is "
+        f"taken from the service map {Path(service_map.source).name or '(unnamed)'}, which "
+        "says who may call whom, not who waited on whom"
+    ]

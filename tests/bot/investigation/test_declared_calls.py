@@ -1,0 +1,42 @@
+"""A declared service map counts only for callers whose calls nothing measured: a measured
+call graph shows which calls the incident's requests made and which changed; a map only which
+may be made."""
+
+from __future__ import annotations
+
+from bot.investigation.declared_calls import declared_calls
+from tests.bot.investigation.test_call_signals import edge
+from tests.bot.investigation.test_ranking import calls
+from tools.service_map import ServiceMap
+
+MAP = ServiceMap.of(
+    [("frontend", "checkout"), ("frontend", "cart"), ("checkout", "payments"), ("cart", "db")]
+)
+
+
+def test_without_measurements_the_whole_map_counts() -> None:
+    assert declared_calls(MAP, None, None) == {
+        "frontend": {"checkout", "cart"},
+        "checkout": {"payments"},
+        "cart": {"db"},
+    }
+
+
+def test_a_traced_caller_s_calls_are_its_spans_not_the_map() -> None:
+    """A service that recorded spans has its calls in the traces (none, where it called
+    nothing): they say what it waited on, the map does not."""
+    traces = calls(("frontend", "cart"), untraced=("cart",))
+    found = declared_calls(MAP, traces, None)
+    assert found == {"checkout": {"payments"}, "cart": {"db"}}
+    found = declared_calls(MAP, calls(("web", "checkout")), None)
+    assert "checkout" not in found and "frontend" in found
+
+
+def test_a_client_in_the_service_graph_has_its_calls_measured() -> None:
+    """An edge in the metrics' service graph, changed or not, measures its client's calls."""
+    found = declared_calls(MAP, None, [edge("cart", "db")])
+    assert found == {"frontend": {"checkout", "cart"}, "checkout": {"payments"}}
+
+
+def test_no_map_declares_nothing() -> None:
+    assert declared_calls(None, None, [edge("cart", "db")]) == {}
