@@ -33,7 +33,7 @@ from types import MappingProxyType
 
 from tools.bundle.fields import MAX_NAME
 from tools.bundle.file_report import FileReport
-from tools.bundle.files import numbered_lines, present
+from tools.bundle.files import numbered_lines, parsed_rows, present
 from tools.errors import BundleError, RcabotError
 
 FILE_NAME = "service_map.csv"
@@ -96,14 +96,7 @@ def _edges(path: Path, report: FileReport, error: type[RcabotError]) -> Iterator
     if any(name not in header for name in COLUMNS):
         raise error(f"{path}:1: header must contain caller,callee; got {header[:10]}")
     caller_at, callee_at = header.index("caller"), header.index("callee")
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            report.skip(reader.line_num, f"bad CSV ({exc})")
-            continue
+    for row in parsed_rows(reader, report.skip):
         if not any(cell.strip() for cell in row):
             continue
         try:

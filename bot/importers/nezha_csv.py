@@ -7,6 +7,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from bot.importers.nezha_issues import Issues
+from tools.bundle.files import parsed_rows
 
 
 def csv_rows(
@@ -32,14 +33,7 @@ def csv_rows(
             issues.skip(name, 1, f"header lacks {', '.join(missing)}; file skipped")
             return
         order = [header.index(c) for c in columns]
-        while True:
-            try:
-                row = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:
-                issues.skip(name, reader.line_num, f"malformed CSV row ({exc})")
-                continue
+        for row in parsed_rows(reader, lambda line, why: issues.skip(name, line, why)):
             if not row:
                 continue
             if len(row) != len(header):

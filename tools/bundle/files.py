@@ -8,6 +8,7 @@ read into memory whole; a UTF-8 byte-order mark is ignored; undecodable bytes be
 
 from __future__ import annotations
 
+import csv
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -58,6 +59,20 @@ def numbered_lines(path: Path, skip: Callable[[int, str], None]) -> Iterator[tup
             except OSError as exc:
                 raise BundleError(f"{path}:{number}: cannot be read: {exc}") from exc
             yield number, line
+
+
+def parsed_rows(reader: Any, skip: Callable[[int, str], None]) -> Iterator[list[str]]:
+    """Each row a ``csv.reader`` gives; one it cannot parse (a field over the size limit, a
+    stray quote in strict mode) is reported through ``skip`` with its line and passed over."""
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            skip(reader.line_num, f"bad CSV ({exc})")
+            continue
+        yield row
 
 
 def parse_json(text: str) -> Any:

@@ -11,7 +11,7 @@ from types import MappingProxyType
 from tools.bundle import fields
 from tools.bundle.fields import LineError
 from tools.bundle.file_report import FileReport, fail_if_all_bad
-from tools.bundle.files import numbered_lines, present
+from tools.bundle.files import numbered_lines, parsed_rows, present
 from tools.bundle.openmetrics import read_openmetrics
 from tools.bundle.timestamps import parse_timestamp
 from tools.errors import BundleError
@@ -97,14 +97,7 @@ def _read_metrics_csv(
     extra = [name for name in header if name not in required]
     # every series shares the same few sampling instants: each is parsed once
     stamps: dict[str, tuple[float, str | None]] = {}
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:  # e.g. a field over csv.field_size_limit()
-            report.skip(reader.line_num, f"bad CSV ({exc})")
-            continue
+    for row in parsed_rows(reader, report.skip):  # e.g. a field over csv.field_size_limit()
         number = reader.line_num
         if not row:
             continue
