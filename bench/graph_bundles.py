@@ -16,7 +16,8 @@ from tools.bundle.reader import load_bundle
 from tools.records import Span
 from tools.service_map import COLUMNS, FILE_NAME
 
-NOT_METRICS = ("logs.jsonl", "traces.jsonl", "changes.jsonl")  # what metrics-only bundles lack
+# what metrics-only bundles lack (a service map too: its own variant adds it)
+NOT_METRICS = ("logs.jsonl", "traces.jsonl", "changes.jsonl", "service_map.csv")
 
 
 def _stamp(t: float) -> str:
@@ -61,12 +62,16 @@ def with_service_graph(bundle: Path, into: Path) -> Path:
 
 
 def with_service_map(bundle: Path, into: Path) -> Path:
-    """A copy of ``bundle`` at ``into`` with logs, traces and changes removed and a
-    ``service_map.csv`` of every caller → callee its spans (and its reference's) show."""
+    """A copy of ``bundle`` at ``into`` with logs, traces and changes removed and a service
+    map: the bundle's own ``service_map.csv`` where it has one (Nezha's OnlineBoutique days
+    ship one), else every caller → callee its spans (and its reference's) show."""
     loaded = load_bundle(bundle)
     shutil.copytree(bundle, into, ignore=shutil.ignore_patterns(*NOT_METRICS))
-    spans = [*(loaded.spans or []), *(loaded.reference.spans or [] if loaded.reference else [])]
-    pairs = sorted({(s.service, s.labels[SERVER_LABEL]) for s in service_graph(spans)})
+    if loaded.service_map is not None:
+        pairs = sorted((a, b) for a, callees in loaded.service_map.calls.items() for b in callees)
+    else:
+        spans = [*(loaded.spans or []), *(loaded.reference.spans or [] if loaded.reference else [])]
+        pairs = sorted({(s.service, s.labels[SERVER_LABEL]) for s in service_graph(spans)})
     if pairs:
         with (into / FILE_NAME).open("w", encoding="utf-8", newline="") as handle:
             csv.writer(handle, lineterminator="\n").writerows([COLUMNS, *pairs])

@@ -19,16 +19,18 @@ a model and without a postmortem index, so the figures measure the telemetry ran
   developed on, with the same goals;
 - ``demo``: the demo's faults (``bot.demo.FAULTS``), seeds 1..N;
 - ``<dataset>/metrics-only``: each of the above with logs, traces and changes removed (the
-  bundle is copied without ``logs.jsonl``, ``traces.jsonl`` and ``changes.jsonl``, at every
-  level), the input many teams actually have;
+  bundle is copied without ``logs.jsonl``, ``traces.jsonl``, ``changes.jsonl`` and
+  ``service_map.csv``, at every level), the input many teams actually have;
 - ``nezha[+reference]/metrics+graph``: the same with the service graph of each bundle's spans
   added to its metrics (``bench/graph_bundles.py``: calls, failed calls and median durations
   per client → server edge every 15 s, as the OpenTelemetry Collector's servicegraph connector
   exports them), what a team with that connector or a service mesh has without reading traces.
   (The demo's metrics carry a simulated service graph already.)
-- ``nezha[+reference]/metrics+map``: metrics only, with a ``service_map.csv`` of who calls whom
-  in each bundle's spans (``bench/graph_bundles.py``), what a team with a service catalogue
-  (or a mesh's configuration) but neither traces nor call metrics has.
+- ``<dataset>/metrics+map``: metrics only, with a ``service_map.csv``: the bundle's own where
+  it has one (Nezha's OnlineBoutique days), else who calls whom in its spans
+  (``bench/graph_bundles.py``); what a team with a service catalogue (or a mesh's
+  configuration) but neither traces nor call metrics has. Held-out roots get this and
+  ``metrics-only`` too.
 
 Labels: the engine never reads ``label.json`` (tests/bot/investigation/test_labels_unread.py);
 the bench reads it only after the case's investigation has returned.
@@ -94,7 +96,7 @@ FAULT_TYPES: dict[str, tuple[str, ...]] = {
 MODALITIES = frozenset({"logs", "metrics", "traces", "change"})
 METRICS_ONLY = "metrics and the alert only (logs, traces, changes removed)"
 WITH_GRAPH = "metrics, the alert and the service graph derived from the spans (as the connector)"
-WITH_MAP = "metrics, the alert and a service map of who calls whom in the spans (as a catalogue)"
+WITH_MAP = "metrics, the alert and a service map (the bundle's own, else who calls whom in spans)"
 
 
 def wanted_fault_type(label_fault: str) -> str | None:
@@ -467,6 +469,10 @@ async def evaluate(args: argparse.Namespace, work: Path) -> tuple[list[Dataset],
         name = f"{root.name}{'+reference' if referenced else ''}"
         what = f"held out: {len(cases)} cases under {root}"
         plans.append((Dataset(name, "nezha", what, True), cases))
+        only = metrics_only(cases, work / "metrics-only" / f"held-out-{number}")
+        plans.append((Dataset(f"{name}/metrics-only", "nezha", METRICS_ONLY, False), only))
+        mapped = metrics_and_map(cases, work / "metrics+map" / f"held-out-{number}")
+        plans.append((Dataset(f"{name}/metrics+map", "nezha", WITH_MAP, False), mapped))
     if args.demo:
         cases = demo_cases(work, args.seeds)
         plans.append(
