@@ -8,6 +8,9 @@ directory, pipe, device, dangling link), an unreadable or invalid ``manifest.jso
 ``alerts.json`` raises :class:`BundleError` naming the file; a bad alert among good ones in
 ``alerts.json`` is skipped with a warning. Nothing is written.
 
+Metrics (``metrics.csv``, ``metrics.om``) are read by :mod:`tools.bundle.metrics_file`, an
+optional ``service_map.csv`` (who may call whom) by :mod:`tools.service_map`, by the same rules.
+
 An optional ``reference/`` directory (:mod:`tools.bundle.reference`) is read by the same rules,
 its warnings prefixed ``reference/``; where it cannot be used it is left out with a warning
 instead of failing the bundle: a reference is never required.
