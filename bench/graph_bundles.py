@@ -14,7 +14,7 @@ from tools.analysis.call_edges import SERVER_LABEL
 from tools.analysis.service_graph import service_graph
 from tools.bundle.reader import load_bundle
 from tools.records import Span
-from tools.service_map import COLUMNS, FILE_NAME
+from tools.service_map import FILE_NAME, write_service_map
 
 # what metrics-only bundles lack (a service map too: its own variant adds it)
 NOT_METRICS = ("logs.jsonl", "traces.jsonl", "changes.jsonl", "service_map.csv")
@@ -68,11 +68,9 @@ def with_service_map(bundle: Path, into: Path) -> Path:
     loaded = load_bundle(bundle)
     shutil.copytree(bundle, into, ignore=shutil.ignore_patterns(*NOT_METRICS))
     if loaded.service_map is not None:
-        pairs = sorted((a, b) for a, callees in loaded.service_map.calls.items() for b in callees)
+        pairs = loaded.service_map.pairs
     else:
         spans = [*(loaded.spans or []), *(loaded.reference.spans or [] if loaded.reference else [])]
-        pairs = sorted({(s.service, s.labels[SERVER_LABEL]) for s in service_graph(spans)})
-    if pairs:
-        with (into / FILE_NAME).open("w", encoding="utf-8", newline="") as handle:
-            csv.writer(handle, lineterminator="\n").writerows([COLUMNS, *pairs])
+        pairs = [(s.service, s.labels[SERVER_LABEL]) for s in service_graph(spans)]
+    write_service_map(into / FILE_NAME, pairs)
     return into

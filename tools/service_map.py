@@ -57,16 +57,20 @@ class ServiceMap:
         frozen = {caller: frozenset(callees) for caller, callees in sorted(calls.items())}
         return cls(MappingProxyType(frozen), source)
 
-    def callees(self, service: str) -> frozenset[str]:
-        return self.calls.get(service, frozenset())
-
     @property
-    def edges(self) -> int:
-        return sum(len(callees) for callees in self.calls.values())
+    def pairs(self) -> list[tuple[str, str]]:
+        """Every (caller, callee), in name order."""
+        return sorted((caller, callee) for caller, cs in self.calls.items() for callee in cs)
 
-    @property
-    def services(self) -> frozenset[str]:
-        return frozenset(self.calls) | frozenset(c for cs in self.calls.values() for c in cs)
+
+def write_service_map(path: Path, pairs: Iterable[tuple[str, str]]) -> int:
+    """Write ``pairs`` (caller, callee) to ``path`` in the file's format, each once, in name
+    order; how many (no file when none)."""
+    rows = sorted(set(pairs))
+    if rows:
+        with path.open("w", encoding="utf-8", newline="") as sink:
+            csv.writer(sink, lineterminator="\n").writerows([COLUMNS, *rows])
+    return len(rows)
 
 
 def read_service_map(

@@ -49,7 +49,7 @@ from bot.importers.nezha_alert import (
     fallback_symptom,
     latency_symptom,
 )
-from bot.importers.nezha_dependencies import read_dependencies, write_service_map
+from bot.importers.nezha_dependencies import read_dependencies, write_bundle_map
 from bot.importers.nezha_issues import Issues
 from bot.importers.nezha_layout import (
     EXPECTED,
@@ -282,7 +282,7 @@ def _import_case(
     stamps = [t for t in (logs.first, logs.last, traces.first, traces.last) if t is not None]
     window = (min([start, *stamps]), max([end, *stamps]))
     services = sorted(logs.services | traces.services | metric_services)
-    write_service_map(dependencies, services, bundle)
+    write_bundle_map(dependencies, services, bundle)
     _write_json(
         bundle / "manifest.json",
         _manifest(

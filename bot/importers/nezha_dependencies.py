@@ -10,13 +10,12 @@ are left out.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable
 from pathlib import Path
 
 from bot.importers.nezha_csv import csv_rows
 from bot.importers.nezha_issues import Issues
-from tools.service_map import COLUMNS, FILE_NAME
+from tools.service_map import FILE_NAME, write_service_map
 
 DEPENDENCIES = "metric/dependency.csv"
 
@@ -33,14 +32,12 @@ def read_dependencies(day_root: Path, issues: Issues) -> list[tuple[str, str]]:
     ]
 
 
-def write_service_map(
+def write_bundle_map(
     edges: Iterable[tuple[str, str]], services: Iterable[str], bundle: Path
 ) -> int:
     """Write the edges between two of ``services`` to ``bundle/service_map.csv``; how many
     (no file when none)."""
     known = set(services)
-    kept = sorted({(a, b) for a, b in edges if a in known and b in known})
-    if kept:
-        with (bundle / FILE_NAME).open("w", encoding="utf-8", newline="") as sink:
-            csv.writer(sink, lineterminator="\n").writerows([COLUMNS, *kept])
-    return len(kept)
+    return write_service_map(
+        bundle / FILE_NAME, ((a, b) for a, b in edges if a in known and b in known)
+    )

@@ -23,11 +23,11 @@ def test_a_map_reads_each_caller_s_callees(tmp_path: Path) -> None:
         "caller,callee\nfrontend,checkout\nfrontend,cart\ncheckout,payments\nfrontend,cart\n",
     )
     found, report = read_service_map(path)
-    assert found.callees("frontend") == {"checkout", "cart"}
-    assert found.callees("checkout") == {"payments"}
-    assert found.callees("payments") == frozenset()
-    assert found.edges == 3  # the repeated row counts once
-    assert found.services == {"frontend", "checkout", "cart", "payments"}
+    assert found.calls["frontend"] == {"checkout", "cart"}
+    assert found.calls["checkout"] == {"payments"}
+    assert "payments" not in found.calls
+    assert len(found.pairs) == 3  # the repeated row counts once
+    assert found.pairs == [("checkout", "payments"), ("frontend", "cart"), ("frontend", "checkout")]
     assert found.source == str(path)
     assert report.read == 4 and report.summary() == []
 
@@ -35,7 +35,7 @@ def test_a_map_reads_each_caller_s_callees(tmp_path: Path) -> None:
 def test_columns_in_any_order_with_more_columns_and_a_capitalised_header(tmp_path: Path) -> None:
     path = _write(tmp_path / "m.csv", "Weight,Callee,Caller\n1, checkout , frontend\n")
     found, _ = read_service_map(path)
-    assert found.callees("frontend") == {"checkout"}
+    assert found.calls["frontend"] == {"checkout"}
 
 
 def test_bad_rows_are_skipped_with_their_line(tmp_path: Path) -> None:
@@ -88,11 +88,11 @@ def test_a_huge_map_is_read_up_to_its_limit(tmp_path: Path) -> None:
     rows = "".join(f"s{i},t{i}\n" for i in range(MAX_EDGES + 5))
     path = _write(tmp_path / "service_map.csv", "caller,callee\n" + rows)
     found, report = read_service_map(path)
-    assert found.edges == MAX_EDGES
+    assert len(found.pairs) == MAX_EDGES
     assert any(f"over {MAX_EDGES} edges" in w for w in report.summary())
 
 
 def test_a_map_of_edges_leaves_out_self_calls() -> None:
     found = ServiceMap.of([("a", "b"), ("a", "a"), ("b", "c")])
     assert found.calls == {"a": {"b"}, "b": {"c"}}
-    assert ServiceMap().edges == 0
+    assert ServiceMap().pairs == []
