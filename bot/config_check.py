@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from dataclasses import dataclass, replace
 from typing import Any
@@ -12,9 +13,10 @@ from bot.config import Settings
 from bot.llm.factory import model_from_settings
 from tools.concurrency import gather_all
 from tools.elasticsearch.logs import ElasticsearchLogs, make_client
-from tools.errors import ModelError, RcabotError
+from tools.errors import ConfigError, ModelError, RcabotError
 from tools.links import Links
 from tools.resilience import Resilience, RetryPolicy
+from tools.service_map import read_service_map
 from tools.text import TextPipeline
 
 PROBE_TIMEOUT_S = 3.0
@@ -158,6 +160,8 @@ async def check_settings(
             )
         else:
             probes.append(_static(_chroma_path(s)))
+        if not quick:  # /readyz: a map that cannot be read costs the ranking, not the answer
+            probes.append(asyncio.to_thread(_service_map, s))
         checks = list(await gather_all(*probes))
     if s.logs.url and checks[0].ok and not quick:
         checks[0] = await _with_log_fields(checks[0], s)
@@ -223,3 +227,22 @@ def _chroma_path(settings: Settings) -> Check:
     writable = os.access(parent, os.W_OK)
     detail = f"embedded store at {path} ({'writable' if writable else 'NOT writable'})"
     return Check("retrieval (Chroma embedded)", True, writable, detail)
+
+
+def _service_map(settings: Settings) -> Check:
+    """The service map ``investigation.service_map`` names, read as an investigation reads it:
+    an investigation goes on without a map it cannot read, so this is where a bad one shows."""
+    name = "service map"
+    path = settings.investigation.service_map
+    if path is None:
+        return _missing(name, "RCABOT_INVESTIGATION__SERVICE_MAP; optional")
+    try:
+        service_map, report = read_service_map(path, error=ConfigError)
+    except ConfigError as exc:
+        return Check(name, True, False, f"{exc}")
+    pairs = service_map.pairs
+    services = {name for pair in pairs for name in pair}
+    detail = f"{len(pairs)} calls among {len(services)} services ({path})"
+    if report.skipped:
+        detail += f"; {report.skipped} rows skipped, first: {report.summary()[0]}"
+    return Check(name, True, True, detail)

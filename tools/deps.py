@@ -47,6 +47,7 @@ class Deps:
     unavailable: dict[str, str] = field(default_factory=dict)  # source → why it is missing
     text: TextPipeline = field(default_factory=TextPipeline)  # what leaves a tool goes through it
     service_map: ServiceMap | None = None  # who may call whom, as declared (not measured)
+    warnings: list[str] = field(default_factory=list)  # from opening the sources; reported
 
     def client(self, source: SourceName) -> object | None:
         """The client serving ``source``, or ``None`` when it is not configured."""

@@ -75,7 +75,8 @@ class InvestigationSettings(Section):
         default=None,
         description="live backends: a CSV file (header caller,callee) of which services may call "
         "which, for those whose calls neither traces nor service-graph metrics show "
-        "(tools/bundle/FORMAT.md, service_map.csv); a bundle carries its own",
+        "(tools/bundle/FORMAT.md, service_map.csv); a bundle carries its own. Read per "
+        "investigation; one that cannot be read is not used, and the report says why",
     )
 
 

@@ -330,6 +330,7 @@ async def _run(
     notes += declared_note(declared, deps.service_map)
     warnings = [
         *source_warnings,
+        *deps.warnings,
         *notes,
         *(w for r in results for w in r.warnings),
         *helper_warnings(helpers, results),

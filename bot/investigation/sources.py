@@ -101,15 +101,22 @@ def with_stored_reference(
     return _served(unserved, sources.settings, sources.load_ms), references
 
 
-async def _declared_map(path: Path | None) -> ServiceMap | None:
-    """The service map the settings name (``investigation.service_map``); ConfigError when it
-    cannot be read, a warning per row skipped."""
+async def _declared_map(path: Path | None) -> tuple[ServiceMap | None, list[str]]:
+    """The service map the settings name (``investigation.service_map``) and what the report
+    should say of it: the rows skipped, or why there is no map. A map only helps the ranking,
+    so one that cannot be read (deleted, edited into a bad file) leaves the investigation
+    without it, not without an answer; ``rcabot config check`` reports it as a failure."""
     if path is None:
-        return None
-    service_map, report = await asyncio.to_thread(read_service_map, path, error=ConfigError)
-    for warning in report.summary():
-        log.warning("investigation.service_map: %s", warning)
-    return service_map
+        return None, []
+    try:
+        service_map, report = await asyncio.to_thread(read_service_map, path, error=ConfigError)
+    except ConfigError as exc:
+        log.warning("%s", exc)
+        return None, [f"the service map (investigation.service_map) was not used: {exc}"]
+    warnings = [f"service map: {warning}" for warning in report.summary()]
+    for warning in warnings:
+        log.warning("%s", warning)
+    return service_map, warnings
 
 
 @asynccontextmanager
@@ -130,12 +137,14 @@ async def configured_sources(settings: Settings) -> AsyncIterator[Deps]:
     if link_settings.prometheus_url is None and settings.metrics.url:
         link_settings = link_settings.model_copy(update={"prometheus_url": settings.metrics.url})
     links = Links(link_settings)
+    service_map, map_warnings = await _declared_map(settings.investigation.service_map)
     deps = Deps(
         limits=settings.investigation,
         metrics_step=timedelta(seconds=settings.metrics.step_s),
         unavailable={"changes": "no change-event source is configured for live backends"},
         text=TextPipeline.from_settings(settings.redaction),
-        service_map=await _declared_map(settings.investigation.service_map),
+        service_map=service_map,
+        warnings=map_warnings,
     )
     sections: dict[SourceName, LogsSettings | MetricsSettings | TracesSettings] = {
         "logs": settings.logs,

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 
@@ -59,3 +60,33 @@ def test_config_check_reports_an_unreachable_model_without_its_key() -> None:
 def test_config_check_without_a_model_says_how_to_configure_one() -> None:
     check = _llm_check(Settings())
     assert not check.configured and "RCABOT_LLM__URL" in check.detail
+
+
+def _map_check(settings: Settings) -> Check:
+    checks = asyncio.run(check_settings(settings))
+    return next(check for check in checks if check.name == "service map")
+
+
+def test_config_check_reads_the_service_map(tmp_path: Path) -> None:
+    path = tmp_path / "map.csv"
+    path.write_text("caller,callee\nfrontend,checkout\nfrontend,cart\ncheckout,\n")
+    check = _map_check(Settings(investigation={"service_map": str(path)}))
+    assert check.configured and check.ok, check.detail
+    assert check.detail.startswith("2 calls among 3 services")
+    assert "1 rows skipped, first: map.csv:4:" in check.detail
+
+
+def test_config_check_fails_on_a_service_map_that_cannot_be_read(tmp_path: Path) -> None:
+    check = _map_check(Settings(investigation={"service_map": str(tmp_path / "gone.csv")}))
+    assert check.configured and not check.ok
+    assert check.detail == f"{tmp_path / 'gone.csv'}: file does not exist"
+    off = _map_check(Settings())
+    assert not off.configured and "RCABOT_INVESTIGATION__SERVICE_MAP" in off.detail
+
+
+def test_readiness_probes_leave_the_service_map_out(tmp_path: Path) -> None:
+    """/readyz asks every few seconds: a map the bot cannot read costs the ranking, not the
+    answer, so it does not make the bot unready."""
+    settings = Settings(investigation={"service_map": str(tmp_path / "gone.csv")})
+    checks = asyncio.run(check_settings(settings, quick=True))
+    assert "service map" not in {check.name for check in checks}

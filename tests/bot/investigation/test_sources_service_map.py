@@ -1,5 +1,6 @@
 """Where an investigation's service map comes from: a bundle's own ``service_map.csv``, or for
-live backends the file ``investigation.service_map`` names (read once, when the sources open)."""
+live backends the file ``investigation.service_map`` names (read when the sources open; one
+that cannot be read leaves the investigation without a map, saying why)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ import pytest
 from bot.config import Settings
 from bot.investigation.sources import bundle_sources, configured_sources
 from tests.bundles import small_incident
-from tools.errors import ConfigError
 
 
 def _settings(tmp_path: Path, service_map: Path | None) -> Settings:
@@ -42,18 +42,29 @@ async def test_live_sources_read_the_map_the_settings_name(
         async with configured_sources(_settings(tmp_path, path)) as deps:
             assert deps.service_map is not None
             assert deps.service_map.calls == {"frontend": {"checkout"}}
-    assert "investigation.service_map: map.csv:3: expected at least 2 columns" in caplog.text
+    assert "service map: map.csv:3: expected at least 2 columns" in caplog.text
     async with configured_sources(_settings(tmp_path, None)) as deps:
         assert deps.service_map is None
 
 
-async def test_a_map_the_settings_name_that_cannot_be_read_is_a_config_error(
-    tmp_path: Path,
-) -> None:
-    with pytest.raises(ConfigError, match="does not exist"):
-        async with configured_sources(_settings(tmp_path, tmp_path / "absent.csv")):
-            pass
+async def test_live_sources_go_on_without_a_map_they_cannot_read(tmp_path: Path) -> None:
+    async with configured_sources(_settings(tmp_path, tmp_path / "absent.csv")) as deps:
+        assert deps.service_map is None
+        assert deps.warnings == [
+            "the service map (investigation.service_map) was not used: "
+            f"{tmp_path / 'absent.csv'}: file does not exist"
+        ]
     (tmp_path / "bad.csv").write_text("source,target\na,b\n")
-    with pytest.raises(ConfigError, match="header must contain caller,callee"):
-        async with configured_sources(_settings(tmp_path, tmp_path / "bad.csv")):
-            pass
+    async with configured_sources(_settings(tmp_path, tmp_path / "bad.csv")) as deps:
+        assert deps.service_map is None
+        assert "header must contain caller,callee" in deps.warnings[0]
+
+
+async def test_rows_a_live_map_skipped_reach_the_report(tmp_path: Path) -> None:
+    """A bundle's skipped rows are among the bundle's warnings; a live map's are the sources'."""
+    path = tmp_path / "map.csv"
+    path.write_text("caller,callee\nfrontend,checkout\nfrontend,frontend\n")
+    async with configured_sources(_settings(tmp_path, path)) as deps:
+        assert deps.warnings == [
+            "service map: map.csv:3: frontend calling itself is no call between services"
+        ]
