@@ -256,7 +256,8 @@ def rank(
     ranked = []
     for name, s in signals.items():
         score = total(s)
-        if path is not None and name not in path:  # no request waited on it
+        # no request waited on it: the same discount, once (a declared caller may be both)
+        if path is not None and name not in path and not s.propagated:
             score *= PROPAGATION_FACTOR
         if score < MIN_SCORE and not s.reacting:  # a symptom stays listed, as one
             continue

@@ -83,3 +83,17 @@ def test_the_map_and_the_traces_chain() -> None:
     ranked = _ranked(found, {"frontend": {"checkout"}}, calls(("checkout", "cart")))
     assert _order(ranked)[0] == "cart"
     assert next(r for r in ranked if r.service == "frontend").propagated
+
+
+def test_a_declared_caller_no_trace_reached_is_discounted_once() -> None:
+    """With traces, a service that recorded no span is off the requests' path; if the map also
+    says it waits on a failing callee, that is a second reason for the same discount, not a
+    second discount: 0.6, not 0.36, of its own anomaly."""
+    quiet = signals("checkout", groups={SignalGroup.LATENCY: 0.2})
+    cart = signals("cart", groups={SignalGroup.CPU: CLEAR})
+    found = {"frontend": _frontend(), "checkout": quiet, "cart": cart}
+    ranked = _ranked(found, {"frontend": {"checkout"}}, calls(("checkout", "cart")))
+    frontend = next(r for r in ranked if r.service == "frontend")
+    assert frontend.propagated
+    assert frontend.score == round(total(found["frontend"]), 3)
+    assert frontend.score == round(0.6 * found["frontend"].anomaly(), 3)
