@@ -17,6 +17,7 @@ from bot.investigation.compact import compact_evidence, estimate_tokens
 from bot.investigation.confirmed_origins import without_unconfirmed_origins
 from bot.investigation.declared_calls import declared_calls, declared_note
 from bot.investigation.late_callers import cite_callers_side
+from bot.investigation.late_metrics import scored_before_start
 from bot.investigation.notes import helper_warnings, past_episodes_note, thin_reference_note
 from bot.investigation.past_incidents import SIMILAR_K, seen_before, similar_incident_query
 from bot.investigation.progress import Progress
@@ -261,7 +262,13 @@ async def _run(
                 for s in searches
             )
         )
-        (logs, traces, changes, paths), found = await gather_all(core, extra)
+        # metrics that begin after the baseline's end: scored again, alongside
+        rescored = scored_before_start(
+            gateway, scope.window, scope.baseline_end, scope.reference, start, (metrics, calls)
+        )
+        (logs, traces, changes, paths), found, ((metrics, calls), late) = await gather_all(
+            core, extra, rescored
+        )
     results: list[ToolResult[Any]] = [metrics, logs, traces, changes, *found]
     # helpers of the ones above (call edges, onsets, code paths): their evidence counts, and
     # their failures are warnings, not sources (a failed backend is already named by its main
@@ -325,6 +332,7 @@ async def _run(
     with watch.stage("validate"):
         validated = validate_answer(draft_answer, by_id.keys())
     notes = [scope.reference_note] if scope.reference_note else []
+    notes += late
     notes += thin_reference_note(scope.reference, scope.window, start)
     notes += past_episodes_note(metrics.data, start)
     notes += declared_note(declared, deps.service_map)

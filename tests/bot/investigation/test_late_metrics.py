@@ -1,0 +1,68 @@
+"""Metrics that begin after the baseline's usual end (issue 11): the first fault of each Nezha
+day is recorded from a few minutes before it, so no metric sample lay before "ten minutes
+before the alert" and every series went unscored; OnlineBoutique's frontend at 03:53, its CPU
+from a quarter of its limit to all of it, was ranked without a single metric."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from bot.config import load_settings
+from bot.investigation.engine import investigate
+from bot.investigation.report import Report
+from bot.investigation.request import InvestigationRequest
+from bot.investigation.sources import bundle_sources
+from tests.bundles import T0, iso, small_incident
+
+NOTE = "no metric series had 3 samples before 09:34:00, where the baseline ends"
+
+
+async def _investigate(path: Path) -> Report:
+    sources = await bundle_sources(path, load_settings())
+    return await investigate(
+        InvestigationRequest(alert=sources.alert), sources.deps, sources.window
+    )
+
+
+def _metrics_from(path: Path, minute: int) -> Path:
+    """The small incident (api fails at 09:40, the alert at 09:44, so the baseline ends at
+    09:34) with its metrics recorded from ``minute`` on only."""
+    small_incident(path)
+    first = iso(T0 + timedelta(minutes=minute))
+    lines = (path / "metrics.csv").read_text().splitlines()
+    kept = [lines[0], *(line for line in lines[1:] if line.split(",")[0] >= first)]
+    (path / "metrics.csv").write_text("\n".join(kept) + "\n")
+    return path
+
+
+def _metric_titles(report: Report) -> list[str]:
+    return [e.title for e in report.evidence if e.source == "metrics"]
+
+
+async def test_metrics_that_begin_late_are_compared_with_the_minutes_before_the_start(
+    tmp_path: Path,
+) -> None:
+    late = await _investigate(_metrics_from(tmp_path / "late", 36))
+    assert any(t.startswith("api: latency_p99_seconds up") for t in _metric_titles(late))
+    api = next(c for c in late.candidates if c.service == "api")
+    assert api.signals.get("metrics", 0) > 0.5
+    note = next(w for w in late.warnings if w.startswith(NOTE))
+    assert f"compared with the samples before {late.incident_start[11:19]}" in note
+    assert late.incident_start >= "2026-03-02T09:36"
+
+
+async def test_metrics_with_a_baseline_are_scored_once_and_say_nothing(tmp_path: Path) -> None:
+    whole = await _investigate(_metrics_from(tmp_path / "whole", 0))
+    assert any(t.startswith("api: latency_p99_seconds up") for t in _metric_titles(whole))
+    assert not any("no metric series had" in w for w in whole.warnings)
+
+
+async def test_metrics_that_begin_after_the_start_leave_nothing_to_compare(
+    tmp_path: Path,
+) -> None:
+    """No sample before the start either: nothing is scored, and nothing said to be."""
+    report = await _investigate(_metrics_from(tmp_path / "after", 41))
+    assert _metric_titles(report) == []
+    assert not any("no metric series had" in w for w in report.warnings)
+    assert report.candidates[0].service == "api"  # the logs and traces still rank it
