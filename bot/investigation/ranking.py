@@ -30,7 +30,7 @@ The method (docs/ranking.md says why, with the figures):
    that is anomalous itself; a change alone ranks nothing.
 5. **Fault hypothesis** (``fault_type``): causes before symptoms. Saturation (CPU, memory, a
    pool), a slow or lossy link and a missing dependency explain latency and errors, so they are
-   named when significant (CPU only near its limit, where the limit is known; a lost call is
+   named when significant (CPU and memory only near their limits, where known; a lost call is
    one that timed out unanswered); else errors (an exception when the code failed, an error
    return when it answered with one) or latency.
 """
@@ -53,7 +53,9 @@ MIN_CAUSE = 0.3  # a cause-type signal (0..1) this strong names the fault: about
 MIN_SYMPTOM = 0.2
 QUIET = 0.3  # a modality this unusual or less (about a quarter doubling) is the service's own
 # CPU used / its limit: from half on, a request waits for the CPU about as long as it runs on
-# it (a single-server queue at 50 % utilisation), so the CPU can have doubled its latency
+# it (a single-server queue at 50 % utilisation), so the CPU can have doubled its latency;
+# memory used / its limit: from half on, one more doubling is an OOM kill, and a collected heap
+# half full of live data is collected about twice as often as an empty one
 SATURATED = 0.5
 # most of a service's error origins calls to it that timed out unanswered: its link lost them
 LOST_SHARE = 0.5
@@ -116,16 +118,26 @@ def _traced_in_incident(traces: TraceAnalysis | None, service: str) -> bool:
     return finding is not None and finding.incident_self_ms is not None
 
 
+def _near_limit(level: float | None) -> bool:
+    """Used at least :data:`SATURATED` of its limit, or the limit is not known."""
+    return level is None or level >= SATURATED
+
+
 def _resources(s: ServiceSignals) -> dict[FaultType, float]:
     """How much more the service used its own CPU, memory and pools (0..1 each), as causes:
-    CPU counts only when it came near its limit (:data:`SATURATED`), where that is known. A
-    process using three times its usual CPU at 15 % of its limit is doing more work, not
-    waiting for the CPU."""
+    CPU and memory count only when they came near their limits (:data:`SATURATED`), where
+    those are known. A process using three times its usual CPU at 15 % of its limit is doing
+    more work, not waiting for the CPU; one holding four times its usual memory at a fifth of
+    its limit holds more (a burst of requests, a cache), and is neither near an OOM kill nor
+    collecting garbage against a full heap. Below the limit a leak is still only growth."""
     groups = s.metric_groups
-    starved = s.cpu_utilisation is None or s.cpu_utilisation >= SATURATED
     return {
-        FaultType.CPU: squash(groups.get(SignalGroup.CPU, 0.0)) if starved else 0.0,
-        FaultType.MEMORY: squash(groups.get(SignalGroup.MEMORY, 0.0)),
+        FaultType.CPU: squash(groups.get(SignalGroup.CPU, 0.0))
+        if _near_limit(s.cpu_utilisation)
+        else 0.0,
+        FaultType.MEMORY: squash(groups.get(SignalGroup.MEMORY, 0.0))
+        if _near_limit(s.memory_utilisation)
+        else 0.0,
         FaultType.RESOURCE_EXHAUSTION: squash(groups.get(SignalGroup.POOL, 0.0)),
     }
 

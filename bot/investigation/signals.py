@@ -121,8 +121,10 @@ class ServiceSignals:
     # time on its calls, credited to it because it was late on its calls to everyone
     # (``caller_side``): its own process was slow, not a link
     late_caller: float = 0.0
-    # its CPU use as a share of its limit in the incident (``cpu_utilisation``); None: unknown
+    # its CPU and memory use as a share of their limits in the incident (``utilisation``);
+    # None: unknown
     cpu_utilisation: float | None = None
+    memory_utilisation: float | None = None
     # share of the traces whose errors originate in it in which a call to it timed out with
     # no answer (span attribution's ``timed_out_share``): lost on the way, not its code
     calls_timed_out: float = 0.0
@@ -253,14 +255,15 @@ def ended_after_effect(edge: EdgeFinding) -> float:
     return share_effect(ended_share(edge, incident=False), ended_share(edge, incident=True))
 
 
-def cpu_utilisation(metrics: list[SeriesChange]) -> dict[str, float]:
-    """Each service's CPU use as a share of its limit in the incident, from its CPU series
-    that are ratios (``cpu_usage_ratio``: used / limit; not the host's ``node_*``), changed or
-    not: the level while a change lasted, else the incident's median; the highest of its
-    instances. A service without such a series (no limit set, not collected) is not listed."""
+def utilisation(metrics: list[SeriesChange], group: SignalGroup) -> dict[str, float]:
+    """Each service's use of a resource (``group``: CPU or memory) as a share of its limit in
+    the incident, from its series of that group that are ratios (``cpu_usage_ratio``,
+    ``memory_usage_ratio``: used / limit; not the host's ``node_*``), changed or not: the level
+    while a change lasted, else the incident's median; the highest of its instances. A service
+    without such a series (no limit set, not collected) is not listed."""
     levels: dict[str, float] = {}
     for change in metrics:
-        if change.group is SignalGroup.CPU and change.metric.endswith("_ratio"):
+        if change.group is group and change.metric.endswith("_ratio"):
             levels[change.service] = max(levels.get(change.service, 0.0), change.incident_median)
     return levels
 
@@ -279,7 +282,8 @@ def collect(
         return found.setdefault(service, ServiceSignals(service))
 
     weights = distinctiveness(metrics or [])
-    utilisation = cpu_utilisation(metrics or [])
+    cpu = utilisation(metrics or [], SignalGroup.CPU)
+    memory = utilisation(metrics or [], SignalGroup.MEMORY)
     for change in metrics or []:
         if change.score <= 0 or change.over_before(incident_start_ts):
             continue  # unchanged, or an earlier episode: back to normal before the incident
@@ -369,9 +373,12 @@ def collect(
     for service, lines in _error_lines(logs).items():
         if service in found:
             found[service].error_lines = lines
-    for service, level in utilisation.items():
+    for service, level in cpu.items():
         if service in found:
             found[service].cpu_utilisation = level
+    for service, level in memory.items():
+        if service in found:
+            found[service].memory_utilisation = level
     start = datetime.fromtimestamp(incident_start_ts, UTC)
     for item in changes or []:
         if item.kind in CHANGE_KINDS:

@@ -36,6 +36,11 @@ DEFAULT_PROMQL: dict[str, str] = {
     "memory_usage_bytes": (
         'sum by (service) (container_memory_working_set_bytes{{service=~"{services}"}})'
     ),
+    "memory_usage_ratio": (
+        'sum by (service) (container_memory_working_set_bytes{{service=~"{services}"}})'
+        ' / sum by (service) (kube_pod_container_resource_limits{{resource="memory", '
+        'service=~"{services}"}})'
+    ),
 }
 
 

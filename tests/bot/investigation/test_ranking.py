@@ -113,6 +113,22 @@ def test_cpu_far_from_its_limit_is_more_work_not_the_cause(
     assert fault_type(s) is FaultType.CPU
 
 
+@pytest.mark.parametrize(("utilisation", "fault"), [(0.21, FaultType.CPU), (0.7, None)])
+def test_memory_far_from_its_limit_is_more_held_not_the_cause(
+    utilisation: float, fault: FaultType | None
+) -> None:
+    """OnlineBoutique's frontend (2022-08-22 03:53, CPU contention) held four times its memory,
+    at a fifth of its limit, while its CPU went from a quarter of its limit to all of it: the
+    memory rose more in doublings, the CPU was the one at its limit. Near its limit memory is
+    the cause; with the limit unknown, a large rise still is."""
+    s = signals(groups={SignalGroup.MEMORY: 2.4, SignalGroup.CPU: 1.6, SignalGroup.LATENCY: 2.0})
+    s.cpu_utilisation = 1.0
+    s.memory_utilisation = utilisation
+    assert fault_type(s) is (fault or FaultType.MEMORY)
+    s.memory_utilisation = None
+    assert fault_type(s) is FaultType.MEMORY
+
+
 def test_a_caller_far_from_its_cpu_limit_still_used_more_of_its_own() -> None:
     """More CPU, however far from the limit, is no waiting on a callee: not discounted."""
     web = signals("web", groups={SignalGroup.CPU: CLEAR})

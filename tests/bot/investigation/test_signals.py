@@ -242,6 +242,19 @@ def test_cpu_utilisation_is_the_level_of_its_cpu_share_of_the_limit() -> None:
     assert found["db"].cpu_utilisation is None
 
 
+def test_memory_utilisation_is_the_level_of_its_memory_share_of_the_limit() -> None:
+    metrics = [
+        replace(series_change("api", "memory_usage_ratio"), incident_median=0.21),
+        replace(series_change("api", "memory_usage_bytes"), incident_median=8e7),
+        replace(series_change("web", "node_memory_usage_ratio"), incident_median=0.99),
+        series_change("web", "latency_p99_seconds"),
+    ]
+    found = collect(metrics, None, None, None, START.timestamp())
+    assert found["api"].memory_utilisation == 0.21
+    assert found["api"].cpu_utilisation is None
+    assert found["web"].memory_utilisation is None
+
+
 # --- logs -----------------------------------------------------------------------------------
 
 
