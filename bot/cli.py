@@ -8,7 +8,6 @@ import os
 import sys
 import traceback
 from collections.abc import Sequence
-from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -17,8 +16,21 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from bot import commands, postmortems
-from bot.config import Settings, load_settings
+from bot import commands
+from bot.cli_options import (
+    BundleOption,
+    ConfigOption,
+    JsonOption,
+    NoLlmOption,
+    ProgressOption,
+    ReferenceFromOption,
+    ReferenceToOption,
+    emit,
+    progress_to_stderr,
+    settings_from,
+    stdout,
+)
+from bot.cli_postmortems import ingest, search
 from bot.config_check import check_settings
 from bot.demo import DEFAULT_FAULT, DEFAULT_SEED, FAULTS
 from bot.investigation.conversation import (
@@ -27,13 +39,9 @@ from bot.investigation.conversation import (
     read_conversation,
     write_conversation,
 )
-from bot.investigation.progress import Progress
 from bot.investigation.report import Report
 from bot.loader.bundle import investigation_config, load_to_backends
-from bot.render.terminal import print_report
 from tools.errors import RcabotError
-from tools.evidence import clip
-from tools.postmortems import Hit
 
 DEFAULT_DEMO_DIR = Path(".cache/rcabot/demo")
 
@@ -49,63 +57,6 @@ import_app = typer.Typer(no_args_is_help=True, help="Convert public datasets int
 app.add_typer(config_app, name="config")
 app.add_typer(import_app, name="import")
 
-ConfigOption = Annotated[
-    Path | None, typer.Option("--config", help="YAML config file.", show_default=False)
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print the whole Report as JSON.")]
-BundleOption = Annotated[Path, typer.Option("--bundle", help="Telemetry bundle directory.")]
-NoLlmOption = Annotated[
-    bool, typer.Option("--no-llm", help="Do not ask the configured model: deterministic answer.")
-]
-ReferenceFromOption = Annotated[
-    str | None,
-    typer.Option(
-        "--reference-from",
-        help="ISO 8601 start of a healthy period to compare against (normal behaviour).",
-        show_default=False,
-    ),
-]
-ReferenceToOption = Annotated[
-    str | None,
-    typer.Option("--reference-to", help="ISO 8601 end of that period.", show_default=False),
-]
-ProgressOption = Annotated[
-    bool | None,
-    typer.Option(
-        "--progress/--no-progress",
-        help="Show progress on stderr (default: when stderr is a terminal).",
-        show_default=False,
-    ),
-]
-
-stdout = Console(soft_wrap=False)
-
-
-def _settings(config: Path | None) -> Settings:
-    return load_settings(config)
-
-
-def _emit(report: Report, as_json: bool, queries: bool = True) -> None:
-    if as_json:
-        sys.stdout.write(report.model_dump_json(indent=2) + "\n")
-    else:
-        print_report(report, stdout, show_queries=queries)
-        if report.answer_note:
-            stdout.print(f"[dim]answer_by: {report.answer_by} — {escape(report.answer_note)}[/dim]")
-
-
-def _progress(show: bool | None) -> commands.OnProgress | None:
-    """Progress lines on stderr (never stdout: ``--json`` stays clean)."""
-    if not (sys.stderr.isatty() if show is None else show):
-        return None
-    err = Console(stderr=True, soft_wrap=True, highlight=False)
-
-    def show_event(event: Progress) -> None:
-        if event.kind != "report":
-            err.print(f"[dim]{escape(event.line())}[/dim]")
-
-    return show_event
-
 
 @app.command()
 def demo(
@@ -120,15 +71,15 @@ def demo(
     """Generate a demo incident (offline) and investigate it."""
     run = asyncio.run(
         commands.run_demo(
-            _settings(config),
+            settings_from(config),
             out,
             fault,
             seed,
             use_llm=not no_llm,
-            on_progress=_progress(progress),
+            on_progress=progress_to_stderr(progress),
         )
     )
-    _emit(run.report, as_json)
+    emit(run.report, as_json)
     if not as_json:
         top = run.report.candidates[0].service if run.report.candidates else "nothing"
         truth = run.label.get("service", "?")
@@ -163,8 +114,8 @@ def investigate(
 
     Normal behaviour is --reference-from/--reference-to when given, else the bundle's
     reference period, else (live backends) the same window reference_offset_hours earlier."""
-    settings = _settings(config)
-    shown = _progress(progress)
+    settings = settings_from(config)
+    shown = progress_to_stderr(progress)
     if bundle is None:
         report = asyncio.run(
             commands.investigate_live(
@@ -194,7 +145,7 @@ def investigate(
                 reference_to=reference_to,
             )
         )
-    _emit(report, as_json)
+    emit(report, as_json)
 
 
 @app.command()
@@ -219,7 +170,7 @@ def ask(
     reference_to: ReferenceToOption = None,
 ) -> None:
     """Ask a question about a telemetry bundle (the model's agent answers when configured)."""
-    settings = _settings(config)
+    settings = settings_from(config)
     earlier = read_conversation(history) if history else None
     report = asyncio.run(
         commands.ask_bundle(
@@ -232,7 +183,7 @@ def ask(
             reference_to=reference_to,
         )
     )
-    _emit(report, as_json)
+    emit(report, as_json)
     if save_history is not None:
         write_conversation(save_history, (earlier or Conversation()).then(Turn.from_report(report)))
 
@@ -258,7 +209,7 @@ def serve(
     """Run the Slack bot: HTTP (/slack/events, /alertmanager, /healthz) or Socket Mode."""
     from bot.serve import serve as run_bot  # Slack, uvicorn: imported only to serve
 
-    settings = _settings(config)
+    settings = settings_from(config)
     asyncio.run(run_bot(settings, host=host, port=port, bundle=bundle, socket=socket))
 
 
@@ -271,7 +222,7 @@ def schema() -> None:
 @config_app.command("check")
 def config_check(config: ConfigOption = None) -> None:
     """Validate the configuration and probe every configured backend."""
-    settings = _settings(config)
+    settings = settings_from(config)
     checks = asyncio.run(check_settings(settings))
     table = Table(title="rcabot configuration")
     for col in ("backend", "status", "detail"):
@@ -312,94 +263,8 @@ def import_nezha(
     stdout.print(f"{len(cases)} cases written to {out}")
 
 
-@app.command()
-def ingest(
-    paths: Annotated[list[Path], typer.Argument(help="Postmortem files or directories.")],
-    config: ConfigOption = None,
-) -> None:
-    """Index past postmortems (Markdown, text, HTML, incident JSON); re-running is incremental."""
-    settings = _settings(config)
-    done = asyncio.run(postmortems.ingest(settings, paths))
-    for warning in done.read.warnings:
-        stdout.print(f"[yellow]warning:[/yellow] {escape(warning)}")
-    r = done.report
-    stdout.print(
-        f"{len(done.read.documents)} documents read; added {len(r.added)}, updated "
-        f"{len(r.updated)}, removed {len(r.removed)}, unchanged {len(r.unchanged)}; "
-        f"{r.chunks_embedded} chunks embedded in {r.seconds:.1f}s "
-        f"→ {settings.retrieval.chroma_url or settings.retrieval.chroma_path}"
-    )
-
-
-@app.command()
-def search(
-    query: Annotated[str, typer.Argument(help="What happened, in words.")],
-    k: Annotated[int, typer.Option("-k", min=1, max=50, help="How many documents.")] = 5,
-    service: Annotated[
-        list[str] | None, typer.Option(help="Only postmortems naming this service.")
-    ] = None,
-    since: Annotated[str | None, typer.Option(help="Only from this day (YYYY-MM-DD).")] = None,
-    until: Annotated[str | None, typer.Option(help="Only up to this day (YYYY-MM-DD).")] = None,
-    mode: Annotated[str, typer.Option(help="hybrid, bm25 or dense.")] = "hybrid",
-    as_json: JsonOption = False,
-    config: ConfigOption = None,
-) -> None:
-    """Search past postmortems (BM25 + embeddings, fused)."""
-    if mode not in ("hybrid", "bm25", "dense"):
-        raise RcabotError(f"--mode must be hybrid, bm25 or dense, not {mode!r}")
-    hits = asyncio.run(
-        postmortems.search(
-            _settings(config),
-            query,
-            k=k,
-            services=service or (),
-            since=_day(since, "--since"),
-            until=_day(until, "--until"),
-            mode=mode,  # type: ignore[arg-type]  # checked above
-        )
-    )
-    if as_json:
-        sys.stdout.write(json.dumps([_hit_json(h) for h in hits], indent=2) + "\n")
-        return
-    if not hits:
-        stdout.print("no matching postmortem")
-    for rank, hit in enumerate(hits, start=1):
-        doc = hit.document
-        when = doc.date.isoformat() if doc.date else "undated"
-        stdout.print(
-            f"[bold]{rank}. {escape(doc.title)}[/bold] ({when}) — {hit.chunk.section.value} "
-            f"[dim]score {hit.score:.4f}, bm25 #{hit.bm25_rank}, dense #{hit.dense_rank}[/dim]"
-        )
-        stdout.print(f"   {escape(clip(' '.join(hit.chunk.body.split()), 240))}")
-        if doc.url:
-            stdout.print(f"   {escape(doc.url)}", soft_wrap=True)
-
-
-def _day(value: str | None, option: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise RcabotError(f"{option}: expected YYYY-MM-DD, got {value!r}") from exc
-
-
-def _hit_json(hit: Hit) -> dict[str, object]:
-    doc = hit.document
-    return {
-        "doc_id": doc.doc_id,
-        "title": doc.title,
-        "date": doc.date.isoformat() if doc.date else None,
-        "services": list(doc.services),
-        "root_cause_category": doc.root_cause_category,
-        "url": doc.url,
-        "section": hit.chunk.section.value,
-        "heading": hit.chunk.heading,
-        "excerpt": hit.chunk.body,
-        "score": hit.score,
-        "bm25_rank": hit.bm25_rank,
-        "dense_rank": hit.dense_rank,
-    }
+app.command()(ingest)
+app.command()(search)
 
 
 @app.command()
@@ -432,7 +297,7 @@ def load(
         "prometheus_data_dir": prometheus_data_dir,
         "otlp_url": otlp_url,
     }
-    settings = commands.with_load_targets(_settings(config), overrides)
+    settings = commands.with_load_targets(settings_from(config), overrides)
     report = asyncio.run(load_to_backends(settings, bundle))
     for source, what in report.loaded.items():
         stdout.print(f"[green]{source}[/green]: {escape(what)}")
