@@ -41,7 +41,8 @@ async def scored_before_start(
     """``first`` (the metrics and call edges scored against the baseline before
     ``baseline_end``), or, when that scored no series at all and ``start`` is later, both
     scored again against the samples before ``start``, with a note saying so. The first
-    answers stand when the second scores nothing either (no metrics at all)."""
+    answers stand when the second scores nothing either (no metrics at all), or fails (then
+    the note says the metrics went uncompared, and why)."""
     metrics, calls = first
     if not metrics.ok or metrics.data or start <= baseline_end:
         return first, []
@@ -49,12 +50,16 @@ async def scored_before_start(
         gateway.call(metric_changes, window=window, baseline_end=start, reference=reference),
         gateway.call(call_edge_changes, window=window, baseline_end=start, reference=reference),
     )
-    if not again.ok or not again.data:
+    unscored = (
+        f"no metric series had {MIN_BASELINE} samples before {hhmm(baseline_end)}, "
+        "where the baseline ends (the metrics begin later)"
+    )
+    if not again.ok:  # the backend failed in between: say the metrics went uncompared
+        return first, [f"{unscored}, and scoring them again failed: {again.error}"]
+    if not again.data:
         return first, []
     note = (
-        f"no metric series had {MIN_BASELINE} samples before {hhmm(baseline_end)}, "
-        f"where the baseline ends (the metrics begin later): they were compared with the "
-        f"samples before {hhmm(start)}, the incident's start, which may already "
-        "hold its first minutes"
+        f"{unscored}: they were compared with the samples before {hhmm(start)}, the "
+        "incident's start, which may already hold its first minutes"
     )
     return (again, again_calls if again_calls.ok else calls), [note]

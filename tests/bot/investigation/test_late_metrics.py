@@ -5,15 +5,24 @@ from a quarter of its limit to all of it, was ranked without a single metric."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from bot.config import load_settings
+from bot.investigation import engine, late_metrics
 from bot.investigation.engine import investigate
 from bot.investigation.report import Report
 from bot.investigation.request import InvestigationRequest
 from bot.investigation.sources import bundle_sources
 from tests.bundles import T0, iso, small_incident
+from tools.backends import MetricsBackend, QueryInfo
+from tools.errors import BackendError
+from tools.evidence import TimeWindow
+from tools.records import MetricSeries
 
 NOTE = "no metric series had 3 samples before 09:34:00, where the baseline ends"
 
@@ -66,3 +75,45 @@ async def test_metrics_that_begin_after_the_start_leave_nothing_to_compare(
     assert _metric_titles(report) == []
     assert not any("no metric series had" in w for w in report.warnings)
     assert report.candidates[0].service == "api"  # the logs and traces still rank it
+
+
+class _FailsOnSecondScoring:
+    """The bundle's metrics, failing every query once the first scoring is done (a Prometheus
+    that went away between the two)."""
+
+    def __init__(self, inner: MetricsBackend) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.broken = False
+
+    async def signals(self) -> list[str]:
+        return await self.inner.signals()
+
+    async def series(self, signal: str, window: TimeWindow, step: timedelta) -> list[MetricSeries]:
+        if self.broken:
+            raise BackendError("prometheus", "connection refused")
+        return await self.inner.series(signal, window, step)
+
+    def describe(self, signal: str, window: TimeWindow, service: str | None = None) -> QueryInfo:
+        return self.inner.describe(signal, window, service)
+
+
+async def test_a_second_scoring_that_fails_leaves_the_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sources = await bundle_sources(_metrics_from(tmp_path / "late", 36), load_settings())
+    assert sources.deps.metrics is not None
+    flaky = _FailsOnSecondScoring(sources.deps.metrics)
+    deps = replace(sources.deps, metrics=flaky)
+    first_scoring = late_metrics.scored_before_start
+
+    async def break_then_score(*args: Any, **kwargs: Any) -> Any:
+        flaky.broken = True
+        return await first_scoring(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "scored_before_start", break_then_score)
+    report = await investigate(InvestigationRequest(alert=sources.alert), deps, sources.window)
+    assert _metric_titles(report) == []  # nothing scored, as before, but not in silence
+    note = next(w for w in report.warnings if w.startswith(NOTE))
+    assert note.endswith("scoring them again failed: prometheus: connection refused")
+    assert report.candidates[0].service == "api"
