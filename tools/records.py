@@ -7,7 +7,7 @@ of them; validation happens once, where a backend parses its wire format.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum
@@ -86,15 +86,29 @@ class MetricSeries:
         if len(self.timestamps) != len(self.values):
             raise ValueError("timestamps and values differ in length")
 
-    def between(self, lo: float, hi: float) -> MetricSeries:
-        """The same series with only its samples in ``[lo, hi)`` (epoch seconds)."""
-        pairs = [(t, v) for t, v in zip(self.timestamps, self.values, strict=True) if lo <= t < hi]
-        return MetricSeries(
-            metric=self.metric,
-            service=self.service,
+    @classmethod
+    def of_samples(
+        cls,
+        metric: str,
+        service: str,
+        samples: Iterable[tuple[float, float]],
+        labels: MappingProxyType[str, str] = _EMPTY_STR,
+    ) -> MetricSeries:
+        """The series of ``samples`` ((epoch seconds, value) pairs, in time order)."""
+        pairs = list(samples)
+        return cls(
+            metric=metric,
+            service=service,
             timestamps=tuple(t for t, _ in pairs),
             values=tuple(v for _, v in pairs),
-            labels=self.labels,
+            labels=labels,
+        )
+
+    def between(self, lo: float, hi: float) -> MetricSeries:
+        """The same series with only its samples in ``[lo, hi)`` (epoch seconds)."""
+        samples = zip(self.timestamps, self.values, strict=True)
+        return MetricSeries.of_samples(
+            self.metric, self.service, [(t, v) for t, v in samples if lo <= t < hi], self.labels
         )
 
 

@@ -71,3 +71,11 @@ def test_a_series_between_two_moments_keeps_its_samples_there_and_its_labels() -
     assert (cut.timestamps, cut.values) == ((20.0,), (2.0,))
     assert (cut.metric, cut.service, cut.labels) == ("cpu", "web", labels)
     assert series.between(31.0, 40.0).timestamps == ()
+
+
+def test_a_series_of_samples_splits_them_into_times_and_values() -> None:
+    samples = iter([(10.0, 1.5), (20.0, 2.5)])  # any iterable, read once
+    series = MetricSeries.of_samples("cpu", "web", samples)
+    assert (series.timestamps, series.values) == ((10.0, 20.0), (1.5, 2.5))
+    assert dict(series.labels) == {}
+    assert MetricSeries.of_samples("cpu", "web", []).timestamps == ()

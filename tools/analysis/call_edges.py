@@ -95,13 +95,7 @@ def link_series(client: MetricSeries, server: MetricSeries) -> MetricSeries:
         for t, v in zip(client.timestamps, client.values, strict=True)
         if t in at_server
     ]
-    return MetricSeries(
-        metric=LINK_TIME,
-        service=client.service,
-        timestamps=tuple(t for t, _ in pairs),
-        values=tuple(v for _, v in pairs),
-        labels=client.labels,
-    )
+    return MetricSeries.of_samples(LINK_TIME, client.service, pairs, client.labels)
 
 
 def _by_edge(series: Sequence[MetricSeries], metric: str) -> dict[EdgeKey, MetricSeries]:

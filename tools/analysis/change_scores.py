@@ -270,12 +270,7 @@ def score_all(
         if not group:
             return None
         samples = sorted(p for r in group for p in zip(r.timestamps, r.values, strict=True))
-        return MetricSeries(
-            metric=s.metric,
-            service=s.service,
-            timestamps=tuple(t for t, _ in samples),
-            values=tuple(v for _, v in samples),
-        )
+        return MetricSeries.of_samples(s.metric, s.service, samples)
 
     scored = [c for s in series if (c := score_series(s, baseline_end, counterpart(s))) is not None]
     scored += went_away(series, baseline_end, counterpart)

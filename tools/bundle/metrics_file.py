@@ -67,15 +67,8 @@ def series_of(points: Mapping[SeriesKey, list[tuple[float, float]]]) -> list[Met
     out: list[MetricSeries] = []
     for (metric, service, labels), samples in sorted(points.items()):
         samples.sort()
-        out.append(
-            MetricSeries(
-                metric=metric,
-                service=service,
-                timestamps=tuple(t for t, _ in samples),
-                values=tuple(v for _, v in samples),
-                labels=MappingProxyType(dict(labels)),
-            )
-        )
+        shown = MappingProxyType(dict(labels))
+        out.append(MetricSeries.of_samples(metric, service, samples, shown))
     return out
 
 

@@ -126,17 +126,8 @@ class PrometheusMetrics:
             ]
             if not pairs:
                 continue
-            out.append(
-                MetricSeries(
-                    metric=signal,
-                    service=service,
-                    timestamps=tuple(t for t, _ in pairs),
-                    values=tuple(v for _, v in pairs),
-                    labels=MappingProxyType(
-                        {k: v for k, v in found.labels.items() if k not in _HIDDEN_LABELS}
-                    ),
-                )
-            )
+            shown = {k: v for k, v in found.labels.items() if k not in _HIDDEN_LABELS}
+            out.append(MetricSeries.of_samples(signal, service, pairs, MappingProxyType(shown)))
         if unlabelled:
             _log.warning(
                 "prometheus: signal %r: skipped %d series without a 'service' label (first: %s); "
