@@ -15,7 +15,13 @@ from typing import Annotated
 from pydantic import Field
 
 from tools.analysis.call_edges import EDGE_SIGNALS, is_edge_series
-from tools.analysis.change_scores import Z_THRESHOLD, SeriesChange, SignalGroup, score_all
+from tools.analysis.change_scores import (
+    Z_THRESHOLD,
+    SeriesChange,
+    SignalGroup,
+    classify,
+    score_all,
+)
 from tools.backends import MetricsBackend, fetch_series
 from tools.concurrency import gather_all
 from tools.deps import Deps, configured
@@ -29,10 +35,22 @@ from tools.tool import tool
 NAME = "metric_changes"
 MAX_EVIDENCE = 24  # one tool call: enough to cite two changes of most services that moved
 PER_SERVICE = 2
+OWN_BEHAVIOUR = frozenset(
+    {SignalGroup.LATENCY, SignalGroup.ERRORS, SignalGroup.CPU, SignalGroup.MEMORY, SignalGroup.POOL}
+)
 
 
 def evidence_key(change: SeriesChange) -> str:
     return f"metrics:{change.service}:{change.metric}"
+
+
+def evidence_group(draft: EvidenceDraft) -> SignalGroup | None:
+    """The signal group of the series a metric item of this tool shows (its key names the
+    metric, which may hold colons itself: a recording rule's); ``None`` for any other item."""
+    parts = draft.key.split(":", 2)
+    if len(parts) < 3 or parts[0] != "metrics":
+        return None
+    return classify(parts[2])[0]
 
 
 def without_past_episodes(
@@ -89,18 +107,21 @@ def _spread(changes: list[SeriesChange], limit: int) -> list[SeriesChange]:
     """The most important changes, at most :data:`PER_SERVICE` of each service, a different
     signal of it first: one service's ten latency quantiles would otherwise leave nothing to
     cite for the others, and its CPU in cores and as a share of its limit are one fact, where
-    its CPU and its latency are two. In the order given."""
+    its CPU and its latency are two. The service's own behaviour (latency, errors, CPU, memory,
+    a pool) before the rest (traffic, system calls, network bytes, its calls' and its host's
+    figures): its latency and CPU say what went wrong, its traffic and system calls mostly how
+    much work came. In the order given."""
     taken: dict[str, int] = {}
     signals: set[tuple[str, SignalGroup]] = set()
     chosen: set[int] = set()
-    for distinct in (True, False):
+    for distinct, named in ((True, True), (True, False), (False, False)):
         for i, change in enumerate(changes):
             key = (change.service, change.group)
             if len(chosen) == limit:
                 break
             if i in chosen or taken.get(change.service, 0) >= PER_SERVICE:
                 continue
-            if distinct and key in signals:
+            if (distinct and key in signals) or (named and change.group not in OWN_BEHAVIOUR):
                 continue
             taken[change.service] = taken.get(change.service, 0) + 1
             signals.add(key)

@@ -45,6 +45,7 @@ from bot.investigation.signals import ServiceSignals, squash
 from tools.analysis.change_scores import SignalGroup
 from tools.analysis.span_attribution import TraceAnalysis
 from tools.evidence import EvidenceDraft
+from tools.metric_changes import evidence_group
 
 PROPAGATION_FACTOR = 0.6
 CHANGE_WEIGHT = 1.0  # a change near the start counts as much as one more modality, at most
@@ -218,9 +219,22 @@ SOURCE_PRIORITY: dict[FaultType, tuple[str, ...]] = {
 DEFAULT_PRIORITY = ("traces", "logs", "metrics", "change")
 
 
+# the metrics that show a resource fault itself, cited before louder symptoms of it
+NAMED_BY: dict[FaultType, SignalGroup] = {
+    FaultType.CPU: SignalGroup.CPU,
+    FaultType.MEMORY: SignalGroup.MEMORY,
+    FaultType.RESOURCE_EXHAUSTION: SignalGroup.POOL,
+}
+
+
 def order_evidence(items: list[EvidenceDraft], fault: FaultType) -> list[str]:
-    """Evidence keys for a candidate: the best item of each source first, then by score."""
-    ranked = sorted(items, key=lambda e: -e.score)
+    """Evidence keys for a candidate: the best item of each source first, then by score; for a
+    resource fault (CPU, memory, a pool) the series of that resource first: its latency up ×38
+    may be the louder change, but the hypothesis is its CPU, and that is what to cite."""
+    named = NAMED_BY.get(fault)
+    ranked = sorted(
+        items, key=lambda e: (named is None or evidence_group(e) is not named, -e.score)
+    )
     first = []
     for source in SOURCE_PRIORITY.get(fault, DEFAULT_PRIORITY):
         best = next((e for e in ranked if e.source.value == source), None)

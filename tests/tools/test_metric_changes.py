@@ -9,10 +9,17 @@ from pathlib import Path
 
 from tests.reference_bundles import REFERENCE, WINDOW, bundle_deps, load_chronic
 from tests.tools.memory_metrics import MemoryMetrics
-from tools.analysis.change_scores import Z_THRESHOLD, SeriesChange
+from tools.analysis.change_scores import Z_THRESHOLD, SeriesChange, SignalGroup
 from tools.deps import Deps
+from tools.evidence import EvidenceDraft, Source
 from tools.gateway import ToolGateway
-from tools.metric_changes import MAX_EVIDENCE, PER_SERVICE, metric_changes, without_past_episodes
+from tools.metric_changes import (
+    MAX_EVIDENCE,
+    PER_SERVICE,
+    evidence_group,
+    metric_changes,
+    without_past_episodes,
+)
 from tools.records import MetricSeries
 from tools.result import ToolResult
 
@@ -136,6 +143,33 @@ async def test_own_signals_are_cited_before_traffic_that_jumped_from_zero() -> N
     keys = await _evidence_keys(series)
     assert keys[0] == "metrics:web:cpu_usage_cores"
     assert len(keys) == MAX_EVIDENCE and all(k.endswith(":requests_per_second") for k in keys[1:])
+
+
+async def test_own_behaviour_is_cited_before_the_work_that_came() -> None:
+    """Its latency and its CPU say what went wrong; its traffic and system calls fell (less
+    work came), more significantly than its CPU rose, and are cited only after them."""
+    series = [
+        _step("latency_p90_seconds", "currency", 0.1, 3.6),
+        _step("syscall_reads_per_second", "currency", 60.0, 2.0),
+        _step("requests_per_second", "currency", 27.0, 7.0),
+        _step("cpu_usage_ratio", "currency", 0.53, 0.87),
+    ]
+    keys = await _evidence_keys(series)
+    assert keys == ["metrics:currency:latency_p90_seconds", "metrics:currency:cpu_usage_ratio"]
+    assert await _evidence_keys(series[:3]) == [
+        "metrics:currency:latency_p90_seconds",
+        "metrics:currency:syscall_reads_per_second",  # nothing of its own left: the rest
+    ]
+
+
+def test_a_metric_item_s_group_is_read_from_its_key() -> None:
+    def item(key: str) -> EvidenceDraft:
+        return EvidenceDraft(key=key, source=Source.METRICS, title="t", summary="s", query="q")
+
+    assert evidence_group(item("metrics:api:cpu_usage_ratio")) is SignalGroup.CPU
+    assert evidence_group(item("metrics:api:job:latency_seconds:p99")) is SignalGroup.LATENCY
+    assert evidence_group(item("traces:latency:api")) is None
+    assert evidence_group(item("metrics:api")) is None
 
 
 async def test_a_process_that_went_away_is_cited_going_down() -> None:

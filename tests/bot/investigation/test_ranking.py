@@ -533,6 +533,34 @@ def test_the_best_item_of_each_source_comes_first_in_the_fault_s_order(
     assert order_evidence(ITEMS, fault) == [*first, "logs-weak"]
 
 
+@pytest.mark.parametrize(
+    ("fault", "named"),
+    [
+        (FaultType.CPU, "metrics:api:cpu_usage_ratio"),
+        (FaultType.MEMORY, "metrics:api:memory_usage_bytes"),
+        (FaultType.RESOURCE_EXHAUSTION, "metrics:api:db_pool_connections_in_use"),
+    ],
+)
+def test_a_resource_fault_cites_that_resource_before_louder_symptoms(
+    fault: FaultType, named: str
+) -> None:
+    items = [
+        draft("metrics:api:latency_p90_seconds", Source.METRICS, 50.0),
+        draft("metrics:api:cpu_usage_ratio", Source.METRICS, 3.4),
+        draft("metrics:api:memory_usage_bytes", Source.METRICS, 3.0),
+        draft("metrics:api:db_pool_connections_in_use", Source.METRICS, 2.0),
+        draft("traces:latency:api", Source.TRACES, 1.3),
+    ]
+    keys = order_evidence(items, fault)
+    assert keys[:2] == [named, "traces:latency:api"]
+    assert keys[2] == "metrics:api:latency_p90_seconds"  # the rest by score
+    # a symptom's own order is the score's
+    assert order_evidence(items, FaultType.LATENCY)[:2] == [
+        "traces:latency:api",
+        "metrics:api:latency_p90_seconds",
+    ]
+
+
 def test_the_rest_follow_by_score_and_missing_sources_are_skipped() -> None:
     items = [
         draft("m1", Source.METRICS, 1.0),

@@ -156,6 +156,31 @@ def test_a_down_is_bad_metric_has_its_effect_downwards() -> None:
     assert rise is not None and rise.effect == 0.0
 
 
+def test_a_share_of_a_limit_near_it_counts_by_the_headroom_it_lost() -> None:
+    """From 53 % to 87 % of its limit: 0.7 doublings of use, but the headroom shrank from 47 %
+    to 13 %, almost two doublings, and the wait for the CPU with it."""
+    near = _step("cpu_usage_ratio", _noisy(0.53, 80, 1), _noisy(0.87, 20, 2))
+    assert math.log2(0.87 / 0.53) < near <= math.log2(0.47 / 0.13)
+    assert near > 1.5
+    memory = _step("memory_usage_ratio", _noisy(0.53, 80, 1), _noisy(0.87, 20, 2))
+    assert memory == near  # a heap that full is collected as much more often
+    # the same rise in cores has no limit to come near: its use alone
+    cores = _step("cpu_usage_cores", _noisy(0.53, 80, 1), _noisy(0.87, 20, 2))
+    assert cores < math.log2(0.87 / 0.53)
+    # far from the limit the use is the larger: one doubling, not a tenth of one
+    far = _step("cpu_usage_ratio", _noisy(0.05, 80, 1), _noisy(0.1, 20, 2))
+    assert 0.5 < far <= 1.0  # about one doubling, a little less for the noise offset
+
+
+def test_the_host_s_share_and_a_share_that_fell_have_no_headroom_effect() -> None:
+    host = _step("node_cpu_usage_ratio", _noisy(0.53, 80, 1), _noisy(0.87, 20, 2))
+    assert host < math.log2(0.87 / 0.53)  # the host's: not the service's own limit
+    fell = score_series(
+        _series("cpu_usage_ratio", _noisy(0.87, 80, 1) + _noisy(0.53, 20, 2)), START + 15 * 80
+    )
+    assert fell is not None and fell.effect == 0.0
+
+
 def test_traffic_has_an_effect_either_way() -> None:
     down = _step("requests_per_second", _noisy(100, 80, 3), _noisy(25, 20, 4))
     up = _step("requests_per_second", _noisy(25, 80, 3), _noisy(100, 20, 4))
