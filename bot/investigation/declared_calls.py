@@ -10,6 +10,12 @@ of its own in the traces (in the incident or normally), and no call of its is a 
 service graph. With metrics alone (OnlineBoutique's 2022-08-22 in the Nezha data has no traces)
 the map is then the only call graph there is: without it, a frontend whose error ratio rose
 because the checkout it calls threw ranked above the checkout.
+
+A traced service may still make calls its spans do not show (an uninstrumented client, a callee
+that drops the trace context): a declared call no measurement shows it making is *untraced*,
+and its time is inside the caller's own spans' time. OnlineBoutique's checkoutservice calls
+currencyservice so on 2022-08-23: when currencyservice's link was delayed at 13:37, the
+checkout's own time per trace grew tenfold and it ranked above the delayed service.
 """
 
 from __future__ import annotations
@@ -43,6 +49,30 @@ def declared_calls(
     }
 
 
+def untraced_calls(
+    service_map: ServiceMap | None,
+    traces: TraceAnalysis | None,
+    edges: Iterable[CallEdgeChange] | None,
+) -> dict[str, set[str]]:
+    """Caller → the callees ``service_map`` declares for it that no measurement shows it
+    calling, for each caller whose other calls the traces measured: calls its spans were not
+    seen to make (an uninstrumented client, a callee that drops the trace context), whose time
+    is in its own spans' time."""
+    if service_map is None or traces is None:
+        return {}
+    graph: dict[str, set[str]] = {}
+    for edge in edges or ():
+        graph.setdefault(edge.client, set()).add(edge.server)
+    found = {}
+    for caller, callees in service_map.calls.items():
+        if caller not in traces.services:
+            continue
+        unseen = set(callees) - traces.callees(caller) - graph.get(caller, set())
+        if unseen:
+            found[caller] = unseen
+    return found
+
+
 def declared_note(declared: dict[str, set[str]], service_map: ServiceMap | None) -> list[str]:
     """Say which services' calls came from the map: what is below them was declared, not
     seen, so the discount of a caller as its callee's symptom rests on the map."""
@@ -55,4 +85,15 @@ def declared_note(declared: dict[str, set[str]], service_map: ServiceMap | None)
         f"no trace or service-graph series shows the calls of {shown}: what they call is "
         f"taken from the service map {Path(service_map.source).name or '(unnamed)'}, which "
         "says who may call whom, not who waited on whom"
+    ]
+
+
+def untraced_note(untraced: dict[str, set[str]], listed: Iterable[str]) -> list[str]:
+    """Say, for the candidates listed, which of their declared calls the traces never show:
+    the time of those calls is in their own spans, so their own time may be a callee's."""
+    shown = [name for name in listed if name in untraced][:MAX_NAMED]
+    return [
+        f"the traces never show {caller} calling {', '.join(sorted(untraced[caller]))}, "
+        "which the service map declares: the time of those calls is in its own spans' time"
+        for caller in shown
     ]

@@ -15,7 +15,12 @@ from typing import Any
 from bot.investigation.call_signals import add_call_edges, callees, cite_clients_side
 from bot.investigation.compact import compact_evidence, estimate_tokens
 from bot.investigation.confirmed_origins import without_unconfirmed_origins
-from bot.investigation.declared_calls import declared_calls, declared_note
+from bot.investigation.declared_calls import (
+    declared_calls,
+    declared_note,
+    untraced_calls,
+    untraced_note,
+)
 from bot.investigation.late_callers import cite_callers_side
 from bot.investigation.late_metrics import scored_before_start
 from bot.investigation.notes import helper_warnings, past_episodes_note, thin_reference_note
@@ -288,7 +293,8 @@ async def _run(
         graph = callees(calls.data or [], start.timestamp())
         declared = declared_calls(deps.service_map, traces.data, calls.data)
         limit, alert_service = limits_.max_candidates, scope.alert_service
-        ranked = rank(signals, traces.data, drafts, limit, graph, alert_service, declared)
+        untraced = untraced_calls(deps.service_map, traces.data, calls.data)
+        ranked = rank(signals, traces.data, drafts, limit, graph, alert_service, declared, untraced)
     yield Progress("stage", stage="postmortems")
     with watch.stage("postmortems"):
         past = await gateway.call(
@@ -336,6 +342,7 @@ async def _run(
     notes += thin_reference_note(scope.reference, scope.window, start)
     notes += past_episodes_note(metrics.data, start)
     notes += declared_note(declared, deps.service_map)
+    notes += untraced_note(untraced, (c.service for c in ranked))
     warnings = [
         *source_warnings,
         *deps.warnings,

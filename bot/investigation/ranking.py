@@ -17,6 +17,9 @@ The method (docs/ranking.md says why, with the figures):
    neither measured its calls, a declared service map, and then its own log lines must be
    quiet too) is marked as propagating and scored at :data:`PROPAGATION_FACTOR`,
    unless its own CPU, memory or a pool saturated (waiting on a callee uses none of them).
+   A traced service whose only own trace signal is its spans' time, and which the map says
+   calls a service its spans never show it calling (an untraced call: its time is inside the
+   caller's spans), is discounted so too when that callee, or below it, is half as anomalous.
    A service no request was seen to reach (:func:`request_path`: not in any traced request
    nor in the service graph, and not the alert's) is off the path whose requests suffered,
    and is scored so too: its CPU or memory may have changed, but no request waited on it.
@@ -112,6 +115,27 @@ def request_path(
     if not seen:
         return None
     return frozenset(seen | ({alert_service} if alert_service else set()))
+
+
+def _waits_untraced(
+    s: ServiceSignals,
+    name: str,
+    unseen: set[str],
+    traces: TraceAnalysis | None,
+    calls: Mapping[str, set[str]],
+    base: Mapping[str, float],
+) -> bool:
+    """Its own time grew, and nothing else of its own: that time may be its wait on calls the
+    traces do not show it making (a declared callee, ``unseen``), whose time is inside its
+    spans; so when something at or below such a callee is at least half as anomalous, its
+    own time is that callee's symptom."""
+    if not unseen or _own_resources_rose(s) or s.own_trace_signal_besides_time() >= QUIET:
+        return False
+    below = set(unseen)
+    for callee in unseen:
+        below |= _downstream(traces, calls, callee)
+    below.discard(name)
+    return max((base.get(d, 0.0) for d in below), default=0.0) >= 0.5 * base[name]
 
 
 def _traced_in_incident(traces: TraceAnalysis | None, service: str) -> bool:
@@ -251,13 +275,14 @@ def rank(
     graph: Mapping[str, set[str]] | None = None,
     alert_service: str | None = None,
     declared: Mapping[str, set[str]] | None = None,
+    untraced: Mapping[str, set[str]] | None = None,
 ) -> list[RankedService]:
     """Services ordered by combined score, each with its fault type and evidence keys.
     ``graph``: who calls whom from the metrics' service graph (client → servers), beside the
     traces' calls; ``alert_service``: the service the alert is about (on the requests' path);
     ``declared``: who may call whom from a service map, for callers whose calls neither the
     traces nor the service graph measured (``bot.investigation.declared_calls``)."""
-    graph, declared = graph or {}, declared or {}
+    graph, declared, untraced = graph or {}, declared or {}, untraced or {}
     calls = {c: set(graph.get(c, set())) | declared.get(c, set()) for c in {*graph, *declared}}
     base = {name: total(s) for name, s in signals.items()}
     # a map that leaves a service out does not take it off the path: catalogues go stale
@@ -273,8 +298,10 @@ def rank(
         if name in declared and not seen:
             seen = s.modalities()["logs"] < QUIET
         own = s.own_trace_signal() < QUIET and not _own_resources_rose(s)
-        if strongest_below >= 0.5 * base[name] and own and below and seen:
-            s.propagated = True
+        waits = strongest_below >= 0.5 * base[name] and own and bool(below) and seen
+        # or its own time is its wait on calls its spans do not show
+        unseen = untraced.get(name, set())
+        s.propagated = waits or _waits_untraced(s, name, unseen, traces, calls, base)
     by_service: dict[str, list[EvidenceDraft]] = {}
     for item in evidence:
         if item.service:

@@ -176,6 +176,12 @@ class ServiceSignals:
         that failed below them explains the change."""
         return max(self.modalities()["traces"], squash(self.own_code_path))
 
+    def own_trace_signal_besides_time(self) -> float:
+        """:meth:`own_trace_signal` without its spans' own time: their errors, the time on
+        calls to it, and its code paths."""
+        norm = self.normalised()
+        return max(norm["trace_errors"], norm["trace_network"], squash(self.own_code_path))
+
 
 def _error_lines(logs: LogFindings | None) -> dict[str, tuple[int, int]]:
     """Per service, its ERROR lines in the incident, grown or not: (with exception words,

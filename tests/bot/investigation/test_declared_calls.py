@@ -4,7 +4,7 @@ may be made."""
 
 from __future__ import annotations
 
-from bot.investigation.declared_calls import declared_calls
+from bot.investigation.declared_calls import declared_calls, untraced_calls, untraced_note
 from tests.bot.investigation.test_call_signals import edge
 from tests.bot.investigation.test_ranking import calls
 from tools.service_map import ServiceMap
@@ -40,3 +40,31 @@ def test_a_client_in_the_service_graph_has_its_calls_measured() -> None:
 
 def test_no_map_declares_nothing() -> None:
     assert declared_calls(None, None, [edge("cart", "db")]) == {}
+
+
+def test_a_traced_caller_s_declared_calls_no_span_shows_are_untraced() -> None:
+    """The frontend's spans show it calling the cart, never the checkout the map declares:
+    that call is untraced (its time is in the frontend's own spans). The checkout recorded no
+    span: its calls are declared (``declared_calls``), not untraced."""
+    traces = calls(("frontend", "cart"), ("cart", "db"), untraced=("checkout",))
+    assert untraced_calls(MAP, traces, None) == {"frontend": {"checkout"}}
+
+
+def test_a_call_in_the_service_graph_is_measured_not_untraced() -> None:
+    traces = calls(("frontend", "cart"), ("cart", "db"))
+    assert untraced_calls(MAP, traces, [edge("frontend", "checkout")]) == {}
+
+
+def test_without_traces_or_a_map_nothing_is_untraced() -> None:
+    assert untraced_calls(MAP, None, None) == {}
+    assert untraced_calls(None, calls(("frontend", "cart")), None) == {}
+
+
+def test_the_note_names_the_listed_callers_untraced_calls() -> None:
+    untraced = {"checkout": {"currency", "cart"}, "web": {"ads"}}
+    notes = untraced_note(untraced, ["currency", "checkout", "frontend"])
+    assert notes == [
+        "the traces never show checkout calling cart, currency, which the service map "
+        "declares: the time of those calls is in its own spans' time"
+    ]
+    assert untraced_note(untraced, ["frontend"]) == []

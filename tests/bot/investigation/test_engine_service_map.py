@@ -1,14 +1,19 @@
 """An investigation of metrics alone, with and without a service map (issue 11): ``web`` calls
 ``api``, whose pool timed out; web answered 502s. Without traces nothing says web waited on
 api; the bundle's ``service_map.csv`` says web may call it, so web is api's likely symptom,
-and the report says where that came from."""
+and the report says where that came from. With traces that never show web calling api (its
+client spans not exported), web's own time is its wait on api, and the map says so too."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+
+import pytest
 
 from bot.config import load_settings
 from bot.investigation.engine import investigate
+from bot.investigation.ranking import PROPAGATION_FACTOR
 from bot.investigation.report import Report
 from bot.investigation.request import InvestigationRequest
 from bot.investigation.sources import bundle_sources
@@ -53,3 +58,34 @@ async def test_a_map_of_other_services_changes_nothing(tmp_path: Path) -> None:
     plain = await _investigate(_metrics_only(tmp_path / "plain", None))
     assert [c.service for c in mapped.candidates] == [c.service for c in plain.candidates]
     assert [c.score for c in mapped.candidates] == [c.score for c in plain.candidates]
+
+
+def _api_untraced(path: Path, service_map: str | None) -> Path:
+    """The small incident whose traces never show web calling api: web's client spans and api's
+    own were not exported, so web's request spans hold the wait on api, 60 ms, then 900 ms."""
+    small_incident(path)
+    kept = []
+    for line in (path / "traces.jsonl").read_text().splitlines():
+        span = json.loads(line)
+        if span["service"] == "web" and span["kind"] == "server":
+            broken = span["status"] == "error"
+            kept.append(json.dumps({**span, "duration_ms": 900 if broken else 60, "status": "ok"}))
+    (path / "traces.jsonl").write_text("\n".join(kept) + "\n")
+    if service_map is not None:
+        (path / "service_map.csv").write_text(service_map)
+    return path
+
+
+async def test_a_traced_caller_s_time_on_an_untraced_call_is_its_callee_s_symptom(
+    tmp_path: Path,
+) -> None:
+    plain = await _investigate(_api_untraced(tmp_path / "plain", None))
+    mapped = await _investigate(_api_untraced(tmp_path / "map", "caller,callee\nweb,api\n"))
+    before = next(c for c in plain.candidates if c.service == "web")
+    assert before.signals.get("trace_latency", 0.0) > 0.5 and not before.propagated
+    web = next(c for c in mapped.candidates if c.service == "web")
+    assert web.propagated
+    assert web.score == pytest.approx(before.score * PROPAGATION_FACTOR, abs=0.002)
+    note = next(w for w in mapped.warnings if "traces never show" in w)
+    assert note.startswith("the traces never show web calling api, which the service map")
+    assert not any("traces never show" in w for w in plain.warnings)

@@ -97,3 +97,52 @@ def test_a_declared_caller_no_trace_reached_is_discounted_once() -> None:
     assert frontend.propagated
     assert frontend.score == round(total(found["frontend"]), 3)
     assert frontend.score == round(0.6 * found["frontend"].anomaly(), 3)
+
+
+# --- untraced calls: a traced caller's declared calls no span shows --------------------------
+# Modelled on OnlineBoutique 2022-08-23 13:37: currencyservice's link was delayed; the traces
+# never show checkoutservice calling it (the map declares it), so the checkout's own time per
+# trace grew tenfold, and it ranked above the delayed service.
+
+
+def _checkout_slow(trace_errors: float = 0.0) -> ServiceSignals:
+    return signals("checkout", trace_latency=CLEAR, trace_errors=trace_errors)
+
+
+def _currency() -> ServiceSignals:
+    return signals("currency", trace_network=2.0)
+
+
+def _with_untraced(
+    found: dict[str, ServiceSignals], untraced: dict[str, set[str]] | None
+) -> list[RankedService]:
+    traces = calls(("frontend", "checkout"), ("frontend", "currency"))
+    return rank(found, traces, _evidence_for(*found), 5, untraced=untraced)
+
+
+def test_a_caller_s_own_time_is_its_untraced_callee_s_symptom() -> None:
+    found = {"checkout": _checkout_slow(), "currency": _currency()}
+    assert _order(_with_untraced(found, None)) == ["checkout", "currency"]
+    ranked = _with_untraced(found, {"checkout": {"currency"}})
+    assert _order(ranked) == ["currency", "checkout"]
+    assert ranked[1].propagated
+
+
+def test_a_caller_whose_errors_rose_is_not_its_untraced_callee_s_symptom() -> None:
+    """Only its time can be the wait on a call its spans do not show; its errors are its own."""
+    found = {"checkout": _checkout_slow(trace_errors=CLEAR), "currency": _currency()}
+    ranked = _with_untraced(found, {"checkout": {"currency"}})
+    assert ranked[0].service == "checkout" and not ranked[0].propagated
+
+
+def test_a_quiet_untraced_callee_explains_nothing() -> None:
+    found = {"checkout": _checkout_slow(), "currency": signals("currency", trace_network=0.2)}
+    ranked = _with_untraced(found, {"checkout": {"currency"}})
+    assert ranked[0].service == "checkout" and not ranked[0].propagated
+
+
+def test_a_caller_whose_own_resources_rose_is_not_discounted_for_untraced_calls() -> None:
+    busy = _checkout_slow()
+    busy.metric_groups[SignalGroup.CPU] = CLEAR
+    ranked = _with_untraced({"checkout": busy, "currency": _currency()}, {"checkout": {"currency"}})
+    assert ranked[0].service == "checkout" and not ranked[0].propagated
