@@ -140,7 +140,44 @@ def extra_series() -> list[MetricSeries]:
             timestamps=(start + 0.123, start + 1.007, start + 2.5),
             values=(0.1, 0.2, 0.3),
         ),
+        *container_series(minutes),
     ]
+
+
+# cAdvisor and kube-state-metrics as Kubernetes exports them, for the default CPU and memory
+# queries: pod ``api-0`` of service ``pay`` runs the app (limits 0.5 cores and 512 MiB: it uses
+# 0.25 cores and 256 MiB), a mesh sidecar with no limit (0.4 cores, 192 MiB), and the pause
+# container; cAdvisor also reports the pod's cgroup as a whole (``container=""``).
+POD_USE = {"pay": (0.25, 256 * 2**20), "istio-proxy": (0.4, 192 * 2**20), "POD": (0.0, 2**20)}
+POD_LIMITS = {"cpu": 0.5, "memory": 512 * 2**20}
+
+
+def container_series(minutes: list[float]) -> list[MetricSeries]:
+    """The ``pay`` pod's containers: CPU seconds (counters), working set, and its limits."""
+    use = {**POD_USE, "": tuple(sum(v) for v in zip(*POD_USE.values(), strict=True))}
+
+    def pod(metric: str, values: tuple[float, ...], **labels: str) -> MetricSeries:
+        labels = {"namespace": "shop", "pod": "api-0", **labels}
+        return MetricSeries(
+            metric=metric,
+            service="pay",
+            timestamps=tuple(minutes),
+            values=values,
+            labels=MappingProxyType(labels),
+        )
+
+    found = []
+    for container, (cores, memory) in use.items():
+        cpu = tuple(cores * 60 * k for k in range(len(minutes)))
+        found.append(pod("container_cpu_usage_seconds_total", cpu, container=container))
+        steady = (memory,) * len(minutes)
+        found.append(pod("container_memory_working_set_bytes", steady, container=container))
+    for resource, limit in POD_LIMITS.items():
+        limits = (limit,) * len(minutes)
+        found.append(
+            pod("kube_pod_container_resource_limits", limits, container="pay", resource=resource)
+        )
+    return found
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,24 @@ from pydantic import Field, field_validator
 
 from tools.settings import MAX_TIMEOUT_S, Section, http_url
 
+
+def _containers(metric: str, *matchers: str) -> str:
+    """``metric`` of each container of the services, not of a pod's cgroup as a whole (cAdvisor's
+    ``container=""``, which holds its containers again); a format-style template (``{{``: a
+    brace)."""
+    selected = ", ".join((*matchers, 'service=~"{services}"', 'container!=""'))
+    return f"{metric}{{{{{selected}}}}}"
+
+
+def _share_of_limit(resource: str, use: str) -> str:
+    """Per service, the ``use`` of the containers that have a ``resource`` limit over those
+    limits (kube-state-metrics): a sidecar without a limit is no share of the app's, and its
+    use counted against the app's limit overstates the share, a saturation that is not there."""
+    limits = _containers("kube_pod_container_resource_limits", f'resource="{resource}"')
+    limited = f"{use} and on (namespace, pod, container) {limits}"
+    return f"sum by (service) ({limited}) / sum by (service) ({limits})"
+
+
 DEFAULT_PROMQL: dict[str, str] = {
     "latency_p99_seconds": (
         "histogram_quantile(0.99, sum by (service, le) "
@@ -27,19 +45,14 @@ DEFAULT_PROMQL: dict[str, str] = {
         "sum by (service) (rate(http_server_request_duration_seconds_count"
         '{{service=~"{services}"}}[{rate}]))'
     ),
-    "cpu_usage_ratio": (
-        "sum by (service) (rate(container_cpu_usage_seconds_total"
-        '{{service=~"{services}"}}[{rate}]))'
-        ' / sum by (service) (kube_pod_container_resource_limits{{resource="cpu", '
-        'service=~"{services}"}})'
+    "cpu_usage_ratio": _share_of_limit(
+        "cpu", f"rate({_containers('container_cpu_usage_seconds_total')}[{{rate}}])"
     ),
     "memory_usage_bytes": (
-        'sum by (service) (container_memory_working_set_bytes{{service=~"{services}"}})'
+        f"sum by (service) ({_containers('container_memory_working_set_bytes')})"
     ),
-    "memory_usage_ratio": (
-        'sum by (service) (container_memory_working_set_bytes{{service=~"{services}"}})'
-        ' / sum by (service) (kube_pod_container_resource_limits{{resource="memory", '
-        'service=~"{services}"}})'
+    "memory_usage_ratio": _share_of_limit(
+        "memory", _containers("container_memory_working_set_bytes")
     ),
 }
 

@@ -16,13 +16,14 @@ import httpx
 import pytest
 
 from tests.bundles import T0
-from tests.servers.prometheus import ODD_PATH
+from tests.servers.prometheus import ODD_PATH, POD_LIMITS, POD_USE
 from tests.tools.prometheus.helpers import RAW, connect
 from tools.bundle.backends import BundleMetrics
 from tools.bundle.reader import load_bundle
 from tools.errors import BackendError
 from tools.evidence import TimeWindow
 from tools.links import Links
+from tools.prometheus.settings import DEFAULT_PROMQL
 from tools.records import MetricSeries
 from tools.settings import LinksSettings
 
@@ -212,3 +213,25 @@ async def test_instant_and_raw_range_queries(prometheus_url: str) -> None:
     assert scalar.result_type == "scalar" and scalar.series[0].values == (2.0,)
     start = T0.timestamp()
     assert precise.series[0].timestamps == (start + 0.123, start + 1.007, start + 2.5)
+
+
+@pytest.mark.parametrize(
+    ("signal", "expected"),
+    [
+        ("cpu_usage_ratio", POD_USE["pay"][0] / POD_LIMITS["cpu"]),
+        ("memory_usage_ratio", POD_USE["pay"][1] / POD_LIMITS["memory"]),
+        ("memory_usage_bytes", sum(use for _, use in POD_USE.values())),
+    ],
+)
+async def test_default_saturation_queries_count_each_container_once_against_its_limit(
+    prometheus_url: str, signal: str, expected: float
+) -> None:
+    """A share of a limit is the use of the containers that have one over their limits: not
+    the sidecar's use against the app's limit, nor the pod's cgroup counted beside its
+    containers (0.25 of 0.5 cores is half, not 1.3). The bytes are every container's once."""
+    queries = {signal: DEFAULT_PROMQL[signal]}
+    async with connect(prometheus_url, queries) as prometheus:
+        found = await prometheus.series(signal, window(10, 50), MINUTE)
+    assert [s.service for s in found] == ["pay"]
+    assert found[0].values == pytest.approx([expected] * len(found[0].values))
+    assert len(found[0].values) >= 40
