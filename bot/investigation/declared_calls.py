@@ -93,7 +93,7 @@ def untraced_note(untraced: dict[str, set[str]], listed: Iterable[str]) -> list[
     the time of those calls is in their own spans, so their own time may be a callee's."""
     shown = [name for name in listed if name in untraced][:MAX_NAMED]
     return [
-        f"the traces never show {caller} calling {', '.join(sorted(untraced[caller]))}, "
+        f"no trace read shows {caller} calling {', '.join(sorted(untraced[caller]))}, "
         "which the service map declares: the time of those calls is in its own spans' time"
         for caller in shown
     ]

@@ -64,7 +64,7 @@ def test_the_note_names_the_listed_callers_untraced_calls() -> None:
     untraced = {"checkout": {"currency", "cart"}, "web": {"ads"}}
     notes = untraced_note(untraced, ["currency", "checkout", "frontend"])
     assert notes == [
-        "the traces never show checkout calling cart, currency, which the service map "
+        "no trace read shows checkout calling cart, currency, which the service map "
         "declares: the time of those calls is in its own spans' time"
     ]
     assert untraced_note(untraced, ["frontend"]) == []
