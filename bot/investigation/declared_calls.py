@@ -89,8 +89,8 @@ def declared_note(declared: dict[str, set[str]], service_map: ServiceMap | None)
 
 
 def untraced_note(untraced: dict[str, set[str]], listed: Iterable[str]) -> list[str]:
-    """Say, for the candidates listed, which of their declared calls the traces never show:
-    the time of those calls is in their own spans, so their own time may be a callee's."""
+    """Say, for the candidates listed, which of their declared calls no trace read shows: the
+    time of those calls is in their own spans, so their own time may be a callee's."""
     shown = [name for name in listed if name in untraced][:MAX_NAMED]
     return [
         f"no trace read shows {caller} calling {', '.join(sorted(untraced[caller]))}, "

@@ -281,7 +281,9 @@ def rank(
     ``graph``: who calls whom from the metrics' service graph (client → servers), beside the
     traces' calls; ``alert_service``: the service the alert is about (on the requests' path);
     ``declared``: who may call whom from a service map, for callers whose calls neither the
-    traces nor the service graph measured (``bot.investigation.declared_calls``)."""
+    traces nor the service graph measured (``bot.investigation.declared_calls``);
+    ``untraced``: a traced caller's declared callees that no measurement shows it calling, whose
+    time is inside its own spans (``declared_calls.untraced_calls``)."""
     graph, declared, untraced = graph or {}, declared or {}, untraced or {}
     calls = {c: set(graph.get(c, set())) | declared.get(c, set()) for c in {*graph, *declared}}
     base = {name: total(s) for name, s in signals.items()}
