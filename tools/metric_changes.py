@@ -16,6 +16,7 @@ from pydantic import Field
 
 from tools.analysis.call_edges import EDGE_SIGNALS, is_edge_series
 from tools.analysis.change_scores import (
+    MIN_BASELINE,
     Z_THRESHOLD,
     SeriesChange,
     SignalGroup,
@@ -62,6 +63,14 @@ def without_past_episodes(
     live = {evidence_key(c) for c in changes or [] if not c.over_before(at)}
     past = {evidence_key(c) for c in changes or []} - live
     return [d for d in drafts if d.key not in past]
+
+
+def _unscored(count: int, baseline_end: datetime, reference: TimeWindow | None) -> str:
+    where = " nor in the reference" if reference is not None else ""
+    return (
+        f"none of the {count} metric series has {MIN_BASELINE} samples before "
+        f"{hhmm(baseline_end)}, where the baseline ends{where}: none was compared with normal"
+    )
 
 
 def _evidence(change: SeriesChange, backend: MetricsBackend, window: TimeWindow) -> EvidenceDraft:
@@ -161,6 +170,8 @@ async def metric_changes(
     significant = [c for c in changes if c.score >= Z_THRESHOLD]
     evidence = [_evidence(c, metrics, window) for c in _spread(significant, MAX_EVIDENCE)]
     warnings = [] if series else [f"no metric samples in {window_text(window)}"]
+    if series and not changes:  # read, yet compared with nothing: say so, not "no change"
+        warnings.append(_unscored(len(series), baseline_end, reference))
     if reference is not None:
         scored = {c.service for c in changes}
         compared = {c.service for c in changes if c.against_reference}

@@ -22,7 +22,7 @@ from bot.investigation.declared_calls import (
     untraced_note,
 )
 from bot.investigation.late_callers import cite_callers_side
-from bot.investigation.late_metrics import scored_before_start
+from bot.investigation.late_metrics import scored_before_start, unscored_metrics
 from bot.investigation.notes import helper_warnings, past_episodes_note, thin_reference_note
 from bot.investigation.past_incidents import SIMILAR_K, seen_before, similar_incident_query
 from bot.investigation.progress import Progress
@@ -331,6 +331,7 @@ async def _run(
         unread = [
             f"{r.source} could not be read ({r.error})" for r in telemetry if not r.ok and r.error
         ]
+        unread += unscored_metrics(metrics)
         draft_answer = write_answer(
             scope.label, alert_item, candidates, by_id, matches, known, unread
         )

@@ -40,9 +40,9 @@ async def scored_before_start(
 ) -> tuple[MetricsResults, list[str]]:
     """``first`` (the metrics and call edges scored against the baseline before
     ``baseline_end``), or, when that scored no series at all and ``start`` is later, both
-    scored again against the samples before ``start``, with a note saying so. The first
-    answers stand when the second scores nothing either (no metrics at all), or fails (then
-    the note says the metrics went uncompared, and why)."""
+    scored again against the samples before ``start``, with a note saying so. When the second
+    scores nothing either, its answers stand (their warning says no series had a baseline);
+    when it fails, the first's do, and the note says why."""
     metrics, calls = first
     if not metrics.ok or metrics.data or start <= baseline_end:
         return first, []
@@ -50,16 +50,27 @@ async def scored_before_start(
         gateway.call(metric_changes, window=window, baseline_end=start, reference=reference),
         gateway.call(call_edge_changes, window=window, baseline_end=start, reference=reference),
     )
-    unscored = (
-        f"no metric series had {MIN_BASELINE} samples before {hhmm(baseline_end)}, "
-        "where the baseline ends (the metrics begin later)"
-    )
-    if not again.ok:  # the backend failed in between: say the metrics went uncompared
-        return first, [f"{unscored}, and scoring them again failed: {again.error}"]
-    if not again.data:
-        return first, []
+    if not again.ok:  # the backend failed in between: the first result says they went unscored
+        return first, [
+            f"scoring the metrics again against the samples before {hhmm(start)}, the "
+            f"incident's start, failed: {again.error}"
+        ]
+    second = (again, again_calls if again_calls.ok else calls)
+    if not again.data:  # nothing before the start either: its warning says so
+        return second, []
     note = (
-        f"{unscored}: they were compared with the samples before {hhmm(start)}, the "
-        "incident's start, which may already hold its first minutes"
+        f"no metric series had {MIN_BASELINE} samples before {hhmm(baseline_end)}, where the "
+        f"baseline ends (the metrics begin later): they were compared with the samples before "
+        f"{hhmm(start)}, the incident's start, which may already hold its first minutes"
     )
-    return (again, again_calls if again_calls.ok else calls), [note]
+    return second, [note]
+
+
+def unscored_metrics(metrics: ToolResult[list[SeriesChange]]) -> list[str]:
+    """What to say, beside the sources that could not be read, of metrics that were read and
+    yet compared with nothing (none had a baseline): not that nothing changed in them."""
+    if not metrics.ok or metrics.data:
+        return []
+    return [
+        "metrics were read, but no series could be scored against a baseline (the warnings say why)"
+    ]

@@ -172,6 +172,24 @@ def test_a_metric_item_s_group_is_read_from_its_key() -> None:
     assert evidence_group(item("metrics:api")) is None
 
 
+async def test_series_none_of_which_has_a_baseline_are_said_to_be_uncompared() -> None:
+    """Read, yet compared with nothing: the result says so, rather than finding no change."""
+    late = [_step("latency_p99_seconds", "api", 0.1, 0.8), _step("error_ratio", "api", 0, 0.2)]
+    early = SPLIT - timedelta(minutes=STEPS_BEFORE)
+    result = await ToolGateway(Deps(metrics=MemoryMetrics(late))).call(
+        metric_changes, window=WINDOW, baseline_end=early
+    )
+    assert result.ok and result.data == []
+    assert result.warnings == [
+        f"none of the 2 metric series has 3 samples before {early:%H:%M:%S}, where the "
+        "baseline ends: none was compared with normal"
+    ]
+    scored = await ToolGateway(Deps(metrics=MemoryMetrics(late))).call(
+        metric_changes, window=WINDOW, baseline_end=SPLIT
+    )
+    assert scored.data and scored.warnings == []
+
+
 async def test_a_process_that_went_away_is_cited_going_down() -> None:
     """CPU and memory fell together to almost nothing: cited as falls, saying why they count."""
     series = [

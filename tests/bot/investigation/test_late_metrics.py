@@ -70,11 +70,34 @@ async def test_metrics_with_a_baseline_are_scored_once_and_say_nothing(tmp_path:
 async def test_metrics_that_begin_after_the_start_leave_nothing_to_compare(
     tmp_path: Path,
 ) -> None:
-    """No sample before the start either: nothing is scored, and nothing said to be."""
+    """No sample before the start either: nothing is scored, and the report says so (not that
+    the metrics showed no change)."""
     report = await _investigate(_metrics_from(tmp_path / "after", 41))
     assert _metric_titles(report) == []
-    assert not any("no metric series had" in w for w in report.warnings)
+    assert not any("no metric series had" in w for w in report.warnings)  # not rescored
+    unscored = next(w for w in report.warnings if w.startswith("none of the"))
+    start = report.incident_start[11:19]
+    assert unscored.endswith(
+        f"metric series has 3 samples before {start}, where the baseline ends: none was "
+        "compared with normal"
+    )
     assert report.candidates[0].service == "api"  # the logs and traces still rank it
+
+
+async def test_metrics_alone_and_none_comparable_say_so_in_the_answer(tmp_path: Path) -> None:
+    """With no other source, "no service showed a significant change" would be untrue of
+    metrics that were never compared: the answer says they were not."""
+    path = _metrics_from(tmp_path / "alone", 41)
+    (path / "logs.jsonl").unlink()
+    (path / "traces.jsonl").unlink()
+    report = await _investigate(path)
+    assert report.candidates == []
+    assert "Not compared with normal: metrics were read, but no series could be scored" in (
+        report.answer
+    )
+    assert any(w.startswith("none of the") for w in report.warnings)
+    whole = await _investigate(_metrics_from(tmp_path / "whole", 0))
+    assert "metrics were read" not in whole.answer
 
 
 class _FailsOnSecondScoring:
@@ -114,6 +137,10 @@ async def test_a_second_scoring_that_fails_leaves_the_first(
     monkeypatch.setattr(engine, "scored_before_start", break_then_score)
     report = await investigate(InvestigationRequest(alert=sources.alert), deps, sources.window)
     assert _metric_titles(report) == []  # nothing scored, as before, but not in silence
-    note = next(w for w in report.warnings if w.startswith(NOTE))
-    assert note.endswith("scoring them again failed: prometheus: connection refused")
+    assert any(w.startswith("none of the") and "before 09:34:00" in w for w in report.warnings)
+    start = report.incident_start[11:19]
+    assert (
+        f"scoring the metrics again against the samples before {start}, the incident's start, "
+        "failed: prometheus: connection refused"
+    ) in report.warnings
     assert report.candidates[0].service == "api"
