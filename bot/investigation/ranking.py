@@ -63,6 +63,13 @@ QUIET = 0.3  # a modality this unusual or less (about a quarter doubling) is the
 SATURATED = 0.5
 # most of a service's error origins calls to it that timed out unanswered: its link lost them
 LOST_SHARE = 0.5
+# the service's own resources, each the fault it names when it saturates (and the metrics
+# that show that fault itself, cited before louder symptoms of it)
+RESOURCES: dict[FaultType, SignalGroup] = {
+    FaultType.CPU: SignalGroup.CPU,
+    FaultType.MEMORY: SignalGroup.MEMORY,
+    FaultType.RESOURCE_EXHAUSTION: SignalGroup.POOL,
+}
 
 
 def total(s: ServiceSignals) -> float:
@@ -155,15 +162,10 @@ def _resources(s: ServiceSignals) -> dict[FaultType, float]:
     more work, not waiting for the CPU; one holding four times its usual memory at a fifth of
     its limit holds more (a burst of requests, a cache), and is neither near an OOM kill nor
     collecting garbage against a full heap. Below the limit a leak is still only growth."""
-    groups = s.metric_groups
+    levels = {SignalGroup.CPU: s.cpu_utilisation, SignalGroup.MEMORY: s.memory_utilisation}
     return {
-        FaultType.CPU: squash(groups.get(SignalGroup.CPU, 0.0))
-        if _near_limit(s.cpu_utilisation)
-        else 0.0,
-        FaultType.MEMORY: squash(groups.get(SignalGroup.MEMORY, 0.0))
-        if _near_limit(s.memory_utilisation)
-        else 0.0,
-        FaultType.RESOURCE_EXHAUSTION: squash(groups.get(SignalGroup.POOL, 0.0)),
+        fault: squash(s.metric_groups.get(group, 0.0)) if _near_limit(levels.get(group)) else 0.0
+        for fault, group in RESOURCES.items()
     }
 
 
@@ -171,8 +173,7 @@ def _own_resources_rose(s: ServiceSignals) -> bool:
     """Its own resources (CPU, memory, a pool) significantly more used: a cause, not a symptom
     a slow or failing callee passes up (waiting on a callee uses none of them), however far
     from its limit."""
-    own = (SignalGroup.CPU, SignalGroup.MEMORY, SignalGroup.POOL)
-    return max(squash(s.metric_groups.get(g, 0.0)) for g in own) >= MIN_CAUSE
+    return max(squash(s.metric_groups.get(g, 0.0)) for g in RESOURCES.values()) >= MIN_CAUSE
 
 
 def fault_type(s: ServiceSignals) -> FaultType:
@@ -243,19 +244,11 @@ SOURCE_PRIORITY: dict[FaultType, tuple[str, ...]] = {
 DEFAULT_PRIORITY = ("traces", "logs", "metrics", "change")
 
 
-# the metrics that show a resource fault itself, cited before louder symptoms of it
-NAMED_BY: dict[FaultType, SignalGroup] = {
-    FaultType.CPU: SignalGroup.CPU,
-    FaultType.MEMORY: SignalGroup.MEMORY,
-    FaultType.RESOURCE_EXHAUSTION: SignalGroup.POOL,
-}
-
-
 def order_evidence(items: list[EvidenceDraft], fault: FaultType) -> list[str]:
     """Evidence keys for a candidate: the best item of each source first, then by score; for a
     resource fault (CPU, memory, a pool) the series of that resource first: its latency up ×38
     may be the louder change, but the hypothesis is its CPU, and that is what to cite."""
-    named = NAMED_BY.get(fault)
+    named = RESOURCES.get(fault)
     ranked = sorted(
         items, key=lambda e: (named is None or evidence_group(e) is not named, -e.score)
     )

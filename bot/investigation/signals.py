@@ -46,6 +46,7 @@ from tools.analysis.change_scores import (
     SeriesChange,
     SignalGroup,
     fell_to_a_quarter,
+    share_of_limit,
 )
 from tools.analysis.code_paths import CodePathChange
 from tools.analysis.ended_after import ended_share, stopped_after
@@ -269,7 +270,7 @@ def utilisation(metrics: list[SeriesChange], group: SignalGroup) -> dict[str, fl
     without such a series (no limit set, not collected) is not listed."""
     levels: dict[str, float] = {}
     for change in metrics:
-        if change.group is group and change.metric.endswith("_ratio"):
+        if change.group is group and share_of_limit(change.metric):
             levels[change.service] = max(levels.get(change.service, 0.0), change.incident_median)
     return levels
 
