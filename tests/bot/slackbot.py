@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -102,16 +103,24 @@ class BotUnderTest:
         )
 
     async def settle(self, quiet_s: float = 0.3) -> None:
-        """Wait until every queued investigation and side task has finished and nothing new
-        was queued for ``quiet_s`` (listeners run after the ack: their work arrives late)."""
+        """Wait until every Bolt listener, queued investigation and side task has finished and
+        nothing new was queued for ``quiet_s``. Listeners run after the ack, as tasks Bolt starts
+        and does not keep: they are awaited by name, since on a slow machine sixty of them
+        queued on one SQLite connection outlast any fixed quiet period."""
         services = self.bot.services
         while True:
+            await _bolt_listeners()
             before = services.work.stats.submitted + services.work.stats.refused
             await services.work.join()
             await services.drain()
             await asyncio.sleep(quiet_s)
             after = services.work.stats.submitted + services.work.stats.refused
-            if after == before and services.work.running == 0 and services.work.waiting == 0:
+            if (
+                after == before
+                and services.work.running == 0
+                and services.work.waiting == 0
+                and not _bolt_listener_tasks()
+            ):
                 return
 
     def replies(self, thread_ts: str, channel: str = CHANNEL_ID) -> list[VisibleMessage]:
@@ -129,6 +138,26 @@ class BotUnderTest:
             and not m.ephemeral
         ]
         return found
+
+
+def _bolt_listener_tasks() -> list[asyncio.Task[Any]]:
+    """The pending tasks Bolt started to run listeners after the ack (its asyncio runners
+    ``ensure_future`` a coroutine defined in slack_bolt; the server's own tasks are not)."""
+    found = []
+    for task in asyncio.all_tasks():
+        code = getattr(task.get_coro(), "cr_code", None)
+        if (
+            not task.done()
+            and code is not None
+            and f"{os.sep}slack_bolt{os.sep}" in code.co_filename
+        ):
+            found.append(task)
+    return found
+
+
+async def _bolt_listeners() -> None:
+    while pending := _bolt_listener_tasks():
+        await asyncio.gather(*pending, return_exceptions=True)
 
 
 @asynccontextmanager
