@@ -11,7 +11,9 @@ makes; their tests account for how thin the normal sample is instead. A process 
 (``tools.analysis.change_scores.went_away``: CPU and memory both fell to under a quarter, each
 at robust z ≥ 3) is counted too, and so are the service graph's edges in the metrics
 (``tools.analysis.call_edges``: time outside the server that grew, calls that failed more,
-each at robust z ≥ 3, as every metric). This measures what that costs: each demo
+each at robust z ≥ 3, as every metric), and so are the services' error metrics that rose
+(``metrics: errors rose``: a share of failed requests is measured against one request's share
+of a sample, ``tools.analysis.request_shares``). This measures what that costs: each demo
 case (every fault × seeds 1..N) is cut before its fault is injected (a minute of margin), and the
 last 10 minutes of that healthy part are compared with the rest, as the engine compares an
 incident with the minutes before it. Any finding there is a false one. The demo is rcabot's own
@@ -50,7 +52,12 @@ from bot.demo import FAULTS, generate_case  # noqa: E402
 from bot.importers.nezha_layout import find_reference_dirs  # noqa: E402
 from bot.importers.nezha_reference import build_reference  # noqa: E402
 from tools.analysis.call_edges import edge_changes  # noqa: E402
-from tools.analysis.change_scores import went_away  # noqa: E402
+from tools.analysis.change_scores import (  # noqa: E402
+    Z_THRESHOLD,
+    SignalGroup,
+    score_all,
+    went_away,
+)
 from tools.analysis.code_path_events import MIN_SCORE  # noqa: E402
 from tools.analysis.code_paths import find_code_path_changes  # noqa: E402
 from tools.analysis.ended_after import stopped_after  # noqa: E402
@@ -129,12 +136,18 @@ def healthy_findings(bundle_dir: Path, inject: datetime) -> dict[str, list[str]]
     series = [s.between(-math.inf, cut) for s in bundle.metrics or []]
     gone = {c.service for c in went_away(series, split.timestamp())}
     at = split.timestamp()
+    failing = [
+        c
+        for c in score_all(series, at)
+        if c.group is SignalGroup.ERRORS and c.score >= Z_THRESHOLD and c.effect > 0
+    ]
     edges = edge_changes(series, at)
     healthy = TimeWindow(start=bundle.window.start, end=datetime.fromtimestamp(cut, UTC))
     return {
         **span_findings(spans, logs, split),
         **log_findings(bundle, healthy, split),
         "process went away": sorted(gone),
+        "metrics: errors rose": [f"{c.service} {c.metric}" for c in failing],
         "graph: link time": [f"{e.client} -> {e.server}" for e in edges if e.link_rose(at)],
         "graph: failed calls": [f"{e.client} -> {e.server}" for e in edges if e.rose(e.failed, at)],
     }

@@ -54,14 +54,19 @@ def evidence_group(draft: EvidenceDraft) -> SignalGroup | None:
     return classify(parts[2])[0]
 
 
+def past_episodes(changes: list[SeriesChange] | None, at: float) -> set[str]:
+    """The evidence keys of the series whose every change was over before ``at`` (the incident
+    start; :meth:`SeriesChange.over_before`): an earlier episode in the window."""
+    live = {evidence_key(c) for c in changes or [] if not c.over_before(at)}
+    return {evidence_key(c) for c in changes or []} - live
+
+
 def without_past_episodes(
     drafts: list[EvidenceDraft], changes: list[SeriesChange] | None, at: float
 ) -> list[EvidenceDraft]:
-    """``drafts`` less the metric items whose every change was over before ``at`` (the
-    incident start; :meth:`SeriesChange.over_before`): an earlier episode in the window is
-    not evidence about the incident."""
-    live = {evidence_key(c) for c in changes or [] if not c.over_before(at)}
-    past = {evidence_key(c) for c in changes or []} - live
+    """``drafts`` less the metric items of :func:`past_episodes`: an earlier episode in the
+    window is not evidence about the incident."""
+    past = past_episodes(changes, at)
     return [d for d in drafts if d.key not in past]
 
 
@@ -151,10 +156,15 @@ async def metric_changes(
         TimeWindow | None,
         Field(description="a healthy period whose samples are the baseline instead"),
     ] = None,
+    incident_start: Annotated[
+        datetime | None,
+        Field(description="changes over before this (earlier episodes) are not cited"),
+    ] = None,
 ) -> ToolResult[list[SeriesChange]]:
     """Score every service's metrics (latency, errors, traffic, saturation) for a change
     against the baseline before ``baseline_end`` (or the ``reference`` period's samples);
-    evidence for the significant changes."""
+    evidence for the significant changes, but for those over before ``incident_start``: an
+    earlier episode in the window would take the citations of what changed in the incident."""
     metrics = configured(deps.metrics)
     # calls between services are their edge's, not the client's own: call_edge_changes
     names = list(signals) or [s for s in await metrics.signals() if s not in EDGE_SIGNALS]
@@ -167,7 +177,8 @@ async def metric_changes(
 
     series, normal = await gather_all(fetch(window), fetch(reference))
     changes = score_all(series, baseline_end.astimezone(UTC).timestamp(), normal)
-    significant = [c for c in changes if c.score >= Z_THRESHOLD]
+    over = past_episodes(changes, incident_start.timestamp()) if incident_start else set()
+    significant = [c for c in changes if c.score >= Z_THRESHOLD and evidence_key(c) not in over]
     evidence = [_evidence(c, metrics, window) for c in _spread(significant, MAX_EVIDENCE)]
     warnings = [] if series else [f"no metric samples in {window_text(window)}"]
     if series and not changes:  # read, yet compared with nothing: say so, not "no change"

@@ -267,7 +267,8 @@ async def _run(
                 for s in searches
             )
         )
-        # metrics that begin after the baseline's end: scored again, alongside
+        # metrics that begin after the baseline's end: scored again, alongside; metrics that
+        # cited an earlier episode over before the start: cited again
         rescored = scored_before_start(
             gateway, scope.window, scope.baseline_end, scope.reference, start, (metrics, calls)
         )

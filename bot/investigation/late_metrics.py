@@ -24,7 +24,7 @@ from tools.concurrency import gather_all
 from tools.evidence import TimeWindow
 from tools.formatting import hhmm
 from tools.gateway import ToolGateway
-from tools.metric_changes import metric_changes
+from tools.metric_changes import metric_changes, past_episodes
 from tools.result import ToolResult
 
 MetricsResults = tuple[ToolResult[list[SeriesChange]], ToolResult[list[CallEdgeChange]]]
@@ -42,12 +42,27 @@ async def scored_before_start(
     ``baseline_end``), or, when that scored no series at all and ``start`` is later, both
     scored again against the samples before ``start``, with a note saying so. When the second
     scores nothing either, its answers stand (their warning says no series had a baseline);
-    when it fails, the first's do, and the note says why."""
+    when it fails, the first's do, and the note says why.
+
+    When ``first`` cited a change that was over before ``start`` (an earlier episode in the
+    window: a previous fault, a deploy's warm-up), the metrics are cited again without such
+    changes (:func:`cited_from_start`)."""
     metrics, calls = first
-    if not metrics.ok or metrics.data or start <= baseline_end:
+    if not metrics.ok or start <= baseline_end:
         return first, []
+    if metrics.data:
+        return (
+            await cited_from_start(gateway, window, baseline_end, reference, start, metrics),
+            calls,
+        ), []
     again, again_calls = await gather_all(
-        gateway.call(metric_changes, window=window, baseline_end=start, reference=reference),
+        gateway.call(
+            metric_changes,
+            window=window,
+            baseline_end=start,
+            reference=reference,
+            incident_start=start,
+        ),
         gateway.call(call_edge_changes, window=window, baseline_end=start, reference=reference),
     )
     if not again.ok:  # the backend failed in between: the first result says they went unscored
@@ -74,3 +89,30 @@ def unscored_metrics(metrics: ToolResult[list[SeriesChange]]) -> list[str]:
     return [
         "metrics were read, but no series could be scored against a baseline (the warnings say why)"
     ]
+
+
+async def cited_from_start(
+    gateway: ToolGateway,
+    window: TimeWindow,
+    baseline_end: datetime,
+    reference: TimeWindow | None,
+    start: datetime,
+    metrics: ToolResult[list[SeriesChange]],
+) -> ToolResult[list[SeriesChange]]:
+    """``metrics``, or, when it cited a change over before ``start``, the same scoring cited
+    without the changes over by then (``metric_changes(incident_start=start)``; kept when that
+    call fails). The metrics tool cites at most two changes of a service, its largest: a
+    frontend whose CPU and latency rose in a fault over ten minutes earlier had both citations
+    taken by those, and the errors it began to return at the start had none; once the earlier
+    episode's items were dropped, it had no evidence and was no candidate."""
+    cited = {d.key for d in metrics.evidence}
+    if not cited & past_episodes(metrics.data, start.timestamp()):
+        return metrics
+    again = await gateway.call(
+        metric_changes,
+        window=window,
+        baseline_end=baseline_end,
+        reference=reference,
+        incident_start=start,
+    )
+    return again if again.ok else metrics

@@ -4,6 +4,7 @@ against the healthy reference; a service the reference lacks keeps the samples b
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -236,3 +237,35 @@ async def test_an_episode_over_before_the_incident_is_not_its_evidence() -> None
     assert early == result.evidence
     later = without_past_episodes(result.evidence, result.data, over.timestamp())
     assert [e.key for e in later] == ["metrics:api:latency_p99_seconds"]
+
+
+async def test_an_earlier_episode_does_not_take_the_citations_of_the_incident() -> None:
+    """The frontend's CPU and latency rose in an earlier fault, over 10 minutes after the
+    split; its errors rose later, in the incident. A service is cited at most twice, its
+    largest changes first: the earlier episode took both, unless the incident's start is
+    given, when what was over by then is not cited and the errors are."""
+
+    def episode(metric: str, before: float, during: float) -> MetricSeries:
+        step = _step(metric, "frontend", before, during)
+        values = list(step.values[: STEPS_BEFORE + 10]) + list(step.values[:10])
+        return replace(step, values=tuple(values))
+
+    late = [0.0] * (STEPS_BEFORE + 12) + [0.05] * (STEPS_AFTER - 12)
+    errors = replace(_step("error_ratio", "frontend", 0.0, 0.0), values=tuple(late))
+    series = [
+        episode("cpu_usage_ratio", 0.05, 0.95),
+        episode("latency_p99_seconds", 0.1, 3.0),
+        errors,
+    ]
+    gateway = ToolGateway(Deps(metrics=MemoryMetrics(series)))
+    first = await gateway.call(metric_changes, window=WINDOW, baseline_end=SPLIT)
+    assert {e.key for e in first.evidence} == {
+        "metrics:frontend:cpu_usage_ratio",
+        "metrics:frontend:latency_p99_seconds",
+    }
+    start = SPLIT + timedelta(minutes=12)
+    cited = await gateway.call(
+        metric_changes, window=WINDOW, baseline_end=SPLIT, incident_start=start
+    )
+    assert [e.key for e in cited.evidence] == ["metrics:frontend:error_ratio"]
+    assert cited.data == first.data  # the same scoring: only what is cited differs

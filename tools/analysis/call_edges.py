@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tools.analysis.change_scores import SeriesChange, score_series
+from tools.analysis.request_shares import one_request
 from tools.records import MetricSeries
 
 SERVER_LABEL = "server"  # an edge series is the client's, labelled with the server it calls
@@ -129,7 +130,13 @@ def edge_changes(
         found = now[metric].get(key)
         if found is None:
             return None
-        return score_series(found, baseline_end, normal.get(metric, {}).get(key))
+        calls = now[CALLS].get(key) if metric == FAILED else None
+        return score_series(
+            found,
+            baseline_end,
+            normal.get(metric, {}).get(key),
+            resolution=one_request(found, [calls]) if calls is not None else None,
+        )
 
     def measured(metrics: tuple[str, ...], key: EdgeKey) -> bool:
         """Whether any of ``metrics`` has a sample of the edge in the incident."""

@@ -6,6 +6,9 @@ and scored in the signal's *bad* direction (latency, errors, saturation up; traf
 This is the N-Sigma / BARO-style detector used in RCA benchmarks, kept deliberately simple and
 explainable: every score comes with the before/after figures an engineer would quote.
 
+A share of failed requests is measured against one request's share of a sample where the
+rate of those requests is known (:mod:`tools.analysis.request_shares`), not a fixed floor.
+
 A *reference* series (the same metric, service and labels over a healthy period: a bundle's
 ``reference/``, an explicit window, the same window a day earlier) replaces the samples before
 ``baseline_end`` as the baseline when it has enough samples; the evaluation part is the same.
@@ -21,6 +24,7 @@ from enum import StrEnum
 
 import numpy as np
 
+from tools.analysis.request_shares import REQUESTS_OF, one_request, requests_of
 from tools.records import MetricSeries
 
 Z_THRESHOLD = 3.0
@@ -70,14 +74,17 @@ def classify(metric: str) -> tuple[SignalGroup, Direction]:
     return SignalGroup.OTHER, Direction.BOTH
 
 
-def _floor(metric: str, median: float) -> float:
-    """Smallest spread we believe in, so a flat baseline does not make every wiggle infinite."""
-    relative = 0.05 * abs(median)
+def _floor(metric: str, median: float, resolution: float | None = None) -> float:
+    """Smallest spread we believe in, so a flat baseline does not make every wiggle infinite:
+    5 % of the level, at least a fixed one by unit, or the measurement's own step
+    (``resolution``) where that is finer."""
     if metric.endswith("_ratio"):
-        return max(relative, 0.01)
-    if metric.endswith("_seconds"):
-        return max(relative, 0.005)
-    return max(relative, 1e-9)
+        fixed = 0.01
+    elif metric.endswith("_seconds"):
+        fixed = 0.005
+    else:
+        fixed = 1e-9
+    return max(0.05 * abs(median), fixed if resolution is None else min(fixed, resolution))
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,13 +174,17 @@ def score_series(
     baseline_end: float,
     reference: MetricSeries | None = None,
     bad: Direction | None = None,
+    resolution: float | None = None,
 ) -> SeriesChange | None:
     """Score one series; ``None`` if it has too little baseline or evaluation data. The
     baseline is ``reference`` when it has at least :data:`MIN_BASELINE` samples, else the
     samples before ``baseline_end``; a reference with fewer samples than those is pooled with
     them: it is evidence of normal, not all of it (the three samples of a Nezha fault-free phase,
     hours earlier at another load, give no spread and a level the day has moved from).
-    ``bad``: score this direction instead of the metric's trouble direction (:func:`classify`)."""
+    ``bad``: score this direction instead of the metric's trouble direction (:func:`classify`).
+    ``resolution``: the smallest step the series measures (one request's share of a sample, for
+    a share of failed requests: :mod:`tools.analysis.request_shares`); significance is measured
+    against it instead of the fixed floor, the size of the change (its effect) is not."""
     ts, vs = _values(series)
     base, evaluation = vs[ts < baseline_end], vs[ts >= baseline_end]
     eval_ts = ts[ts >= baseline_end]
@@ -188,7 +199,8 @@ def score_series(
     bad = bad or usual
     median = float(np.median(base))
     spread = max(_spread(base), _floor(series.metric, median))
-    z = (_rolling_median3(evaluation) - median) / spread
+    noise = max(_spread(base), _floor(series.metric, median, resolution))
+    z = (_rolling_median3(evaluation) - median) / noise
     if bad is Direction.UP:
         directional = z
     elif bad is Direction.DOWN:
@@ -298,7 +310,15 @@ def score_all(
         samples = sorted(p for r in group for p in zip(r.timestamps, r.values, strict=True))
         return MetricSeries.of_samples(s.metric, s.service, samples)
 
-    scored = [c for s in series if (c := score_series(s, baseline_end, counterpart(s))) is not None]
+    def resolution(s: MetricSeries) -> float | None:
+        return one_request(s, requests_of(s, series)) if s.metric in REQUESTS_OF else None
+
+    scored = [
+        c
+        for s in series
+        if (c := score_series(s, baseline_end, counterpart(s), resolution=resolution(s)))
+        is not None
+    ]
     scored += went_away(series, baseline_end, counterpart)
     scored.sort(key=importance)
     return scored

@@ -5,8 +5,9 @@ from a quarter of its limit to all of it, was ranked without a single metric."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +20,13 @@ from bot.investigation.report import Report
 from bot.investigation.request import InvestigationRequest
 from bot.investigation.sources import bundle_sources
 from tests.bundles import T0, iso, small_incident
+from tests.tools.memory_metrics import MemoryMetrics
 from tools.backends import MetricsBackend, QueryInfo
+from tools.deps import Deps
 from tools.errors import BackendError
 from tools.evidence import TimeWindow
+from tools.gateway import ToolGateway
+from tools.metric_changes import metric_changes
 from tools.records import MetricSeries
 
 NOTE = "no metric series had 3 samples before 09:34:00, where the baseline ends"
@@ -144,3 +149,57 @@ async def test_a_second_scoring_that_fails_leaves_the_first(
         "failed: prometheus: connection refused"
     ) in report.warnings
     assert report.candidates[0].service == "api"
+
+
+def _earlier_episode_then_errors() -> tuple[list[MetricSeries], TimeWindow, datetime]:
+    """A sample a minute for an hour: the frontend's CPU and latency up from minute 40 to 50
+    (an earlier fault), its errors from minute 52 (the incident); the baseline ends at 40."""
+    t0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    window = TimeWindow(start=t0, end=t0 + timedelta(minutes=60))
+
+    def series(metric: str, value: Callable[[int], float]) -> MetricSeries:
+        at = tuple((t0 + timedelta(minutes=i)).timestamp() for i in range(60))
+        return MetricSeries(metric, "frontend", at, tuple(value(i) for i in range(60)))
+
+    return (
+        [
+            series("cpu_usage_ratio", lambda i: 0.95 if 40 <= i < 50 else 0.05 + 0.001 * (i % 3)),
+            series("latency_p99_seconds", lambda i: 3.0 if 40 <= i < 50 else 0.1 + 0.002 * (i % 3)),
+            series("error_ratio", lambda i: 0.05 if i >= 52 else 0.0),
+        ],
+        window,
+        t0 + timedelta(minutes=40),
+    )
+
+
+class _FailsWhenAsked(MemoryMetrics):
+    broken = False
+
+    async def series(self, signal: str, window: TimeWindow, step: timedelta) -> list[MetricSeries]:
+        if self.broken:
+            raise BackendError("prometheus", "connection refused")
+        return await super().series(signal, window, step)
+
+
+async def test_an_earlier_episode_s_citations_go_to_what_changed_from_the_start() -> None:
+    """The metrics tool cites a service twice at most, its largest changes first: a fault over
+    before the incident took both of the frontend's, and once dropped as a past episode the
+    frontend had nothing to cite. Cited again from the start, its errors are."""
+    series, window, baseline_end = _earlier_episode_then_errors()
+    backend = _FailsWhenAsked(series)
+    gateway = ToolGateway(Deps(metrics=backend))
+    first = await gateway.call(metric_changes, window=window, baseline_end=baseline_end)
+    assert {e.key.split(":")[2] for e in first.evidence} == {
+        "cpu_usage_ratio",
+        "latency_p99_seconds",
+    }
+    start = baseline_end + timedelta(minutes=12)
+    again = await late_metrics.cited_from_start(gateway, window, baseline_end, None, start, first)
+    assert [e.key for e in again.evidence] == ["metrics:frontend:error_ratio"]
+    during = await late_metrics.cited_from_start(
+        gateway, window, baseline_end, None, baseline_end + timedelta(minutes=5), first
+    )
+    assert during is first  # nothing cited was over yet: not asked again
+    backend.broken = True
+    kept = await late_metrics.cited_from_start(gateway, window, baseline_end, None, start, first)
+    assert kept is first  # asking again failed: the first answer stands

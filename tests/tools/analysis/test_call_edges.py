@@ -114,3 +114,19 @@ def test_the_reference_is_normal_for_the_edges_it_has() -> None:
 def test_series_that_are_not_edges_are_ignored() -> None:
     plain = MetricSeries(FAILED, "a", (T0, T0 + 60), (0.0, 1.0))
     assert edge_changes([plain], SPLIT) == []
+
+
+def test_an_edge_s_failed_share_is_measured_against_one_of_its_calls() -> None:
+    """Calls that began to fail, 2 % of 500 a minute after none: against one call (1/500) a
+    change; a fixed floor of a point scored it 2. At six calls a minute, a sixth of a sample,
+    the point stays: calls that all fail are the change they were."""
+    busy = [edge(FAILED, "web", "cart", 0.0, 0.02), edge(CALLS, "web", "cart", 8.5, 8.5)]
+    [change] = edge_changes(busy, SPLIT)
+    assert change.failed is not None and change.failed.score >= 9.0
+    [alone] = edge_changes(busy[:1], SPLIT)  # the calls' rate not measured: the fixed floor
+    assert alone.failed is not None and alone.failed.score < 3.0
+    quiet = [edge(FAILED, "web", "cart", 0.0, 1.0), edge(CALLS, "web", "cart", 0.1, 0.1)]
+    [rare] = edge_changes(quiet, SPLIT)
+    [unmeasured] = edge_changes(quiet[:1], SPLIT)
+    assert rare.failed is not None and unmeasured.failed is not None
+    assert rare.failed.score == unmeasured.failed.score >= 3.0
