@@ -203,3 +203,31 @@ async def test_an_earlier_episode_s_citations_go_to_what_changed_from_the_start(
     backend.broken = True
     kept = await late_metrics.cited_from_start(gateway, window, baseline_end, None, start, first)
     assert kept is first  # asking again failed: the first answer stands
+
+
+async def test_a_service_whose_earlier_episode_took_its_citations_is_still_a_candidate(
+    tmp_path: Path,
+) -> None:
+    """The small incident on metrics alone, with ``mail``: its CPU and latency rose from 09:34
+    to 09:37 (an earlier fault, over before the start), its errors from 09:40 with the api's.
+    The earlier episode's changes are the larger, and took mail's two citations; dropped as
+    over, they had left mail nothing to cite and no place among the candidates."""
+    path = small_incident(tmp_path / "b", traces=False)
+    (path / "logs.jsonl").unlink()
+    rows = []
+    for minute in range(60):
+        at = iso(T0 + timedelta(minutes=minute))
+        earlier = 34 <= minute < 38
+        rows += [
+            f"{at},mail,cpu_usage_ratio,{0.95 if earlier else 0.05 + 0.001 * (minute % 3)}",
+            f"{at},mail,latency_p99_seconds,{3.0 if earlier else 0.1 + 0.002 * (minute % 4)}",
+            f"{at},mail,error_ratio,{0.05 if minute >= 40 else 0.0}",
+        ]
+    with (path / "metrics.csv").open("a") as metrics:
+        metrics.write("\n".join(rows) + "\n")
+    report = await _investigate(path)
+    assert report.incident_start >= "2026-03-02T09:38"
+    mail = next(c for c in report.candidates if c.service == "mail")
+    cited = [e.title for e in report.evidence if e.id in mail.evidence_ids]
+    assert cited and all(t.startswith("mail: error_ratio up") for t in cited)
+    assert not any(t.startswith(("mail: cpu", "mail: latency")) for t in _metric_titles(report))
