@@ -56,7 +56,6 @@ from tools.analysis.change_scores import (  # noqa: E402
     Z_THRESHOLD,
     SignalGroup,
     score_all,
-    went_away,
 )
 from tools.analysis.code_path_events import MIN_SCORE  # noqa: E402
 from tools.analysis.code_paths import find_code_path_changes  # noqa: E402
@@ -134,11 +133,12 @@ def healthy_findings(bundle_dir: Path, inject: datetime) -> dict[str, list[str]]
     logs = [r for r in bundle.logs or [] if r.ts.timestamp() < cut]
     split = datetime.fromtimestamp(max(s.start for s in spans) - INCIDENT_S, UTC)
     series = [s.between(-math.inf, cut) for s in bundle.metrics or []]
-    gone = {c.service for c in went_away(series, split.timestamp())}
     at = split.timestamp()
+    changes = score_all(series, at)  # with the falls of processes that went away
+    gone = {c.service for c in changes if c.went_away}
     failing = [
         c
-        for c in score_all(series, at)
+        for c in changes
         if c.group is SignalGroup.ERRORS and c.score >= Z_THRESHOLD and c.effect > 0
     ]
     edges = edge_changes(series, at)

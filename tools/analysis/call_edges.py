@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tools.analysis.change_scores import SeriesChange, score_series
-from tools.analysis.request_shares import one_request
+from tools.analysis.request_shares import REQUESTS_OF, one_request
 from tools.records import MetricSeries
 
 SERVER_LABEL = "server"  # an edge series is the client's, labelled with the server it calls
@@ -130,12 +130,14 @@ def edge_changes(
         found = now[metric].get(key)
         if found is None:
             return None
-        calls = now[CALLS].get(key) if metric == FAILED else None
+        # a failed share is measured against one of the edge's calls (REQUESTS_OF)
+        wanted = REQUESTS_OF.get(metric)
+        requests = now[wanted].get(key) if wanted is not None else None
         return score_series(
             found,
             baseline_end,
             normal.get(metric, {}).get(key),
-            resolution=one_request(found, [calls]) if calls is not None else None,
+            resolution=one_request(found, [requests]) if requests is not None else None,
         )
 
     def measured(metrics: tuple[str, ...], key: EdgeKey) -> bool:

@@ -24,7 +24,7 @@ from enum import StrEnum
 
 import numpy as np
 
-from tools.analysis.request_shares import REQUESTS_OF, one_request, requests_of
+from tools.analysis.request_shares import REQUESTS_OF, one_request, requests_of, sampling_step
 from tools.records import MetricSeries
 
 Z_THRESHOLD = 3.0
@@ -241,7 +241,7 @@ def score_series(
         points=downsample(ts, vs),
         against_reference=against_reference,
         effect=effect,
-        step=float(np.median(np.diff(ts))) if len(ts) >= 2 else 0.0,
+        step=sampling_step(ts),
         until=until,
     )
 

@@ -39,11 +39,12 @@ REQUESTS_OF: dict[str, str] = {
 }
 
 
-def sampling_step(series: MetricSeries) -> float:
-    """Seconds between the series' samples (the median spacing); 0 when fewer than two."""
-    if len(series.timestamps) < 2:
+def sampling_step(timestamps: Sequence[float] | np.ndarray) -> float:
+    """Seconds between samples taken at ``timestamps`` (the median spacing); 0 when fewer
+    than two."""
+    if len(timestamps) < 2:
         return 0.0
-    return float(np.median(np.diff(np.asarray(series.timestamps, dtype=float))))
+    return float(np.median(np.diff(np.asarray(timestamps, dtype=float))))
 
 
 def requests_of(share: MetricSeries, series: Sequence[MetricSeries]) -> list[MetricSeries]:
@@ -69,5 +70,5 @@ def one_request(share: MetricSeries, requests: Sequence[MetricSeries]) -> float 
         for r in requests
         if (values := np.asarray(r.values, dtype=float)).size and not np.isnan(values).all()
     ]
-    per_sample = sum(medians) * sampling_step(share)
+    per_sample = sum(medians) * sampling_step(share.timestamps)
     return 1.0 / per_sample if per_sample > 0 else None

@@ -48,7 +48,7 @@ def test_the_requests_of_a_share_have_its_labels_or_are_its_instances() -> None:
 def test_one_request_is_the_share_of_the_requests_in_a_sample() -> None:
     share = _series("error_ratio", _errors(0.02))
     pods = [_series("requests_per_second", [4.0] * 26, instance=f"frontend-{n}") for n in (1, 2)]
-    assert sampling_step(share) == 60.0
+    assert sampling_step(share.timestamps) == 60.0
     assert one_request(share, pods) == pytest.approx(1 / (8.0 * 60))
     assert one_request(share, []) is None
     idle = [_series("requests_per_second", [0.0] * 26)]
