@@ -158,13 +158,18 @@ async def metric_changes(
     ] = None,
     incident_start: Annotated[
         datetime | None,
-        Field(description="changes over before this (earlier episodes) are not cited"),
+        Field(
+            description="changes over before this (earlier episodes) are not cited, and a "
+            "baseline that held one is replaced by the samples between its end and this"
+        ),
     ] = None,
 ) -> ToolResult[list[SeriesChange]]:
     """Score every service's metrics (latency, errors, traffic, saturation) for a change
     against the baseline before ``baseline_end`` (or the ``reference`` period's samples);
     evidence for the significant changes, but for those over before ``incident_start``: an
-    earlier episode in the window would take the citations of what changed in the incident."""
+    earlier episode in the window would take the citations of what changed in the incident.
+    With ``incident_start``, a series whose baseline held such an episode is scored against
+    the samples between the baseline's end and the start (``change_scores.after_an_episode``)."""
     metrics = configured(deps.metrics)
     # calls between services are their edge's, not the client's own: call_edge_changes
     names = list(signals) or [s for s in await metrics.signals() if s not in EDGE_SIGNALS]
@@ -176,8 +181,9 @@ async def metric_changes(
         ]
 
     series, normal = await gather_all(fetch(window), fetch(reference))
-    changes = score_all(series, baseline_end.astimezone(UTC).timestamp(), normal)
-    over = past_episodes(changes, incident_start.timestamp()) if incident_start else set()
+    start = incident_start.timestamp() if incident_start else None
+    changes = score_all(series, baseline_end.astimezone(UTC).timestamp(), normal, start)
+    over = past_episodes(changes, start) if start is not None else set()
     significant = [c for c in changes if c.score >= Z_THRESHOLD and evidence_key(c) not in over]
     evidence = [_evidence(c, metrics, window) for c in _spread(significant, MAX_EVIDENCE)]
     warnings = [] if series else [f"no metric samples in {window_text(window)}"]

@@ -11,6 +11,11 @@ The incident start is placed without them too, by the logs' and traces' change p
 (``bot.investigation.scope.incident_start``), else shortly before the alert. The minutes
 before it are then the only normal the metrics have: they are scored again with the baseline
 ending there, and the report says so, since those minutes may hold the fault's first ones.
+
+Metrics that were scored are scored again knowing the start where it can change them
+(:func:`scored_from_start`): the samples before the baseline's end are normal only if the
+service was healthy then, and a baseline that held an earlier episode gives way to the
+samples between its end and the start.
 """
 
 from __future__ import annotations
@@ -44,15 +49,16 @@ async def scored_before_start(
     scores nothing either, its answers stand (their warning says no series had a baseline);
     when it fails, the first's do, and the note says why.
 
-    When ``first`` cited a change that was over before ``start`` (an earlier episode in the
-    window: a previous fault, a deploy's warm-up), the metrics are cited again without such
-    changes (:func:`cited_from_start`)."""
+    Otherwise the metrics are scored again knowing ``start`` where that can change them
+    (:func:`scored_from_start`): a change over before it (an earlier episode in the window: a
+    previous fault, a deploy's warm-up) is not cited, and a baseline that held one gives way
+    to the samples between its end and the start."""
     metrics, calls = first
     if not metrics.ok or start <= baseline_end:
         return first, []
     if metrics.data:
         return (
-            await cited_from_start(gateway, window, baseline_end, reference, start, metrics),
+            await scored_from_start(gateway, window, baseline_end, reference, start, metrics),
             calls,
         ), []
     again, again_calls = await gather_all(
@@ -91,7 +97,7 @@ def unscored_metrics(metrics: ToolResult[list[SeriesChange]]) -> list[str]:
     ]
 
 
-async def cited_from_start(
+async def scored_from_start(
     gateway: ToolGateway,
     window: TimeWindow,
     baseline_end: datetime,
@@ -99,14 +105,27 @@ async def cited_from_start(
     start: datetime,
     metrics: ToolResult[list[SeriesChange]],
 ) -> ToolResult[list[SeriesChange]]:
-    """``metrics``, or, when it cited a change over before ``start``, the same scoring cited
-    without the changes over by then (``metric_changes(incident_start=start)``; kept when that
-    call fails). The metrics tool cites at most two changes of a service, its largest: a
-    frontend whose CPU and latency rose in a fault over ten minutes earlier had both citations
-    taken by those, and the errors it began to return at the start had none; once the earlier
-    episode's items were dropped, it had no evidence and was no candidate."""
+    """``metrics``, or the same metrics scored again knowing the incident's ``start``
+    (``metric_changes(incident_start=start)``; the first kept when that call fails), when the
+    start can change what they say:
+
+    - they cited a change over before ``start``. The metrics tool cites at most two changes
+      of a service, its largest: a frontend whose CPU and latency rose in a fault over ten
+      minutes earlier had both citations taken by those, and the errors it began to return at
+      the start had none; once the earlier episode's items were dropped, it had no evidence
+      and was no candidate. Cited again, changes over by then are passed over.
+    - a series scored against the samples before ``baseline_end`` has at least
+      ``MIN_BASELINE`` samples between that and ``start``: enough to tell whether its baseline
+      held an earlier episode (``change_scores.after_an_episode``), and to be normal instead.
+      A frontend whose CPU was at its limit for seven of the baseline's ten minutes (the
+      previous fault) had its next fault's CPU at the limit scored as no change at all."""
     cited = {d.key for d in metrics.evidence}
-    if not cited & past_episodes(metrics.data, start.timestamp()):
+    gap = (start - baseline_end).total_seconds()
+    settled = any(
+        c.step > 0 and MIN_BASELINE * c.step <= gap and not c.against_reference
+        for c in metrics.data or []
+    )
+    if not settled and not cited & past_episodes(metrics.data, start.timestamp()):
         return metrics
     again = await gateway.call(
         metric_changes,

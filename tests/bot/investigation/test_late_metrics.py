@@ -22,6 +22,7 @@ from bot.investigation.sources import bundle_sources
 from tests.bundles import T0, iso, small_incident
 from tests.tools.memory_metrics import MemoryMetrics
 from tools.backends import MetricsBackend, QueryInfo
+from tools.call_edge_changes import call_edge_changes
 from tools.deps import Deps
 from tools.errors import BackendError
 from tools.evidence import TimeWindow
@@ -194,15 +195,41 @@ async def test_an_earlier_episode_s_citations_go_to_what_changed_from_the_start(
         "latency_p99_seconds",
     }
     start = baseline_end + timedelta(minutes=12)
-    again = await late_metrics.cited_from_start(gateway, window, baseline_end, None, start, first)
+    again = await late_metrics.scored_from_start(gateway, window, baseline_end, None, start, first)
     assert [e.key for e in again.evidence] == ["metrics:frontend:error_ratio"]
-    during = await late_metrics.cited_from_start(
-        gateway, window, baseline_end, None, baseline_end + timedelta(minutes=5), first
+    during = await late_metrics.scored_from_start(
+        gateway, window, baseline_end, None, baseline_end + timedelta(minutes=2), first
     )
-    assert during is first  # nothing cited was over yet: not asked again
+    assert during is first  # nothing cited was over yet, nor two samples a baseline: not asked
     backend.broken = True
-    kept = await late_metrics.cited_from_start(gateway, window, baseline_end, None, start, first)
+    kept = await late_metrics.scored_from_start(gateway, window, baseline_end, None, start, first)
     assert kept is first  # asking again failed: the first answer stands
+
+
+async def test_a_baseline_that_held_an_earlier_episode_is_scored_again_from_the_start() -> None:
+    """The frontend's CPU at its limit for most of the baseline (the previous fault), at its
+    usual level for twelve minutes, then at the limit again (the incident): against the
+    baseline that is no change. Scored again knowing the start, its baseline is the twelve
+    minutes of normal, and its CPU is cited."""
+    t0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    window = TimeWindow(start=t0, end=t0 + timedelta(minutes=60))
+    at = tuple((t0 + timedelta(minutes=i)).timestamp() for i in range(60))
+
+    def cpu(i: int) -> float:
+        return 0.99 if 12 <= i < 40 or i >= 52 else 0.2 + 0.01 * (i % 3)
+
+    series = [MetricSeries("cpu_usage_ratio", "frontend", at, tuple(cpu(i) for i in range(60)))]
+    gateway = ToolGateway(Deps(metrics=MemoryMetrics(series)))
+    baseline_end, start = t0 + timedelta(minutes=40), t0 + timedelta(minutes=52)
+    first = await gateway.call(metric_changes, window=window, baseline_end=baseline_end)
+    assert first.ok and not first.evidence
+    calls = await gateway.call(call_edge_changes, window=window, baseline_end=baseline_end)
+    (again, _), notes = await late_metrics.scored_before_start(
+        gateway, window, baseline_end, None, start, (first, calls)
+    )
+    assert [e.key for e in again.evidence] == ["metrics:frontend:cpu_usage_ratio"]
+    assert again.data is not None and again.data[0].baseline_median < 0.25
+    assert not notes
 
 
 async def test_a_service_whose_earlier_episode_took_its_citations_is_still_a_candidate(

@@ -275,3 +275,64 @@ def test_an_idle_process_or_one_fall_alone_did_not_go_away() -> None:
     mixed = _process(cpu=(0.12, 0.002), memory=(260e6, 250e6), service="a")[:1]
     mixed += _process(cpu=(0.12, 0.11), memory=(260e6, 6e6), service="b")[1:]
     assert went_away(mixed, split) == []
+
+
+def _cpu_after_an_episode() -> tuple[list[float], float, float]:
+    """CPU at a share of its limit: an earlier fault holds it near the limit for most of the
+    baseline, then it settles at its usual level for eight samples before the next fault."""
+    values = (
+        _noisy(0.25, 3, 1)
+        + _noisy(0.95, 7, 2)  # the earlier episode: 7 of the baseline's 10 samples
+        + _noisy(0.2, 8, 3)  # settled: between the baseline's end and the start
+        + _noisy(0.99, 3, 4)  # this incident
+        + _noisy(0.2, 2, 5)
+    )
+    return values, START + 15 * 10, START + 15 * 18
+
+
+def test_a_baseline_that_held_an_earlier_episode_gives_way_to_the_samples_after_it() -> None:
+    values, baseline_end, start = _cpu_after_an_episode()
+    series = _series("cpu_usage_ratio", values)
+    blind = score_series(series, baseline_end)
+    assert blind is not None and blind.score < Z_THRESHOLD  # 99 % against an 82 %-ish "normal"
+    change = score_series(series, baseline_end, incident_start=start)
+    assert change is not None and change.score >= Z_THRESHOLD
+    assert 0.15 < change.baseline_median < 0.25
+    assert change.onset is not None and change.onset >= start
+    assert change.effect > 1  # the headroom under the limit went from ~80 % to ~1 %
+    assert [c.service for c in score_all([series], baseline_end, (), start) if c.effect > 0] == [
+        "svc"
+    ]
+
+
+def test_a_baseline_as_good_as_what_followed_it_is_kept() -> None:
+    values = _noisy(0.2, 10, 1) + _noisy(0.2, 8, 3) + _noisy(0.99, 3, 4)
+    series = _series("cpu_usage_ratio", values)
+    kept = score_series(series, START + 15 * 10, incident_start=START + 15 * 18)
+    plain = score_series(series, START + 15 * 10)
+    assert kept is not None and plain is not None
+    assert kept.baseline_median == plain.baseline_median
+    assert kept.onset == plain.onset
+
+
+def test_samples_worse_than_the_baseline_before_the_start_keep_it() -> None:
+    """Worse before the start is the incident beginning before it (a start placed late): the
+    baseline stays, and the change is dated from its real onset."""
+    values = _noisy(0.2, 10, 1) + _noisy(0.6, 8, 3) + _noisy(0.99, 3, 4)
+    series = _series("cpu_usage_ratio", values)
+    change = score_series(series, START + 15 * 10, incident_start=START + 15 * 18)
+    assert change is not None and change.onset == START + 15 * 10
+    assert 0.15 < change.baseline_median < 0.25
+
+
+def test_a_baseline_episode_needs_enough_settled_samples_a_direction_and_no_reference() -> None:
+    values, baseline_end, _ = _cpu_after_an_episode()
+    series = _series("cpu_usage_ratio", values)
+    too_few = score_series(series, baseline_end, incident_start=baseline_end + 15 * 2)
+    assert too_few is not None and too_few.score < Z_THRESHOLD
+    traffic = _series("requests_per_second", [v * 100 for v in values])  # either way is trouble
+    both = score_series(traffic, baseline_end, incident_start=START + 15 * 18)
+    assert both is not None and both.baseline_median > 50
+    reference = _series("cpu_usage_ratio", _noisy(0.9, 10, 6))  # normal, by definition
+    against = score_series(series, baseline_end, reference, incident_start=START + 15 * 18)
+    assert against is not None and against.against_reference and against.baseline_median > 0.8
