@@ -13,7 +13,11 @@ at robust z ≥ 3) is counted too, and so are the service graph's edges in the m
 (``tools.analysis.call_edges``: time outside the server that grew, calls that failed more,
 each at robust z ≥ 3, as every metric), and so are the services' error metrics that rose
 (``metrics: errors rose``: a share of failed requests is measured against one request's share
-of a sample, ``tools.analysis.request_shares``). This measures what that costs: each demo
+of a sample, ``tools.analysis.request_shares``), and the changes that scoring the metrics
+again knowing the incident's start adds (``metrics: from the start``: a baseline that held an
+earlier episode gives way to the samples between its end and the start,
+``change_scores.after_an_episode``; the start placed the alert's lead after a baseline ending
+its lookback before the alert, as the engine places them). This measures what that costs: each demo
 case (every fault × seeds 1..N) is cut before its fault is injected (a minute of margin), and the
 last 10 minutes of that healthy part are compared with the rest, as the engine compares an
 incident with the minutes before it. Any finding there is a false one. The demo is rcabot's own
@@ -51,6 +55,7 @@ sys.path.insert(0, str(REPO))
 from bot.demo import FAULTS, generate_case  # noqa: E402
 from bot.importers.nezha_layout import find_reference_dirs  # noqa: E402
 from bot.importers.nezha_reference import build_reference  # noqa: E402
+from bot.investigation.scope import ALERT_LEAD, ALERT_LOOKBACK  # noqa: E402
 from tools.analysis.call_edges import edge_changes  # noqa: E402
 from tools.analysis.change_scores import (  # noqa: E402
     Z_THRESHOLD,
@@ -141,6 +146,15 @@ def healthy_findings(bundle_dir: Path, inject: datetime) -> dict[str, list[str]]
         for c in changes
         if c.group is SignalGroup.ERRORS and c.score >= Z_THRESHOLD and c.effect > 0
     ]
+    # the engine scores the metrics again knowing the start (about the alert's lead before
+    # it, the baseline ending its lookback before it): what that adds on healthy minutes
+    start = at + (ALERT_LOOKBACK - ALERT_LEAD).total_seconds()
+    plain = {(c.service, c.metric) for c in changes if c.score >= Z_THRESHOLD and c.effect > 0}
+    settled = [
+        c
+        for c in score_all(series, at, (), start)
+        if c.score >= Z_THRESHOLD and c.effect > 0 and (c.service, c.metric) not in plain
+    ]
     edges = edge_changes(series, at)
     healthy = TimeWindow(start=bundle.window.start, end=datetime.fromtimestamp(cut, UTC))
     return {
@@ -148,6 +162,7 @@ def healthy_findings(bundle_dir: Path, inject: datetime) -> dict[str, list[str]]
         **log_findings(bundle, healthy, split),
         "process went away": sorted(gone),
         "metrics: errors rose": [f"{c.service} {c.metric}" for c in failing],
+        "metrics: from the start": [f"{c.service} {c.metric}" for c in settled],
         "graph: link time": [f"{e.client} -> {e.server}" for e in edges if e.link_rose(at)],
         "graph: failed calls": [f"{e.client} -> {e.server}" for e in edges if e.rose(e.failed, at)],
     }

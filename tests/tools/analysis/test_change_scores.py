@@ -336,3 +336,15 @@ def test_a_baseline_episode_needs_enough_settled_samples_a_direction_and_no_refe
     reference = _series("cpu_usage_ratio", _noisy(0.9, 10, 6))  # normal, by definition
     against = score_series(series, baseline_end, reference, incident_start=START + 15 * 18)
     assert against is not None and against.against_reference and against.baseline_median > 0.8
+
+
+def test_a_series_flipping_between_two_levels_keeps_its_baseline() -> None:
+    """A pool of 20 connections, 4 or 5 in use: the baseline's median at 5, the next eight
+    minutes' at 4, each with no spread about it. No episode: half of the baseline was no worse
+    than the settled samples, and the incident's 5 in use is no change."""
+    flips = [0.25, 0.25, 0.2, 0.25, 0.25, 0.2, 0.25, 0.25, 0.2, 0.25]
+    settled = [0.2, 0.2, 0.25, 0.2, 0.2, 0.25, 0.2, 0.2]
+    series = _series("db_pool_usage_ratio", flips + settled + [0.25] * 4)
+    change = score_series(series, START + 15 * 10, incident_start=START + 15 * 18)
+    assert change is not None and change.score < Z_THRESHOLD
+    assert change.baseline_median == 0.25
