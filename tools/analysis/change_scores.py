@@ -184,16 +184,18 @@ def after_an_episode(
     minutes makes 82 % normal, and the next fault's 100 % no change (OnlineBoutique 2022-08-22
     04:10). Only a baseline *worse* than what followed is found: samples before the start worse
     than the baseline are the incident beginning early (a start placed late), and keep it.
-    And most of it must be worse than every settled sample: a series that flips between two
-    levels (a pool of 20 connections, 4 or 5 in use) has a median at either, and a spread of 0
-    about it, in any stretch of it."""
+    The baseline's median is measured from the *worst* settled sample, not their median: a
+    series that flips between two levels (a pool of 20 connections, 4 or 5 in use) has its
+    median at either and no spread about it in any stretch of it, and five samples of a noisy
+    one (ts-train-service's CPU, spikes to five times its median) can have a spread of nearly
+    nothing; neither held an episode, and the next sample as bad as the worst of them is no
+    change either."""
     if bad is Direction.BOTH or len(settled) < MIN_BASELINE:
         return False
     sign = 1.0 if bad is Direction.UP else -1.0
-    level, normal = float(np.median(base)), float(np.median(settled))
-    noise = max(_spread(settled), _floor(metric, normal, resolution))
-    beyond = sign * level > float(np.max(sign * settled))
-    return beyond and sign * (level - normal) / noise >= Z_THRESHOLD
+    worst = float(np.max(sign * settled))
+    noise = max(_spread(settled), _floor(metric, float(np.median(settled)), resolution))
+    return (sign * float(np.median(base)) - worst) / noise >= Z_THRESHOLD
 
 
 def score_series(

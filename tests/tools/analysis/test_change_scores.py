@@ -348,3 +348,21 @@ def test_a_series_flipping_between_two_levels_keeps_its_baseline() -> None:
     change = score_series(series, START + 15 * 10, incident_start=START + 15 * 18)
     assert change is not None and change.score < Z_THRESHOLD
     assert change.baseline_median == 0.25
+
+
+def test_a_noisy_baseline_is_not_an_episode_for_a_few_quiet_samples_after_it() -> None:
+    """A CPU in cores with spikes to five times its median (TrainTicket's ts-train-service,
+    2023-01-29 10:50): five samples before the start happen to sit a little under the
+    baseline's median, with almost no spread among them. The baseline stays, and the incident's
+    samples, no worse than its own, are no change."""
+    base = [7.0, 31.5, 20.7, 11.6, 9.7, 11.5, 5.0, 5.5, 6.7, 61.8, 4.9, 8.9, 5.0, 8.5, 8.2]
+    base += [5.0, 10.6, 9.3, 8.1, 9.4, 4.9]
+    settled = [4.8, 8.1, 6.4, 6.2, 6.4]
+    incident = [7.4, 7.4, 6.4, 36.1, 5.0, 16.3, 7.6, 5.2, 5.3]
+    series = _series("cpu_usage_cores", [v / 1000 for v in base + settled + incident])
+    end, start = START + 15 * len(base), START + 15 * (len(base) + len(settled))
+    change = score_series(series, end, incident_start=start)
+    plain = score_series(series, end)
+    assert change is not None and plain is not None
+    assert change.baseline_median == plain.baseline_median
+    assert change.score < Z_THRESHOLD
