@@ -177,8 +177,8 @@ def after_an_episode(
     resolution: float | None = None,
 ) -> bool:
     """Whether the baseline ``base`` held an earlier episode, by the samples ``settled``
-    between its end and the incident's start: scored against them as normal, its level is a
-    significant change in the trouble direction ``bad``. The samples before an alert are normal
+    between its end and the incident's start: its median is a significant change in the
+    trouble direction ``bad`` even from the worst of them, against their spread. The samples before an alert are normal
     only if the service was healthy then; where faults follow each other (a flapping incident,
     a fault injected every eight minutes), a CPU at its limit for seven of the baseline's ten
     minutes makes 82 % normal, and the next fault's 100 % no change (OnlineBoutique 2022-08-22
