@@ -59,6 +59,7 @@ from bot.investigation.scope import ALERT_LEAD, ALERT_LOOKBACK  # noqa: E402
 from tools.analysis.call_edges import edge_changes  # noqa: E402
 from tools.analysis.change_scores import (  # noqa: E402
     Z_THRESHOLD,
+    SeriesChange,
     SignalGroup,
     score_all,
 )
@@ -141,20 +142,17 @@ def healthy_findings(bundle_dir: Path, inject: datetime) -> dict[str, list[str]]
     at = split.timestamp()
     changes = score_all(series, at)  # with the falls of processes that went away
     gone = {c.service for c in changes if c.went_away}
-    failing = [
-        c
-        for c in changes
-        if c.group is SignalGroup.ERRORS and c.score >= Z_THRESHOLD and c.effect > 0
-    ]
+
+    def significant(found: list[SeriesChange]) -> list[SeriesChange]:
+        return [c for c in found if c.score >= Z_THRESHOLD and c.effect > 0]
+
+    failing = [c for c in significant(changes) if c.group is SignalGroup.ERRORS]
     # the engine scores the metrics again knowing the start (about the alert's lead before
     # it, the baseline ending its lookback before it): what that adds on healthy minutes
     start = at + (ALERT_LOOKBACK - ALERT_LEAD).total_seconds()
-    plain = {(c.service, c.metric) for c in changes if c.score >= Z_THRESHOLD and c.effect > 0}
-    settled = [
-        c
-        for c in score_all(series, at, (), start)
-        if c.score >= Z_THRESHOLD and c.effect > 0 and (c.service, c.metric) not in plain
-    ]
+    plain = {(c.service, c.metric) for c in significant(changes)}
+    again = significant(score_all(series, at, (), start))
+    settled = [c for c in again if (c.service, c.metric) not in plain]
     edges = edge_changes(series, at)
     healthy = TimeWindow(start=bundle.window.start, end=datetime.fromtimestamp(cut, UTC))
     return {

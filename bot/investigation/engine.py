@@ -268,7 +268,8 @@ async def _run(
             )
         )
         # metrics that begin after the baseline's end: scored again, alongside; metrics that
-        # cited an earlier episode over before the start: cited again
+        # were scored: scored again knowing the start, where it can change them (an earlier
+        # episode cited, or held in the baseline)
         rescored = scored_before_start(
             gateway, scope.window, scope.baseline_end, scope.reference, start, (metrics, calls)
         )

@@ -178,12 +178,13 @@ def after_an_episode(
 ) -> bool:
     """Whether the baseline ``base`` held an earlier episode, by the samples ``settled``
     between its end and the incident's start: its median is a significant change in the
-    trouble direction ``bad`` even from the worst of them, against their spread. The samples before an alert are normal
-    only if the service was healthy then; where faults follow each other (a flapping incident,
-    a fault injected every eight minutes), a CPU at its limit for seven of the baseline's ten
-    minutes makes 82 % normal, and the next fault's 100 % no change (OnlineBoutique 2022-08-22
-    04:10). Only a baseline *worse* than what followed is found: samples before the start worse
-    than the baseline are the incident beginning early (a start placed late), and keep it.
+    trouble direction ``bad`` even from the worst of them, against their spread. The samples
+    before an alert are normal only if the service was healthy then; where faults follow each
+    other (a flapping incident, a fault injected every eight minutes), a CPU at its limit for
+    seven of the baseline's ten minutes makes 82 % normal, and the next fault's 100 % no change
+    (OnlineBoutique 2022-08-22 04:10). Only a baseline *worse* than what followed is found:
+    samples before the start worse than the baseline are the incident beginning early (a start
+    placed late), and keep it.
     The baseline's median is measured from the *worst* settled sample, not their median: a
     series that flips between two levels (a pool of 20 connections, 4 or 5 in use) has its
     median at either and no spread about it in any stretch of it, and five samples of a noisy
@@ -233,9 +234,9 @@ def score_series(
         settled, later = vs[(ts >= baseline_end) & (ts < incident_start)], ts >= incident_start
         if later.any() and after_an_episode(base, settled, bad, series.metric, resolution):
             base, evaluation, eval_ts = settled, vs[later], ts[later]
-    median = float(np.median(base))
-    spread = max(_spread(base), _floor(series.metric, median))
-    noise = max(_spread(base), _floor(series.metric, median, resolution))
+    median, base_spread = float(np.median(base)), _spread(base)
+    spread = max(base_spread, _floor(series.metric, median))
+    noise = max(base_spread, _floor(series.metric, median, resolution))
     z = (_rolling_median3(evaluation) - median) / noise
     if bad is Direction.UP:
         directional = z
@@ -335,7 +336,6 @@ def score_all(
     same labels, else every reference series of that metric and service pooled (instances are
     renamed between periods: a pod restarted since yesterday). ``incident_start``: see
     :func:`score_series`."""
-    at = incident_start
     exact = {series_key(s): s for s in reference}
     pooled: dict[tuple[str, str], list[MetricSeries]] = {}
     for s in reference:
@@ -359,12 +359,16 @@ def score_all(
         for s in series
         if (
             c := score_series(
-                s, baseline_end, counterpart(s), resolution=resolution(s), incident_start=at
+                s,
+                baseline_end,
+                counterpart(s),
+                resolution=resolution(s),
+                incident_start=incident_start,
             )
         )
         is not None
     ]
-    scored += went_away(series, baseline_end, counterpart, at)
+    scored += went_away(series, baseline_end, counterpart, incident_start)
     scored.sort(key=importance)
     return scored
 
