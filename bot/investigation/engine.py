@@ -1,5 +1,8 @@
 """The investigation: scope → metrics (onset) → gather → rank → write → validate → Report.
 
+The rank stage may query once more: the traces through a lead candidate the trace sample held
+too few of (``bot.investigation.focused_traces``).
+
 Every source is queried independently and time-bounded; a failed or missing source is recorded
 in the report and the investigation goes on with the rest.
 """
@@ -9,25 +12,20 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncGenerator, Iterator, Sequence
 from contextlib import aclosing, contextmanager
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
-from bot.investigation.call_signals import add_call_edges, callees, cite_clients_side
+from bot.investigation.candidates import Findings, rank_candidates
 from bot.investigation.compact import compact_evidence, estimate_tokens
-from bot.investigation.confirmed_origins import without_unconfirmed_origins
-from bot.investigation.declared_calls import (
-    declared_calls,
-    declared_note,
-    untraced_calls,
-    untraced_note,
-)
-from bot.investigation.late_callers import cite_callers_side
+from bot.investigation.declared_calls import declared_note, untraced_note
+from bot.investigation.focused_traces import second_look
 from bot.investigation.late_metrics import scored_before_start, unscored_metrics
 from bot.investigation.notes import helper_warnings, past_episodes_note, thin_reference_note
 from bot.investigation.past_incidents import SIMILAR_K, seen_before, similar_incident_query
 from bot.investigation.progress import Progress
 from bot.investigation.question import LogSearch
-from bot.investigation.ranking import RankedService, rank
+from bot.investigation.ranking import RankedService
 from bot.investigation.report import Candidate, Report, SourceStatus, StageTiming, TokenCounts
 from bot.investigation.request import InvestigationRequest
 from bot.investigation.scope import (
@@ -37,7 +35,6 @@ from bot.investigation.scope import (
     incident_start,
     resolve_scope,
 )
-from bot.investigation.signals import collect
 from bot.investigation.validate import validate_answer
 from bot.investigation.writer import hypothesis, write_answer
 from bot.llm.answer import render_statement
@@ -50,7 +47,7 @@ from tools.deps import Deps
 from tools.evidence import Evidence, EvidenceDraft, TimeWindow
 from tools.gateway import ToolGateway
 from tools.log_patterns import log_patterns
-from tools.metric_changes import metric_changes, without_past_episodes
+from tools.metric_changes import metric_changes
 from tools.onsets import covered, log_onsets, trace_onsets
 from tools.recent_changes import recent_changes
 from tools.result import ToolResult
@@ -282,21 +279,20 @@ async def _run(
     # tool)
     helpers: list[ToolResult[Any]] = [calls, log_onset, trace_onset, paths]
     drafts = [d for r in [*results, *helpers] for d in r.evidence]
-    drafts = without_past_episodes(drafts, metrics.data, start.timestamp())
-    drafts = without_unconfirmed_origins(drafts, traces.data, logs.data)
     yield Progress("stage", stage="rank")
     with watch.stage("rank"):
-        signals = collect(
-            metrics.data, logs.data, traces.data, changes.data, start.timestamp(), paths.data
+        data = Findings(metrics.data, logs.data, traces.data, changes.data, paths.data, calls.data)
+        ranking_args = (start, deps.service_map, limits_.max_candidates, scope.alert_service)
+        ranking = rank_candidates(data, drafts, *ranking_args)
+        # the lead candidates the trace sample held too few of: their own traces, then again
+        looked = await second_look(
+            gateway, scope.window, start, scope.reference, ranking.ranked, traces.data
         )
-        signals = add_call_edges(signals, calls.data, metrics.data, start.timestamp())
-        drafts = cite_callers_side(drafts, traces.data)
-        drafts = cite_clients_side(drafts, calls.data, start.timestamp())
-        graph = callees(calls.data or [], start.timestamp())
-        declared = declared_calls(deps.service_map, traces.data, calls.data)
-        limit, alert_service = limits_.max_candidates, scope.alert_service
-        untraced = untraced_calls(deps.service_map, traces.data, calls.data)
-        ranked = rank(signals, traces.data, drafts, limit, graph, alert_service, declared, untraced)
+        if looked.analysis is not traces.data:
+            data = replace(data, traces=looked.analysis)
+            ranking = rank_candidates(data, looked.cited_with(drafts), *ranking_args)
+        ranked, drafts = ranking.ranked, ranking.drafts
+        declared, untraced = ranking.declared, ranking.untraced
     yield Progress("stage", stage="postmortems")
     with watch.stage("postmortems"):
         past = await gateway.call(
@@ -344,6 +340,7 @@ async def _run(
     notes += late
     notes += thin_reference_note(scope.reference, scope.window, start)
     notes += past_episodes_note(metrics.data, start)
+    notes += looked.notes
     notes += declared_note(declared, deps.service_map)
     notes += untraced_note(untraced, (c.service for c in ranked))
     warnings = [

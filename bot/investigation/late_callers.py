@@ -4,13 +4,16 @@ Time on a call outside the callee's spans grows when the network or a queue in f
 callee slows (the callee's link), and when the caller itself is late to send and read (its own
 network, or a CPU too starved to run its client code). :func:`caller_side` tells them apart by
 who else saw it; the ranking (``bot.investigation.signals``) credits the time to the side it
-finds, and :func:`cite_callers_side` files the evidence with it.
+finds, and :func:`cite_callers_side` files the evidence with it. Where the time is the callee's,
+its callers' own measure of their calls is a second record of it (:func:`seen_by_callers`).
 """
 
 from __future__ import annotations
 
+from tools.analysis.change_scores import SignalGroup
 from tools.analysis.span_attribution import TraceAnalysis
 from tools.evidence import EvidenceDraft
+from tools.metric_changes import evidence_group
 from tools.trace_attribution import gap_key
 
 
@@ -61,3 +64,30 @@ def cite_callers_side(
     return [
         d.model_copy(update={"service": owners[d.key]}) if d.key in owners else d for d in drafts
     ]
+
+
+def seen_by_callers(
+    drafts: list[EvidenceDraft], traces: TraceAnalysis | None
+) -> dict[str, list[EvidenceDraft]]:
+    """Per service the traces found slower to reach (time outside its spans on calls into it,
+    on its side: not :func:`caller_side`'s), the metric items of its callers' client-side
+    latency (``SignalGroup.DOWNSTREAM``: the calls a service makes, timed where it makes them)
+    that rose: the same delay, measured by the callers' proxies or client libraries instead of
+    the spans. A delay on the link into a callee leaves its own metrics as they were, so
+    without these it has the traces alone to show for it. The items stay the callers'."""
+    if traces is None:
+        return {}
+    theirs = caller_side(traces)
+    callers: dict[str, set[str]] = {}
+    for e in traces.edges:
+        if e.gap_score > 0 and (e.caller, e.callee) not in theirs:
+            callers.setdefault(e.callee, set()).add(e.caller)
+    timed: dict[str, list[EvidenceDraft]] = {}
+    for d in drafts:
+        if d.service and evidence_group(d) is SignalGroup.DOWNSTREAM:
+            timed.setdefault(d.service, []).append(d)
+    found = {
+        callee: [d for caller in sorted(them) for d in timed.get(caller, [])]
+        for callee, them in callers.items()
+    }
+    return {callee: items for callee, items in found.items() if items}

@@ -269,6 +269,7 @@ def rank(
     alert_service: str | None = None,
     declared: Mapping[str, set[str]] | None = None,
     untraced: Mapping[str, set[str]] | None = None,
+    seen_by: Mapping[str, list[EvidenceDraft]] | None = None,
 ) -> list[RankedService]:
     """Services ordered by combined score, each with its fault type and evidence keys.
     ``graph``: who calls whom from the metrics' service graph (client → servers), beside the
@@ -276,7 +277,9 @@ def rank(
     ``declared``: who may call whom from a service map, for callers whose calls neither the
     traces nor the service graph measured (``bot.investigation.declared_calls``);
     ``untraced``: a traced caller's declared callees that no measurement shows it calling, whose
-    time is inside its own spans (``declared_calls.untraced_calls``)."""
+    time is inside its own spans (``declared_calls.untraced_calls``); ``seen_by``: other
+    services' items a service may cite beside its own (its callers' timing of the calls into it,
+    ``late_callers.seen_by_callers``)."""
     graph, declared, untraced = graph or {}, declared or {}, untraced or {}
     calls = {c: set(graph.get(c, set())) | declared.get(c, set()) for c in {*graph, *declared}}
     base = {name: total(s) for name, s in signals.items()}
@@ -310,7 +313,9 @@ def rank(
         if score < MIN_SCORE and not s.reacting:  # a symptom stays listed, as one
             continue
         fault = fault_type(s)
-        keys = order_evidence(by_service.get(name, []), fault)
+        items = by_service.get(name, [])
+        items = items + list((seen_by or {}).get(name, [])) if items else []
+        keys = order_evidence(items, fault)
         if not keys:
             continue  # nothing to cite: not a candidate we can explain
         ranked.append(
