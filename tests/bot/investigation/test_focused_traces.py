@@ -19,6 +19,7 @@ from bot.investigation.focused_traces import LEADS, SecondLook, second_look, thi
 from bot.investigation.ranking import RankedService
 from bot.investigation.report import FaultType
 from bot.investigation.request import InvestigationRequest
+from tests.bot.investigation.test_ranking import draft, healthy
 from tests.bundles import T0, alert_payload, iso, write_jsonl
 from tests.reference_bundles import bundle_deps
 from tools.analysis.span_attribution import ServiceTraceFinding, TraceAnalysis
@@ -27,7 +28,7 @@ from tools.bundle.backends import BundleTraces
 from tools.bundle.reader import load_bundle
 from tools.deps import Deps
 from tools.errors import BackendError
-from tools.evidence import EvidenceDraft, Source, TimeWindow
+from tools.evidence import Source, TimeWindow
 from tools.gateway import ToolGateway
 from tools.links import Links
 from tools.records import Span
@@ -123,19 +124,7 @@ async def test_with_a_sample_that_holds_it_there_is_no_second_look(tmp_path: Pat
 
 
 def _finding(service: str, before: float | None, after: float | None) -> ServiceTraceFinding:
-    return ServiceTraceFinding(
-        service=service,
-        baseline_origin_rate=0.0,
-        incident_origin_rate=0.0,
-        incident_origin_traces=0,
-        example_trace=None,
-        example_operation=None,
-        example_error=None,
-        baseline_self_ms=before,
-        incident_self_ms=after,
-        baseline_critical_ms=before,
-        incident_critical_ms=after,
-    )
+    return replace(healthy(service), baseline_critical_ms=before, incident_critical_ms=after)
 
 
 def _ranked(*services: str) -> list[RankedService]:
@@ -181,12 +170,9 @@ async def test_a_failed_second_look_keeps_the_first_finding_and_says_so(tmp_path
     assert "503" in looked.notes[0]
 
 
-def _draft(key: str, title: str) -> EvidenceDraft:
-    return EvidenceDraft(key=key, source=Source.TRACES, title=title, summary="", query="q")
-
-
 def test_the_focused_items_replace_those_under_the_same_key() -> None:
-    first = [_draft("traces:origin:checkout", "thin"), _draft("metrics:web:x", "kept")]
-    look = SecondLook(None, [_draft("traces:origin:checkout", "through checkout")])
+    origin = "traces:origin:checkout"
+    first = [draft(origin, Source.TRACES, 1.0), draft("metrics:web:x", Source.METRICS, 2.0)]
+    look = SecondLook(None, [draft(origin, Source.TRACES, 3.0)])
     cited = look.cited_with(first)
-    assert [d.title for d in cited] == ["kept", "through checkout"]
+    assert [(d.key, d.score) for d in cited] == [("metrics:web:x", 2.0), (origin, 3.0)]

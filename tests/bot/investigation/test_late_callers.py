@@ -6,6 +6,7 @@ from bot.investigation.late_callers import caller_side, cite_callers_side, seen_
 from bot.investigation.ranking import rank
 from bot.investigation.report import FaultType
 from bot.investigation.signals import collect
+from tests.bot.investigation.test_ranking import draft
 from tests.bot.investigation.test_signals import _edge
 from tools.analysis.span_attribution import TraceAnalysis
 from tools.evidence import EvidenceDraft, Source
@@ -49,10 +50,7 @@ def test_the_time_on_a_caller_s_side_is_cited_for_the_caller() -> None:
 
 def _client_latency(service: str) -> EvidenceDraft:
     """A metric item of ``service``'s client-side latency (the calls it makes)."""
-    key = f"metrics:{service}:client_latency_p95_seconds"
-    return EvidenceDraft(
-        key=key, source=Source.METRICS, title=key, summary="", query="q", service=service
-    )
+    return draft(f"metrics:{service}:client_latency_p95_seconds", Source.METRICS, 1.0, service)
 
 
 def test_the_callers_timing_of_their_calls_is_a_second_record_of_a_slow_link() -> None:
@@ -63,14 +61,7 @@ def test_the_callers_timing_of_their_calls_is_a_second_record_of_a_slow_link() -
     (late on all its calls), are not."""
     edges = [_edge("checkout", "payment", 584.0), _edge("checkout", "shipping", 2.0)]
     latency = _client_latency("checkout")
-    own = EvidenceDraft(
-        key="metrics:checkout:cpu_usage_ratio",
-        source=Source.METRICS,
-        title="cpu",
-        summary="",
-        query="q",
-        service="checkout",
-    )
+    own = draft("metrics:checkout:cpu_usage_ratio", Source.METRICS, 2.0, "checkout")
     seen = seen_by_callers([latency, own], TraceAnalysis(100, 100, {}, edges))
     assert seen == {"payment": [latency]}
     starved = [_edge("frontend", c, 96.0) for c in ("catalog", "cart")]  # the caller's time
