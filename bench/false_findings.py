@@ -70,6 +70,7 @@ from tools.analysis.code_path_events import MIN_SCORE  # noqa: E402
 from tools.analysis.code_paths import find_code_path_changes  # noqa: E402
 from tools.analysis.ended_after import stopped_after  # noqa: E402
 from tools.analysis.span_attribution import TraceAnalysis, analyze_traces  # noqa: E402
+from tools.backends import TraceQuery, select_traces, unique_traces  # noqa: E402
 from tools.bundle.backends import BundleLogs, by_trace  # noqa: E402
 from tools.bundle.reader import Bundle, load_bundle  # noqa: E402
 from tools.deps import Deps  # noqa: E402
@@ -94,30 +95,38 @@ def _grew(analysis: TraceAnalysis, service: str) -> bool:
     return found is not None and found.critical_latency_score >= MIN_TRACE_SCORE
 
 
-def _newest(traces: list[list[Span]], split: float) -> list[list[Span]]:
-    """The newest :data:`PER_PERIOD` traces on each side of ``split``, as the tool samples."""
-    ordered = sorted(traces, key=lambda t: -min(s.start for s in t))
-    before = [t for t in ordered if min(s.start for s in t) < split][:PER_PERIOD]
-    return before + [t for t in ordered if min(s.start for s in t) >= split][:PER_PERIOD]
+def _sampled(
+    traces: list[list[Span]], split: datetime, service: str | None = None
+) -> list[list[Span]]:
+    """The traces the trace tool samples on each side of ``split`` (through ``service``): the
+    newest :data:`PER_PERIOD` of each period, as every backend answers (``select_traces``)."""
+    first = datetime.fromtimestamp(min(s.start for t in traces for s in t), UTC)
+    last = datetime.fromtimestamp(max(s.start for t in traces for s in t) + 1, UTC)
+    periods = (TimeWindow(start=first, end=split), TimeWindow(start=split, end=last))
+    pages = [
+        select_traces(traces, TraceQuery(window=w, service=service, limit=PER_PERIOD))
+        for w in periods
+        if w.start < w.end
+    ]
+    return list(unique_traces(t for page in pages for t in page).values())
 
 
-def own_time_findings(spans: list[Span], split: datetime) -> dict[str, list[str]]:
+def own_time_findings(
+    traces: list[list[Span]], whole: TraceAnalysis, split: datetime
+) -> dict[str, list[str]]:
     """Services whose own time on the critical path grew by a doubling (the trace tool's
-    evidence, a growth of medians with no test): over every trace (``own time grew``), and in
-    a second look (``bot.investigation.focused_traces``) at each service the newest traces left
-    uncompared, over the newest traces through it (``own time, 2nd look``; every such service,
-    not only the first three candidates: an upper bound)."""
+    evidence, a growth of medians with no test): over every trace (``whole``: ``own time
+    grew``), and in a second look (``bot.investigation.focused_traces``) at each service the
+    tool's sample left uncompared, over the sample of traces through it (``own time, 2nd
+    look``; every such service, not only the first three candidates: an upper bound)."""
     at = split.timestamp()
-    traces = [t for t in by_trace(spans).values() if t]
-    whole = analyze_traces(traces, at)
-    sample = analyze_traces(_newest(traces, at), at)
+    sample = analyze_traces(_sampled(traces, split), at)
     looked = []
     for service in sorted(whole.services):
         if compared(sample.services.get(service)):
             continue
         SECOND_LOOKS[0] += 1
-        through = [t for t in traces if any(s.service == service for s in t)]
-        focused = analyze_traces(_newest(through, at), at)
+        focused = analyze_traces(_sampled(traces, split, service), at)
         if compared(focused.services.get(service)) and _grew(focused, service):
             looked.append(service)
     return {
@@ -131,7 +140,8 @@ def span_findings(
 ) -> dict[str, list[str]]:
     """The findings of the tests on spans and log lines, after ``split`` against before."""
     paths = find_code_path_changes(spans, logs, split) if logs else []
-    analysis = analyze_traces(by_trace(spans).values(), split.timestamp())
+    traces = [t for t in by_trace(spans).values() if t]
+    analysis = analyze_traces(traces, split.timestamp())
     services = analysis.services.values()
     return {
         "code paths": [f"{c.service} {c.operation} {c.kind} {c.template[:60]}" for c in paths],
@@ -149,7 +159,7 @@ def span_findings(
         ],
         "failures passed up": [f.service for f in services if f.failures_passed_up],
         "ends after callee": sorted(stopped_after(analysis.edges)),
-        **own_time_findings(spans, split),
+        **own_time_findings(traces, analysis, split),
     }
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import TypeGuard
 
 from bot.investigation.ranking import RankedService
 from tools.analysis.span_attribution import ServiceTraceFinding, TraceAnalysis
@@ -43,7 +44,7 @@ class SecondLook:
         return [d for d in drafts if d.key not in keys] + self.drafts
 
 
-def compared(finding: ServiceTraceFinding | None) -> bool:
+def compared(finding: ServiceTraceFinding | None) -> TypeGuard[ServiceTraceFinding]:
     """Its own time compared: enough traces through it on both sides of the start."""
     return (
         finding is not None
@@ -96,7 +97,7 @@ async def second_look(
             notes.append(f"a second look at the traces through {service} failed: {look.error}")
             continue
         finding = look.data.services.get(service)
-        if not compared(finding) or finding is None:
+        if not compared(finding):
             continue
         replaced[service] = finding
         drafts += [d for d in look.evidence if d.service == service]

@@ -39,8 +39,16 @@ SLOW_FROM = T0 + timedelta(minutes=40)
 THIN = InvestigationSettings(trace_sample=40)  # 20 traces a period: two orders among them
 
 
-def _span(trace: str, sid: str, parent: str | None, service: str, start: float, ms: float,
-          kind: str = "server", callee: str | None = None) -> dict[str, Any]:  # fmt: skip
+def _span(
+    trace: str,
+    sid: str,
+    parent: str | None,
+    service: str,
+    start: float,
+    ms: float,
+    kind: str = "server",
+    callee: str | None = None,
+) -> dict[str, Any]:
     row: dict[str, Any] = {
         "trace_id": trace,
         "span_id": sid,
