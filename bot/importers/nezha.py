@@ -8,7 +8,10 @@ rcabot bundles.
   the injection minute holds about the minute before it — the baseline — then two after);
 - ``metrics.csv``: per-pod and front-end KPIs from ``inject − metrics_before`` to
   ``inject + metrics_after``: every KPI column, named and converted as the table in
-  :mod:`bot.importers.nezha_kpis` says;
+  :mod:`bot.importers.nezha_kpis` says, and where the day has them (the OnlineBoutique days)
+  the median duration of the calls on each client → server edge as each end measured it,
+  ``source_50.csv`` and ``destination_50.csv``, as call-edge series
+  (:mod:`bot.importers.nezha_edges`);
 - ``alerts.json``: a front-end symptom alert (see :mod:`bot.importers.nezha_alert`);
 - ``manifest.json``: name, source, window, services — nothing about the injected fault;
 - ``service_map.csv``: who may call whom, from the day's ``metric/dependency.csv`` where it

@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
+from bot.importers.nezha_edges import EdgeSeries, load_edges
 from bot.importers.nezha_issues import Issues
 from bot.importers.nezha_kpis import (
     FRONT_KPIS,
@@ -40,6 +41,7 @@ from bot.importers.nezha_time import iso_utc_seconds
 FRONT_FILE = "front_service.csv"
 FALLBACK_FRONT_SERVICE = "frontend"
 HEADER = ("timestamp", "service", "metric", "value", "instance", "node")
+SERVER_COLUMN = "server"  # the callee of a call-edge series (bot.importers.nezha_edges)
 DEFAULT_STEP_S = 60.0  # a file with fewer than two samples: Nezha's resolution
 _FRONT_ONLY = frozenset({"latency_p50_seconds", "error_ratio"})  # what no pod file already has
 
@@ -113,6 +115,7 @@ class MetricStore:
 
     pods: list[Series] = field(default_factory=list)
     front: Series | None = None
+    edges: list[EdgeSeries] = field(default_factory=list)  # per client → server call
     front_latency: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     line_issues: list[tuple[float | None, str, int, str]] = field(default_factory=list)
@@ -138,18 +141,25 @@ class MetricStore:
 
         The file-level ``notes`` go to ``issues`` too unless told (already reported)."""
         writer = csv.writer(sink, lineterminator="\n")
-        writer.writerow(HEADER)
+        edge_column = (SERVER_COLUMN,) if self.edges else ()
+        writer.writerow((*HEADER, *edge_column))
+        own = ("",) if self.edges else ()  # a service's own series: no server
         services: set[str] = set()
         for series in [*self.pods, *([self.front] if self.front else [])]:
             for ts, row in series.between(start, end):
-                stamp = iso_utc_seconds(datetime.fromtimestamp(ts, UTC))
+                stamp = _stamp(ts)
                 for metric, value in row:
                     node = series.node if metric in NODE_METRICS else ""
                     writer.writerow(
-                        (stamp, series.service, metric, repr(value), series.instance, node)
+                        (stamp, series.service, metric, repr(value), series.instance, node, *own)
                     )
                 if row:
                     services.add(series.service)
+        for edge in self.edges:
+            for ts, value in edge.between(start, end):
+                writer.writerow(
+                    (_stamp(ts), edge.client, edge.metric, repr(value), "", "", edge.server)
+                )
         if notes:
             issues.extend(self.notes)
         for when, file, line, reason in self.line_issues:
@@ -173,6 +183,10 @@ def load_metrics(metric_dir: Path, prefix: str) -> MetricStore:
     if steps:
         store.step = statistics.median(steps) or DEFAULT_STEP_S
     _name_nodes(store.pods)
+    edges = load_edges(metric_dir, prefix, {series.service for series in store.pods})
+    store.edges = edges.series
+    store.notes += edges.notes
+    store.line_issues += [(None, file, line, why) for file, line, why in edges.line_issues]
     front_path = metric_dir / FRONT_FILE
     if front_path.is_file():
         _load_front(front_path, prefix + FRONT_FILE, store, found)
@@ -180,6 +194,10 @@ def load_metrics(metric_dir: Path, prefix: str) -> MetricStore:
         store.notes.append(f"{prefix}{FRONT_FILE}: missing; no front-end latency")
     store.notes[:0] = found.notes(prefix.rstrip("/") + ": ")
     return store
+
+
+def _stamp(ts: float) -> str:
+    return iso_utc_seconds(datetime.fromtimestamp(ts, UTC))
 
 
 def _load_front(path: Path, name: str, store: MetricStore, found: _Findings) -> None:
