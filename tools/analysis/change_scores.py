@@ -206,6 +206,7 @@ def score_series(
     bad: Direction | None = None,
     resolution: float | None = None,
     incident_start: float | None = None,
+    noise_floor: float = 0.0,
 ) -> SeriesChange | None:
     """Score one series; ``None`` if it has too little baseline or evaluation data. The
     baseline is ``reference`` when it has at least :data:`MIN_BASELINE` samples, else the
@@ -217,7 +218,10 @@ def score_series(
     a share of failed requests: :mod:`tools.analysis.request_shares`); significance is measured
     against it instead of the fixed floor, the size of the change (its effect) is not.
     ``incident_start``: when known, the samples between ``baseline_end`` and it replace a
-    baseline that held an earlier episode (:func:`after_an_episode`)."""
+    baseline that held an earlier episode (:func:`after_an_episode`).
+    ``noise_floor``: a spread the series has that its own baseline samples do not show (a
+    difference of two estimates, clipped at 0, hides how much the two disagree when healthy:
+    :func:`tools.analysis.call_edges.disagreement`)."""
     ts, vs = _values(series)
     base, evaluation = vs[ts < baseline_end], vs[ts >= baseline_end]
     eval_ts = ts[ts >= baseline_end]
@@ -235,8 +239,8 @@ def score_series(
         if later.any() and after_an_episode(base, settled, bad, series.metric, resolution):
             base, evaluation, eval_ts = settled, vs[later], ts[later]
     median, base_spread = float(np.median(base)), _spread(base)
-    spread = max(base_spread, _floor(series.metric, median))
-    noise = max(base_spread, _floor(series.metric, median, resolution))
+    spread = max(base_spread, _floor(series.metric, median), noise_floor)
+    noise = max(base_spread, _floor(series.metric, median, resolution), noise_floor)
     z = (_rolling_median3(evaluation) - median) / noise
     if bad is Direction.UP:
         directional = z

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
+import pytest
+
 from tools.analysis.call_edges import (
     CALLS,
     CLIENT_TIME,
     FAILED,
+    LINK_RATIO,
     LINK_TIME,
     SERVER_TIME,
+    disagreement,
     edge_changes,
     is_edge_series,
     link_series,
+    ratio_series,
 )
 from tools.records import MetricSeries
 
@@ -130,3 +135,74 @@ def test_an_edge_s_failed_share_is_measured_against_one_of_its_calls() -> None:
     [unmeasured] = edge_changes(quiet[:1], SPLIT)
     assert rare.failed is not None and unmeasured.failed is not None
     assert rare.failed.score == unmeasured.failed.score >= 3.0
+
+
+def _disagreeing(metric: str, level: float, shift: float, start: float = T0) -> MetricSeries:
+    """A slow edge's median as one side measures it: ``level`` ± 10 % (the two histograms'
+    interpolation; the client's errs the other way from the server's), ``shift`` added after
+    the start."""
+    sign = 1.0 if metric == CLIENT_TIME else -1.0
+    values = [level * (1 + sign * 0.1 * ((i % 3) - 1)) for i in range(BEFORE + AFTER)]
+    values = [v + (shift if i >= BEFORE else 0.0) for i, v in enumerate(values)]
+    return MetricSeries(
+        metric=metric,
+        service="frontend",
+        timestamps=tuple(start + 60 * i for i in range(len(values))),
+        values=tuple(values),
+        labels=MappingProxyType({"server": "checkout"}),
+    )
+
+
+def test_on_a_slow_call_the_two_sides_healthy_disagreement_is_not_a_link() -> None:
+    """Two histograms' medians of a 700 ms call differ by ± 20 % when healthy; clipped at 0 the
+    link hid that, and 30 ms more outside the server read as a slow link "up from zero"."""
+    client = _disagreeing(CLIENT_TIME, 0.7, 0.030)
+    server = _disagreeing(SERVER_TIME, 0.7, 0.0)
+    assert disagreement(client, server, SPLIT) == pytest.approx(1.4826 * 0.14, rel=0.01)
+    (noise,) = edge_changes([client, server], SPLIT)
+    assert noise.link_rose(SPLIT) == 0.0
+    (delayed,) = edge_changes([_disagreeing(CLIENT_TIME, 0.7, 1.5), server], SPLIT)
+    assert delayed.link_rose(SPLIT) > 1  # a real delay on the link stands out of that spread
+    # the reference measures the disagreement where it has the edge
+    calm = [_disagreeing(m, 0.7, 0.0, start=T0 - 86_400) for m in (CLIENT_TIME, SERVER_TIME)]
+    still = [edge(m, "frontend", "checkout", 0.7, 0.7) for m in (CLIENT_TIME, SERVER_TIME)]
+    (against,) = edge_changes([_disagreeing(CLIENT_TIME, 0.7, 0.030), still[1]], SPLIT, calm)
+    assert against.link_rose(SPLIT) == 0.0
+    assert disagreement(still[0], still[1], SPLIT) == pytest.approx(0.0, abs=1e-12)
+    assert disagreement(client, server, T0 + 60) is None  # under three pairs
+
+
+def _series(metric: str, values: list[float]) -> MetricSeries:
+    return MetricSeries(
+        metric=metric,
+        service="frontend",
+        timestamps=tuple(T0 + 60 * i for i in range(len(values))),
+        values=tuple(values),
+        labels=MappingProxyType({"server": "checkout"}),
+    )
+
+
+def test_a_call_slow_at_both_ends_is_no_slow_link_however_its_sides_disagree() -> None:
+    """The server got slow (200 ms → 1.5 s) and, with few calls a minute, the client's median
+    of them swings 0.9-2.1 s: 600 ms outside the server "up from zero", but the client's time
+    is never twice the server's (log2 ratio 0.49). A delay on the link makes it so."""
+    server = _series(SERVER_TIME, [0.2] * BEFORE + [1.5] * AFTER)
+    swinging = [2.1 if i % 3 else 0.9 for i in range(AFTER)]
+    (slow,) = edge_changes([_series(CLIENT_TIME, [0.2] * BEFORE + swinging), server], SPLIT)
+    assert slow.rose(slow.link, SPLIT) > slow.rose(slow.server_time, SPLIT) > 0  # seconds alone
+    assert slow.link_ratio is not None and not slow.link_ratio.going_on(SPLIT)
+    assert slow.link_rose(SPLIT) == 0.0
+    fast = _series(SERVER_TIME, [0.003] * (BEFORE + AFTER))
+    delayed = _series(CLIENT_TIME, [0.003] * BEFORE + [0.75] * AFTER)
+    (link,) = edge_changes([delayed, fast], SPLIT)
+    assert link.link_ratio is not None and link.link_ratio.going_on(SPLIT)
+    assert link.link_rose(SPLIT) > 5
+
+
+def test_the_ratio_is_the_clients_time_over_the_servers_in_doublings() -> None:
+    ratio = ratio_series(
+        _series(CLIENT_TIME, [0.8, 0.3, 0.0, 0.1]), _series(SERVER_TIME, [0.2, 0.3, 0.1, 0.0])
+    )
+    assert ratio.metric == LINK_RATIO
+    assert ratio.values == (2.0, 0.0)  # no ratio where either side measured nothing
+    assert ratio.timestamps == (T0, T0 + 60)
