@@ -12,10 +12,12 @@ the map is then the only call graph there is: without it, a frontend whose error
 because the checkout it calls threw ranked above the checkout.
 
 A traced service may still make calls its spans do not show (an uninstrumented client, a callee
-that drops the trace context): a declared call no measurement shows it making is *untraced*,
-and its time is inside the caller's own spans' time. OnlineBoutique's checkoutservice calls
-currencyservice so on 2022-08-23: when currencyservice's link was delayed at 13:37, the
-checkout's own time per trace grew tenfold and it ranked above the delayed service.
+that drops the trace context): a call the map declares, or the service graph measured, that no
+span shows it making is *untraced*, and its time is inside the caller's own spans' time.
+OnlineBoutique's checkoutservice calls currencyservice so on 2022-08-23: when currencyservice's
+link was delayed at 13:37, the checkout's own time per trace grew tenfold and it ranked above
+the delayed service. The mesh's medians of that call (``bot.importers.nezha_edges``) measure
+it at both ends; the checkout's spans still hold its time.
 """
 
 from __future__ import annotations
@@ -54,20 +56,23 @@ def untraced_calls(
     traces: TraceAnalysis | None,
     edges: Iterable[CallEdgeChange] | None,
 ) -> dict[str, set[str]]:
-    """Caller → the callees ``service_map`` declares for it that no measurement shows it
-    calling, for each caller whose other calls the traces measured: calls its spans were not
-    seen to make (an uninstrumented client, a callee that drops the trace context), whose time
-    is in its own spans' time."""
-    if service_map is None or traces is None:
+    """Caller → the callees ``service_map`` declares for it, or the service graph measured it
+    calling (``edges``), that its spans were not seen to call, for each caller whose other
+    calls the traces measured: calls made by an uninstrumented client, or to a callee that
+    drops the trace context, whose time is in the caller's own spans' time. The service graph
+    measuring such a call does not take its time out of the caller's spans."""
+    if traces is None:
         return {}
-    graph: dict[str, set[str]] = {}
+    known: dict[str, set[str]] = {}
+    for caller, callees in service_map.calls.items() if service_map is not None else ():
+        known.setdefault(caller, set()).update(callees)
     for edge in edges or ():
-        graph.setdefault(edge.client, set()).add(edge.server)
+        known.setdefault(edge.client, set()).add(edge.server)
     found = {}
-    for caller, callees in service_map.calls.items():
+    for caller, callees in known.items():
         if caller not in traces.services:
             continue
-        unseen = set(callees) - traces.callees(caller) - graph.get(caller, set())
+        unseen = callees - traces.callees(caller) - {caller}
         if unseen:
             found[caller] = unseen
     return found
@@ -89,11 +94,12 @@ def declared_note(declared: dict[str, set[str]], service_map: ServiceMap | None)
 
 
 def untraced_note(untraced: dict[str, set[str]], listed: Iterable[str]) -> list[str]:
-    """Say, for the candidates listed, which of their declared calls no trace read shows: the
-    time of those calls is in their own spans, so their own time may be a callee's."""
+    """Say, for the candidates listed, which of their calls no trace read shows: the time of
+    those calls is in their own spans, so their own time may be a callee's."""
     shown = [name for name in listed if name in untraced][:MAX_NAMED]
     return [
         f"no trace read shows {caller} calling {', '.join(sorted(untraced[caller]))}, "
-        "which the service map declares: the time of those calls is in its own spans' time"
+        "which the service map declares or the service graph measured: the time of those "
+        "calls is in its own spans' time"
         for caller in shown
     ]

@@ -50,13 +50,24 @@ def test_a_traced_caller_s_declared_calls_no_span_shows_are_untraced() -> None:
     assert untraced_calls(MAP, traces, None) == {"frontend": {"checkout"}}
 
 
-def test_a_call_in_the_service_graph_is_measured_not_untraced() -> None:
+def test_a_call_the_service_graph_measured_and_no_span_shows_is_untraced_too() -> None:
+    """The service graph measures the call at both ends; the caller's spans still hold its
+    time (OnlineBoutique's checkoutservice → currencyservice, from the mesh's medians)."""
     traces = calls(("frontend", "cart"), ("cart", "db"))
-    assert untraced_calls(MAP, traces, [edge("frontend", "checkout")]) == {}
+    measured = [edge("frontend", "checkout"), edge("cart", "db"), edge("cart", "cache")]
+    assert untraced_calls(MAP, traces, measured) == {
+        "frontend": {"checkout"},
+        "cart": {"cache"},
+    }
+    assert untraced_calls(None, traces, measured) == {
+        "frontend": {"checkout"},
+        "cart": {"cache"},
+    }
+    assert untraced_calls(None, traces, [edge("payments", "bank")]) == {}  # not traced
 
 
-def test_without_traces_or_a_map_nothing_is_untraced() -> None:
-    assert untraced_calls(MAP, None, None) == {}
+def test_without_traces_or_any_call_known_nothing_is_untraced() -> None:
+    assert untraced_calls(MAP, None, [edge("frontend", "checkout")]) == {}
     assert untraced_calls(None, calls(("frontend", "cart")), None) == {}
 
 
@@ -65,6 +76,7 @@ def test_the_note_names_the_listed_callers_untraced_calls() -> None:
     notes = untraced_note(untraced, ["currency", "checkout", "frontend"])
     assert notes == [
         "no trace read shows checkout calling cart, currency, which the service map "
-        "declares: the time of those calls is in its own spans' time"
+        "declares or the service graph measured: the time of those calls is in its own "
+        "spans' time"
     ]
     assert untraced_note(untraced, ["frontend"]) == []
