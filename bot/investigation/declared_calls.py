@@ -64,11 +64,11 @@ def untraced_calls(
     if traces is None:
         return {}
     known: dict[str, set[str]] = {}
-    for caller, callees in service_map.calls.items() if service_map is not None else ():
-        known.setdefault(caller, set()).update(callees)
+    for caller, declared in service_map.calls.items() if service_map is not None else ():
+        known.setdefault(caller, set()).update(declared)
     for edge in edges or ():
         known.setdefault(edge.client, set()).add(edge.server)
-    found = {}
+    found: dict[str, set[str]] = {}
     for caller, callees in known.items():
         if caller not in traces.services:
             continue
