@@ -4,7 +4,8 @@ Many teams have no traces to hand but do have the *service graph* in Prometheus:
 Collector's ``servicegraph`` connector and Tempo's metrics-generator count the calls between
 every client and server (``traces_service_graph_request_total{client, server}``, its failures,
 and the call's duration as each side measured it); a service mesh (Istio's
-``istio_request_duration_milliseconds{reporter="source"|"destination"}``) has the same figures.
+``istio_request_duration_milliseconds{reporter="source"|"destination"}``,
+``tools/prometheus/istio.py``) has the same figures.
 A bundle carries them as series of the client labelled with the ``server`` they call
 (``tools/bundle/FORMAT.md``). Per edge they say what a service's own series cannot:
 

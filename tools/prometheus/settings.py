@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
+from tools.prometheus.istio import ISTIO_SERVICE_GRAPH_PROMQL
 from tools.settings import MAX_TIMEOUT_S, Section, http_url
 
 
@@ -85,11 +86,22 @@ SERVICE_GRAPH_PROMQL: dict[str, str] = {
     "call_server_latency_p50_seconds": _per_edge(_edge_median(f"{_GRAPH}_server_seconds_bucket")),
 }
 DEFAULT_PROMQL |= SERVICE_GRAPH_PROMQL
+SERVICE_GRAPHS = {"servicegraph": SERVICE_GRAPH_PROMQL, "istio": ISTIO_SERVICE_GRAPH_PROMQL}
 
 
 class MetricsSettings(Section):
     kind: Literal["prometheus"] = "prometheus"
     url: str | None = Field(default=None, description="Prometheus URL")
+    service_graph: Literal["servicegraph", "istio"] = Field(
+        default="servicegraph",
+        description=(
+            "where the calls between services are read: the OpenTelemetry Collector's "
+            "servicegraph connector or Tempo's metrics-generator (traces_service_graph_request_*)"
+            ", or Istio's standard metrics (istio_requests_total, "
+            "istio_request_duration_milliseconds; tools/prometheus/istio.py); a call_* query "
+            "set in queries wins"
+        ),
+    )
     queries: dict[str, str] = Field(
         default_factory=lambda: dict(DEFAULT_PROMQL),
         description="PromQL template per golden signal; {services} and {rate} are filled in",
@@ -98,3 +110,12 @@ class MetricsSettings(Section):
     timeout_s: float = Field(default=10.0, gt=0, le=MAX_TIMEOUT_S)
 
     _check_url = field_validator("url")(http_url)
+
+    @model_validator(mode="after")
+    def _service_graph_queries(self) -> Self:
+        """The chosen service graph's queries, where ``queries`` holds the default ones."""
+        chosen = SERVICE_GRAPHS[self.service_graph]
+        for signal, default in SERVICE_GRAPH_PROMQL.items():
+            if self.queries.get(signal) == default:
+                self.queries[signal] = chosen[signal]
+        return self
