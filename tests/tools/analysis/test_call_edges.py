@@ -137,19 +137,25 @@ def test_an_edge_s_failed_share_is_measured_against_one_of_its_calls() -> None:
     assert rare.failed.score == unmeasured.failed.score >= 3.0
 
 
-def _disagreeing(metric: str, level: float, shift: float, start: float = T0) -> MetricSeries:
-    """A slow edge's median as one side measures it: ``level`` ± 10 % (the two histograms'
-    interpolation; the client's errs the other way from the server's), ``shift`` added after
-    the start."""
-    sign = 1.0 if metric == CLIENT_TIME else -1.0
-    values = [level * (1 + sign * 0.1 * ((i % 3) - 1)) for i in range(BEFORE + AFTER)]
-    values = [v + (shift if i >= BEFORE else 0.0) for i, v in enumerate(values)]
+def _series(metric: str, values: list[float], start: float = T0) -> MetricSeries:
+    """The frontend → checkout edge's ``metric``, a sample a minute from ``start``."""
     return MetricSeries(
         metric=metric,
         service="frontend",
         timestamps=tuple(start + 60 * i for i in range(len(values))),
         values=tuple(values),
         labels=MappingProxyType({"server": "checkout"}),
+    )
+
+
+def _disagreeing(metric: str, level: float, shift: float, start: float = T0) -> MetricSeries:
+    """A slow edge's median as one side measures it: ``level`` ± 10 % (the two histograms'
+    interpolation; the client's errs the other way from the server's), ``shift`` added after
+    the start."""
+    sign = 1.0 if metric == CLIENT_TIME else -1.0
+    values = [level * (1 + sign * 0.1 * ((i % 3) - 1)) for i in range(BEFORE + AFTER)]
+    return _series(
+        metric, [v + (shift if i >= BEFORE else 0.0) for i, v in enumerate(values)], start
     )
 
 
@@ -170,16 +176,6 @@ def test_on_a_slow_call_the_two_sides_healthy_disagreement_is_not_a_link() -> No
     assert against.link_rose(SPLIT) == 0.0
     assert disagreement(still[0], still[1], SPLIT) == pytest.approx(0.0, abs=1e-12)
     assert disagreement(client, server, T0 + 60) is None  # under three pairs
-
-
-def _series(metric: str, values: list[float]) -> MetricSeries:
-    return MetricSeries(
-        metric=metric,
-        service="frontend",
-        timestamps=tuple(T0 + 60 * i for i in range(len(values))),
-        values=tuple(values),
-        labels=MappingProxyType({"server": "checkout"}),
-    )
 
 
 def test_a_call_slow_at_both_ends_is_no_slow_link_however_its_sides_disagree() -> None:

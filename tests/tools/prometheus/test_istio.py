@@ -19,11 +19,8 @@ from bot.loader.prometheus import backfill
 from tests.bundles import T0
 from tests.servers.prometheus import binary, running_prometheus
 from tests.tools.prometheus.helpers import connect
-from tests.tools.prometheus.test_service_graph import _counter, with_label
-from tools.call_edge_changes import call_edge_changes
-from tools.deps import Deps
+from tests.tools.prometheus.test_service_graph import _counter, edges_moved, with_label
 from tools.evidence import TimeWindow
-from tools.gateway import ToolGateway
 from tools.prometheus.istio import ISTIO_SERVICE_GRAPH_PROMQL
 from tools.prometheus.settings import SERVICE_GRAPH_PROMQL, MetricsSettings
 from tools.records import MetricSeries
@@ -162,19 +159,12 @@ async def test_each_edge_is_a_series_of_its_client_labelled_with_its_server(
 
 
 async def test_a_slow_link_and_failing_edges_are_found_through_prometheus(istio_url: str) -> None:
-    async with connect(istio_url, ISTIO_SERVICE_GRAPH_PROMQL) as prometheus:
-        deps = Deps(metrics=prometheus, metrics_step=timedelta(minutes=1))
-        result = await ToolGateway(deps).call(call_edge_changes, window=WINDOW, baseline_end=SPLIT)
-    assert result.ok and result.data is not None
-    at = SPLIT.timestamp()
-    moved = {
-        (e.client, e.server): (e.link_rose(at) > 0, e.rose(e.failed, at) > 0) for e in result.data
-    }
+    moved, evidence = await edges_moved(istio_url, ISTIO_SERVICE_GRAPH_PROMQL, WINDOW, SPLIT)
     assert moved == {
         ("checkout", "shipping"): (True, False),
         ("cart", "redis"): (False, True),
         ("web", "cart"): (False, True),
         ("web", "checkout"): (False, False),
     }
-    assert {e.service for e in result.evidence} == {"shipping", "redis", "cart"}
-    assert all("istio_request" in e.query for e in result.evidence)
+    assert {e.service for e in evidence} == {"shipping", "redis", "cart"}
+    assert all("istio_request" in e.query for e in evidence)

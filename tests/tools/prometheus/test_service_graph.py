@@ -10,8 +10,8 @@ promtool: the counters carry ``client`` and ``server`` and no ``service`` label,
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from datetime import timedelta
+from collections.abc import Iterator, Mapping
+from datetime import datetime, timedelta
 from types import MappingProxyType
 
 import pytest
@@ -22,7 +22,7 @@ from tests.servers.prometheus import binary, running_prometheus
 from tests.tools.prometheus.helpers import connect
 from tools.call_edge_changes import call_edge_changes
 from tools.deps import Deps
-from tools.evidence import TimeWindow
+from tools.evidence import EvidenceDraft, TimeWindow
 from tools.gateway import ToolGateway
 from tools.prometheus.settings import SERVICE_GRAPH_PROMQL
 from tools.records import MetricSeries
@@ -135,21 +135,30 @@ async def test_each_edge_is_a_series_of_its_client_labelled_with_its_server(
         assert narrowed[0].values[0] == pytest.approx(0.0175)
 
 
-async def test_a_slow_link_and_a_failing_edge_are_found_through_prometheus(
-    graph_url: str,
-) -> None:
-    async with connect(graph_url, SERVICE_GRAPH_PROMQL) as prometheus:
+async def edges_moved(
+    url: str, queries: Mapping[str, str], window: TimeWindow, split: datetime
+) -> tuple[dict[tuple[str, str], tuple[bool, bool]], list[EvidenceDraft]]:
+    """Through the gateway, as an investigation calls it: per (client, server), whether its
+    link time and its failed calls rose by ``split``; and the evidence."""
+    async with connect(url, queries) as prometheus:
         deps = Deps(metrics=prometheus, metrics_step=timedelta(minutes=1))
-        result = await ToolGateway(deps).call(call_edge_changes, window=WINDOW, baseline_end=SPLIT)
+        result = await ToolGateway(deps).call(call_edge_changes, window=window, baseline_end=split)
     assert result.ok and result.data is not None
-    at = SPLIT.timestamp()
+    at = split.timestamp()
     moved = {
         (e.client, e.server): (e.link_rose(at) > 0, e.rose(e.failed, at) > 0) for e in result.data
     }
+    return moved, list(result.evidence)
+
+
+async def test_a_slow_link_and_a_failing_edge_are_found_through_prometheus(
+    graph_url: str,
+) -> None:
+    moved, evidence = await edges_moved(graph_url, SERVICE_GRAPH_PROMQL, WINDOW, SPLIT)
     assert moved == {
         ("checkout", "shipping"): (True, False),
         ("cart", "redis"): (False, True),
         ("web", "checkout"): (False, False),
     }
-    assert {e.service for e in result.evidence} == {"shipping", "redis"}
-    assert all("traces_service_graph_request" in e.query for e in result.evidence)
+    assert {e.service for e in evidence} == {"shipping", "redis"}
+    assert all("traces_service_graph_request" in e.query for e in evidence)
