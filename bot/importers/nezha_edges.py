@@ -36,6 +36,7 @@ import math
 from pathlib import Path
 
 from bot.importers.nezha_kpis import HISTOGRAM_CEILING_S
+from bot.importers.nezha_series import Series
 
 EDGE_FILES = {  # file → bundle metric (tools/analysis/call_edges.py)
     "source_50.csv": "call_client_latency_p50_seconds",
@@ -44,23 +45,12 @@ EDGE_FILES = {  # file → bundle metric (tools/analysis/call_edges.py)
 TIME_COLUMNS = frozenset({"time", "timestamp"})
 
 
-class EdgeSeries:
-    """One edge's samples of one metric: the client's series, labelled with the server."""
-
-    def __init__(self, client: str, server: str, metric: str) -> None:
-        self.client, self.server, self.metric = client, server, metric
-        self.stamps: list[float] = []
-        self.values: list[float] = []
-
-    def between(self, start: float, end: float) -> list[tuple[float, float]]:
-        return [(t, v) for t, v in zip(self.stamps, self.values, strict=True) if start <= t <= end]
-
-
 class EdgeFindings:
-    """What reading the edge files found: series, and notes (one per finding, not per line)."""
+    """What reading the edge files found: series (the client's, with the ``server`` it calls;
+    one metric each), and notes (one per finding, not per line)."""
 
     def __init__(self) -> None:
-        self.series: list[EdgeSeries] = []
+        self.series: list[Series] = []
         self.notes: list[str] = []
         self.line_issues: list[tuple[str, int, str]] = []  # (file, line, reason)
 
@@ -104,7 +94,7 @@ def _read(path: Path, name: str, metric: str, services: set[str], found: EdgeFin
             found.notes.append(f"{name}:1: no timestamp column; file skipped")
             return
         stamp_at = lowered.index("timestamp")
-        columns = _edge_columns(header, name, metric, services, found)
+        columns = _edge_columns(header, name, services, found)
         ceilings = 0
         while True:
             try:
@@ -115,7 +105,7 @@ def _read(path: Path, name: str, metric: str, services: set[str], found: EdgeFin
                 found.line_issues.append((name, rows.line_num, f"malformed row ({exc})"))
                 continue
             if row:
-                problem, at_ceiling = _add_row(row, len(header), stamp_at, columns)
+                problem, at_ceiling = _add_row(row, len(header), stamp_at, metric, columns)
                 ceilings += at_ceiling
                 if problem:
                     found.line_issues.append((name, rows.line_num, problem))
@@ -126,16 +116,14 @@ def _read(path: Path, name: str, metric: str, services: set[str], found: EdgeFin
         )
     for _, series in columns:
         if series.stamps:
-            order = sorted(range(len(series.stamps)), key=series.stamps.__getitem__)
-            series.stamps = [series.stamps[i] for i in order]
-            series.values = [series.values[i] for i in order]
+            series.sort()
             found.series.append(series)
 
 
 def _edge_columns(
-    header: list[str], name: str, metric: str, services: set[str], found: EdgeFindings
-) -> list[tuple[int, EdgeSeries]]:
-    columns: list[tuple[int, EdgeSeries]] = []
+    header: list[str], name: str, services: set[str], found: EdgeFindings
+) -> list[tuple[int, Series]]:
+    columns: list[tuple[int, Series]] = []
     for i, column in enumerate(header):
         if not column or column.lower() in TIME_COLUMNS:
             continue
@@ -145,12 +133,13 @@ def _edge_columns(
                 f"{name}: column {column!r} is not <client>_<server> of one edge; left out"
             )
         else:
-            columns.append((i, EdgeSeries(*edge, metric)))
+            client, server = edge
+            columns.append((i, Series(service=client, instance="", server=server)))
     return columns
 
 
 def _add_row(
-    row: list[str], width: int, stamp_at: int, columns: list[tuple[int, EdgeSeries]]
+    row: list[str], width: int, stamp_at: int, metric: str, columns: list[tuple[int, Series]]
 ) -> tuple[str | None, int]:
     """Add one row's samples; (what was wrong with the row or a cell, samples at the ceiling)."""
     if len(row) != width:
@@ -166,15 +155,15 @@ def _add_row(
         try:
             value = float(text) if text else math.nan
         except ValueError:
-            problems.append(f"{series.client}_{series.server}: not a number {text!r}")
+            problems.append(f"{series.service}_{series.server}: not a number {text!r}")
             continue
         if math.isnan(value):
             continue
         if value < 0:
-            problems.append(f"{series.client}_{series.server}: negative latency {value}")
+            problems.append(f"{series.service}_{series.server}: negative latency {value}")
         elif value >= HISTOGRAM_CEILING_S:
             ceilings += 1
         else:
             series.stamps.append(stamp)
-            series.values.append(value)
+            series.rows.append([(metric, value)])
     return ("; ".join(problems) or None), ceilings

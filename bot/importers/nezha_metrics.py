@@ -16,15 +16,14 @@ from __future__ import annotations
 import csv
 import math
 import statistics
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
-from bot.importers.nezha_edges import EdgeSeries, load_edges
+from bot.importers.nezha_edges import load_edges
 from bot.importers.nezha_issues import Issues
 from bot.importers.nezha_kpis import (
     FRONT_KPIS,
@@ -36,6 +35,7 @@ from bot.importers.nezha_kpis import (
     Kpi,
 )
 from bot.importers.nezha_layout import service_of
+from bot.importers.nezha_series import Sample, Series
 from bot.importers.nezha_time import iso_utc_seconds
 
 FRONT_FILE = "front_service.csv"
@@ -44,35 +44,6 @@ HEADER = ("timestamp", "service", "metric", "value", "instance", "node")
 SERVER_COLUMN = "server"  # the callee of a call-edge series (bot.importers.nezha_edges)
 DEFAULT_STEP_S = 60.0  # a file with fewer than two samples: Nezha's resolution
 _FRONT_ONLY = frozenset({"latency_p50_seconds", "error_ratio"})  # what no pod file already has
-
-Sample = tuple[str, float]  # (metric, value)
-
-
-@dataclass
-class Series:
-    """All samples of one metric file: ``rows[i]`` were taken at ``stamps[i]`` (ascending)."""
-
-    service: str
-    instance: str
-    node: str = ""  # the host, for the node_* metrics
-    stamps: list[float] = field(default_factory=list)
-    rows: list[list[Sample]] = field(default_factory=list)
-
-    def value_at(self, metric: str) -> dict[int, float]:
-        """``{minute: value}`` of ``metric``."""
-        return {
-            int(ts // 60): v
-            for ts, row in zip(self.stamps, self.rows, strict=True)
-            for name, v in row
-            if name == metric
-        }
-
-    def between(self, start: float, end: float) -> Iterator[tuple[float, list[Sample]]]:
-        lo, hi = bisect_left(self.stamps, start), bisect_right(self.stamps, end)
-        yield from zip(self.stamps[lo:hi], self.rows[lo:hi], strict=True)
-
-    def drop(self, metrics: set[str]) -> None:
-        self.rows = [[(m, v) for m, v in row if m not in metrics] for row in self.rows]
 
 
 @dataclass
@@ -115,7 +86,7 @@ class MetricStore:
 
     pods: list[Series] = field(default_factory=list)
     front: Series | None = None
-    edges: list[EdgeSeries] = field(default_factory=list)  # per client → server call
+    edges: list[Series] = field(default_factory=list)  # per client → server call (``server``)
     front_latency: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     line_issues: list[tuple[float | None, str, int, str]] = field(default_factory=list)
@@ -143,23 +114,18 @@ class MetricStore:
         writer = csv.writer(sink, lineterminator="\n")
         edge_column = (SERVER_COLUMN,) if self.edges else ()
         writer.writerow((*HEADER, *edge_column))
-        own = ("",) if self.edges else ()  # a service's own series: no server
         services: set[str] = set()
-        for series in [*self.pods, *([self.front] if self.front else [])]:
+        for series in [*self.pods, *([self.front] if self.front else []), *self.edges]:
+            server = (series.server,) if edge_column else ()  # "": a service's own series
             for ts, row in series.between(start, end):
-                stamp = _stamp(ts)
+                stamp = iso_utc_seconds(datetime.fromtimestamp(ts, UTC))
                 for metric, value in row:
                     node = series.node if metric in NODE_METRICS else ""
                     writer.writerow(
-                        (stamp, series.service, metric, repr(value), series.instance, node, *own)
+                        (stamp, series.service, metric, repr(value), series.instance, node, *server)
                     )
-                if row:
+                if row and not series.server:
                     services.add(series.service)
-        for edge in self.edges:
-            for ts, value in edge.between(start, end):
-                writer.writerow(
-                    (_stamp(ts), edge.client, edge.metric, repr(value), "", "", edge.server)
-                )
         if notes:
             issues.extend(self.notes)
         for when, file, line, reason in self.line_issues:
@@ -194,10 +160,6 @@ def load_metrics(metric_dir: Path, prefix: str) -> MetricStore:
         store.notes.append(f"{prefix}{FRONT_FILE}: missing; no front-end latency")
     store.notes[:0] = found.notes(prefix.rstrip("/") + ": ")
     return store
-
-
-def _stamp(ts: float) -> str:
-    return iso_utc_seconds(datetime.fromtimestamp(ts, UTC))
 
 
 def _load_front(path: Path, name: str, store: MetricStore, found: _Findings) -> None:
@@ -324,7 +286,7 @@ def _read(
             series.stamps.append(ts)
             series.rows.append(samples)
     found.files += 1
-    _sort(series)
+    series.sort()
     _finish(series, name, [(c, k) for _, c, k in wanted], offered - trusted, found)
     return True
 
@@ -378,10 +340,3 @@ def _float(text: str) -> float | None:
     except ValueError:
         return None
     return None if math.isnan(value) else value
-
-
-def _sort(series: Series) -> None:
-    if any(a > b for a, b in zip(series.stamps, series.stamps[1:], strict=False)):
-        order = sorted(range(len(series.stamps)), key=series.stamps.__getitem__)
-        series.stamps = [series.stamps[i] for i in order]
-        series.rows = [series.rows[i] for i in order]

@@ -68,10 +68,12 @@ def test_each_side_of_an_edge_becomes_the_clients_series_labelled_with_the_serve
     tmp_path: Path,
 ) -> None:
     found = load_edges(_day(tmp_path, _source(), _destination()), "metric/", SERVICES)
-    got = {
-        (s.client, s.server, s.metric): dict(zip(s.stamps, s.values, strict=True))
-        for s in found.series
-    }
+    got: dict[tuple[str, str, str], dict[float, float]] = {}
+    for s in found.series:
+        for stamp, row in zip(s.stamps, s.rows, strict=True):
+            (metric, value), *more = row
+            assert not more  # one metric a series
+            got.setdefault((s.service, s.server, metric), {})[stamp] = value
     at = {m: float(minute_stamp(8, m)[1]) for m in range(40, 44)}
     assert got[("checkoutservice", "emailservice", CLIENT_TIME)] == {at[40]: 0.003, at[41]: 0.75}
     assert got[("checkoutservice", "emailservice", SERVER_TIME)] == {
@@ -101,8 +103,8 @@ def test_bad_headers_and_columns_are_warnings_not_failures(tmp_path: Path) -> No
         "metric/source_50.csv:1: no timestamp column; file skipped",
         "metric/destination_50.csv: column 'a_b_c' is not <client>_<server> of one edge; left out",
     ]
-    assert [(s.client, s.server, s.values) for s in found.series] == [
-        ("checkoutservice", "emailservice", [0.01])
+    assert [(s.service, s.server, s.rows) for s in found.series] == [
+        ("checkoutservice", "emailservice", [[(SERVER_TIME, 0.01)]])
     ]
     assert not load_edges(tmp_path / "nothing", "metric/", SERVICES).notes  # TrainTicket's days
 
