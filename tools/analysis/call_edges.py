@@ -27,7 +27,7 @@ facts measured from spans (``bot.investigation.signals``).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -160,12 +160,11 @@ def _by_edge(series: Sequence[MetricSeries], metric: str) -> dict[EdgeKey, Metri
     return {_key(s): s for s in series if s.metric == metric and is_edge_series(s)}
 
 
-def _links(
-    series: Sequence[MetricSeries], derive: Callable[[MetricSeries, MetricSeries], MetricSeries]
-) -> dict[EdgeKey, MetricSeries]:
+def _sides(series: Sequence[MetricSeries]) -> dict[EdgeKey, tuple[MetricSeries, MetricSeries]]:
+    """Each edge's (client's, server's) median duration series, where both were measured."""
     servers = _by_edge(series, SERVER_TIME)
     return {
-        key: derive(client, servers[key])
+        key: (client, servers[key])
         for key, client in _by_edge(series, CLIENT_TIME).items()
         if key in servers
     }
@@ -180,24 +179,23 @@ def edge_changes(
     series of the same edges) where it has them, else the samples before ``baseline_end``.
     Series that are not edges' (no ``server`` label) are ignored."""
     normal = {metric: _by_edge(reference, metric) for metric in (CLIENT_TIME, SERVER_TIME, FAILED)}
-    normal[LINK_TIME] = _links(reference, link_series)
-    normal[LINK_RATIO] = _links(reference, ratio_series)
     now = {metric: _by_edge(series, metric) for metric in EDGE_SIGNALS}
-    now[LINK_TIME] = _links(series, link_series)
-    now[LINK_RATIO] = _links(series, ratio_series)
+    normal_sides, now_sides = _sides(reference), _sides(series)
+    for found, sides in ((normal, normal_sides), (now, now_sides)):
+        found[LINK_TIME] = {key: link_series(*pair) for key, pair in sides.items()}
+        found[LINK_RATIO] = {key: ratio_series(*pair) for key, pair in sides.items()}
     keys = sorted({key for found in now.values() for key in found})
 
     def healthy_disagreement(key: EdgeKey) -> float:
         """:func:`disagreement` of the edge in the reference, else before the incident."""
-        pairs = [
-            (found[CLIENT_TIME][key], found[SERVER_TIME][key], end)
-            for found, end in ((normal, math.inf), (now, baseline_end))
-            if key in found[CLIENT_TIME] and key in found[SERVER_TIME]
-        ]
-        spreads = (disagreement(client, server, end) for client, server, end in pairs)
+        spreads = (
+            disagreement(*sides[key], end)
+            for sides, end in ((normal_sides, math.inf), (now_sides, baseline_end))
+            if key in sides
+        )
         return next((s for s in spreads if s is not None), 0.0)
 
-    def _noise_floor(metric: str, key: EdgeKey) -> float:
+    def noise_floor(metric: str, key: EdgeKey) -> float:
         if metric == LINK_TIME:
             return healthy_disagreement(key)
         return RATIO_FLOOR if metric == LINK_RATIO else 0.0
@@ -215,7 +213,7 @@ def edge_changes(
             normal.get(metric, {}).get(key),
             resolution=one_request(found, [requests]) if requests is not None else None,
             bad=Direction.UP if metric == LINK_RATIO else None,
-            noise_floor=_noise_floor(metric, key),
+            noise_floor=noise_floor(metric, key),
         )
 
     def measured(metrics: tuple[str, ...], key: EdgeKey) -> bool:
