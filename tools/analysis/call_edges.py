@@ -5,7 +5,7 @@ Collector's ``servicegraph`` connector and Tempo's metrics-generator count the c
 every client and server (``traces_service_graph_request_total{client, server}``, its failures,
 and the call's duration as each side measured it); a service mesh (Istio's
 ``istio_request_duration_milliseconds{reporter="source"|"destination"}``,
-``tools/prometheus/istio.py``) has the same figures.
+``tools/prometheus/service_graphs.py``) has the same figures.
 A bundle carries them as series of the client labelled with the ``server`` they call
 (``tools/bundle/FORMAT.md``). Per edge they say what a service's own series cannot:
 

@@ -6,7 +6,7 @@ from typing import Literal, Self
 
 from pydantic import Field, field_validator, model_validator
 
-from tools.prometheus.istio import ISTIO_SERVICE_GRAPH_PROMQL
+from tools.prometheus.service_graphs import ISTIO_SERVICE_GRAPH_PROMQL, SERVICE_GRAPH_PROMQL
 from tools.settings import MAX_TIMEOUT_S, Section, http_url
 
 
@@ -58,33 +58,6 @@ DEFAULT_PROMQL: dict[str, str] = {
 }
 
 
-def _per_edge(expression: str) -> str:
-    """``expression`` (by client and server) as the client's series: ``service`` = client."""
-    return f'label_replace({expression}, "service", "$1", "client", "(.+)")'
-
-
-def _edge_rate(metric: str) -> str:
-    return f'sum by (client, server) (rate({metric}{{{{client=~"{{services}}"}}}}[{{rate}}]))'
-
-
-def _edge_median(histogram: str) -> str:
-    selector = f'{histogram}{{{{client=~"{{services}}"}}}}'
-    return f"histogram_quantile(0.5, sum by (client, server, le) (rate({selector}[{{rate}}])))"
-
-
-_GRAPH = "traces_service_graph_request"
-# The service graph of the OpenTelemetry Collector's servicegraph connector and of Tempo's
-# metrics-generator: one series per client → server edge (tools/analysis/call_edges.py). An edge
-# that never failed has no failed counter yet: its failed share is 0, not missing.
-SERVICE_GRAPH_PROMQL: dict[str, str] = {
-    "call_requests_per_second": _per_edge(_edge_rate(f"{_GRAPH}_total")),
-    "call_failed_ratio": _per_edge(
-        f"({_edge_rate(f'{_GRAPH}_failed_total')} or {_edge_rate(f'{_GRAPH}_total')} * 0)"
-        f" / {_edge_rate(f'{_GRAPH}_total')}"
-    ),
-    "call_client_latency_p50_seconds": _per_edge(_edge_median(f"{_GRAPH}_client_seconds_bucket")),
-    "call_server_latency_p50_seconds": _per_edge(_edge_median(f"{_GRAPH}_server_seconds_bucket")),
-}
 DEFAULT_PROMQL |= SERVICE_GRAPH_PROMQL
 SERVICE_GRAPHS = {"servicegraph": SERVICE_GRAPH_PROMQL, "istio": ISTIO_SERVICE_GRAPH_PROMQL}
 
@@ -98,8 +71,8 @@ class MetricsSettings(Section):
             "where the calls between services are read: the OpenTelemetry Collector's "
             "servicegraph connector or Tempo's metrics-generator (traces_service_graph_request_*)"
             ", or Istio's standard metrics (istio_requests_total, "
-            "istio_request_duration_milliseconds; tools/prometheus/istio.py); a call_* query "
-            "set in queries wins"
+            "istio_request_duration_milliseconds; tools/prometheus/service_graphs.py); a call_* "
+            "query set in queries wins"
         ),
     )
     queries: dict[str, str] = Field(

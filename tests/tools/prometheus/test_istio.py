@@ -21,8 +21,8 @@ from tests.servers.prometheus import binary, running_prometheus
 from tests.tools.prometheus.helpers import connect
 from tests.tools.prometheus.test_service_graph import _counter, edges_moved, with_label
 from tools.evidence import TimeWindow
-from tools.prometheus.istio import ISTIO_SERVICE_GRAPH_PROMQL
-from tools.prometheus.settings import SERVICE_GRAPH_PROMQL, MetricsSettings
+from tools.prometheus.service_graphs import ISTIO_SERVICE_GRAPH_PROMQL, SERVICE_GRAPH_PROMQL
+from tools.prometheus.settings import MetricsSettings
 from tools.records import MetricSeries
 
 MINUTES, SPLIT_MIN = 60, 40

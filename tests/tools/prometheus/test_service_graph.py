@@ -24,7 +24,7 @@ from tools.call_edge_changes import call_edge_changes
 from tools.deps import Deps
 from tools.evidence import EvidenceDraft, TimeWindow
 from tools.gateway import ToolGateway
-from tools.prometheus.settings import SERVICE_GRAPH_PROMQL
+from tools.prometheus.service_graphs import SERVICE_GRAPH_PROMQL
 from tools.records import MetricSeries
 
 MINUTES, SPLIT_MIN = 60, 40
