@@ -259,16 +259,32 @@ async def test_a_cut_log_page_compares_only_spans_that_ended_before_the_cut() ->
     assert "only spans that ended by" in warning
 
 
-async def test_without_a_logs_backend_it_warns_and_finds_nothing() -> None:
+async def test_without_a_logs_backend_only_the_calls_are_compared_and_it_says_so() -> None:
+    """No logs to join: the line that stopped is not seen, the query the operation stopped
+    making (a child span, in the traces themselves) still is, and a warning says which."""
     system = _System()
-    system.period(START - timedelta(minutes=5), 40, 29, (LogLevel.INFO, QUERY))
+    before = system.period(START - timedelta(minutes=5), 40, 29, (LogLevel.INFO, QUERY))
     system.period(START + timedelta(seconds=5), 35, 0, (LogLevel.INFO, QUERY))
+    for i, trace in enumerate(system.traces.traces[: len(before)]):
+        root = trace[0]
+        query = Span(
+            root.trace_id, f"{i:08x}5e1ec7", root.span_id, root.service, "SELECT route",
+            root.start, 2.0, kind="client",
+        )  # fmt: skip
+        trace.append(query)
     result = await system.gateway(logs=False).call(
         code_path_changes, window=WINDOW, incident_start=START
     )
-    assert result.status is ToolStatus.OK and result.data == [] and result.evidence == []
+    assert result.status is ToolStatus.OK and result.data is not None
+    (change,) = result.data
+    assert (change.event, change.kind, change.template) == ("call", "vanished", "SELECT route")
+    (evidence,) = result.evidence
+    assert evidence.source is Source.TRACES
+    assert evidence.query == "traces service=ts-route-service operation=RouteController.queryByIds"
     (warning,) = result.warnings
     assert "no logs backend configured" in warning
+    assert "only the calls each operation makes inside its service were compared" in warning
+    assert system.logs.queries == []
 
 
 async def test_logs_without_span_ids_are_warned_about() -> None:

@@ -21,7 +21,7 @@ two, the same direction in both).
 from __future__ import annotations
 
 from tools.analysis.callers_mix import least_surprise, share_at_mix
-from tools.analysis.code_path_events import MIN_SHARE_CHANGE
+from tools.analysis.code_path_events import moved_largely
 from tools.analysis.trace_periods import MIN_SAMPLES, PeriodStats
 
 
@@ -67,7 +67,7 @@ def call_change(
 ) -> float:
     """``-log10`` of the beta-binomial tail of ``incident_with`` of ``incident_through`` against
     the baseline as it was and at the incident's mix (``mixed``), the larger tail of the two:
-    0 when either moved by less than :data:`MIN_SHARE_CHANGE` or they moved in opposite
+    0 when either moved too little (:func:`moved_largely`) or they moved in opposite
     directions, or when either period saw the caller in fewer than :data:`MIN_SAMPLES`
     traces."""
     if min(baseline_through, incident_through) < MIN_SAMPLES:
@@ -76,7 +76,7 @@ def call_change(
     normals = [baseline_with / baseline_through]
     if mixed is not None:
         normals.append(mixed)
-    if any(abs(now - normal) < MIN_SHARE_CHANGE for normal in normals):
+    if not all(moved_largely(now, normal) for normal in normals):
         return 0.0
     score = least_surprise(normals, baseline_through, incident_with, incident_through)
     return 0.0 if score is None else score  # None: fewer than as it was, more at the mix

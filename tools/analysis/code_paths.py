@@ -46,7 +46,9 @@ reported when it is both
   spans is far less certain than one seen in 400. Taking the estimate as the true share (a plain
   binomial) made 6 of 9 → 1 of 15 look like p ≈ 4e-6 (a user-agent mix in an access log, on
   the demo's seed 6), where the uncertainty of both samples says p ≈ 0.002; and
-* **large**: the share moved by at least :data:`MIN_SHARE_CHANGE`. Significance alone flags
+* **large**: the share moved at least as far as 50 % → 20 % on the arcsine scale, which makes
+  a share's sampling spread the same wherever it lies (``code_path_events.moved_largely``:
+  18 % → 0 % is as large a move, 100 % → 95 % is not). Significance alone flags
   small shifts on busy operations (2,000 spans going from 50 % to 45 % is p < 0.001 and means
   nothing); size alone flags noise on quiet ones (1 of 5 → 3 of 5). The size may be met since
   the change began (``since``, below) when that run is significant by itself, counted once

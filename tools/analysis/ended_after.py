@@ -16,7 +16,7 @@ the same service, each having stopped calls it makes when healthy, share only th
 it is the one failing them (:func:`stopped_after`). Each caller's share of the traces through it
 in which its last call went to the callee is compared with normal by the same test and bars as
 a call that stops (``EdgeFinding.call_surprise``: p ≤ 0.001, a move of at least
-:data:`~tools.analysis.code_path_events.MIN_SHARE_CHANGE`); the other callers need only the
+:func:`~tools.analysis.code_path_events.moved_largely`); the other callers need only the
 conventional 5 % (:data:`CONFIRMING`), as in a closed test's second step (the callee passed
 p ≤ 0.001 with one of them first; ``tools.analysis.link_time`` decides a family of calls the
 same way). A rarely used caller cannot reach 0.001 in a sample of traces: the checkout made 11
@@ -39,7 +39,7 @@ CONFIRMING = -math.log10(0.05)  # the bar of the callers after the first (p <= 0
 def ended_after_score(edge: EdgeFinding) -> float:
     """How surprising the rise of the share of the traces through the caller whose last call
     went to this callee is (``-log10`` of its beta-binomial tail, as ``call_surprise``), when
-    that share rose by ``MIN_SHARE_CHANGE`` or more and both periods saw the caller in
+    that share rose largely (``moved_largely``) and both periods saw the caller in
     ``MIN_SAMPLES`` traces (:func:`tools.analysis.call_shares.call_change`); else 0."""
     if ended_share(edge, incident=True) <= ended_share(edge, incident=False):
         return 0.0

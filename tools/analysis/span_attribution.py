@@ -217,7 +217,8 @@ class EdgeFinding:
     def call_surprise(self) -> float:
         """How surprising the change of the share of traces through the caller that make
         this call is (``-log10`` of its beta-binomial tail, :func:`change_score`), when the share
-        moved by :data:`MIN_SHARE_CHANGE` or more and both periods saw the caller in
+        moved largely (:func:`~tools.analysis.code_path_events.moved_largely`) and both
+        periods saw the caller in
         :data:`MIN_SAMPLES` traces, against the baseline as it was and at the incident's mix of
         who called the caller (``baseline_mixed``; :func:`tools.analysis.call_shares.call_change`,
         the less surprising); else 0. A call that stops or starts: the caller took another path

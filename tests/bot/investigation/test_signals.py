@@ -505,7 +505,7 @@ def test_a_call_stopped_after_a_failed_call_below_is_no_cut_of_its_own() -> None
     "edge",
     [
         _stopped("seat", "order", other_arm="order-other"),
-        _stopped("seat", "order", with_after=30),  # 100 % → 75 %: too small a shift
+        _stopped("seat", "order", with_after=38),  # 100 % → 95 %: too small a shift
         replace(_stopped("seat", "order"), baseline_with=4, incident_with=40),  # started
     ],
     ids=["the other arm of a choice", "a small shift", "a call it started making"],

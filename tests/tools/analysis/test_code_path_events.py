@@ -40,6 +40,21 @@ def test_a_share_moves_when_the_move_is_both_large_and_surprising() -> None:
     assert not still_written(index, 0, BEFORE, _event(normal[:36], incident[:0]))
 
 
+def test_a_rare_arm_taking_every_request_is_still_the_other_arm() -> None:
+    """92 of 115 spans asked by category, 23 for random ads, never both; since the start all 22
+    ask for random ads: the input changed (adservice, Nezha 2022-08-23 14:47). An arm in fewer
+    than MIN_SPANS normal spans, or one of the failure path, is no alternative."""
+    index, normal, incident = _operation(115, 22)
+    by_category = _event(normal[:92], [])
+    random = _event(normal[92:], incident)
+    assert taken_instead(index, 0, BEFORE, by_category, [by_category, random]) is random
+    seldom = _event(normal[92:96], incident)  # 4 normal spans: too few to call it an arm
+    assert taken_instead(index, 0, BEFORE, by_category, [by_category, seldom]) is None
+    handler = _event(normal[92:], incident)
+    handler.level = LogLevel.ERROR  # the failure path taking over is the fault, not input
+    assert taken_instead(index, 0, BEFORE, by_category, [by_category, handler]) is None
+
+
 def test_the_other_arm_of_a_choice_made_in_every_normal_span_was_taken_instead() -> None:
     """18 spans of 43 looked up one name, the other 25 a list; since the start all 17 do the
     second: that arm is returned. An event that showed beside the gone one, or in too few of

@@ -535,7 +535,8 @@ def test_a_call_the_caller_started_making_is_counted_too() -> None:
 
 @pytest.mark.parametrize(
     ("before", "after_calling", "after_alone"),
-    [(20, 17, 3), (4, 0, 20), (20, 0, 4)],
+    # 20 of 20 → 19 of 20 is small on the arcsine scale (``moved_largely``); 17 of 20 is not
+    [(20, 19, 1), (4, 0, 20), (20, 0, 4)],
     ids=["a small shift", "too few traces before", "too few traces after"],
 )
 def test_a_small_shift_or_a_thin_sample_is_no_call_change(
