@@ -109,6 +109,25 @@ class _System:
                 )
         return spans
 
+    def query_in(self, spans: list[Span]) -> None:
+        """Give each of ``spans`` (roots from :meth:`period`) a ``SELECT route`` child span of
+        its own service: a query the operation makes."""
+        roots = {span.span_id for span in spans}
+        for i, trace in enumerate(t for t in self.traces.traces if t[0].span_id in roots):
+            root = trace[0]
+            trace.append(
+                Span(
+                    root.trace_id,
+                    f"{i:08x}5e1ec7",
+                    root.span_id,
+                    root.service,
+                    "SELECT route",
+                    root.start,
+                    2.0,
+                    kind="client",
+                )
+            )
+
     async def only_evidence(self) -> EvidenceDraft:
         """The one evidence item code_path_changes finds in the window split at START."""
         result = await self.gateway().call(code_path_changes, window=WINDOW, incident_start=START)
@@ -265,13 +284,7 @@ async def test_without_a_logs_backend_only_the_calls_are_compared_and_it_says_so
     system = _System()
     before = system.period(START - timedelta(minutes=5), 40, 29, (LogLevel.INFO, QUERY))
     system.period(START + timedelta(seconds=5), 35, 0, (LogLevel.INFO, QUERY))
-    for i, trace in enumerate(system.traces.traces[: len(before)]):
-        root = trace[0]
-        query = Span(
-            root.trace_id, f"{i:08x}5e1ec7", root.span_id, root.service, "SELECT route",
-            root.start, 2.0, kind="client",
-        )  # fmt: skip
-        trace.append(query)
+    system.query_in(before)
     result = await system.gateway(logs=False).call(
         code_path_changes, window=WINDOW, incident_start=START
     )
@@ -310,20 +323,7 @@ async def test_a_query_the_operation_stopped_making_is_traces_evidence() -> None
     system = _System()
     before = system.period(START - timedelta(minutes=5), 30, 0, (LogLevel.INFO, QUERY))
     system.period(START + timedelta(seconds=5), 30, 0, (LogLevel.INFO, QUERY))
-    for i, trace in enumerate(system.traces.traces[: len(before)]):
-        root = trace[0]
-        trace.append(
-            Span(
-                root.trace_id,
-                f"{i:08x}5e1ec7",
-                root.span_id,
-                root.service,
-                "SELECT route",
-                root.start,
-                2.0,
-                kind="client",
-            )
-        )
+    system.query_in(before)
     evidence = await system.only_evidence()
     assert evidence.source is Source.TRACES
     assert evidence.title == (

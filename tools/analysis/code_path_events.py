@@ -165,7 +165,7 @@ def taken_instead(
     for other in others:
         if other is gone or other.spans[base] & normal_with:
             continue  # the same event, or one that also shows beside it: not an alternative
-        if not _common_arm(index, group, base, other):
+        if not _common_arm(index, base, other):
             continue
         instead_normal = len(other.spans[base]) / normal_without
         instead_incident = len(other.spans[INCIDENT] - incident_with) / incident_without
@@ -174,7 +174,7 @@ def taken_instead(
     return None
 
 
-def _common_arm(index: SpanIndex, group: int, base: int, event: EventSpans) -> bool:
+def _common_arm(index: SpanIndex, base: int, event: EventSpans) -> bool:
     """An arm the operation took as a rule: in :data:`MIN_SPANS` normal spans or more, and not
     the failure path (a WARN+ line, an event of failing spans: ts-basic-service's ``Get Route
     By Ids Failed``, written in 1 of 33 spans before a fault made it the rule). However rare

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tools.analysis.code_path_events import (
     EventSpans,
+    moved_largely,
     share_at_callers_mix,
     share_moved,
     still_written,
@@ -53,6 +54,15 @@ def test_a_rare_arm_taking_every_request_is_still_the_other_arm() -> None:
     handler = _event(normal[92:], incident)
     handler.level = LogLevel.ERROR  # the failure path taking over is the fault, not input
     assert taken_instead(index, 0, BEFORE, by_category, [by_category, handler]) is None
+
+
+def test_a_move_is_large_by_its_distance_on_the_arcsine_scale() -> None:
+    """50 % → 20 % is the bar; a rare call that stops altogether, or a path most spans reach
+    that a fifth no longer do, is as large; a few points at the middle or the ends are not."""
+    assert moved_largely(0.2, 0.5) and moved_largely(0.5, 0.2)
+    assert moved_largely(0.0, 0.18) and moved_largely(0.81, 1.0)
+    assert not moved_largely(0.45, 0.5) and not moved_largely(0.95, 1.0)
+    assert not moved_largely(0.0, 0.05)
 
 
 def test_the_other_arm_of_a_choice_made_in_every_normal_span_was_taken_instead() -> None:
