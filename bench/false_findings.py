@@ -60,15 +60,11 @@ from bot.importers.nezha_reference import build_reference  # noqa: E402
 from bot.investigation.focused_traces import compared  # noqa: E402
 from bot.investigation.scope import ALERT_LEAD, ALERT_LOOKBACK  # noqa: E402
 from tools.analysis.call_edges import edge_changes  # noqa: E402
-from tools.analysis.change_scores import (  # noqa: E402
-    Z_THRESHOLD,
-    SeriesChange,
-    SignalGroup,
-    score_all,
-)
+from tools.analysis.change_scores import Z_THRESHOLD, SeriesChange, score_all  # noqa: E402
 from tools.analysis.code_path_events import MIN_SCORE  # noqa: E402
 from tools.analysis.code_paths import find_code_path_changes  # noqa: E402
 from tools.analysis.ended_after import stopped_after  # noqa: E402
+from tools.analysis.metric_kinds import SignalGroup  # noqa: E402
 from tools.analysis.span_attribution import TraceAnalysis, analyze_traces  # noqa: E402
 from tools.backends import TraceQuery, select_traces, unique_traces  # noqa: E402
 from tools.bundle.backends import BundleLogs, by_trace  # noqa: E402
@@ -139,12 +135,16 @@ def span_findings(
     spans: list[Span], logs: list[LogRecord], split: datetime
 ) -> dict[str, list[str]]:
     """The findings of the tests on spans and log lines, after ``split`` against before."""
-    paths = find_code_path_changes(spans, logs, split) if logs else []
+    paths = find_code_path_changes(spans, logs, split)
     traces = [t for t in by_trace(spans).values() if t]
     analysis = analyze_traces(traces, split.timestamp())
     services = analysis.services.values()
     return {
-        "code paths": [f"{c.service} {c.operation} {c.kind} {c.template[:60]}" for c in paths],
+        "code paths": [
+            f"{c.service} {c.operation} {c.event} {c.kind} ({c.normal_with}/{c.normal_spans} "
+            f"before, {c.incident_with}/{c.incident_spans} after) {c.template[:60]}"
+            for c in paths
+        ],
         "calls stop/start": [
             f"{e.caller} -> {e.callee}" for e in analysis.edges if e.call_surprise >= MIN_SCORE
         ],

@@ -28,7 +28,8 @@ from collections.abc import Iterable
 from bot.investigation.late_callers import late_callers
 from bot.investigation.signals import ServiceSignals
 from tools.analysis.call_edges import CallEdgeChange
-from tools.analysis.change_scores import SeriesChange, SignalGroup
+from tools.analysis.change_scores import SeriesChange
+from tools.analysis.metric_kinds import SignalGroup
 from tools.call_edge_changes import link_key
 from tools.evidence import EvidenceDraft
 

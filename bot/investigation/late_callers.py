@@ -10,7 +10,7 @@ its callers' own measure of their calls is a second record of it (:func:`seen_by
 
 from __future__ import annotations
 
-from tools.analysis.change_scores import SignalGroup
+from tools.analysis.metric_kinds import SignalGroup
 from tools.analysis.span_attribution import TraceAnalysis
 from tools.evidence import EvidenceDraft
 from tools.metric_changes import evidence_group

@@ -45,7 +45,7 @@ from dataclasses import dataclass
 
 from bot.investigation.report import FaultType
 from bot.investigation.signals import ServiceSignals, squash
-from tools.analysis.change_scores import SignalGroup
+from tools.analysis.metric_kinds import SignalGroup
 from tools.analysis.span_attribution import TraceAnalysis
 from tools.evidence import EvidenceDraft
 from tools.metric_changes import evidence_group

@@ -26,7 +26,8 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 from bot.investigation.request import InvestigationRequest
-from tools.analysis.change_scores import Z_THRESHOLD, SeriesChange, SignalGroup
+from tools.analysis.change_scores import Z_THRESHOLD, SeriesChange
+from tools.analysis.metric_kinds import SignalGroup
 from tools.analysis.onset import MIN_SEGMENT, Onset, consistent_onset
 from tools.errors import InvestigationError
 from tools.evidence import EvidenceDraft, Source, TimeWindow

@@ -41,15 +41,10 @@ from datetime import UTC, datetime
 
 from bot.investigation.confirmed_origins import errors_rose, origin_score
 from bot.investigation.late_callers import caller_side
-from tools.analysis.change_scores import (
-    Z_THRESHOLD,
-    SeriesChange,
-    SignalGroup,
-    fell_to_a_quarter,
-    share_of_limit,
-)
+from tools.analysis.change_scores import Z_THRESHOLD, SeriesChange, fell_to_a_quarter
 from tools.analysis.code_paths import CodePathChange
 from tools.analysis.ended_after import ended_share, stopped_after
+from tools.analysis.metric_kinds import SignalGroup, share_of_limit
 from tools.analysis.span_attribution import EdgeFinding, TraceAnalysis
 from tools.log_patterns import LogFindings
 from tools.recent_changes import proximity

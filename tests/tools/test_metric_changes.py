@@ -10,7 +10,8 @@ from pathlib import Path
 
 from tests.reference_bundles import REFERENCE, WINDOW, bundle_deps, load_chronic
 from tests.tools.memory_metrics import MemoryMetrics
-from tools.analysis.change_scores import Z_THRESHOLD, SeriesChange, SignalGroup
+from tools.analysis.change_scores import Z_THRESHOLD, SeriesChange
+from tools.analysis.metric_kinds import SignalGroup
 from tools.deps import Deps
 from tools.evidence import EvidenceDraft, Source
 from tools.gateway import ToolGateway

@@ -32,13 +32,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tools.analysis.change_scores import (
-    MIN_BASELINE,
-    Z_THRESHOLD,
-    Direction,
-    SeriesChange,
-    score_series,
-)
+from tools.analysis.change_scores import MIN_BASELINE, Z_THRESHOLD, SeriesChange, score_series
+from tools.analysis.metric_kinds import Direction
 from tools.analysis.request_shares import REQUESTS_OF, one_request
 from tools.records import MetricSeries
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from bot.investigation.notes import MAX_EPISODES_NAMED, past_episodes_note
-from tools.analysis.change_scores import SeriesChange, classify
+from tools.analysis.change_scores import SeriesChange
+from tools.analysis.metric_kinds import classify
 
 START = datetime(2026, 3, 2, 9, 40, tzinfo=UTC)
 

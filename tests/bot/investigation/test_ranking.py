@@ -19,7 +19,7 @@ from bot.investigation.ranking import (
 )
 from bot.investigation.report import FaultType
 from bot.investigation.signals import ServiceSignals, collect, squash
-from tools.analysis.change_scores import SignalGroup
+from tools.analysis.metric_kinds import SignalGroup
 from tools.analysis.span_attribution import EdgeFinding, ServiceTraceFinding, TraceAnalysis
 from tools.evidence import EvidenceDraft, Source
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from bot.investigation.ranking import RankedService, rank, total
 from bot.investigation.signals import ServiceSignals
 from tests.bot.investigation.test_ranking import CLEAR, _evidence_for, calls, signals
-from tools.analysis.change_scores import SignalGroup
+from tools.analysis.metric_kinds import SignalGroup
 from tools.analysis.span_attribution import TraceAnalysis
 
 

@@ -12,7 +12,7 @@ from bot.investigation.report import FaultType
 from bot.investigation.signals import collect
 from tests.bot.investigation.test_ranking import CLEAR, _evidence_for
 from tests.tools.analysis.test_ended_after import SPLIT, _incident, incident_traces
-from tools.analysis.change_scores import SignalGroup
+from tools.analysis.metric_kinds import SignalGroup
 from tools.analysis.span_attribution import analyze_traces
 
 

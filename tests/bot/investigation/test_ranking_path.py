@@ -13,7 +13,7 @@ import pytest
 from bot.investigation.ranking import PROPAGATION_FACTOR, rank, request_path, total
 from bot.investigation.signals import ServiceSignals
 from tests.bot.investigation.test_ranking import CLEAR, _evidence_for, calls, signals
-from tools.analysis.change_scores import SignalGroup
+from tools.analysis.metric_kinds import SignalGroup
 
 
 def _cut_short(service: str) -> ServiceSignals:

@@ -18,7 +18,8 @@ from bot.investigation.scope import (
     metric_onsets,
 )
 from tests.bundles import T0
-from tools.analysis.change_scores import SeriesChange, classify
+from tools.analysis.change_scores import SeriesChange
+from tools.analysis.metric_kinds import classify
 from tools.analysis.onset import Onset
 from tools.evidence import TimeWindow
 

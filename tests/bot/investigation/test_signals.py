@@ -20,9 +20,10 @@ from bot.investigation.signals import (
     distinctiveness,
     squash,
 )
-from tools.analysis.change_scores import SeriesChange, SignalGroup, classify
+from tools.analysis.change_scores import SeriesChange
 from tools.analysis.code_paths import CodePathChange, Kind
 from tools.analysis.log_templates import LogPattern, ServiceErrorBurst
+from tools.analysis.metric_kinds import SignalGroup, classify
 from tools.analysis.span_attribution import EdgeFinding, ServiceTraceFinding, TraceAnalysis
 from tools.log_patterns import LogFindings
 from tools.recent_changes import proximity

@@ -8,15 +8,13 @@ from tools.analysis.change_scores import (
     GONE_DOUBLINGS,
     MAX_POINTS,
     Z_THRESHOLD,
-    Direction,
     SeriesChange,
-    SignalGroup,
-    classify,
     downsample,
     score_all,
     score_series,
     went_away,
 )
+from tools.analysis.metric_kinds import SignalGroup
 from tools.records import MetricSeries
 
 START = 1_772_442_000.0
@@ -101,23 +99,6 @@ def test_downsample_keeps_spikes() -> None:
     vs[517] = 9.0
     points = downsample(ts, vs, 50)
     assert len(points) == 50 and max(v for _, v in points) == 9.0
-
-
-def test_classify_metric_names() -> None:
-    assert classify("db_pool_usage_ratio")[0] is SignalGroup.POOL
-    assert classify("cpu_usage_ratio")[0] is SignalGroup.CPU
-    assert classify("requests_per_second")[0] is SignalGroup.TRAFFIC
-
-
-def test_host_and_downstream_metrics_have_their_own_groups() -> None:
-    assert classify("node_cpu_seconds_total") == (SignalGroup.NODE, Direction.UP)
-    assert classify("node_memory_used_ratio")[0] is SignalGroup.NODE
-    assert classify("client_latency_p99_seconds") == (SignalGroup.DOWNSTREAM, Direction.UP)
-    assert classify("http_client_errors_total")[0] is SignalGroup.DOWNSTREAM
-    assert classify("grpc_client_request_duration_seconds")[0] is SignalGroup.DOWNSTREAM
-    # the service's own figures keep theirs
-    assert classify("http_server_errors_total")[0] is SignalGroup.ERRORS
-    assert classify("container_cpu_usage_cores")[0] is SignalGroup.CPU
 
 
 def _step(metric: str, before: list[float], after: list[float], service: str = "svc") -> float:
