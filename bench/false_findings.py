@@ -7,7 +7,10 @@ The code-path test (``tools.analysis.code_paths``), calls that stop or start and
 call outside the callee's span (``tools.analysis.span_attribution``), and the requests of two
 callers ending right after calling the same callee (``tools.analysis.ended_after``) each run
 at p ≤ 0.001 per comparison, with no correction for the hundreds of comparisons an incident
-makes; their tests account for how thin the normal sample is instead. A process that went away
+makes; their tests account for how thin the normal sample is instead. A code path's new
+line below WARN, or new call (``CodePathChange.other_input``: mostly other input taking
+another branch), is counted on its own line (``new INFO paths``): the tool reports it, the
+ranking does not score it. A process that went away
 (``tools.analysis.change_scores.went_away``: CPU and memory both fell to under a quarter, each
 at robust z ≥ 3) is counted too, and so are the service graph's edges in the metrics
 (``tools.analysis.call_edges``: time outside the server that grew, calls that failed more,
@@ -62,7 +65,7 @@ from bot.investigation.scope import ALERT_LEAD, ALERT_LOOKBACK  # noqa: E402
 from tools.analysis.call_edges import edge_changes  # noqa: E402
 from tools.analysis.change_scores import Z_THRESHOLD, SeriesChange, score_all  # noqa: E402
 from tools.analysis.code_path_events import MIN_SCORE  # noqa: E402
-from tools.analysis.code_paths import find_code_path_changes  # noqa: E402
+from tools.analysis.code_paths import CodePathChange, find_code_path_changes  # noqa: E402
 from tools.analysis.ended_after import stopped_after  # noqa: E402
 from tools.analysis.metric_kinds import SignalGroup  # noqa: E402
 from tools.analysis.span_attribution import TraceAnalysis, analyze_traces  # noqa: E402
@@ -131,6 +134,13 @@ def own_time_findings(
     }
 
 
+def _path(c: CodePathChange) -> str:
+    return (
+        f"{c.service} {c.operation} {c.event} {c.kind} ({c.normal_with}/{c.normal_spans} "
+        f"before, {c.incident_with}/{c.incident_spans} after) {c.template[:60]}"
+    )
+
+
 def span_findings(
     spans: list[Span], logs: list[LogRecord], split: datetime
 ) -> dict[str, list[str]]:
@@ -140,11 +150,8 @@ def span_findings(
     analysis = analyze_traces(traces, split.timestamp())
     services = analysis.services.values()
     return {
-        "code paths": [
-            f"{c.service} {c.operation} {c.event} {c.kind} ({c.normal_with}/{c.normal_spans} "
-            f"before, {c.incident_with}/{c.incident_spans} after) {c.template[:60]}"
-            for c in paths
-        ],
+        "code paths": [_path(c) for c in paths if not c.other_input],
+        "new INFO paths": [_path(c) for c in paths if c.other_input],
         "calls stop/start": [
             f"{e.caller} -> {e.callee}" for e in analysis.edges if e.call_surprise >= MIN_SCORE
         ],

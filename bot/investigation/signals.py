@@ -319,7 +319,7 @@ def collect(
             else:
                 s.error_words = True
     for path in code_paths or []:
-        if path.kind == "appeared" and path.level < LogLevel.WARN:
+        if path.other_input:
             continue  # a new INFO line is mostly new input taking another branch, not a fault
         s = of(path.service)
         explained = path.callee_failed >= EXPLAINED  # the span's reaction to a call below it

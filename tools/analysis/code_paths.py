@@ -141,6 +141,13 @@ class CodePathChange:
         return self.incident_with / self.incident_spans if self.incident_spans else 0.0
 
     @property
+    def other_input(self) -> bool:
+        """A new line below WARN, or a new call: mostly new input taking another branch of the
+        code, not a fault. The ranking does not score it, nor can it explain a caller's change
+        (``bot.investigation.signals``)."""
+        return self.kind == "appeared" and self.level < LogLevel.WARN
+
+    @property
     def share_since(self) -> float:
         """The share since the change began (the whole incident's when not placed)."""
         if not self.since_spans:
@@ -240,9 +247,7 @@ def find_code_path_changes(
             showing = _showing(index, group, entry.spans[INCIDENT], change.kind == "appeared")
             change = _since(index, group, entry.spans[INCIDENT], change)
             detected.append((change, showing, entry))
-            if change.kind == "vanished" or change.level >= LogLevel.WARN:
-                # a new INFO line is not a fault (the ranking ignores it): nor can it explain
-                # a change in a caller
+            if not change.other_input:
                 index.changed.update(showing)
     # now that every change is known, whether one below explains each (its callee's change)
     changes = [

@@ -335,7 +335,9 @@ def test_a_new_info_line_is_other_input_taking_another_branch() -> None:
     new_info = code_path(
         "appeared", LogLevel.INFO, "cache miss for <*>", normal=(0, 40), incident=(30, 35)
     )
-    assert collect_paths(new_info) == {}
+    assert new_info.other_input and collect_paths(new_info) == {}
+    warned = code_path("appeared", LogLevel.WARN, "retrying <*>", normal=(0, 40), incident=(30, 35))
+    assert not warned.other_input and set(collect_paths(warned)) == {"route"}
 
 
 def test_a_new_error_line_is_named_by_its_text() -> None:
