@@ -12,7 +12,6 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from tools.analysis.client_spans import callee_of, children_by_parent, covered_ms
-from tools.analysis.code_path_events import MIN_SHARE_CHANGE
 from tools.analysis.critical_path import critical_self_ms
 from tools.analysis.failures_below import (
     calls_failed_below,
@@ -166,13 +165,12 @@ def call_taken_instead(
     trace as this one in the ``normal`` period, made in most of its traces without it, and in
     as many of the incident's traces without it: the input mix changed, not the code (a
     checkout that calls a card or a voucher service, by what the customer pays with). As for a
-    line or internal call (``code_path_events.taken_instead``), the arm must be common (at least
-    :data:`MIN_SAMPLES` traces and :data:`MIN_SHARE_CHANGE` of the caller's: a rare arm taking
-    over is a change in itself) and not the failure path (calls that mostly failed).
-    ts-seat-service asks ts-order-service or ts-order-other-service for a train's sold tickets
-    by train type (28 and 7 of 35 reference traces on 2023-01-29, never both; 31 and 40 of 71
-    at 10:04): an arm in 20 % of the traces, under that bar, so its stop still counts. Returns
-    that callee, if any."""
+    line or internal call (``code_path_events._common_arm``), the arm must be one the caller
+    took as a rule (in at least :data:`MIN_SAMPLES` traces), however rare, and not the failure
+    path (calls that mostly failed). ts-seat-service asks ts-order-service or
+    ts-order-other-service for a train's sold tickets by train type (28 and 7 of 35 reference
+    traces on 2023-01-29, never both; 31 and 40 of 71 at 10:04): the rarer arm taking more of
+    the requests is other input. Returns that callee, if any."""
     normal_through = normal.service_traces[caller]
     incident_through = incident.service_traces[caller]
     normal_with = normal.edge_traces[(caller, callee)]
@@ -188,7 +186,7 @@ def call_taken_instead(
         pair = (caller, first, second)
         if source != caller or other == callee or normal.call_pairs[pair] > 0:
             continue
-        common = traces >= MIN_SAMPLES and traces >= MIN_SHARE_CHANGE * normal_through
+        common = traces >= MIN_SAMPLES
         failing = normal.call_errors[(caller, other)] > normal.calls[(caller, other)] / 2
         if not common or failing:
             continue
