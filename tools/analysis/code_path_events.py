@@ -57,10 +57,12 @@ class EventSpans:
 
 
 def share_moved(
-    index: SpanIndex, group: int, base: int, entry: EventSpans
+    index: SpanIndex, group: int, base: int, entry: EventSpans, tests: int = 1
 ) -> tuple[float, float] | None:
     """How far the share of the group's spans showing ``entry`` moved from normal to the
-    incident, and the score of that move, when it is both large and surprising; else None."""
+    incident, and the score of that move, when it is both large and surprising (at
+    p ≤ :data:`SIGNIFICANCE` / ``tests``: the event is compared with that many normals);
+    else None."""
     normal_spans, incident_spans = index.counts[group][base], index.counts[group][INCIDENT]
     normal_with, incident_with = len(entry.spans[base]), len(entry.spans[INCIDENT])
     now = incident_with / incident_spans
@@ -72,7 +74,7 @@ def share_moved(
     if (mixed := share_at_callers_mix(index, group, base, entry.spans[base])) is not None:
         normals.append(mixed)
     score = least_surprise(normals, normal_spans, incident_with, incident_spans)
-    if score is None or score < MIN_SCORE:
+    if score is None or score < MIN_SCORE + math.log10(tests):
         return None  # None: no move at the incident's mix of callers, or the other way
     large = all(moved_largely(now, normal) for normal in normals)
     if large or _large_since(index, group, base, entry, moved > 0):

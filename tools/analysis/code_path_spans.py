@@ -40,6 +40,9 @@ class SpanIndex:
         self._slowest: list[float | None] | None = None  # group → its slowest normal span
         self._by_start: dict[int, list[int]] = {}  # group → its incident spans by start
         self.changed: set[int] = set()  # incident spans that show a code-path change
+        # reference spans not compared: their service failed in their request (set_aside_...)
+        self.aside: set[int] = set()
+        self.doubted: set[str] = set()  # services whose reference spans were set aside
         self.members: list[list[list[int]]] = []  # group → period → its spans
         self._callers: dict[int, str] = {}  # span → the service that called its service
         self._mix: dict[tuple[int, int], Counter[str]] = {}  # (group, period) → its callers
@@ -136,7 +139,7 @@ class SpanIndex:
             periods = self.normal_periods()
             normal: list[list[float]] = [[] for _ in self.counts]
             for i, other in enumerate(self.spans):
-                if self.period[i] == periods[self.group[i]]:
+                if self.period[i] == periods[self.group[i]] and i not in self.aside:
                     normal[self.group[i]].append(other.duration_ms)
             self._slowest = [max(d) if len(d) >= MIN_SPANS else None for d in normal]
         slowest = self._slowest[self.group[call]]
@@ -148,7 +151,9 @@ class SpanIndex:
         incident: for them the reference caught another incident and is not normal."""
         failed: dict[str, list[int]] = {}
         total: dict[str, list[int]] = {}
-        for span, period in zip(self.spans, self.period, strict=True):
+        for i, (span, period) in enumerate(zip(self.spans, self.period, strict=True)):
+            if i in self.aside:
+                continue
             total.setdefault(span.service, [0, 0, 0])[period] += 1
             failed.setdefault(span.service, [0, 0, 0])[period] += span.error
         return {
@@ -163,6 +168,27 @@ class SpanIndex:
             )
         }
 
+    def set_aside_failed_requests(self) -> None:
+        """For each service less healthy in the reference (:meth:`less_healthy`), set its
+        reference spans in the requests (traces) where it failed aside: what it did in the
+        others is still how it normally works. A code path is per request, so the rest of the
+        reference still says which lines and calls a request normally shows (ts-travel2-service
+        failed in 8 of its 14 reference requests on 2023-01-29; the 6 others wrote the line an
+        exception injected at 10:45 stopped, and the minutes before the start, after another
+        fault at 10:26, did not)."""
+        unhealthy = self.doubted = self.less_healthy()
+        failed = {
+            (same_id(span.trace_id), span.service)
+            for span, period in zip(self.spans, self.period, strict=True)
+            if period == REFERENCE and span.error and span.service in unhealthy
+        }
+        for i, span in enumerate(self.spans):
+            if self.period[i] == REFERENCE and (same_id(span.trace_id), span.service) in failed:
+                self.aside.add(i)
+        for group, members in enumerate(self.members):
+            members[REFERENCE] = [i for i in members[REFERENCE] if i not in self.aside]
+            self.counts[group][REFERENCE] = len(members[REFERENCE])
+
     def normal_periods(self) -> list[int]:
         """Per group, the period that is normal for it: the reference when it has enough of
         the group's spans and the service was not less healthy in it, else before the start."""
@@ -175,10 +201,21 @@ class SpanIndex:
             for group, counts in enumerate(self.counts)
         ]
 
-    def baselines(self) -> list[int | None]:
-        """Per group, the period it is compared with; ``None`` when too thin to compare."""
-        out: list[int | None] = []
-        for counts, base in zip(self.counts, self.normal_periods(), strict=True):
-            enough = counts[base] >= MIN_SPANS and counts[INCIDENT] >= MIN_SPANS
-            out.append(base if enough else None)
+    def baselines(self) -> list[tuple[int, ...]]:
+        """Per group, the periods it is compared with (none when too thin to compare): its
+        normal period (:meth:`normal_periods`), and for a service whose failed requests in
+        the reference were set aside (``doubted``) the spans before the start too. Which of
+        the two is normal cannot be told there: the reference caught another incident, and
+        the minutes before may hold an earlier fault's tail (a line ts-travel2-service stopped
+        writing at 10:26 on 2023-01-29 and had not written again by 10:45)."""
+        services = {group: service for (service, _), group in self.groups.items()}
+        out: list[tuple[int, ...]] = []
+        for group, (counts, base) in enumerate(
+            zip(self.counts, self.normal_periods(), strict=True)
+        ):
+            periods = [base]
+            if base == REFERENCE and services[group] in self.doubted:
+                periods.append(BEFORE)
+            enough = counts[INCIDENT] >= MIN_SPANS
+            out.append(tuple(p for p in periods if enough and counts[p] >= MIN_SPANS))
         return out

@@ -29,8 +29,8 @@ writes about as often (another text: a value in the message, ts-basic-service's 
 naming another train on 2023-01-30) is no stop; a line number under which one span writes two
 texts is a logging helper's, not a statement, and is not used so. Nor is a line or call that
 stopped while the operation took the other arm of a choice it made in every normal span (an
-event never seen beside it, seen in most spans without it and in 30 % of all, not an error
-line: other input, not other code;
+event never seen beside it, seen in most spans without it and in :data:`MIN_SPANS` normal
+spans or more, however rare, not an error line: other input, not other code;
 ``code_path_events.taken_instead``), and that arm's rise is no news either. Nor is a share
 that moved only as the operation's callers did: an operation does what its callers ask, so each
 move must also be one at the incident's mix of who called the service
@@ -63,10 +63,14 @@ failing spans (an error handler's call, an INFO line of the failure path).
 
 The normal period is the spans before the split, or, given *reference* spans (a healthy
 period), those, for every operation the reference holds at least :data:`MIN_SPANS` spans of;
-the rest keep the spans before the split (as every analysis here does with a reference). So do
-the operations of a service whose spans failed significantly more often in the reference than
-before the split: the reference caught another incident there (``trace_attribution`` and
-``log_patterns`` decide the same way).
+the rest keep the spans before the split (as every analysis here does with a reference). A
+service whose spans failed significantly more often in the reference than before the split
+(the reference caught another incident there) is compared with the reference's requests in
+which it did not fail (``SpanIndex.set_aside_failed_requests``): a code path is per request,
+so those still show what its requests normally do, where the minutes before the start may
+hold the tail of an earlier fault. Where fewer than :data:`MIN_SPANS` remain, its operations
+keep the spans before the split, as ``trace_attribution`` and ``log_patterns`` always do there
+(they compare how often requests fail, which the failed requests are part of).
 
 Where in the incident a change began is placed too (``since``: ``tools.analysis.change_point``,
 the run of the operation's last spans least like normal): the incident start comes from other
@@ -179,6 +183,7 @@ def find_code_path_changes(
         index.add(span, REFERENCE)
     for span in spans:
         index.add(span, INCIDENT if span.start >= at else BEFORE)
+    index.set_aside_failed_requests()
     bases = index.baselines()
     miner = TemplateMiner()
     # a line is its template and the statement that wrote it, where the log says: one text
@@ -201,8 +206,7 @@ def find_code_path_changes(
             if found is None:
                 continue
             group, period = index.group[found], index.period[found]
-            base = bases[group]
-            if base is None or period not in (INCIDENT, base):
+            if period not in (INCIDENT, *bases[group]) or found in index.aside:
                 continue  # not compared: too few spans, or a baseline the group does not use
             message = redact(record.message)
             source = record.source and sources.setdefault(record.source, redact(record.source))
@@ -224,26 +228,32 @@ def find_code_path_changes(
     detected: list[tuple[CodePathChange, list[int], EventSpans]] = []
     branches: set[EventSpans] = set()  # events taken instead of one that stopped (taken_instead)
     for (group, event), entry in stats.items():
-        base = bases[group]
-        if base is None:  # never: only compared groups have entries
-            continue
         if event < 0:
             what, source = calls[event], None
         else:
             cluster, source = statements[event]
             what = miner.template(cluster)
-        change = _change(index, group, base, entry, names[group], what, source)
-        if change is not None and change.kind == "vanished" and source is not None:
-            still = written.get((group, source))
-            one_statement = (group, source) not in helpers
-            if still is not None and one_statement and still_written(index, group, base, still):
-                change = None  # the code still gets there: what it wrote changed with the data
-        if change is not None and change.kind == "vanished":
-            instead = taken_instead(index, group, base, entry, by_group[group])
-            if instead is not None:
-                change = None  # the other branch of a choice it always made: other input
-                branches.add(instead)  # whose rise is no news either
-        if change is not None:
+        # against each normal the group has (two where the reference is in doubt, each then
+        # at half the p-value), the most surprising change that is one
+        compared: list[CodePathChange] = []
+        for base in bases[group]:
+            change = _change(
+                index, group, base, entry, names[group], what, source, len(bases[group])
+            )
+            if change is not None and change.kind == "vanished" and source is not None:
+                still = written.get((group, source))
+                one_statement = (group, source) not in helpers
+                if still is not None and one_statement and still_written(index, group, base, still):
+                    change = None  # the code still gets there: what it wrote changed with data
+            if change is not None and change.kind == "vanished":
+                instead = taken_instead(index, group, base, entry, by_group[group])
+                if instead is not None:
+                    change = None  # the other branch of a choice it always made: other input
+                    branches.add(instead)  # whose rise is no news either
+            if change is not None:
+                compared.append(change)
+        if compared:
+            change = max(compared, key=lambda c: c.score)
             showing = _showing(index, group, entry.spans[INCIDENT], change.kind == "appeared")
             change = _since(index, group, entry.spans[INCIDENT], change)
             detected.append((change, showing, entry))
@@ -269,7 +279,7 @@ def find_code_path_changes(
 
 
 def _add_calls(
-    index: SpanIndex, bases: list[int | None], stats: dict[tuple[int, int], EventSpans]
+    index: SpanIndex, bases: list[tuple[int, ...]], stats: dict[tuple[int, int], EventSpans]
 ) -> dict[int, str]:
     """Count the calls each span makes like the lines it writes: a child span's service and
     operation is one more event of the parent's code path (an exception cut short before a
@@ -291,8 +301,7 @@ def _add_calls(
         if child in crossing or span.service != index.spans[parent].service:
             continue
         group, period = index.group[parent], index.period[parent]
-        base = bases[group]
-        if base is None or period not in (INCIDENT, base):
+        if period not in (INCIDENT, *bases[group]) or parent in index.aside:
             continue
         name = span.operation
         call = ids.setdefault(name, -1 - len(ids))
@@ -310,8 +319,9 @@ def _change(
     name: tuple[str, str],
     template: str,
     source: str | None,
+    tests: int,
 ) -> CodePathChange | None:
-    found = share_moved(index, group, base, entry)
+    found = share_moved(index, group, base, entry, tests)
     if found is None:
         return None
     moved, score = found

@@ -31,11 +31,66 @@ def test_each_operation_is_compared_with_the_reference_when_it_has_enough_and_is
         index.add(_span(100 + n), index_of.INCIDENT)
         index.add(_span(200 + n), index_of.REFERENCE)
         index.add(_span(300 + n, operation="thin"), index_of.INCIDENT)
-    assert index.baselines() == [index_of.REFERENCE, None]  # "thin" has nothing to compare with
+    assert index.baselines() == [(index_of.REFERENCE,), ()]  # "thin" has nothing to compare with
     failing = SpanIndex()  # the reference caught the service failing: the minutes before
     for n in range(index_of.MIN_SPANS * 4):
         failing.add(_span(n + 1), index_of.BEFORE)
         failing.add(_span(100 + n), index_of.INCIDENT)
         failing.add(_span(200 + n, error=True), index_of.REFERENCE)
     assert failing.less_healthy() == {"route"}
-    assert failing.baselines() == [index_of.BEFORE]
+    assert failing.baselines() == [(index_of.BEFORE,)]
+
+
+def _request(n: int, *, failed: bool) -> list[Span]:
+    """One request through route: its server span (failing or not) and a query inside it."""
+    trace, server = f"{n:032x}", f"{n:015x}a"
+    return [
+        Span(trace, server, None, "route", "GET /route", float(n), 9.0, error=failed),
+        Span(trace, f"{n:015x}b", server, "route", "query", float(n), 5.0),
+    ]
+
+
+def test_a_service_failing_in_the_reference_is_compared_with_its_requests_there_that_did_not() -> (
+    None
+):
+    """8 of 14 reference requests failed, none of 20 before: the 6 others are still its normal
+    code path; every span of the 8 (its query too, which did not fail) is set aside."""
+    index = SpanIndex()
+    for n in range(14):
+        for span in _request(1000 + n, failed=n < 8):
+            index.add(span, index_of.REFERENCE)
+    for n in range(20):
+        for span in _request(2000 + n, failed=False):
+            index.add(span, index_of.BEFORE)
+        for span in _request(3000 + n, failed=False):
+            index.add(span, index_of.INCIDENT)
+    assert index.less_healthy() == {"route"}
+    index.set_aside_failed_requests()
+    assert len(index.aside) == 16 and index.less_healthy() == set()
+    assert [counts[index_of.REFERENCE] for counts in index.counts] == [6, 6]
+    # which is normal cannot be told: compared with the reference's rest and the minutes before
+    both = (index_of.REFERENCE, index_of.BEFORE)
+    assert index.doubted == {"route"} and index.baselines() == [both, both]
+    assert all(index.period[i] == index_of.REFERENCE for i in index.aside)
+
+
+def test_a_healthy_reference_keeps_every_request_and_too_few_left_fall_back_to_before() -> None:
+    healthy = SpanIndex()
+    for n in range(10):
+        for span in _request(1000 + n, failed=n == 0):  # one failure in ten is no news
+            healthy.add(span, index_of.REFERENCE)
+        for span in _request(2000 + n, failed=n == 0):
+            healthy.add(span, index_of.BEFORE)
+    healthy.set_aside_failed_requests()
+    assert healthy.aside == set()
+    broken = SpanIndex()  # 3 of 12 reference requests did not fail: too few to compare with
+    for n in range(12):
+        for span in _request(1000 + n, failed=n >= 3):
+            broken.add(span, index_of.REFERENCE)
+    for n in range(20):
+        for span in _request(2000 + n, failed=False):
+            broken.add(span, index_of.BEFORE)
+        for span in _request(3000 + n, failed=False):
+            broken.add(span, index_of.INCIDENT)
+    broken.set_aside_failed_requests()
+    assert broken.baselines() == [(index_of.BEFORE,), (index_of.BEFORE,)]

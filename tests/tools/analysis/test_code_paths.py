@@ -609,6 +609,41 @@ def test_a_reference_that_caught_the_service_failing_is_not_its_normal() -> None
     assert _changes(sample, caught) == []
 
 
+def test_the_requests_of_a_failing_reference_that_did_not_fail_are_still_normal() -> None:
+    """8 of 14 reference requests failed, none before the start; the 6 others wrote the line
+    that an earlier fault had already stopped before the start (ts-travel2-service, Nezha
+    2023-01-29 10:45 after 10:26). Compared with those 6 the line vanished; the minutes before
+    the start show nothing."""
+    sample = _Sample()
+    sample.period(T0, 20, 0, (LogLevel.INFO, QUERY))
+    sample.period(SPLIT, 20, 0, (LogLevel.INFO, QUERY))
+    reference = _Sample(first_trace=10**6)
+    failed = reference.period(T0 - timedelta(days=1), 8, 8, (LogLevel.ERROR, FAILED))
+    healthy = reference.period(T0 - timedelta(days=1, minutes=-1), 6, 6, (LogLevel.INFO, QUERY))
+    reference.spans = [*_failing(failed), *healthy]
+    (change,) = _changes(sample, reference)
+    assert change.kind == "vanished" and change.against_reference
+    assert change.template == "Query route by id <NUM>"
+    assert (change.normal_with, change.normal_spans) == (6, 6)
+    assert (change.incident_with, change.incident_spans) == (0, 20)
+
+
+def test_where_the_reference_is_in_doubt_a_change_from_the_minutes_before_counts_too() -> None:
+    """The same failing reference, whose 6 other requests never wrote the line; the 20 spans
+    before the start all did, the incident's none (ts-travel2-service at 10:26 on the Nezha
+    day, its reference's rest 6 requests): a change against the minutes before."""
+    sample = _Sample()
+    sample.period(T0, 20, 20, (LogLevel.INFO, QUERY))
+    sample.period(SPLIT, 20, 0, (LogLevel.INFO, QUERY))
+    reference = _Sample(first_trace=10**6)
+    failed = reference.period(T0 - timedelta(days=1), 8, 8, (LogLevel.ERROR, FAILED))
+    healthy = reference.period(T0 - timedelta(days=1, minutes=-1), 6, 0, (LogLevel.INFO, QUERY))
+    reference.spans = [*_failing(failed), *healthy]
+    (change,) = _changes(sample, reference)
+    assert change.kind == "vanished" and not change.against_reference
+    assert (change.normal_with, change.normal_spans) == (20, 20)
+
+
 def test_a_score_reads_as_the_p_value_it_stands_for_and_a_capped_one_as_a_bound() -> None:
     assert p_value_text(change_score(6, 9, 1, 15)) == "p ≈ 2e-03"
     assert p_value_text(change_score(40, 40, 0, 400)) == f"p < 1e-{MAX_SCORE:.0f}"
