@@ -33,7 +33,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from tools.analysis.code_paths import CodePathChange, find_code_path_changes
+from tools.analysis.code_paths import CodePathChange, compare_code_paths
 from tools.analysis.surprise import p_value_text
 from tools.backends import (
     LogPage,
@@ -50,7 +50,7 @@ from tools.evidence import EvidenceDraft, Source, TimeWindow, clip
 from tools.formatting import hhmm
 from tools.log_patterns import constant_phrase
 from tools.records import LogLevel, LogRecord, Span
-from tools.reference import fallback_warning, no_baseline_warning
+from tools.reference import doubted_warning, fallback_warning, no_baseline_warning
 from tools.result import ToolResult, ToolStatus
 from tools.tool import tool
 
@@ -98,7 +98,7 @@ async def code_path_changes(
             warnings.append(_truncated(label, page, limit, cut))
     records = pages[0].records + pages[1].records
     warnings += _unjoinable(records + pages[2].records)
-    changes = find_code_path_changes(
+    compared = compare_code_paths(
         kept[0] + kept[1],
         records,
         incident_start,
@@ -106,10 +106,12 @@ async def code_path_changes(
         reference_logs=pages[2].records,
         redact=deps.text.redact,
     )
+    changes = compared.changes
     services = {s.service for s in periods[1]}
     missing = services - {s.service for s in periods[2]}
     if reference is not None and periods[1]:
         warnings += fallback_warning("spans", reference, missing, len(services))
+        warnings += doubted_warning(reference, compared.doubted)
     if periods[1] and not periods[0]:
         warnings += no_baseline_warning("spans", incident_start, len(missing))
     evidence = [

@@ -55,6 +55,20 @@ def unhealthy_warning(what: str, reference: TimeWindow, services: Collection[str
     ]
 
 
+def doubted_warning(reference: TimeWindow, services: Collection[str]) -> list[str]:
+    """The line saying that ``services`` failed in more of their requests in the reference
+    than before the incident, so their code paths were compared both with the reference's
+    requests that did not fail and with the minutes before (``code_paths``)."""
+    if not services:
+        return []
+    return [
+        f"reference {window_text(reference)} shows more failing requests than the minutes "
+        f"before the incident for {len(services)} service(s) ({_named(services)}): their code "
+        f"paths were compared with the reference's requests that did not fail and with the "
+        f"part of the window before the incident"
+    ]
+
+
 def no_baseline_warning(what: str, start: datetime, services: int) -> list[str]:
     """The line saying that the data holds no ``what`` before the incident ``start``, so those
     of ``services`` services (the ones no reference covers) were compared with nothing: data

@@ -231,6 +231,30 @@ async def test_the_reference_period_is_the_baseline_when_given() -> None:
     assert result.warnings == []
 
 
+async def test_a_reference_that_caught_the_service_failing_keeps_its_other_requests() -> None:
+    """8 of 14 reference requests failed; the 6 others wrote the line, which the minutes before
+    the start (an earlier fault's tail) and the incident do not: evidence against those 6, and
+    a warning that says how the service was compared."""
+    system = _System()
+    failed = system.period(REFERENCE.start, 8, 8, (LogLevel.ERROR, FAILED))
+    system.traces.traces = [
+        [replace(span, error=True) if span in failed else span for span in trace]
+        for trace in system.traces.traces
+    ]
+    system.period(REFERENCE.start + timedelta(minutes=1), 6, 6, (LogLevel.INFO, QUERY))
+    system.period(START - timedelta(minutes=5), 20, 0, (LogLevel.INFO, QUERY))
+    system.period(START + timedelta(seconds=5), 20, 0, (LogLevel.INFO, QUERY))
+    result = await system.gateway().call(
+        code_path_changes, window=WINDOW, incident_start=START, reference=REFERENCE
+    )
+    (evidence,) = result.evidence
+    assert evidence.title.endswith("(6/6 spans in the reference → 0/20)")
+    (warning,) = result.warnings
+    assert "more failing requests than the minutes before the incident" in warning
+    assert "1 service(s) (ts-route-service)" in warning
+    assert "compared with the reference's requests that did not fail" in warning
+
+
 async def test_one_evidence_item_per_operation_and_direction() -> None:
     system = _System()
     texts = ("validated the request", "loaded the route rows", "wrote the response to it")

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from tools.analysis.callers_mix import least_surprise, share_at_mix
 from tools.analysis.change_point import run_start
-from tools.analysis.code_path_spans import INCIDENT, MIN_SPANS, SpanIndex
+from tools.analysis.code_path_spans import INCIDENT, MIN_SPANS, REFERENCE, SpanIndex, same_id
 from tools.analysis.surprise import SIGNIFICANCE, change_score
 from tools.records import LogLevel
 
@@ -191,3 +191,36 @@ def _common_arm(index: SpanIndex, base: int, event: EventSpans) -> bool:
 def on_failures(index: SpanIndex, spans: set[int]) -> bool:
     """Most of ``spans`` (those that showed an event normally) failed: it is how they fail."""
     return sum(index.spans[i].error for i in spans) * 2 > len(spans)
+
+
+def add_calls(
+    index: SpanIndex, bases: list[tuple[int, ...]], stats: dict[tuple[int, int], EventSpans]
+) -> dict[int, str]:
+    """Count the calls each span makes like the lines it writes: a child span's service and
+    operation is one more event of the parent's code path (an exception cut short before a
+    call no longer makes it). Calls get negative ids beside the templates'; returns their
+    names by id."""
+    ids: dict[str, int] = {}
+    parents: dict[int, int] = {}
+    for child, span in enumerate(index.spans):
+        if span.parent_id:
+            reference = index.period[child] == REFERENCE
+            found = index.by_id[reference].get((same_id(span.trace_id), same_id(span.parent_id)))
+            if found is not None:
+                parents[child] = found
+    # spans that call another service: their callee, not the caller's code, decides what
+    # happens under them (and an outbound call that stops is the caller's reaction as often)
+    crossing = {p for c, p in parents.items() if index.spans[c].service != index.spans[p].service}
+    for child, parent in parents.items():
+        span = index.spans[child]
+        if child in crossing or span.service != index.spans[parent].service:
+            continue
+        group, period = index.group[parent], index.period[parent]
+        if period not in (INCIDENT, *bases[group]) or parent in index.aside:
+            continue
+        name = span.operation
+        call = ids.setdefault(name, -1 - len(ids))
+        entry = stats.setdefault((group, call), EventSpans(call=True))
+        entry.spans[period].add(parent)
+        entry.examples.setdefault(period, name)
+    return {call: name for name, call in ids.items()}

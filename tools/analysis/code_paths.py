@@ -88,6 +88,7 @@ from typing import Literal
 
 from tools.analysis.code_path_events import (
     EventSpans,
+    add_calls,
     on_failures,
     share_moved,
     since_began,
@@ -163,6 +164,16 @@ def _unchanged(text: str) -> str:
     return text
 
 
+@dataclass(frozen=True, slots=True)
+class CodePaths:
+    """What one comparison found: the ``changes``, most surprising first, and the services
+    whose requests that failed in the reference were set aside (``doubted``: each compared
+    with the rest of the reference and with the spans before the split)."""
+
+    changes: list[CodePathChange]
+    doubted: frozenset[str]
+
+
 def find_code_path_changes(
     spans: Iterable[Span],
     logs: Iterable[LogRecord],
@@ -172,6 +183,26 @@ def find_code_path_changes(
     reference_logs: Iterable[LogRecord] = (),
     redact: Callable[[str], str] = _unchanged,
 ) -> list[CodePathChange]:
+    """The changes of :func:`compare_code_paths`."""
+    return compare_code_paths(
+        spans,
+        logs,
+        split,
+        reference_spans=reference_spans,
+        reference_logs=reference_logs,
+        redact=redact,
+    ).changes
+
+
+def compare_code_paths(
+    spans: Iterable[Span],
+    logs: Iterable[LogRecord],
+    split: datetime,
+    *,
+    reference_spans: Iterable[Span] = (),
+    reference_logs: Iterable[LogRecord] = (),
+    redact: Callable[[str], str] = _unchanged,
+) -> CodePaths:
     """Templates whose share of an operation's spans changed from the normal period (spans
     starting before ``split``, or the reference) to the incident (spans from ``split``), most
     surprising first. Logs are joined to spans by trace and span id; logs without a span id, or
@@ -219,7 +250,7 @@ def find_code_path_changes(
                 written.setdefault((group, source), EventSpans()).spans[period].add(found)
                 if first_text.setdefault((group, source, found), line) != line:
                     helpers.add((group, source))
-    calls = _add_calls(index, bases, stats)
+    calls = add_calls(index, bases, stats)
     by_group: dict[int, list[EventSpans]] = {}
     for (group, _), entry in stats.items():
         by_group.setdefault(group, []).append(entry)
@@ -275,40 +306,7 @@ def find_code_path_changes(
             c.template,
         )
     )
-    return changes
-
-
-def _add_calls(
-    index: SpanIndex, bases: list[tuple[int, ...]], stats: dict[tuple[int, int], EventSpans]
-) -> dict[int, str]:
-    """Count the calls each span makes like the lines it writes: a child span's service and
-    operation is one more event of the parent's code path (an exception cut short before a
-    call no longer makes it). Calls get negative ids beside the templates'; returns their
-    names by id."""
-    ids: dict[str, int] = {}
-    parents: dict[int, int] = {}
-    for child, span in enumerate(index.spans):
-        if span.parent_id:
-            reference = index.period[child] == REFERENCE
-            found = index.by_id[reference].get((same_id(span.trace_id), same_id(span.parent_id)))
-            if found is not None:
-                parents[child] = found
-    # spans that call another service: their callee, not the caller's code, decides what
-    # happens under them (and an outbound call that stops is the caller's reaction as often)
-    crossing = {p for c, p in parents.items() if index.spans[c].service != index.spans[p].service}
-    for child, parent in parents.items():
-        span = index.spans[child]
-        if child in crossing or span.service != index.spans[parent].service:
-            continue
-        group, period = index.group[parent], index.period[parent]
-        if period not in (INCIDENT, *bases[group]) or parent in index.aside:
-            continue
-        name = span.operation
-        call = ids.setdefault(name, -1 - len(ids))
-        entry = stats.setdefault((group, call), EventSpans(call=True))
-        entry.spans[period].add(parent)
-        entry.examples.setdefault(period, name)
-    return {call: name for name, call in ids.items()}
+    return CodePaths(changes, frozenset(index.doubted))
 
 
 def _change(
