@@ -65,7 +65,7 @@ from bot.investigation.scope import ALERT_LEAD, ALERT_LOOKBACK  # noqa: E402
 from tools.analysis.call_edges import edge_changes  # noqa: E402
 from tools.analysis.change_scores import Z_THRESHOLD, SeriesChange, score_all  # noqa: E402
 from tools.analysis.code_path_events import MIN_SCORE  # noqa: E402
-from tools.analysis.code_paths import CodePathChange, find_code_path_changes  # noqa: E402
+from tools.analysis.code_paths import CodePathChange, compare_code_paths  # noqa: E402
 from tools.analysis.ended_after import stopped_after  # noqa: E402
 from tools.analysis.metric_kinds import SignalGroup  # noqa: E402
 from tools.analysis.span_attribution import TraceAnalysis, analyze_traces  # noqa: E402
@@ -145,7 +145,7 @@ def span_findings(
     spans: list[Span], logs: list[LogRecord], split: datetime
 ) -> dict[str, list[str]]:
     """The findings of the tests on spans and log lines, after ``split`` against before."""
-    paths = find_code_path_changes(spans, logs, split)
+    paths = compare_code_paths(spans, logs, split).changes
     traces = [t for t in by_trace(spans).values() if t]
     analysis = analyze_traces(traces, split.timestamp())
     services = analysis.services.values()

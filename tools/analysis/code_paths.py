@@ -174,26 +174,6 @@ class CodePaths:
     doubted: frozenset[str]
 
 
-def find_code_path_changes(
-    spans: Iterable[Span],
-    logs: Iterable[LogRecord],
-    split: datetime,
-    *,
-    reference_spans: Iterable[Span] = (),
-    reference_logs: Iterable[LogRecord] = (),
-    redact: Callable[[str], str] = _unchanged,
-) -> list[CodePathChange]:
-    """The changes of :func:`compare_code_paths`."""
-    return compare_code_paths(
-        spans,
-        logs,
-        split,
-        reference_spans=reference_spans,
-        reference_logs=reference_logs,
-        redact=redact,
-    ).changes
-
-
 def compare_code_paths(
     spans: Iterable[Span],
     logs: Iterable[LogRecord],

@@ -50,20 +50,27 @@ def _request(n: int, *, failed: bool) -> list[Span]:
     ]
 
 
-def test_a_service_failing_in_the_reference_is_compared_with_its_requests_there_that_did_not() -> (
-    None
-):
+def _requests(reference: list[bool], before: int = 20, incident: int = 20) -> SpanIndex:
+    """An index of route's requests: one in the reference per flag (failed or not), then
+    ``before`` and ``incident`` that did not fail."""
+    index = SpanIndex()
+    for n, failed in enumerate(reference):
+        for span in _request(1000 + n, failed=failed):
+            index.add(span, index_of.REFERENCE)
+    for first, count, period in (
+        (2000, before, index_of.BEFORE),
+        (3000, incident, index_of.INCIDENT),
+    ):
+        for n in range(count):
+            for span in _request(first + n, failed=False):
+                index.add(span, period)
+    return index
+
+
+def test_a_service_failing_in_the_reference_is_compared_with_its_other_requests_too() -> None:
     """8 of 14 reference requests failed, none of 20 before: the 6 others are still its normal
     code path; every span of the 8 (its query too, which did not fail) is set aside."""
-    index = SpanIndex()
-    for n in range(14):
-        for span in _request(1000 + n, failed=n < 8):
-            index.add(span, index_of.REFERENCE)
-    for n in range(20):
-        for span in _request(2000 + n, failed=False):
-            index.add(span, index_of.BEFORE)
-        for span in _request(3000 + n, failed=False):
-            index.add(span, index_of.INCIDENT)
+    index = _requests([n < 8 for n in range(14)])
     assert index.less_healthy() == {"route"}
     index.set_aside_failed_requests()
     assert len(index.aside) == 16 and index.less_healthy() == set()
@@ -75,22 +82,9 @@ def test_a_service_failing_in_the_reference_is_compared_with_its_requests_there_
 
 
 def test_a_healthy_reference_keeps_every_request_and_too_few_left_fall_back_to_before() -> None:
-    healthy = SpanIndex()
-    for n in range(10):
-        for span in _request(1000 + n, failed=n == 0):  # one failure in ten is no news
-            healthy.add(span, index_of.REFERENCE)
-        for span in _request(2000 + n, failed=n == 0):
-            healthy.add(span, index_of.BEFORE)
+    healthy = _requests([n == 0 for n in range(10)])  # one failure in ten is no news
     healthy.set_aside_failed_requests()
-    assert healthy.aside == set()
-    broken = SpanIndex()  # 3 of 12 reference requests did not fail: too few to compare with
-    for n in range(12):
-        for span in _request(1000 + n, failed=n >= 3):
-            broken.add(span, index_of.REFERENCE)
-    for n in range(20):
-        for span in _request(2000 + n, failed=False):
-            broken.add(span, index_of.BEFORE)
-        for span in _request(3000 + n, failed=False):
-            broken.add(span, index_of.INCIDENT)
+    assert healthy.aside == set() and healthy.doubted == set()
+    broken = _requests([n >= 3 for n in range(12)])  # 3 did not fail: too few to compare with
     broken.set_aside_failed_requests()
     assert broken.baselines() == [(index_of.BEFORE,), (index_of.BEFORE,)]

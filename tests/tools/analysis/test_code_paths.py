@@ -11,7 +11,7 @@ import pytest
 
 from tools.analysis.code_path_events import MIN_SCORE, MIN_SHARE_CHANGE
 from tools.analysis.code_path_spans import MIN_SPANS
-from tools.analysis.code_paths import CodePathChange, find_code_path_changes
+from tools.analysis.code_paths import CodePathChange, compare_code_paths
 from tools.analysis.surprise import MAX_SCORE, change_score, p_value_text
 from tools.records import LogLevel, LogRecord, Span
 
@@ -78,14 +78,14 @@ def _changes(
     reference: _Sample | None = None,
     redact: Callable[[str], str] = str.strip,
 ) -> list[CodePathChange]:
-    return find_code_path_changes(
+    return compare_code_paths(
         sample.spans,
         sample.logs,
         SPLIT,
         reference_spans=reference.spans if reference else (),
         reference_logs=reference.logs if reference else (),
         redact=redact,
-    )
+    ).changes
 
 
 def _exact_tail(k: int, n: int, normal_with: int, normal_spans: int, *, upper: bool) -> float:
@@ -323,7 +323,7 @@ def test_a_change_below_which_a_call_failed_says_so() -> None:
         )
         for i, span in enumerate(incident[:6])
     ]
-    found = find_code_path_changes([*sample.spans, *failed_calls], sample.logs, SPLIT)
+    found = compare_code_paths([*sample.spans, *failed_calls], sample.logs, SPLIT).changes
     (change,) = [c for c in found if c.event == "line"]
     assert change.kind == "appeared"
     assert change.callee_failed == pytest.approx(6 / 8)
@@ -368,7 +368,7 @@ def test_a_change_in_a_span_that_waited_on_a_call_slower_than_ever_is_the_calls_
     calls += [
         _timed_call(span, 100 + i, 900.0 if i < 6 else 5.0) for i, span in enumerate(incident)
     ]
-    found = find_code_path_changes([*sample.spans, *calls], sample.logs, SPLIT)
+    found = compare_code_paths([*sample.spans, *calls], sample.logs, SPLIT).changes
     (change,) = [c for c in found if c.event == "line"]
     assert change.kind == "appeared"
     assert change.callee_failed == pytest.approx(explained)
@@ -393,7 +393,7 @@ def test_only_a_change_that_is_a_fault_below_explains_a_callers_change() -> None
             for lvl, text in [(LogLevel.INFO, "query stations")]
             + ([(level, "route has no stations")] if at >= SPLIT else [])
         ]
-        found = find_code_path_changes([*callers, *callees], [*sample.logs, *logs], SPLIT)
+        found = compare_code_paths([*callers, *callees], [*sample.logs, *logs], SPLIT).changes
         by_service = {c.service: c for c in found}
         assert by_service["basic"].kind == "appeared" and by_service["basic"].level == level
         assert by_service["travel"].kind == "vanished"
@@ -554,7 +554,7 @@ def test_an_internal_call_the_operation_stopped_making_is_a_code_path_change() -
     incident = sample.period(SPLIT, 30, 0, (LogLevel.INFO, QUERY))
     queries = [_child(s, "route", "SELECT route", i) for i, s in enumerate(before)]
     queries += [_child(s, "route", "SELECT route", 100 + i) for i, s in enumerate(incident[:2])]
-    (change,) = find_code_path_changes([*sample.spans, *queries], sample.logs, SPLIT)
+    (change,) = compare_code_paths([*sample.spans, *queries], sample.logs, SPLIT).changes
     assert change.event == "call" and change.kind == "vanished"
     assert change.template == "SELECT route"
     assert (change.normal_with, change.incident_with) == (30, 2)
@@ -569,7 +569,7 @@ def test_calls_to_other_services_are_not_counted() -> None:
     for i, span in enumerate(before):
         client = _child(span, "route", "HTTP POST", i, kind="client")
         spans += [client, _child(client, "price", "query", 500 + i, kind="server")]
-    assert find_code_path_changes(spans, sample.logs, SPLIT) == []
+    assert compare_code_paths(spans, sample.logs, SPLIT).changes == []
 
 
 def _failing(spans: list[Span]) -> list[Span]:
@@ -584,10 +584,10 @@ def test_an_event_of_the_failure_path_that_stops_is_a_recovery_not_a_finding() -
     incident = sample.period(SPLIT, 30, 0, (LogLevel.INFO, QUERY))
     handler = [_child(s, "route", "ErrorController.error", i) for i, s in enumerate(before)]
     spans = [*before, *incident, *handler]
-    assert find_code_path_changes(spans, sample.logs, SPLIT) == []
+    assert compare_code_paths(spans, sample.logs, SPLIT).changes == []
     # the same call made by spans that did not fail is the operation's normal path
     healthy = [replace(s, error=False) for s in before]
-    (change,) = find_code_path_changes([*healthy, *incident, *handler], sample.logs, SPLIT)
+    (change,) = compare_code_paths([*healthy, *incident, *handler], sample.logs, SPLIT).changes
     assert change.kind == "vanished" and change.template == "ErrorController.error"
 
 
@@ -609,6 +609,16 @@ def test_a_reference_that_caught_the_service_failing_is_not_its_normal() -> None
     assert _changes(sample, caught) == []
 
 
+def _failing_reference(wrote: int) -> _Sample:
+    """A day-old reference of route: 8 requests that failed, writing an error line, then 6
+    that did not, the first ``wrote`` of them writing the query line."""
+    reference = _Sample(first_trace=10**6)
+    failed = reference.period(T0 - timedelta(days=1), 8, 8, (LogLevel.ERROR, FAILED))
+    rest = reference.period(T0 - timedelta(days=1, minutes=-1), 6, wrote, (LogLevel.INFO, QUERY))
+    reference.spans = [*_failing(failed), *rest]
+    return reference
+
+
 def test_the_requests_of_a_failing_reference_that_did_not_fail_are_still_normal() -> None:
     """8 of 14 reference requests failed, none before the start; the 6 others wrote the line
     that an earlier fault had already stopped before the start (ts-travel2-service, Nezha
@@ -617,11 +627,7 @@ def test_the_requests_of_a_failing_reference_that_did_not_fail_are_still_normal(
     sample = _Sample()
     sample.period(T0, 20, 0, (LogLevel.INFO, QUERY))
     sample.period(SPLIT, 20, 0, (LogLevel.INFO, QUERY))
-    reference = _Sample(first_trace=10**6)
-    failed = reference.period(T0 - timedelta(days=1), 8, 8, (LogLevel.ERROR, FAILED))
-    healthy = reference.period(T0 - timedelta(days=1, minutes=-1), 6, 6, (LogLevel.INFO, QUERY))
-    reference.spans = [*_failing(failed), *healthy]
-    (change,) = _changes(sample, reference)
+    (change,) = _changes(sample, _failing_reference(wrote=6))
     assert change.kind == "vanished" and change.against_reference
     assert change.template == "Query route by id <NUM>"
     assert (change.normal_with, change.normal_spans) == (6, 6)
@@ -635,11 +641,7 @@ def test_where_the_reference_is_in_doubt_a_change_from_the_minutes_before_counts
     sample = _Sample()
     sample.period(T0, 20, 20, (LogLevel.INFO, QUERY))
     sample.period(SPLIT, 20, 0, (LogLevel.INFO, QUERY))
-    reference = _Sample(first_trace=10**6)
-    failed = reference.period(T0 - timedelta(days=1), 8, 8, (LogLevel.ERROR, FAILED))
-    healthy = reference.period(T0 - timedelta(days=1, minutes=-1), 6, 0, (LogLevel.INFO, QUERY))
-    reference.spans = [*_failing(failed), *healthy]
-    (change,) = _changes(sample, reference)
+    (change,) = _changes(sample, _failing_reference(wrote=0))
     assert change.kind == "vanished" and not change.against_reference
     assert (change.normal_with, change.normal_spans) == (20, 20)
 
