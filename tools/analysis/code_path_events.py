@@ -216,7 +216,7 @@ def add_calls(
         if child in crossing or span.service != index.spans[parent].service:
             continue
         group, period = index.group[parent], index.period[parent]
-        if period not in (INCIDENT, *bases[group]) or parent in index.aside:
+        if not index.compared(parent, bases[group]):
             continue
         name = span.operation
         call = ids.setdefault(name, -1 - len(ids))

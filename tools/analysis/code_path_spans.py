@@ -189,11 +189,20 @@ class SpanIndex:
             members[REFERENCE] = [i for i in members[REFERENCE] if i not in self.aside]
             self.counts[group][REFERENCE] = len(members[REFERENCE])
 
+    def services(self) -> dict[int, str]:
+        """Each group's service."""
+        return {group: service for (service, _), group in self.groups.items()}
+
+    def compared(self, index: int, bases: tuple[int, ...]) -> bool:
+        """Whether span ``index`` counts in its group's comparison: it is in the incident or
+        in one of the group's ``bases`` (:meth:`baselines`), and not set aside."""
+        return self.period[index] in (INCIDENT, *bases) and index not in self.aside
+
     def normal_periods(self) -> list[int]:
         """Per group, the period that is normal for it: the reference when it has enough of
         the group's spans and the service was not less healthy in it, else before the start."""
         unhealthy = self.less_healthy()
-        services = {group: service for (service, _), group in self.groups.items()}
+        services = self.services()
         return [
             REFERENCE
             if counts[REFERENCE] >= MIN_SPANS and services[group] not in unhealthy
@@ -208,7 +217,7 @@ class SpanIndex:
         the two is normal cannot be told there: the reference caught another incident, and
         the minutes before may hold an earlier fault's tail (a line ts-travel2-service stopped
         writing at 10:26 on 2023-01-29 and had not written again by 10:45)."""
-        services = {group: service for (service, _), group in self.groups.items()}
+        services = self.services()
         out: list[tuple[int, ...]] = []
         for group, (counts, base) in enumerate(
             zip(self.counts, self.normal_periods(), strict=True)

@@ -217,7 +217,7 @@ def compare_code_paths(
             if found is None:
                 continue
             group, period = index.group[found], index.period[found]
-            if period not in (INCIDENT, *bases[group]) or found in index.aside:
+            if not index.compared(found, bases[group]):
                 continue  # not compared: too few spans, or a baseline the group does not use
             message = redact(record.message)
             source = record.source and sources.setdefault(record.source, redact(record.source))
@@ -274,7 +274,7 @@ def compare_code_paths(
     changes = [
         replace(change, callee_failed=_share(index, showing))
         for change, showing, entry in detected
-        if not (entry in branches and change.kind == "appeared" and change.level < LogLevel.WARN)
+        if not (entry in branches and change.other_input)
     ]
     changes.sort(
         key=lambda c: (

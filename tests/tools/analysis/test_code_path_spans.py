@@ -79,6 +79,9 @@ def test_a_service_failing_in_the_reference_is_compared_with_its_other_requests_
     both = (index_of.REFERENCE, index_of.BEFORE)
     assert index.doubted == {"route"} and index.baselines() == [both, both]
     assert all(index.period[i] == index_of.REFERENCE for i in index.aside)
+    kept = index.members[0][index_of.REFERENCE][0]
+    assert index.compared(kept, both) and not index.compared(kept, (index_of.BEFORE,))
+    assert not any(index.compared(i, both) for i in index.aside)
 
 
 def test_a_healthy_reference_keeps_every_request_and_too_few_left_fall_back_to_before() -> None:
