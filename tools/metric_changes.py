@@ -31,7 +31,14 @@ NAME = "metric_changes"
 MAX_EVIDENCE = 24  # one tool call: enough to cite two changes of most services that moved
 PER_SERVICE = 2
 OWN_BEHAVIOUR = frozenset(
-    {SignalGroup.LATENCY, SignalGroup.ERRORS, SignalGroup.CPU, SignalGroup.MEMORY, SignalGroup.POOL}
+    {
+        SignalGroup.LATENCY,
+        SignalGroup.ERRORS,
+        SignalGroup.CPU,
+        SignalGroup.MEMORY,
+        SignalGroup.POOL,
+        SignalGroup.NETWORK,
+    }
 )
 
 

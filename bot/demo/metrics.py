@@ -2,7 +2,8 @@
 
 Latency quantiles come from the simulated request samples; throughput and error ratio are
 counted (Poisson / binomial noise on the expected values); CPU, memory and DB-pool usage follow
-the traffic, with noise, a JVM heap sawtooth, and the fault's additions. A service that is down
+the traffic, with noise, a JVM heap sawtooth, and the fault's additions; a pod's interface
+drops packets only on a lossy link. A service that is down
 exports near-zero CPU and memory and no latency or error samples (there are no requests).
 """
 
@@ -28,8 +29,10 @@ METRICS: tuple[str, ...] = (
     "latency_p50_seconds",
     "latency_p99_seconds",
     "memory_usage_bytes",
+    "network_receive_packets_dropped_per_second",
     "requests_per_second",
 )
+PACKETS_PER_REQUEST = 6  # a request and its answer in TCP segments, handshake and ACKs included
 _FORMATS: dict[str, str] = {
     "cpu_usage_ratio": "{:.4f}",
     "db_pool_usage_ratio": "{:.4f}",
@@ -37,6 +40,7 @@ _FORMATS: dict[str, str] = {
     "latency_p50_seconds": "{:.6f}",
     "latency_p99_seconds": "{:.6f}",
     "memory_usage_bytes": "{:.0f}",
+    "network_receive_packets_dropped_per_second": "{:.3f}",
     "requests_per_second": "{:.3f}",
 }
 # The service graph, per client → server edge, as the OpenTelemetry Collector's servicegraph
@@ -86,6 +90,14 @@ def _memory(rng: np.random.Generator, svc: Service, extra: FloatArray) -> FloatA
     return np.asarray(np.clip(memory, 24 * MB, svc.memory_limit), dtype=np.float64)
 
 
+def _dropped(rng: np.random.Generator, model: ServiceModel, loss: FloatArray) -> FloatArray:
+    """Packets its interface dropped per second (cAdvisor's
+    ``container_network_receive_packets_dropped_total`` as a rate): a pod's virtual interface
+    drops none while healthy; a lossy link drops the ``loss`` share of what reaches it."""
+    packets = model.rps * PACKETS_PER_REQUEST * STEP_S
+    return np.asarray(rng.poisson(np.clip(loss, 0.0, 1.0) * packets) / STEP_S, dtype=np.float64)
+
+
 def _pool(
     rng: np.random.Generator,
     svc: Service,
@@ -99,6 +111,7 @@ def _pool(
 
 def build_table(scenario: Scenario, models: dict[str, ServiceModel]) -> MetricTable:
     rng = np.random.default_rng([scenario.seed, 4242])
+    drops = np.random.default_rng([scenario.seed, 4444])  # its own: the others' draws as they were
     values: dict[str, dict[str, FloatArray]] = {}
     for svc in SERVICES:
         model = models[svc.name]
@@ -114,6 +127,7 @@ def build_table(scenario: Scenario, models: dict[str, ServiceModel]) -> MetricTa
             "error_ratio": error_ratio,
             "cpu_usage_ratio": np.asarray(np.clip(cpu, 0.004, 1.0), dtype=np.float64),
             "memory_usage_bytes": _memory(rng, svc, fx.memory_add),
+            "network_receive_packets_dropped_per_second": _dropped(drops, model, fx.loss),
         }
         if svc.pool_size:
             series["db_pool_usage_ratio"] = _pool(rng, svc, load, fx.pool_add)

@@ -70,6 +70,8 @@ RESOURCES: dict[FaultType, SignalGroup] = {
     FaultType.MEMORY: SignalGroup.MEMORY,
     FaultType.RESOURCE_EXHAUSTION: SignalGroup.POOL,
 }
+# the series group a hypothesis names, cited first for it
+CAUSE_GROUPS = {**RESOURCES, FaultType.NETWORK_DELAY: SignalGroup.NETWORK}
 
 
 def total(s: ServiceSignals) -> float:
@@ -170,10 +172,11 @@ def _resources(s: ServiceSignals) -> dict[FaultType, float]:
 
 
 def _own_resources_rose(s: ServiceSignals) -> bool:
-    """Its own resources (CPU, memory, a pool) significantly more used: a cause, not a symptom
-    a slow or failing callee passes up (waiting on a callee uses none of them), however far
-    from its limit."""
-    return max(squash(s.metric_groups.get(g, 0.0)) for g in RESOURCES.values()) >= MIN_CAUSE
+    """Its own resources (CPU, memory, a pool) significantly more used, or its own interface
+    dropping packets: a cause, not a symptom a slow or failing callee passes up (waiting on a
+    callee uses none of them and loses no packet of its own), however far from its limit."""
+    own = (*RESOURCES.values(), SignalGroup.NETWORK)
+    return max(squash(s.metric_groups.get(g, 0.0)) for g in own) >= MIN_CAUSE
 
 
 def fault_type(s: ServiceSignals) -> FaultType:
@@ -201,7 +204,10 @@ def fault_type(s: ServiceSignals) -> FaultType:
     resources = _resources(s)
     queued = s.cpu_utilisation is not None and resources[FaultType.CPU] >= MIN_CAUSE
     slow_link = max(link, lost) if norm["trace_latency"] < MIN_CAUSE and not queued else 0.0
-    causes = {**resources, FaultType.NETWORK_DELAY: slow_link}
+    # packets its own interface dropped, resent or failed are measured, not inferred from time:
+    # they name the network whatever its own spans did (a resent packet slows them too)
+    dropped = squash(groups.get(SignalGroup.NETWORK, 0.0))
+    causes = {**resources, FaultType.NETWORK_DELAY: max(slow_link, dropped)}
     cause, strength = max(causes.items(), key=lambda kv: kv[1])
     # an exception skips statements, saturation does not: an own code path cut short by more
     # than the resources rose is the fault, and the extra work after it the small rise
@@ -248,7 +254,7 @@ def order_evidence(items: list[EvidenceDraft], fault: FaultType) -> list[str]:
     """Evidence keys for a candidate: the best item of each source first, then by score; for a
     resource fault (CPU, memory, a pool) the series of that resource first: its latency up ×38
     may be the louder change, but the hypothesis is its CPU, and that is what to cite."""
-    named = RESOURCES.get(fault)
+    named = CAUSE_GROUPS.get(fault)
     ranked = sorted(
         items, key=lambda e: (named is None or evidence_group(e) is not named, -e.score)
     )

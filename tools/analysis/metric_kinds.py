@@ -7,6 +7,8 @@ scored both ways.
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from enum import StrEnum
 
 
@@ -22,34 +24,83 @@ class SignalGroup(StrEnum):
     TRAFFIC = "traffic"
     CPU = "cpu"
     MEMORY = "memory"
+    # a bounded resource other than CPU and memory: a connection pool, file descriptors, disk
+    # space or bandwidth, inodes, a quota
     POOL = "pool"
+    NETWORK = "network"  # the instance's own packets dropped, resent or failed on its interface
     DOWNSTREAM = "downstream"  # the latency/errors of calls the service makes: its callees'
     NODE = "node"  # the host's own figures, shared by every pod on it
     OTHER = "other"
 
 
+@dataclass(frozen=True, slots=True)
+class _Rule:
+    pattern: re.Pattern[str]
+    group: SignalGroup
+    direction: Direction
+    why: str
+
+
+def _rule(pattern: str, group: SignalGroup, direction: Direction, why: str) -> _Rule:
+    return _Rule(re.compile(pattern), group, direction, why)
+
+
+_WORD = r"(?:^|_)"  # a name's words are separated by underscores (Prometheus' convention)
+_END = r"(?:_|$)"
+# First match wins, so the order matters where a name has two groups' words; each entry says
+# which names it is for (cAdvisor, node-exporter, the JVM's and Go's runtime metrics,
+# OpenTelemetry's semantic conventions as Prometheus writes them, the bundle format's names).
+RULES: tuple[_Rule, ...] = (
+    _rule(r"^node_", SignalGroup.NODE, Direction.UP, "the host's, shared by all its pods"),
+    _rule(
+        r"pool|connections",
+        SignalGroup.POOL,
+        Direction.UP,
+        "a pool in use (before the client rule: db_client_connections_usage is a pool)",
+    ),
+    _rule(r"^client_|_client_", SignalGroup.DOWNSTREAM, Direction.UP, "calls it makes"),
+    _rule(
+        rf"{_WORD}(?:gc|oom){_END}|garbage",
+        SignalGroup.MEMORY,
+        Direction.UP,
+        "garbage collection and OOM kills are memory pressure (jvm_gc_pause_seconds is "
+        "not a request's latency)",
+    ),
+    _rule(
+        r"retrans|(?:packet|network).*(?:drop|discard|err)",
+        SignalGroup.NETWORK,
+        Direction.UP,
+        "packets lost on its own interface (container_network_receive_errors_total is not "
+        "a request's error)",
+    ),
+    _rule(r"error|fail|5xx", SignalGroup.ERRORS, Direction.UP, "failed requests"),
+    _rule(r"success", SignalGroup.ERRORS, Direction.DOWN, "the share that succeeded"),
+    _rule(r"latency|duration", SignalGroup.LATENCY, Direction.UP, "how long requests take"),
+    _rule(r"request|throughput|workload", SignalGroup.TRAFFIC, Direction.BOTH, "work arriving"),
+    _rule(r"cpu", SignalGroup.CPU, Direction.UP, "CPU used or throttled"),
+    _rule(r"memory|heap", SignalGroup.MEMORY, Direction.UP, "memory held"),
+    _rule(
+        rf"(?:disk|filesystem|{_WORD}fs_|volume|inode).*(?:avail|free)",
+        SignalGroup.POOL,
+        Direction.DOWN,
+        "disk space left: trouble is less of it",
+    ),
+    _rule(
+        rf"disk|filesystem|{_WORD}fs_|volume|inode|{_WORD}fds{_END}|file_descriptors|"
+        r"open_files|quota",
+        SignalGroup.POOL,
+        Direction.UP,
+        "a bounded resource in use: disk space or bandwidth, file descriptors, a quota",
+    ),
+)
+
+
 def classify(metric: str) -> tuple[SignalGroup, Direction]:
-    """The golden-signal group of a metric name and the direction that means trouble."""
+    """The golden-signal group of a metric name and the direction that means trouble: the
+    first of :data:`RULES` whose pattern the lower-cased name holds, else ``OTHER``, both ways."""
     name = metric.lower()
-    if name.startswith("node_"):
-        return SignalGroup.NODE, Direction.UP
-    if name.startswith("client_") or "_client_" in name:
-        return SignalGroup.DOWNSTREAM, Direction.UP
-    if "error" in name or "fail" in name or "5xx" in name:
-        return SignalGroup.ERRORS, Direction.UP
-    if "success" in name:
-        return SignalGroup.ERRORS, Direction.DOWN
-    if "latency" in name or "duration" in name:
-        return SignalGroup.LATENCY, Direction.UP
-    if "request" in name or "throughput" in name or "workload" in name:
-        return SignalGroup.TRAFFIC, Direction.BOTH
-    if "cpu" in name:
-        return SignalGroup.CPU, Direction.UP
-    if "memory" in name or "heap" in name:
-        return SignalGroup.MEMORY, Direction.UP
-    if "pool" in name or "connections" in name:
-        return SignalGroup.POOL, Direction.UP
-    return SignalGroup.OTHER, Direction.BOTH
+    rule = next((r for r in RULES if r.pattern.search(name)), None)
+    return (rule.group, rule.direction) if rule else (SignalGroup.OTHER, Direction.BOTH)
 
 
 def share_of_limit(metric: str) -> bool:

@@ -88,6 +88,13 @@ def test_network_loss_leaves_the_callee_answering_less_but_as_fast(
     before = loaded.mean("shipping", "requests_per_second", after=False)
     after = loaded.mean("shipping", "requests_per_second", after=True, skip_s=SETTLE_S)
     assert after < 0.95 * before  # lost requests never arrive
+    # its interface counts the packets it dropped; no other pod's drops any, before or after
+    dropped = "network_receive_packets_dropped_per_second"
+    assert loaded.mean("shipping", dropped, after=False) == 0
+    assert loaded.mean("shipping", dropped, after=True, skip_s=SETTLE_S) > 1
+    others = {s for s, m in loaded.metrics if m == dropped} - {"shipping"}
+    assert len(others) >= 8
+    assert all(v == 0 for s in others for _, v in loaded.series(s, dropped))
 
 
 @pytest.mark.parametrize(("fault", "service", "phrase"), [

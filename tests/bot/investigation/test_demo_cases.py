@@ -54,12 +54,24 @@ async def test_with_metrics_alone_a_dead_datastore_is_named_an_outage(tmp_path: 
     assert all(" down " in e.title for e in cited)
 
 
+async def test_with_metrics_alone_a_pod_dropping_packets_is_its_network(tmp_path: Path) -> None:
+    """No traces and no calls between services: shipping's own interface counts the packets
+    its lossy link dropped, and that names the network, cited first among its series."""
+    case = generate_case(tmp_path, "network-loss", 11)
+    _metrics_only(case.bundle_dir, service_graph=False)
+    report = await investigate_bundle(load_settings(), case.bundle_dir)
+    top = report.candidates[0]
+    assert (top.service, top.fault_type.value) == ("shipping", "network-delay")
+    first = report.evidence_by_id()[top.evidence_ids[0]]
+    assert first.title.startswith("shipping: network_receive_packets_dropped_per_second up")
+
+
 @pytest.mark.parametrize("fault", ["network-delay", "network-loss", "dependency-outage"])
 async def test_with_metrics_and_the_service_graph_the_root_cause_ranks_first(
     fault: str, tmp_path: Path
 ) -> None:
     """Metrics only, but with the calls between services: a slow or lossy link and a dead
-    datastore, invisible in their own series or shared with every caller, rank first, cited
+    datastore, invisible in their own time or shared with every caller, rank first, cited
     with the calls into them; their callers are symptoms."""
     case = generate_case(tmp_path, fault, 11)
     _metrics_only(case.bundle_dir, service_graph=True)

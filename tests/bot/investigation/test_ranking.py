@@ -161,6 +161,30 @@ def test_time_on_the_calls_to_a_service_is_network_delay() -> None:
     assert fault_type(s) is FaultType.NETWORK_DELAY
 
 
+def test_packets_its_own_interface_dropped_are_a_network_fault() -> None:
+    """Drops, resends and interface errors are measured on the instance, not inferred from
+    time outside its spans: they name the network even where a resent packet slowed its own
+    spans too; a CPU that rose more is still the stronger cause."""
+    s = signals(groups={SignalGroup.NETWORK: CLEAR, SignalGroup.LATENCY: CLEAR})
+    s.raw["trace_latency"] = CLEAR
+    assert fault_type(s) is FaultType.NETWORK_DELAY
+    s.metric_groups[SignalGroup.NETWORK] = FAINT  # a few drops: not the cause
+    assert fault_type(s) is FaultType.LATENCY
+    s.metric_groups |= {SignalGroup.NETWORK: 1.0, SignalGroup.CPU: CLEAR}
+    assert fault_type(s) is FaultType.CPU
+
+
+def test_a_caller_dropping_packets_itself_is_not_discounted() -> None:
+    """Waiting on a callee loses no packet of the caller's own interface."""
+    web = signals("web", groups={SignalGroup.NETWORK: CLEAR})
+    api = signals("api", trace_errors=CLEAR, logs=CLEAR, metrics=CLEAR)
+    ranked = rank({"web": web, "api": api}, calls(("web", "api")), _evidence_for("web", "api"), 5)
+    assert not _by_service(ranked)["web"].propagated
+    web.metric_groups[SignalGroup.NETWORK] = FAINT
+    ranked = rank({"web": web, "api": api}, calls(("web", "api")), _evidence_for("web", "api"), 5)
+    assert _by_service(ranked)["web"].propagated
+
+
 def test_a_callee_whose_own_time_grew_too_is_slow_itself_not_its_link() -> None:
     """A slow link leaves the callee's own spans as they were. OnlineBoutique's recommender,
     starved of CPU (2022-08-23 15:21), took longer in its own spans and answered late: the time
@@ -559,6 +583,19 @@ def test_a_resource_fault_cites_that_resource_before_louder_symptoms(
         "traces:latency:api",
         "metrics:api:latency_p90_seconds",
     ]
+
+
+def test_a_network_fault_cites_the_dropped_packets_among_the_metrics() -> None:
+    items = [
+        draft("metrics:api:latency_p90_seconds", Source.METRICS, 50.0),
+        draft("metrics:api:network_receive_packets_dropped_per_second", Source.METRICS, 2.0),
+        draft("traces:network:api", Source.TRACES, 1.3),
+    ]
+    assert order_evidence(items, FaultType.NETWORK_DELAY)[:2] == [
+        "traces:network:api",
+        "metrics:api:network_receive_packets_dropped_per_second",
+    ]
+    assert order_evidence(items, FaultType.LATENCY)[1] == "metrics:api:latency_p90_seconds"
 
 
 def test_the_rest_follow_by_score_and_missing_sources_are_skipped() -> None:
