@@ -91,6 +91,7 @@ FAULT_TYPES: dict[str, tuple[str, ...]] = {
     "network-delay": ("network-delay",),  # delay on the path to the pods
     "dependency-outage": ("dependency-outage",),  # redis down, callers refused
     "network-loss": ("network-delay",),  # packets to the pods lost: resent late, or timed out
+    "disk-saturation": ("resource-exhaustion",),  # a datastore's volume at its I/O limit
 }
 # Evidence sources that are telemetry modalities (the alert and past postmortems are not).
 MODALITIES = frozenset({"logs", "metrics", "traces", "change"})

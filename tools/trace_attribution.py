@@ -222,7 +222,9 @@ def _edge_evidence(
     for edge in sorted(analysis.edges, key=lambda e: -e.gap_score):
         if edge.gap_score < MIN_SCORE:
             break
-        out.append(_gap(edge, traces, window))
+        own = analysis.services.get(edge.callee)
+        spans = own is not None and own.incident_self_ms is not None
+        out.append(_gap(edge, traces, window, spans=spans))
     # the same test and bar as a code path's event (p <= 0.001, normal share's uncertainty in)
     moved = [e for e in analysis.edges if e.call_moved]
     # one item per caller and direction: one exception stops several calls at once
@@ -330,7 +332,11 @@ def gap_key(caller: str, callee: str) -> str:
     return f"traces:gap:{caller}->{callee}"
 
 
-def _gap(edge: EdgeFinding, traces: TracesBackend, window: TimeWindow) -> EvidenceDraft:
+def _gap(
+    edge: EdgeFinding, traces: TracesBackend, window: TimeWindow, *, spans: bool
+) -> EvidenceDraft:
+    """The time of ``edge``'s calls outside the callee's own spans; ``spans``: whether the
+    callee recorded spans of its own (a database does not: all of a call is outside them)."""
     info = traces.describe(TraceQuery(window=window, service=edge.caller))
     when = "in the reference period" if edge.reference else "before"
     against = when
@@ -345,16 +351,23 @@ def _gap(edge: EdgeFinding, traces: TracesBackend, window: TimeWindow) -> Eviden
     )
     if edge.baseline_critical_gap_ms is not None:
         critical += f", against {fmt_ms(edge.baseline_critical_gap_ms)} {when}"
+    figures = f"{fmt_ms(edge.baseline_gap_ms)} → {fmt_ms(edge.incident_gap_ms)}"
+    if spans:
+        title = f"{edge.caller} → {edge.callee}: time outside {edge.callee}'s spans {figures}"
+        where = f"outside {edge.callee}'s own server span (network or queueing)"
+    else:
+        title = (
+            f"{edge.caller} → {edge.callee}: call time {figures} ({edge.callee} records no spans)"
+        )
+        where = f"in calls ({edge.callee} records no spans: its own time and the network's)"
     return EvidenceDraft(
         key=gap_key(edge.caller, edge.callee),
         source=Source.TRACES,
-        title=f"{edge.caller} → {edge.callee}: time outside {edge.callee}'s spans "
-        f"{fmt_ms(edge.baseline_gap_ms)} → {fmt_ms(edge.incident_gap_ms)}",
+        title=title,
         summary=(
             f"Calls from {edge.caller} to {edge.callee} spend a median "
-            f"{fmt_ms(edge.incident_gap_ms)} outside {edge.callee}'s own server span "
-            f"(network or queueing), against {fmt_ms(edge.baseline_gap_ms)} {against}. Per "
-            f"trace, {critical}."
+            f"{fmt_ms(edge.incident_gap_ms)} {where}, against "
+            f"{fmt_ms(edge.baseline_gap_ms)} {against}. Per trace, {critical}."
         ),
         query=info.text,
         link=info.link,

@@ -1,5 +1,6 @@
 """Log lines a fault produces outside of requests: a rollout and its leak warnings, a
-crash-looping redis and its refusing clients, GC distress and an OOM kill, SLO burn warnings."""
+crash-looping redis and its refusing clients, GC distress and an OOM kill, SLO burn warnings,
+a bulk import's checkpoints."""
 
 from __future__ import annotations
 
@@ -64,6 +65,8 @@ class _FaultLogs(LogSink):
                 "Started ShippingApplication in 6.9 seconds (process running for 7.6)",
                 pod,
             )
+        elif fault == "disk-saturation":
+            self.feed_import(inject)
         elif fault == "cpu-contention":
             for pod in self.scenario.pods["cart"]:
                 for t in self.every(60.0, 0.1, start=inject + self.rng.uniform(60, 120)):
@@ -128,6 +131,26 @@ class _FaultLogs(LogSink):
                 "info",
                 f"connection authorized: user=payments database=payments "
                 f"application_name=PostgreSQL JDBC Driver (pid {rng.randint(2000, 40000)})",
+            )
+
+    def feed_import(self, at: float) -> None:
+        """catalog-db's side of a bulk re-import: the job connects, and the WAL it writes
+        forces a checkpoint every few seconds (Postgres logs this at its LOG severity)."""
+        rng = self.rng
+        self.add(
+            at - 4 + rng.uniform(0, 2),
+            "catalog-db",
+            "info",
+            "connection authorized: user=catalog_import database=catalog "
+            f"application_name=feed-import (pid {rng.randint(2000, 40000)})",
+        )
+        for t in self.every(30.0, 0.3, start=at + 20):
+            self.add(
+                t,
+                "catalog-db",
+                "info",
+                f"checkpoints are occurring too frequently ({rng.randint(6, 14)} seconds apart)",
+                attrs={"hint": 'Consider increasing the configuration parameter "max_wal_size".'},
             )
 
     def redis_crashloop(self, start: float) -> None:

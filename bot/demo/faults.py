@@ -2,8 +2,8 @@
 
 A fault is described by :class:`Effects` on its root-cause service: per 15 s step, how much
 slower the service's own work is, how often it fails by itself, how much delay its network
-adds, how many calls to it are lost, whether it is down, and how its CPU, memory and DB pool
-move. Metrics and traces are both simulated from these curves, so they tell the same story;
+adds, how many calls to it are lost, whether it is down, and how its CPU, memory, DB pool and
+disk move. Metrics and traces are both simulated from these curves, so they tell the same story;
 symptoms upstream are not scripted but follow from the call graph.
 """
 
@@ -28,6 +28,7 @@ FAULTS: tuple[str, ...] = (
     "network-delay",
     "dependency-outage",
     "network-loss",
+    "disk-saturation",
 )
 DEFAULT_FAULT = "bad-deploy"
 DEFAULT_SEED = 7
@@ -111,6 +112,14 @@ SPECS: dict[str, FaultSpec] = {
         "checkout's calls to shipping wait for retransmissions or hit their 2 s read timeout, "
         "while shipping answers whatever reaches it as fast as ever.",
     ),
+    "disk-saturation": FaultSpec(
+        "disk-saturation",
+        "catalog-db",
+        AlertRule("FrontendHighLatencyP99", "frontend", "latency"),
+        "a bulk re-import of the product feed rewrites catalog-db's products table; its writes "
+        "and the checkpoints they force keep the volume at its provisioned IOPS, so every query "
+        "that reads from disk waits in the volume's queue and the product pages slow down.",
+    ),
 }
 
 
@@ -127,6 +136,7 @@ class Effects:
     cpu_add: FloatArray = field(default_factory=lambda: np.zeros(N_STEPS))
     memory_add: FloatArray = field(default_factory=lambda: np.zeros(N_STEPS))
     pool_add: FloatArray = field(default_factory=lambda: np.zeros(N_STEPS))
+    disk_add: FloatArray = field(default_factory=lambda: np.zeros(N_STEPS))  # volume busy share
     loss: FloatArray = field(default_factory=lambda: np.zeros(N_STEPS))  # share of calls lost
 
 
@@ -192,6 +202,14 @@ def shape(fault: str, inject_s: int, rng: np.random.Generator) -> FaultShape:
         fx.down = rel >= 0
     elif fault == "network-loss":
         fx.loss = _ramp(rel, STEP_S) * np.clip(0.15 + _wobble(rng, 0.04), 0.08, 0.22)
+    elif fault == "disk-saturation":
+        ramp = _ramp(rel, 60.0)
+        fx.disk_add = ramp * np.clip(0.9 + _wobble(rng, 0.03), 0.85, 0.95)
+        # a read that misses the cache queues behind the import's writes: the volume at its
+        # limit is a single-server queue near full, so the wait is many times the read itself
+        fx.self_factor = 1.0 + 11.0 * ramp
+        fx.extra_ms = 25.0 * ramp
+        fx.cpu_add = 0.04 * ramp  # the import's own statements; I/O waits use no CPU
     else:  # pragma: no cover - guarded by spec()
         raise ValueError(fault)
     return FaultShape(fx, oom_s)

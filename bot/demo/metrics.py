@@ -1,9 +1,9 @@
 """Metric series at 15 s for every service, from the service model plus resource curves.
 
 Latency quantiles come from the simulated request samples; throughput and error ratio are
-counted (Poisson / binomial noise on the expected values); CPU, memory and DB-pool usage follow
-the traffic, with noise, a JVM heap sawtooth, and the fault's additions; a pod's interface
-drops packets only on a lossy link. A service that is down
+counted (Poisson / binomial noise on the expected values); CPU, memory, DB-pool and (for
+datastores) disk usage follow the traffic, with noise, a JVM heap sawtooth, and the fault's
+additions; a pod's interface drops packets only on a lossy link. A service that is down
 exports near-zero CPU and memory and no latency or error samples (there are no requests).
 """
 
@@ -25,6 +25,7 @@ from tools.analysis.call_edges import CALLS, CLIENT_TIME, EDGE_SIGNALS, FAILED, 
 METRICS: tuple[str, ...] = (
     "cpu_usage_ratio",
     "db_pool_usage_ratio",
+    "disk_io_utilisation_ratio",
     "error_ratio",
     "latency_p50_seconds",
     "latency_p99_seconds",
@@ -32,10 +33,12 @@ METRICS: tuple[str, ...] = (
     "network_receive_packets_dropped_per_second",
     "requests_per_second",
 )
+DISK_BUSY = 0.07  # a datastore's volume busy this share of the time at the window's load
 PACKETS_PER_REQUEST = 6  # a request and its answer in TCP segments, handshake and ACKs included
 _FORMATS: dict[str, str] = {
     "cpu_usage_ratio": "{:.4f}",
     "db_pool_usage_ratio": "{:.4f}",
+    "disk_io_utilisation_ratio": "{:.4f}",
     "error_ratio": "{:.5f}",
     "latency_p50_seconds": "{:.6f}",
     "latency_p99_seconds": "{:.6f}",
@@ -98,6 +101,14 @@ def _dropped(rng: np.random.Generator, model: ServiceModel, loss: FloatArray) ->
     return np.asarray(rng.poisson(np.clip(loss, 0.0, 1.0) * packets) / STEP_S, dtype=np.float64)
 
 
+def _disk(rng: np.random.Generator, load: FloatArray, add: FloatArray) -> FloatArray:
+    """The share of time a datastore's volume was busy (node-exporter's
+    ``rate(node_disk_io_time_seconds_total)`` of its device): reads that miss the cache and
+    the WAL's writes, with the traffic; a fault's I/O on top, never past all of the time."""
+    busy = DISK_BUSY * load * (1.0 + _smooth_noise(rng, 0.08)) + add
+    return np.asarray(np.clip(busy, 0.005, 1.0), dtype=np.float64)
+
+
 def _pool(
     rng: np.random.Generator,
     svc: Service,
@@ -111,7 +122,9 @@ def _pool(
 
 def build_table(scenario: Scenario, models: dict[str, ServiceModel]) -> MetricTable:
     rng = np.random.default_rng([scenario.seed, 4242])
-    drops = np.random.default_rng([scenario.seed, 4444])  # its own: the others' draws as they were
+    # their own generators: the other series' draws stay as they were
+    drops = np.random.default_rng([scenario.seed, 4444])
+    disks = np.random.default_rng([scenario.seed, 4545])
     values: dict[str, dict[str, FloatArray]] = {}
     for svc in SERVICES:
         model = models[svc.name]
@@ -131,6 +144,8 @@ def build_table(scenario: Scenario, models: dict[str, ServiceModel]) -> MetricTa
         }
         if svc.pool_size:
             series["db_pool_usage_ratio"] = _pool(rng, svc, load, fx.pool_add)
+        if svc.is_datastore:
+            series["disk_io_utilisation_ratio"] = _disk(disks, load, fx.disk_add)
         down = model.down
         if down.any():
             series["cpu_usage_ratio"] = np.where(

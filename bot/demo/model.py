@@ -109,6 +109,8 @@ class _Simulator:
         latency = np.zeros((N_STEPS, K))
         for index, op in enumerate(svc.operations):
             sample = self._lognormal(op.self_ms * scale, op.sigma)
+            if fx.extra_ms.any():  # drawn only then: other faults' draws stay as they were
+                sample += self.rng.exponential(1.0, (N_STEPS, K)) * fx.extra_ms.reshape(-1, 1)
             latency = np.where(chosen == index, sample, latency)
         self.latency[svc.name] = latency
         self.error[svc.name] = np.asarray(np.clip(svc.base_error + fx.error_prob, 0, 1))

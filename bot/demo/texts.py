@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 SQL: dict[str, str] = {
     "SELECT products": "SELECT id, sku, title, price FROM products WHERE category = $1 "
     "ORDER BY rank LIMIT 24 OFFSET $2",
@@ -58,3 +60,18 @@ LEDGER_STACK = (
     "\tat com.shop.inventory.ledger.StockLedger.verify(StockLedger.java:141)\n"
     "\tat com.shop.inventory.stock.StockService.lookup(StockService.java:88)"
 )
+
+
+def fault_error(fault: str, rng: random.Random) -> str:
+    """The error a request failed by ``fault`` itself reports (its root's spans and logs)."""
+    if fault == "bad-deploy":
+        return (
+            "HikariPool-1 - Connection is not available, request timed out after 5000ms "
+            f"(total=50, active=50, idle=0, waiting={rng.randint(12, 48)})"
+        )
+    if fault == "error-return":
+        return (
+            "stock lookup returned error code=INV-5003: reservation ledger mismatch "
+            f"(expected {rng.randint(3, 40)}, got {-rng.randint(1, 9)})"
+        )
+    raise ValueError(f"fault {fault} has no failure message")

@@ -18,7 +18,7 @@ from bot.demo import ids
 from bot.demo.clock import US, WINDOW_US, iso_us, load_factor, step_of
 from bot.demo.faults import CLIENT_TIMEOUT_MS, RETRANSMIT_MS, Effects
 from bot.demo.scenario import Scenario, cluster_ip, port
-from bot.demo.texts import NOISE_ERRORS, SQL
+from bot.demo.texts import NOISE_ERRORS, SQL, fault_error
 from bot.demo.topology import ENTRY, Call, Operation, Service, service
 
 MEAN_GAP_S = 1.9  # one sampled trace every ~2 s at base load
@@ -169,13 +169,18 @@ class _Simulator:
         if early_fault or base_fail:
             fail_ms = scenario.spec.fail_ms if early_fault else None
             duration = int((fail_ms * (1 + 0.002 * rng.random()) if fail_ms else own_ms / 2) * 1000)
-            visit.error = _fault_error(scenario, rng) if early_fault else NOISE_ERRORS[svc.name]
+            visit.error = (
+                fault_error(scenario.fault, rng) if early_fault else NOISE_ERRORS[svc.name]
+            )
             visit.status = 503 if svc.name == "recommendations" else 500
             visit.origin, visit.root_fault = True, early_fault
         else:
             duration = self._children(svc, op, start_us, own_ms, span, visit)
             if visit.error is None and fault_fail:
-                visit.error, visit.status = _fault_error(scenario, rng), scenario.spec.status_code
+                visit.error, visit.status = (
+                    fault_error(scenario.fault, rng),
+                    scenario.spec.status_code,
+                )
                 visit.origin = visit.root_fault = True
             elif visit.status == 200 and op.reject_prob and rng.random() < op.reject_prob:
                 visit.status = op.reject_code
@@ -304,7 +309,10 @@ class _Simulator:
             return _Result(duration, 503, error)
         if target.is_datastore:
             op = target.operation(call.op)
-            ms = op.self_ms * rng.lognormvariate(0.0, op.sigma) + 2 * NET_HALF_MS
+            ms = op.self_ms * curves.self_factor[step] * rng.lognormvariate(0.0, op.sigma)
+            if curves.extra_ms[step] > 0:
+                ms += rng.expovariate(1.0 / curves.extra_ms[step])
+            ms += 2 * NET_HALF_MS
             duration = int(ms * 1000)
             self._emit(
                 trace,
@@ -386,21 +394,6 @@ def _client_name(call: Call) -> str:
     if service(call.target).is_datastore:
         return call.op if " " in call.op else f"redis {call.op}"
     return f"{call.target}.{call.op}"
-
-
-def _fault_error(scenario: Scenario, rng: random.Random) -> str:
-    fault = scenario.fault
-    if fault == "bad-deploy":
-        return (
-            "HikariPool-1 - Connection is not available, request timed out after 5000ms "
-            f"(total=50, active=50, idle=0, waiting={rng.randint(12, 48)})"
-        )
-    if fault == "error-return":
-        return (
-            "stock lookup returned error code=INV-5003: reservation ledger mismatch "
-            f"(expected {rng.randint(3, 40)}, got {-rng.randint(1, 9)})"
-        )
-    raise ValueError(f"fault {fault} has no failure message")
 
 
 def simulate(scenario: Scenario) -> TraceSet:

@@ -198,12 +198,17 @@ def fault_type(s: ServiceSignals) -> FaultType:
     # wait for its CPU before its spans start.
     # Errors from calls to it that timed out with no answer, while it answered the rest, are
     # calls lost on the way (``calls_timed_out``), however the median call time moved.
+    # A service with no spans of its own (a database) has all of a call's time outside them:
+    # its own latency series, where it exports one, says whether it is slow itself.
     late = squash(s.late_caller)
     link = norm["trace_network"] if s.late_caller < s.raw.get("trace_network", 0.0) else 0.0
     lost = norm["trace_errors"] if s.calls_timed_out > LOST_SHARE else 0.0
     resources = _resources(s)
     queued = s.cpu_utilisation is not None and resources[FaultType.CPU] >= MIN_CAUSE
-    slow_link = max(link, lost) if norm["trace_latency"] < MIN_CAUSE and not queued else 0.0
+    own_time = norm["trace_latency"]
+    if s.untraced:
+        own_time = max(own_time, squash(groups.get(SignalGroup.LATENCY, 0.0)))
+    slow_link = max(link, lost) if own_time < MIN_CAUSE and not queued else 0.0
     # packets its own interface dropped, resent or failed are measured, not inferred from time:
     # they name the network whatever its own spans did (a resent packet slows them too)
     dropped = squash(groups.get(SignalGroup.NETWORK, 0.0))

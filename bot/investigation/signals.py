@@ -124,6 +124,9 @@ class ServiceSignals:
     # share of the traces whose errors originate in it in which a call to it timed out with
     # no answer (span attribution's ``timed_out_share``): lost on the way, not its code
     calls_timed_out: float = 0.0
+    # it recorded no spans of its own in the incident while its callers' spans name it (a
+    # datastore, a service without tracing): the latency it measured itself is its own time
+    untraced: bool = False
 
     def bump(self, signal: str, value: float) -> None:
         self.raw[signal] = max(self.raw.get(signal, 0.0), value)
@@ -372,6 +375,10 @@ def collect(
             found_slow.bump("trace_network", edge.gap_score)
             if slow == edge.caller:
                 found_slow.late_caller = max(found_slow.late_caller, edge.gap_score)
+        spanned = {f.service for f in traces.services.values() if f.incident_self_ms is not None}
+        for name in {edge.callee for edge in traces.edges} - spanned:
+            if name in found:
+                found[name].untraced = True
     for service, lines in _error_lines(logs).items():
         if service in found:
             found[service].error_lines = lines

@@ -256,12 +256,16 @@ def test_a_link_compared_with_every_link_says_so() -> None:
         gap_rose=True,
         pooled="reference",
     )
-    evidence = _gap(edge, _Traces([]), window)
+    evidence = _gap(edge, _Traces([]), window, spans=True)
     assert evidence.title == "cart → pay: time outside pay's spans 3 ms → 2.00 s"
     assert evidence.summary.endswith(
         "against 3 ms over every link in the reference period (this one carried too few "
         "calls of its own). Per trace, a median 2.00 s of that time was on the critical path."
     )
+    # a callee that records no spans (a database): the whole call is outside them, not a link
+    untraced = _gap(edge, _Traces([]), window, spans=False)
+    assert untraced.title == "cart → pay: call time 3 ms → 2.00 s (pay records no spans)"
+    assert "(pay records no spans: its own time and the network's)" in untraced.summary
 
 
 async def test_with_no_call_before_a_link_is_compared_with_the_others_at_the_same_time() -> None:

@@ -22,6 +22,7 @@ ROOT_SIGNAL: dict[str, tuple[str, str, float]] = {
     "network-delay": ("checkout", "latency_p50_seconds", 2.5),
     "dependency-outage": ("cart", "error_ratio", 100.0),
     "network-loss": ("checkout", "error_ratio", 20.0),
+    "disk-saturation": ("catalog-db", "disk_io_utilisation_ratio", 5.0),
 }
 
 
@@ -95,6 +96,38 @@ def test_network_loss_leaves_the_callee_answering_less_but_as_fast(
     others = {s for s, m in loaded.metrics if m == dropped} - {"shipping"}
     assert len(others) >= 8
     assert all(v == 0 for s in others for _, v in loaded.series(s, dropped))
+
+
+def test_disk_saturation_slows_the_database_not_its_cpu(cases: dict[str, Loaded]) -> None:
+    """The volume at its I/O limit: catalog-db's own latency and catalog's grow many-fold,
+    its CPU barely moves (waiting on I/O uses none), nothing fails; only datastores have
+    volumes, and no other one gets busier."""
+    loaded = cases["disk-saturation"]
+    disk = "disk_io_utilisation_ratio"
+    assert loaded.mean("catalog-db", disk, after=True, skip_s=SETTLE_S) > 0.9
+    for service in ("catalog-db", "catalog"):
+        before = loaded.mean(service, "latency_p99_seconds", after=False)
+        assert loaded.mean(service, "latency_p99_seconds", after=True, skip_s=SETTLE_S) > 4 * before
+    cpu = [
+        loaded.mean("catalog-db", "cpu_usage_ratio", after=a, skip_s=SETTLE_S)
+        for a in (False, True)
+    ]
+    assert cpu[1] < 1.3 * cpu[0]
+    assert loaded.mean("catalog", "error_ratio", after=True, skip_s=SETTLE_S) < 0.01
+    assert {s for s, m in loaded.metrics if m == disk} == {
+        "redis",
+        "payments-db",
+        "inventory-db",
+        "catalog-db",
+    }
+    for other in ("payments-db", "inventory-db", "redis"):
+        before = loaded.mean(other, disk, after=False)
+        assert loaded.mean(other, disk, after=True, skip_s=SETTLE_S) < 1.5 * before
+    checkpoints = [
+        r for r in loaded.logs if "checkpoints are occurring too frequently" in r["message"]
+    ]
+    assert checkpoints and all(r["service"] == "catalog-db" for r in checkpoints)
+    assert min(to_us(r["ts"]) for r in checkpoints) > loaded.inject_us
 
 
 @pytest.mark.parametrize(("fault", "service", "phrase"), [

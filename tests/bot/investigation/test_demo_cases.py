@@ -66,6 +66,24 @@ async def test_with_metrics_alone_a_pod_dropping_packets_is_its_network(tmp_path
     assert first.title.startswith("shipping: network_receive_packets_dropped_per_second up")
 
 
+async def test_a_database_at_its_disk_limit_is_a_resource_not_its_link(tmp_path: Path) -> None:
+    """catalog-db records no spans, so all its callers' time on it is outside spans of its
+    own; its volume busy all the time names the fault, cited first. Without that series its
+    own latency still says it is slow itself, not its network."""
+    case = generate_case(tmp_path, "disk-saturation", 11)
+    report = await investigate_bundle(load_settings(), case.bundle_dir)
+    top = report.candidates[0]
+    assert (top.service, top.fault_type.value) == ("catalog-db", "resource-exhaustion")
+    first = report.evidence_by_id()[top.evidence_ids[0]]
+    assert first.title.startswith("catalog-db: disk_io_utilisation_ratio up")
+    metrics = case.bundle_dir / "metrics.csv"
+    rows = metrics.read_text().splitlines()
+    metrics.write_text("\n".join(r for r in rows if ",disk_io_utilisation_ratio," not in r) + "\n")
+    report = await investigate_bundle(load_settings(), case.bundle_dir)
+    top = report.candidates[0]
+    assert (top.service, top.fault_type.value) == ("catalog-db", "latency")
+
+
 @pytest.mark.parametrize("fault", ["network-delay", "network-loss", "dependency-outage"])
 async def test_with_metrics_and_the_service_graph_the_root_cause_ranks_first(
     fault: str, tmp_path: Path

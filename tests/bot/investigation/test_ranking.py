@@ -185,6 +185,22 @@ def test_a_caller_dropping_packets_itself_is_not_discounted() -> None:
     assert _by_service(ranked)["web"].propagated
 
 
+def test_a_service_without_spans_whose_own_latency_grew_is_slow_itself() -> None:
+    """A database records no spans: its callers' calls to it grew, all outside spans of its
+    own. The latency it measured itself grew as much: it is slow, not its link. A traced
+    service keeps its spans as its own time (a delayed pod's outgoing calls raise its
+    server-side latency series too)."""
+    s = signals(trace_network=CLEAR, groups={SignalGroup.LATENCY: CLEAR})
+    assert fault_type(s) is FaultType.NETWORK_DELAY
+    s.untraced = True
+    assert fault_type(s) is FaultType.LATENCY
+    s.metric_groups[SignalGroup.POOL] = CLEAR  # its disk at its limit says why
+    assert fault_type(s) is FaultType.RESOURCE_EXHAUSTION
+    s = signals(trace_network=CLEAR, groups={SignalGroup.LATENCY: FAINT})
+    s.untraced = True  # its own latency as it was: the time is on the way to it
+    assert fault_type(s) is FaultType.NETWORK_DELAY
+
+
 def test_a_callee_whose_own_time_grew_too_is_slow_itself_not_its_link() -> None:
     """A slow link leaves the callee's own spans as they were. OnlineBoutique's recommender,
     starved of CPU (2022-08-23 15:21), took longer in its own spans and answered late: the time

@@ -539,6 +539,17 @@ def test_a_caller_late_on_all_its_calls_is_slow_itself_not_its_callees() -> None
     assert "trace_network" not in found.get("basic", ServiceSignals("basic")).raw
 
 
+def test_a_callee_that_records_no_spans_is_untraced() -> None:
+    """A database named only in its callers' client spans: all of a call's time is outside
+    spans of its own, so its own latency series must say whether it is slow itself."""
+    edges = [_edge("web", "db", 90.0), _edge("web", "api", 2.0), _edge("api", "cache", 2.0)]
+    services = {"web": finding("web"), "api": finding("api")}
+    found = collect(None, None, TraceAnalysis(100, 100, services, edges), None, 0.0)
+    assert found["db"].untraced and found["db"].raw["trace_network"] > 0
+    assert not found["api"].untraced and not found["web"].untraced
+    assert found["cache"].untraced and found["cache"].anomaly() == 0  # untraced, unchanged
+
+
 def test_trace_findings_feed_errors_latency_and_network() -> None:
     api = finding("api")
     edge = EdgeFinding(
