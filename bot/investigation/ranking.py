@@ -159,12 +159,17 @@ def _near_limit(level: float | None) -> bool:
 
 def _resources(s: ServiceSignals) -> dict[FaultType, float]:
     """How much more the service used its own CPU, memory and pools (0..1 each), as causes:
-    CPU and memory count only when they came near their limits (:data:`SATURATED`), where
-    those are known. A process using three times its usual CPU at 15 % of its limit is doing
-    more work, not waiting for the CPU; one holding four times its usual memory at a fifth of
-    its limit holds more (a burst of requests, a cache), and is neither near an OOM kill nor
-    collecting garbage against a full heap. Below the limit a leak is still only growth."""
-    levels = {SignalGroup.CPU: s.cpu_utilisation, SignalGroup.MEMORY: s.memory_utilisation}
+    each counts only when it came near its limit (:data:`SATURATED`), where that is known. A
+    process using three times its usual CPU at 15 % of its limit is doing more work, not
+    waiting for the CPU; one holding four times its usual memory at a fifth of its limit holds
+    more (a burst of requests, a cache), and is neither near an OOM kill nor collecting
+    garbage against a full heap. Below the limit a leak is still only growth; a pool a fifth in
+    use, or a volume busy a fifth of the time, makes no request wait for it."""
+    levels = {
+        SignalGroup.CPU: s.cpu_utilisation,
+        SignalGroup.MEMORY: s.memory_utilisation,
+        SignalGroup.POOL: s.pool_utilisation,
+    }
     return {
         fault: squash(s.metric_groups.get(group, 0.0)) if _near_limit(levels.get(group)) else 0.0
         for fault, group in RESOURCES.items()

@@ -117,10 +117,11 @@ class ServiceSignals:
     # time on its calls, credited to it because it was late on its calls to everyone
     # (``caller_side``): its own process was slow, not a link
     late_caller: float = 0.0
-    # its CPU and memory use as a share of their limits in the incident (``utilisation``);
-    # None: unknown
+    # its CPU and memory use as a share of their limits in the incident (``utilisation``),
+    # and the most used of its pools and volumes; None: unknown
     cpu_utilisation: float | None = None
     memory_utilisation: float | None = None
+    pool_utilisation: float | None = None
     # share of the traces whose errors originate in it in which a call to it timed out with
     # no answer (span attribution's ``timed_out_share``): lost on the way, not its code
     calls_timed_out: float = 0.0
@@ -261,9 +262,10 @@ def ended_after_effect(edge: EdgeFinding) -> float:
 
 
 def utilisation(metrics: list[SeriesChange], group: SignalGroup) -> dict[str, float]:
-    """Each service's use of a resource (``group``: CPU or memory) as a share of its limit in
-    the incident, from its series of that group that are ratios (``cpu_usage_ratio``,
-    ``memory_usage_ratio``: used / limit; not the host's ``node_*``), changed or not: the level
+    """Each service's use of a resource (``group``: CPU, memory, a pool or volume) as a share
+    of its limit in the incident, from its series of that group that are ratios
+    (``cpu_usage_ratio``, ``memory_usage_ratio``: used / limit; ``db_pool_usage_ratio``;
+    not the host's ``node_*``), changed or not: the level
     while a change lasted, else the incident's median; the highest of its instances. A service
     without such a series (no limit set, not collected) is not listed."""
     levels: dict[str, float] = {}
@@ -289,6 +291,7 @@ def collect(
     weights = distinctiveness(metrics or [])
     cpu = utilisation(metrics or [], SignalGroup.CPU)
     memory = utilisation(metrics or [], SignalGroup.MEMORY)
+    pools = utilisation(metrics or [], SignalGroup.POOL)
     for change in metrics or []:
         if change.score <= 0 or change.over_before(incident_start_ts):
             continue  # unchanged, or an earlier episode: back to normal before the incident
@@ -388,6 +391,9 @@ def collect(
     for service, level in memory.items():
         if service in found:
             found[service].memory_utilisation = level
+    for service, level in pools.items():
+        if service in found:
+            found[service].pool_utilisation = level
     start = datetime.fromtimestamp(incident_start_ts, UTC)
     for item in changes or []:
         if item.kind in CHANGE_KINDS:

@@ -103,8 +103,13 @@ def classify(metric: str) -> tuple[SignalGroup, Direction]:
     return (rule.group, rule.direction) if rule else (SignalGroup.OTHER, Direction.BOTH)
 
 
+LIMITED = frozenset({SignalGroup.CPU, SignalGroup.MEMORY, SignalGroup.POOL})
+
+
 def share_of_limit(metric: str) -> bool:
-    """A service's CPU or memory use as a share of its limit (``cpu_usage_ratio``,
-    ``memory_usage_ratio``); not its host's (``node_*``), not a share of requests."""
-    group, _ = classify(metric)
-    return group in (SignalGroup.CPU, SignalGroup.MEMORY) and metric.endswith("_ratio")
+    """A service's use of a resource as a share of its limit: CPU, memory, a pool or a volume
+    (``cpu_usage_ratio``, ``memory_usage_ratio``, ``db_pool_usage_ratio``,
+    ``disk_io_utilisation_ratio``); not its host's (``node_*``), not a share of requests, not
+    what is left (``*_avail_*``: falling is trouble)."""
+    group, direction = classify(metric)
+    return group in LIMITED and direction is Direction.UP and metric.lower().endswith("_ratio")

@@ -129,6 +129,20 @@ def test_memory_far_from_its_limit_is_more_held_not_the_cause(
     assert fault_type(s) is FaultType.MEMORY
 
 
+@pytest.mark.parametrize(("utilisation", "fault"), [(0.3, FaultType.LATENCY), (0.95, None)])
+def test_a_pool_or_volume_far_from_its_limit_is_not_exhausted(
+    utilisation: float, fault: FaultType | None
+) -> None:
+    """A pool twice as used at 30 % makes no request wait for a connection (the demo's catalog,
+    waiting on its slow database: its pool 25 % → 30 %); at 95 % it may; with the level
+    unknown, a large rise still counts."""
+    s = signals(groups={SignalGroup.POOL: 1.5, SignalGroup.LATENCY: CLEAR}, trace_latency=CLEAR)
+    s.pool_utilisation = utilisation
+    assert fault_type(s) is (fault or FaultType.RESOURCE_EXHAUSTION)
+    s.pool_utilisation = None
+    assert fault_type(s) is FaultType.RESOURCE_EXHAUSTION
+
+
 def test_a_caller_far_from_its_cpu_limit_still_used_more_of_its_own() -> None:
     """More CPU, however far from the limit, is no waiting on a callee: not discounted."""
     web = signals("web", groups={SignalGroup.CPU: CLEAR})

@@ -256,6 +256,20 @@ def test_memory_utilisation_is_the_level_of_its_memory_share_of_the_limit() -> N
     assert found["web"].memory_utilisation is None
 
 
+def test_pool_utilisation_is_the_most_used_of_its_pools_and_volumes() -> None:
+    metrics = [
+        replace(series_change("db", "disk_io_utilisation_ratio"), incident_median=0.98),
+        replace(series_change("db", "db_pool_usage_ratio"), incident_median=0.3),
+        replace(series_change("api", "hikaricp_connections_pending"), incident_median=40.0),
+        replace(series_change("web", "disk_avail_ratio"), incident_median=0.05),
+        series_change("web", "latency_p99_seconds"),
+    ]
+    found = collect(metrics, None, None, None, START.timestamp())
+    assert found["db"].pool_utilisation == 0.98
+    assert found["api"].pool_utilisation is None  # a count: no limit in it
+    assert found["web"].pool_utilisation is None  # space left is no share in use
+
+
 # --- logs -----------------------------------------------------------------------------------
 
 

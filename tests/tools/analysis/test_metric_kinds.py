@@ -20,8 +20,10 @@ def test_host_and_downstream_metrics_have_their_own_groups() -> None:
     assert classify("container_cpu_usage_cores")[0] is SignalGroup.CPU
 
 
-def test_only_a_service_s_own_cpu_or_memory_ratio_is_a_share_of_its_limit() -> None:
+def test_only_a_service_s_own_resource_ratio_is_a_share_of_its_limit() -> None:
     assert share_of_limit("cpu_usage_ratio") and share_of_limit("memory_usage_ratio")
+    assert share_of_limit("db_pool_usage_ratio") and share_of_limit("disk_io_utilisation_ratio")
+    assert not share_of_limit("disk_avail_ratio")  # what is left: falling is trouble
     assert not share_of_limit("node_cpu_usage_ratio")  # its host's
     assert not share_of_limit("cpu_usage_cores")  # a quantity, not a share
     assert not share_of_limit("error_ratio")  # a share of requests
