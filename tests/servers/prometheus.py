@@ -150,10 +150,12 @@ def extra_series() -> list[MetricSeries]:
 # container; cAdvisor also reports the pod's cgroup as a whole (``container=""``).
 POD_USE = {"pay": (0.25, 256 * 2**20), "istio-proxy": (0.4, 192 * 2**20), "POD": (0.0, 2**20)}
 POD_LIMITS = {"cpu": 0.5, "memory": 512 * 2**20}
+DROPPED_PER_S = 2.0  # packets the pod's interface drops (cAdvisor: no container label)
 
 
 def container_series(minutes: list[float]) -> list[MetricSeries]:
-    """The ``pay`` pod's containers: CPU seconds (counters), working set, and its limits."""
+    """The ``pay`` pod's containers: CPU seconds (counters), working set, and its limits; the
+    pod's dropped packets."""
     use = {**POD_USE, "": tuple(sum(v) for v in zip(*POD_USE.values(), strict=True))}
 
     def pod(metric: str, values: tuple[float, ...], **labels: str) -> MetricSeries:
@@ -172,6 +174,8 @@ def container_series(minutes: list[float]) -> list[MetricSeries]:
         found.append(pod("container_cpu_usage_seconds_total", cpu, container=container))
         steady = (memory,) * len(minutes)
         found.append(pod("container_memory_working_set_bytes", steady, container=container))
+    dropped = tuple(DROPPED_PER_S * 60 * k for k in range(len(minutes)))  # a counter
+    found.append(pod("container_network_receive_packets_dropped_total", dropped, interface="eth0"))
     for resource, limit in POD_LIMITS.items():
         limits = (limit,) * len(minutes)
         found.append(

@@ -55,6 +55,12 @@ DEFAULT_PROMQL: dict[str, str] = {
     "memory_usage_ratio": _share_of_limit(
         "memory", _containers("container_memory_working_set_bytes")
     ),
+    # packets each pod's interface dropped (cAdvisor reports the pod's network, not its
+    # containers': no container matcher); a lossy link or an overrun interface shows here
+    "network_receive_packets_dropped_per_second": (
+        "sum by (service) (rate(container_network_receive_packets_dropped_total"
+        '{{service=~"{services}"}}[{rate}]))'
+    ),
 }
 
 

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from tests.bundles import T0
-from tests.servers.prometheus import ODD_PATH, POD_LIMITS, POD_USE
+from tests.servers.prometheus import DROPPED_PER_S, ODD_PATH, POD_LIMITS, POD_USE
 from tests.tools.prometheus.helpers import RAW, connect
 from tools.bundle.backends import BundleMetrics
 from tools.bundle.reader import load_bundle
@@ -234,4 +234,14 @@ async def test_default_saturation_queries_count_each_container_once_against_its_
         found = await prometheus.series(signal, window(10, 50), MINUTE)
     assert [s.service for s in found] == ["pay"]
     assert found[0].values == pytest.approx([expected] * len(found[0].values))
+    assert len(found[0].values) >= 40
+
+
+async def test_default_dropped_packets_query_is_the_pod_s_rate(prometheus_url: str) -> None:
+    """cAdvisor counts a pod's network once, without a container: the rate per service."""
+    signal = "network_receive_packets_dropped_per_second"
+    async with connect(prometheus_url, {signal: DEFAULT_PROMQL[signal]}) as prometheus:
+        found = await prometheus.series(signal, window(10, 50), MINUTE)
+    assert [s.service for s in found] == ["pay"]
+    assert found[0].values == pytest.approx([DROPPED_PER_S] * len(found[0].values))
     assert len(found[0].values) >= 40
