@@ -264,10 +264,10 @@ def ended_after_effect(edge: EdgeFinding) -> float:
 def utilisation(metrics: list[SeriesChange], group: SignalGroup) -> dict[str, float]:
     """Each service's use of a resource (``group``: CPU, memory, a pool or volume) as a share
     of its limit in the incident, from its series of that group that are ratios
-    (``cpu_usage_ratio``, ``memory_usage_ratio``: used / limit; ``db_pool_usage_ratio``;
-    not the host's ``node_*``), changed or not: the level
-    while a change lasted, else the incident's median; the highest of its instances. A service
-    without such a series (no limit set, not collected) is not listed."""
+    (``cpu_usage_ratio``, ``memory_usage_ratio``, ``db_pool_usage_ratio``: used / limit; not
+    the host's ``node_*``; ``metric_kinds.share_of_limit``), changed or not: the level while
+    a change lasted, else the incident's median; the highest of its series and instances. A
+    service without such a series (no limit set, not collected) is not listed."""
     levels: dict[str, float] = {}
     for change in metrics:
         if change.group is group and share_of_limit(change.metric):
