@@ -223,13 +223,17 @@ def fault_type(s: ServiceSignals) -> FaultType:
     # than the resources rose is the fault, and the extra work after it the small rise
     if strength >= MIN_CAUSE and not squash(s.own_cut_short) > strength:
         return cause
+    # lines that all say its work was slow (a slow-query log) are a symptom of time, not errors
+    lines = max(norm["logs"], norm["code_paths"])
+    slow_lines = lines if s.only_slow_lines else 0.0
     errors = max(
         norm["trace_errors"],
-        norm["logs"],
-        norm["code_paths"],
+        lines - slow_lines,
         squash(groups.get(SignalGroup.ERRORS, 0.0)),
     )
-    latency = max(norm["trace_latency"], late, squash(groups.get(SignalGroup.LATENCY, 0.0)))
+    latency = max(
+        norm["trace_latency"], late, squash(groups.get(SignalGroup.LATENCY, 0.0)), slow_lines
+    )
     if errors >= MIN_SYMPTOM and errors >= latency:
         # what the service's new error lines say decides; without any, a code path cut short
         # (an operation that stopped writing its usual lines) is an exception's mark

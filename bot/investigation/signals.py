@@ -75,6 +75,10 @@ EXCEPTION_WORDS = re.compile(
     r"nullpointer|null pointer|caused by",
     re.IGNORECASE,
 )
+# Words of work that was slow (a slow-query log, "took 2315ms"), and of work that failed: a
+# line with the first and none of the second says a symptom of time, not an error.
+SLOW_WORDS = re.compile(r"\bslow(?:er|ly)?\b|\btook\b|\belapsed\b|\blatency\b|\bduration\b", re.I)
+FAILURE_WORDS = re.compile(r"fail|error|refused|denied|timed? ?out|unavailable|reset|abort", re.I)
 
 
 def squash(value: float, scale: float = SCALE) -> float:
@@ -125,6 +129,10 @@ class ServiceSignals:
     # share of the traces whose errors originate in it in which a call to it timed out with
     # no answer (span attribution's ``timed_out_share``): lost on the way, not its code
     calls_timed_out: float = 0.0
+    # its new or grown lines (log patterns, code-path lines, error bursts): whether one says
+    # its work was slow (``says_slow``), and whether one says anything else
+    slow_lines: bool = False
+    other_lines: bool = False
     # it recorded no spans of its own in the incident while its callers' spans name it (a
     # datastore, a service without tracing): the latency it measured itself is its own time
     untraced: bool = False
@@ -136,10 +144,16 @@ class ServiceSignals:
         """An operation stopped writing a usual line, or making a usual call, by ``effect``
         doublings; ``explained``: a failed call below it may have stopped it."""
         self.bump("code_paths", effect)
-        self.cut_short = True
+        self.cut_short = self.other_lines = True
         if not explained:
             self.own_code_path = max(self.own_code_path, effect)
             self.own_cut_short = max(self.own_cut_short, effect)
+
+    @property
+    def only_slow_lines(self) -> bool:
+        """Every new or grown line it wrote says its work was slow: its lines are a symptom
+        of time (a slow-query log), not errors."""
+        return self.slow_lines and not self.other_lines
 
     def normalised(self) -> dict[str, float]:
         """Each signal in 0..1; ``change`` is already a 0..1 proximity."""
@@ -181,6 +195,14 @@ class ServiceSignals:
         calls to it, and its code paths."""
         norm = self.normalised()
         return max(norm["trace_errors"], norm["trace_network"], squash(self.own_code_path))
+
+
+def says_slow(text: str) -> bool:
+    """A line that says work was slow and not that it failed: "slow search … took 812ms",
+    Postgres' "duration: 2315 ms statement: …"; not "request timed out after 5000ms"."""
+    return bool(SLOW_WORDS.search(text)) and not (
+        FAILURE_WORDS.search(text) or EXCEPTION_WORDS.search(text)
+    )
 
 
 def _error_lines(logs: LogFindings | None) -> dict[str, tuple[int, int]]:
@@ -313,13 +335,18 @@ def collect(
     for burst in logs.bursts if logs else []:
         if burst.score > 0:
             of(burst.service).bump("logs", burst.score)
+            of(burst.service).other_lines = True
     for pattern, _ in logs.patterns if logs else []:
         if pattern.growth <= 0:
             continue
         s = of(pattern.service)
         s.bump("logs", pattern.growth)
+        text = f"{pattern.template} {pattern.example}"
+        if says_slow(text):
+            s.slow_lines = True
+            continue
+        s.other_lines = True
         if pattern.max_level >= LogLevel.ERROR:
-            text = f"{pattern.template} {pattern.example}"
             if EXCEPTION_WORDS.search(text):
                 s.exception_words = True
             else:
@@ -339,8 +366,13 @@ def collect(
             s.explained_error_lines += 1
         else:
             s.own_error_lines += 1
+        text = f"{path.template} {path.example}"
+        if says_slow(text):
+            s.slow_lines = True
+            continue
+        s.other_lines = True
         if path.level >= LogLevel.ERROR:
-            if EXCEPTION_WORDS.search(f"{path.template} {path.example}"):
+            if EXCEPTION_WORDS.search(text):
                 s.exception_words = True
             else:
                 s.error_words = True

@@ -268,6 +268,14 @@ def test_errors_that_are_calls_to_it_timing_out_unanswered_are_its_link() -> Non
     assert fault_type(s) is FaultType.ERRORS
 
 
+def test_lines_that_only_say_the_work_was_slow_are_latency_not_errors() -> None:
+    s = signals(logs=CLEAR, code_paths=CLEAR)
+    s.slow_lines = True
+    assert fault_type(s) is FaultType.LATENCY
+    s.other_lines = True  # and a line that says something else
+    assert fault_type(s) is FaultType.ERRORS
+
+
 def test_errors_from_a_service_that_recorded_no_spans_are_an_outage() -> None:
     s = signals(trace_errors=CLEAR, groups={SignalGroup.CPU: CLEAR})
     s.outage = True

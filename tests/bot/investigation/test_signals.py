@@ -18,6 +18,7 @@ from bot.investigation.signals import (
     code_path_effect,
     collect,
     distinctiveness,
+    says_slow,
     squash,
 )
 from tools.analysis.change_scores import SeriesChange
@@ -437,6 +438,39 @@ def test_failures_passed_up_from_below_are_a_reaction_unless_it_wrote_its_own_li
                     incident=(30, 35))  # fmt: skip
     web = collect(None, logs(grew), analysis, None, START.timestamp(), [own])["web"]
     assert not web.reacting and web.modalities()["logs"] > 0.9
+
+
+@pytest.mark.parametrize(
+    ("text", "slow"),
+    [
+        ('slow search q="42 person tent" took 812ms (>500ms)', True),
+        ("duration: 2315.482 ms  statement: SELECT * FROM products", True),
+        ("Slow request: GET /cart elapsed 3.1s", True),
+        ("request timed out after 5000ms (took too long)", False),  # it failed
+        ("slow consumer: connection reset by peer", False),
+        ("java.lang.IllegalStateException: took a wrong turn", False),
+        ("[getRestTicketNumber][Seat request][request: Seat(42)]", False),
+    ],
+)
+def test_a_line_says_slow_when_it_says_nothing_failed(text: str, slow: bool) -> None:
+    assert says_slow(text) is slow
+
+
+def test_lines_that_all_say_slow_are_a_symptom_of_time() -> None:
+    """The demo's catalog, waiting on its saturated database, logged "slow search … took
+    812ms" WARN lines: no error; any other new line, or a burst of errors, keeps its lines
+    errors."""
+    slow = pattern("catalog", "slow search <*> took <*>ms", LogLevel.WARN, 3.0)
+    found = collect(None, logs(slow), None, None, START.timestamp())["catalog"]
+    assert found.only_slow_lines and not found.error_words
+    assert found.modalities()["logs"] > 0.8  # still unusual: it counts in the ranking
+    other = pattern("catalog", "cache refresh failed: <*>", LogLevel.WARN, 1.0)
+    found = collect(None, logs(slow, other), None, None, START.timestamp())["catalog"]
+    assert found.slow_lines and not found.only_slow_lines
+    path = code_path("appeared", LogLevel.WARN, "slow query took <*>ms", service="catalog")
+    assert collect_paths(path)["catalog"].only_slow_lines
+    cut = code_path("vanished", LogLevel.INFO, "Query <*>", service="catalog")
+    assert not collect_paths(path, cut)["catalog"].only_slow_lines
 
 
 def test_a_vanished_line_alone_is_no_reaction() -> None:
