@@ -12,7 +12,9 @@ from rich.text import Text
 
 from bot.investigation.report import Report
 
-_BOLD = re.compile(r"\*([^*\n]+)\*")
+# Bold as Slack's mrkdwn writes it: asterisks at the edges of words, around text that starts
+# and ends with a non-space; a log template's "<*> took <*>ms" stays as written.
+_BOLD = re.compile(r"(?<![\w<*])\*(?=[^\s*])([^*\n]*?[^\s*])\*(?![\w>*])")
 
 
 def _answer_markup(answer: str) -> str:
