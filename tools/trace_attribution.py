@@ -222,8 +222,7 @@ def _edge_evidence(
     for edge in sorted(analysis.edges, key=lambda e: -e.gap_score):
         if edge.gap_score < MIN_SCORE:
             break
-        own = analysis.services.get(edge.callee)
-        spans = own is not None and own.incident_self_ms is not None
+        spans = analysis.spans_in_incident(edge.callee)
         out.append(_gap(edge, traces, window, spans=spans))
     # the same test and bar as a code path's event (p <= 0.001, normal share's uncertainty in)
     moved = [e for e in analysis.edges if e.call_moved]

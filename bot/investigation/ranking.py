@@ -70,7 +70,8 @@ RESOURCES: dict[FaultType, SignalGroup] = {
     FaultType.MEMORY: SignalGroup.MEMORY,
     FaultType.RESOURCE_EXHAUSTION: SignalGroup.POOL,
 }
-# the series group a hypothesis names, cited first for it
+# the series group each cause names: cited first for that hypothesis, and a service's own
+# causes (not a slow or failing callee's symptom)
 CAUSE_GROUPS = {**RESOURCES, FaultType.NETWORK_DELAY: SignalGroup.NETWORK}
 
 
@@ -147,11 +148,6 @@ def _waits_untraced(
     return max((base.get(d, 0.0) for d in below), default=0.0) >= 0.5 * base[name]
 
 
-def _traced_in_incident(traces: TraceAnalysis | None, service: str) -> bool:
-    finding = traces.services.get(service) if traces else None
-    return finding is not None and finding.incident_self_ms is not None
-
-
 def _near_limit(level: float | None) -> bool:
     """Used at least :data:`SATURATED` of its limit, or the limit is not known."""
     return level is None or level >= SATURATED
@@ -165,13 +161,10 @@ def _resources(s: ServiceSignals) -> dict[FaultType, float]:
     more (a burst of requests, a cache), and is neither near an OOM kill nor collecting
     garbage against a full heap. Below the limit a leak is still only growth; a pool a fifth in
     use, or a volume busy a fifth of the time, makes no request wait for it."""
-    levels = {
-        SignalGroup.CPU: s.cpu_utilisation,
-        SignalGroup.MEMORY: s.memory_utilisation,
-        SignalGroup.POOL: s.pool_utilisation,
-    }
     return {
-        fault: squash(s.metric_groups.get(group, 0.0)) if _near_limit(levels.get(group)) else 0.0
+        fault: squash(s.metric_groups.get(group, 0.0))
+        if _near_limit(s.utilisation.get(group))
+        else 0.0
         for fault, group in RESOURCES.items()
     }
 
@@ -180,8 +173,7 @@ def _own_resources_rose(s: ServiceSignals) -> bool:
     """Its own resources (CPU, memory, a pool) significantly more used, or its own interface
     dropping packets: a cause, not a symptom a slow or failing callee passes up (waiting on a
     callee uses none of them and loses no packet of its own), however far from its limit."""
-    own = (*RESOURCES.values(), SignalGroup.NETWORK)
-    return max(squash(s.metric_groups.get(g, 0.0)) for g in own) >= MIN_CAUSE
+    return max(squash(s.metric_groups.get(g, 0.0)) for g in CAUSE_GROUPS.values()) >= MIN_CAUSE
 
 
 def fault_type(s: ServiceSignals) -> FaultType:
@@ -209,7 +201,7 @@ def fault_type(s: ServiceSignals) -> FaultType:
     link = norm["trace_network"] if s.late_caller < s.raw.get("trace_network", 0.0) else 0.0
     lost = norm["trace_errors"] if s.calls_timed_out > LOST_SHARE else 0.0
     resources = _resources(s)
-    queued = s.cpu_utilisation is not None and resources[FaultType.CPU] >= MIN_CAUSE
+    queued = SignalGroup.CPU in s.utilisation and resources[FaultType.CPU] >= MIN_CAUSE
     own_time = norm["trace_latency"]
     if s.untraced:
         own_time = max(own_time, squash(groups.get(SignalGroup.LATENCY, 0.0)))
@@ -312,7 +304,7 @@ def rank(
         strongest_below = max((base.get(d, 0.0) for d in below), default=0.0)
         # healthy own spans need own spans; without traces, its own calls measured as it made
         # them, or (calls only declared) its own log lines as quiet as its spans would be
-        seen = _traced_in_incident(traces, name) or name in graph
+        seen = (traces is not None and traces.spans_in_incident(name)) or name in graph
         if name in declared and not seen:
             seen = s.modalities()["logs"] < QUIET
         own = s.own_trace_signal() < QUIET and not _own_resources_rose(s)

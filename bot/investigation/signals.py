@@ -121,11 +121,9 @@ class ServiceSignals:
     # time on its calls, credited to it because it was late on its calls to everyone
     # (``caller_side``): its own process was slow, not a link
     late_caller: float = 0.0
-    # its CPU and memory use as a share of their limits in the incident (``utilisation``),
-    # and the most used of its pools and volumes; None: unknown
-    cpu_utilisation: float | None = None
-    memory_utilisation: float | None = None
-    pool_utilisation: float | None = None
+    # its use of each resource with a limit (CPU, memory, the most used of its pools and
+    # volumes) as a share of that limit in the incident (``utilisation``); absent: unknown
+    utilisation: dict[SignalGroup, float] = field(default_factory=dict)
     # share of the traces whose errors originate in it in which a call to it timed out with
     # no answer (span attribution's ``timed_out_share``): lost on the way, not its code
     calls_timed_out: float = 0.0
@@ -148,6 +146,19 @@ class ServiceSignals:
         if not explained:
             self.own_code_path = max(self.own_code_path, effect)
             self.own_cut_short = max(self.own_cut_short, effect)
+
+    def wrote(self, text: str, level: LogLevel) -> None:
+        """A new or grown line of its own (a log pattern's, a code path's): what it says, its
+        work slow (:func:`says_slow`), or, at ERROR, a failure in code or another error."""
+        if says_slow(text):
+            self.slow_lines = True
+            return
+        self.other_lines = True
+        if level >= LogLevel.ERROR:
+            if EXCEPTION_WORDS.search(text):
+                self.exception_words = True
+            else:
+                self.error_words = True
 
     @property
     def only_slow_lines(self) -> bool:
@@ -283,17 +294,18 @@ def ended_after_effect(edge: EdgeFinding) -> float:
     return share_effect(ended_share(edge, incident=False), ended_share(edge, incident=True))
 
 
-def utilisation(metrics: list[SeriesChange], group: SignalGroup) -> dict[str, float]:
-    """Each service's use of a resource (``group``: CPU, memory, a pool or volume) as a share
-    of its limit in the incident, from its series of that group that are ratios
+def utilisation(metrics: list[SeriesChange]) -> dict[str, dict[SignalGroup, float]]:
+    """Each service's use of its resources with a limit (CPU, memory, a pool or volume) as a
+    share of that limit in the incident, per group, from its series that are such shares
     (``cpu_usage_ratio``, ``memory_usage_ratio``, ``db_pool_usage_ratio``: used / limit; not
     the host's ``node_*``; ``metric_kinds.share_of_limit``), changed or not: the level while
     a change lasted, else the incident's median; the highest of its series and instances. A
-    service without such a series (no limit set, not collected) is not listed."""
-    levels: dict[str, float] = {}
+    service without such a series of a group (no limit set, not collected) lacks that group."""
+    levels: dict[str, dict[SignalGroup, float]] = {}
     for change in metrics:
-        if change.group is group and share_of_limit(change.metric):
-            levels[change.service] = max(levels.get(change.service, 0.0), change.incident_median)
+        if share_of_limit(change.metric):
+            own = levels.setdefault(change.service, {})
+            own[change.group] = max(own.get(change.group, 0.0), change.incident_median)
     return levels
 
 
@@ -311,9 +323,6 @@ def collect(
         return found.setdefault(service, ServiceSignals(service))
 
     weights = distinctiveness(metrics or [])
-    cpu = utilisation(metrics or [], SignalGroup.CPU)
-    memory = utilisation(metrics or [], SignalGroup.MEMORY)
-    pools = utilisation(metrics or [], SignalGroup.POOL)
     for change in metrics or []:
         if change.score <= 0 or change.over_before(incident_start_ts):
             continue  # unchanged, or an earlier episode: back to normal before the incident
@@ -334,23 +343,15 @@ def collect(
         s.bump("metrics", size)
     for burst in logs.bursts if logs else []:
         if burst.score > 0:
-            of(burst.service).bump("logs", burst.score)
-            of(burst.service).other_lines = True
+            s = of(burst.service)
+            s.bump("logs", burst.score)
+            s.other_lines = True
     for pattern, _ in logs.patterns if logs else []:
         if pattern.growth <= 0:
             continue
         s = of(pattern.service)
         s.bump("logs", pattern.growth)
-        text = f"{pattern.template} {pattern.example}"
-        if says_slow(text):
-            s.slow_lines = True
-            continue
-        s.other_lines = True
-        if pattern.max_level >= LogLevel.ERROR:
-            if EXCEPTION_WORDS.search(text):
-                s.exception_words = True
-            else:
-                s.error_words = True
+        s.wrote(f"{pattern.template} {pattern.example}", pattern.max_level)
     for path in code_paths or []:
         if path.other_input:
             continue  # a new INFO line is mostly new input taking another branch, not a fault
@@ -366,16 +367,7 @@ def collect(
             s.explained_error_lines += 1
         else:
             s.own_error_lines += 1
-        text = f"{path.template} {path.example}"
-        if says_slow(text):
-            s.slow_lines = True
-            continue
-        s.other_lines = True
-        if path.level >= LogLevel.ERROR:
-            if EXCEPTION_WORDS.search(text):
-                s.exception_words = True
-            else:
-                s.error_words = True
+        s.wrote(f"{path.template} {path.example}", path.level)
     if traces is not None:
         failed_callers = stopped_after(traces.edges)
         passed_up = {e.caller for callers in failed_callers.values() for e in callers}
@@ -386,8 +378,7 @@ def collect(
         for callee, callers in failed_callers.items():  # it failed them, with no failing span
             failing = of(callee)
             failing.bump("trace_errors", max(ended_after_effect(e) for e in callers))
-            own = traces.services.get(callee)
-            failing.answered_failures = own is not None and own.incident_self_ms is not None
+            failing.answered_failures = traces.spans_in_incident(callee)
             for edge in callers:
                 of(edge.caller).stops_passed_up = True
         confirmed = errors_rose(logs)
@@ -410,22 +401,15 @@ def collect(
             found_slow.bump("trace_network", edge.gap_score)
             if slow == edge.caller:
                 found_slow.late_caller = max(found_slow.late_caller, edge.gap_score)
-        spanned = {f.service for f in traces.services.values() if f.incident_self_ms is not None}
-        for name in {edge.callee for edge in traces.edges} - spanned:
-            if name in found:
+        for name in {edge.callee for edge in traces.edges}:
+            if name in found and not traces.spans_in_incident(name):
                 found[name].untraced = True
     for service, lines in _error_lines(logs).items():
         if service in found:
             found[service].error_lines = lines
-    for service, level in cpu.items():
+    for service, levels in utilisation(metrics or []).items():
         if service in found:
-            found[service].cpu_utilisation = level
-    for service, level in memory.items():
-        if service in found:
-            found[service].memory_utilisation = level
-    for service, level in pools.items():
-        if service in found:
-            found[service].pool_utilisation = level
+            found[service].utilisation = levels
     start = datetime.fromtimestamp(incident_start_ts, UTC)
     for item in changes or []:
         if item.kind in CHANGE_KINDS:

@@ -291,6 +291,12 @@ class TraceAnalysis:
     def callees(self, service: str) -> set[str]:
         return {e.callee for e in self.edges if e.caller == service}
 
+    def spans_in_incident(self, service: str) -> bool:
+        """Whether ``service`` recorded spans of its own in the incident (a database named
+        only in its callers' client spans did not)."""
+        finding = self.services.get(service)
+        return finding is not None and finding.incident_self_ms is not None
+
 
 def _sampled(stats: PeriodStats) -> set[str]:
     """Services with their own spans in at least :data:`MIN_SAMPLES` traces of the period."""

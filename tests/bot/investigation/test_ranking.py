@@ -107,9 +107,9 @@ def test_cpu_far_from_its_limit_is_more_work_not_the_cause(
     15 % of its limit, and answered 20 times slower: no request waited for that CPU. Near the
     limit it is the cause; with the limit unknown, a large rise still is."""
     s = signals(groups={SignalGroup.CPU: 1.5, SignalGroup.LATENCY: CLEAR}, trace_latency=CLEAR)
-    s.cpu_utilisation = utilisation
+    s.utilisation[SignalGroup.CPU] = utilisation
     assert fault_type(s) is (fault or FaultType.CPU)
-    s.cpu_utilisation = None
+    del s.utilisation[SignalGroup.CPU]
     assert fault_type(s) is FaultType.CPU
 
 
@@ -122,10 +122,10 @@ def test_memory_far_from_its_limit_is_more_held_not_the_cause(
     memory rose more in doublings, the CPU was the one at its limit. Near its limit memory is
     the cause; with the limit unknown, a large rise still is."""
     s = signals(groups={SignalGroup.MEMORY: 2.4, SignalGroup.CPU: 1.6, SignalGroup.LATENCY: 2.0})
-    s.cpu_utilisation = 1.0
-    s.memory_utilisation = utilisation
+    s.utilisation[SignalGroup.CPU] = 1.0
+    s.utilisation[SignalGroup.MEMORY] = utilisation
     assert fault_type(s) is (fault or FaultType.MEMORY)
-    s.memory_utilisation = None
+    del s.utilisation[SignalGroup.MEMORY]
     assert fault_type(s) is FaultType.MEMORY
 
 
@@ -137,16 +137,16 @@ def test_a_pool_or_volume_far_from_its_limit_is_not_exhausted(
     waiting on its slow database: its pool 25 % → 30 %); at 95 % it may; with the level
     unknown, a large rise still counts."""
     s = signals(groups={SignalGroup.POOL: 1.5, SignalGroup.LATENCY: CLEAR}, trace_latency=CLEAR)
-    s.pool_utilisation = utilisation
+    s.utilisation[SignalGroup.POOL] = utilisation
     assert fault_type(s) is (fault or FaultType.RESOURCE_EXHAUSTION)
-    s.pool_utilisation = None
+    del s.utilisation[SignalGroup.POOL]
     assert fault_type(s) is FaultType.RESOURCE_EXHAUSTION
 
 
 def test_a_caller_far_from_its_cpu_limit_still_used_more_of_its_own() -> None:
     """More CPU, however far from the limit, is no waiting on a callee: not discounted."""
     web = signals("web", groups={SignalGroup.CPU: CLEAR})
-    web.cpu_utilisation = 0.1
+    web.utilisation[SignalGroup.CPU] = 0.1
     api = signals("api", trace_errors=CLEAR, logs=CLEAR, metrics=CLEAR)
     ranked = rank({"web": web, "api": api}, calls(("web", "api")), _evidence_for("web", "api"), 5)
     assert not _by_service(ranked)["web"].propagated
@@ -233,12 +233,14 @@ def test_time_in_front_of_a_service_at_its_cpu_limit_is_its_queue_not_a_link() -
     the limit and risen, the time in front of its spans is its CPU queue; far from the limit,
     or with its CPU as it was, it is still the link's."""
     s = signals(trace_network=CLEAR, trace_latency=FAINT, groups={SignalGroup.CPU: 0.6})
-    s.cpu_utilisation = 1.0
+    s.utilisation[SignalGroup.CPU] = 1.0
     assert fault_type(s) is FaultType.CPU
-    s.cpu_utilisation = 0.2  # more work far from the limit: nothing waits for that CPU
+    s.utilisation[SignalGroup.CPU] = 0.2  # more work far from the limit: nothing waits for that CPU
     assert fault_type(s) is FaultType.NETWORK_DELAY
     s = signals(trace_network=CLEAR, trace_latency=FAINT, groups={SignalGroup.CPU: FAINT})
-    s.cpu_utilisation = 0.9  # always busy, no busier: a delay in front of it is the link's
+    s.utilisation[SignalGroup.CPU] = (
+        0.9  # always busy, no busier: a delay in front of it is the link's
+    )
     assert fault_type(s) is FaultType.NETWORK_DELAY
 
 

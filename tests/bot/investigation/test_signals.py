@@ -239,9 +239,9 @@ def test_cpu_utilisation_is_the_level_of_its_cpu_share_of_the_limit() -> None:
         series_change("web", "latency_p99_seconds"),
     ]
     found = collect(metrics, None, None, None, START.timestamp())
-    assert found["api"].cpu_utilisation == 0.9
-    assert found["web"].cpu_utilisation == 0.2
-    assert found["db"].cpu_utilisation is None
+    assert found["api"].utilisation.get(SignalGroup.CPU) == 0.9
+    assert found["web"].utilisation.get(SignalGroup.CPU) == 0.2
+    assert found["db"].utilisation.get(SignalGroup.CPU) is None
 
 
 def test_memory_utilisation_is_the_level_of_its_memory_share_of_the_limit() -> None:
@@ -252,9 +252,9 @@ def test_memory_utilisation_is_the_level_of_its_memory_share_of_the_limit() -> N
         series_change("web", "latency_p99_seconds"),
     ]
     found = collect(metrics, None, None, None, START.timestamp())
-    assert found["api"].memory_utilisation == 0.21
-    assert found["api"].cpu_utilisation is None
-    assert found["web"].memory_utilisation is None
+    assert found["api"].utilisation.get(SignalGroup.MEMORY) == 0.21
+    assert found["api"].utilisation.get(SignalGroup.CPU) is None
+    assert found["web"].utilisation.get(SignalGroup.MEMORY) is None
 
 
 def test_pool_utilisation_is_the_most_used_of_its_pools_and_volumes() -> None:
@@ -266,9 +266,9 @@ def test_pool_utilisation_is_the_most_used_of_its_pools_and_volumes() -> None:
         series_change("web", "latency_p99_seconds"),
     ]
     found = collect(metrics, None, None, None, START.timestamp())
-    assert found["db"].pool_utilisation == 0.98
-    assert found["api"].pool_utilisation is None  # a count: no limit in it
-    assert found["web"].pool_utilisation is None  # space left is no share in use
+    assert found["db"].utilisation.get(SignalGroup.POOL) == 0.98
+    assert found["api"].utilisation.get(SignalGroup.POOL) is None  # a count: no limit in it
+    assert found["web"].utilisation.get(SignalGroup.POOL) is None  # space left is no share in use
 
 
 # --- logs -----------------------------------------------------------------------------------
