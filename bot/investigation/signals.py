@@ -35,17 +35,18 @@ share and a code path are comparable without weights fitted to a dataset:
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from bot.investigation.confirmed_origins import errors_rose, origin_score
+from bot.investigation.effects import code_path_effect, ended_after_effect, stopped_call_effect
 from bot.investigation.late_callers import caller_side
+from bot.investigation.line_words import error_lines, says_exception, says_slow
 from tools.analysis.change_scores import Z_THRESHOLD, SeriesChange, fell_to_a_quarter
 from tools.analysis.code_paths import CodePathChange
-from tools.analysis.ended_after import ended_share, stopped_after
+from tools.analysis.ended_after import stopped_after
 from tools.analysis.metric_kinds import SignalGroup, share_of_limit
-from tools.analysis.span_attribution import EdgeFinding, TraceAnalysis
+from tools.analysis.span_attribution import TraceAnalysis
 from tools.log_patterns import LogFindings
 from tools.recent_changes import proximity
 from tools.records import Change, LogLevel
@@ -65,20 +66,8 @@ SCALE = 1.5
 CHANGE_KINDS = frozenset({"deploy", "rollback", "config", "flag"})
 # Not the service's own behaviour: calls it makes (its callees' latency) and its host's figures.
 NOT_OWN = frozenset({SignalGroup.DOWNSTREAM, SignalGroup.NODE})
-# A share of 0 or 1 is never certain from a sample: the code-path effect is measured from 5 %.
-SHARE_FLOOR = 0.05
 # A change is a reaction to a failed call below when most spans (or traces) showing it had one.
 EXPLAINED = 0.5
-# Words of a failure in code (as opposed to an error the code returned on purpose).
-EXCEPTION_WORDS = re.compile(
-    r"exception|traceback|stack ?trace|threw|thrown|panic|uncaught|unhandled|segfault|"
-    r"nullpointer|null pointer|caused by",
-    re.IGNORECASE,
-)
-# Words of work that was slow (a slow-query log, "took 2315ms"), and of work that failed: a
-# line with the first and none of the second says a symptom of time, not an error.
-SLOW_WORDS = re.compile(r"\bslow(?:er|ly)?\b|\btook\b|\belapsed\b|\blatency\b|\bduration\b", re.I)
-FAILURE_WORDS = re.compile(r"fail|error|refused|denied|timed? ?out|unavailable|reset|abort", re.I)
 
 
 def squash(value: float, scale: float = SCALE) -> float:
@@ -149,13 +138,14 @@ class ServiceSignals:
 
     def wrote(self, text: str, level: LogLevel) -> None:
         """A new or grown line of its own (a log pattern's, a code path's): what it says, its
-        work slow (:func:`says_slow`), or, at ERROR, a failure in code or another error."""
+        work slow (``line_words.says_slow``), or, at ERROR, a failure in code or another
+        error."""
         if says_slow(text):
             self.slow_lines = True
             return
         self.other_lines = True
         if level >= LogLevel.ERROR:
-            if EXCEPTION_WORDS.search(text):
+            if says_exception(text):
                 self.exception_words = True
             else:
                 self.error_words = True
@@ -208,30 +198,6 @@ class ServiceSignals:
         return max(norm["trace_errors"], norm["trace_network"], squash(self.own_code_path))
 
 
-def says_slow(text: str) -> bool:
-    """A line that says work was slow and not that it failed: "slow search … took 812ms",
-    Postgres' "duration: 2315 ms statement: …"; not "request timed out after 5000ms"."""
-    return bool(SLOW_WORDS.search(text)) and not (
-        FAILURE_WORDS.search(text) or EXCEPTION_WORDS.search(text)
-    )
-
-
-def _error_lines(logs: LogFindings | None) -> dict[str, tuple[int, int]]:
-    """Per service, its ERROR lines in the incident, grown or not: (with exception words,
-    other). What its errors say when no new line of its own does."""
-    found: dict[str, tuple[int, int]] = {}
-    for pattern, _ in logs.patterns if logs else []:
-        if pattern.max_level < LogLevel.ERROR or pattern.incident_count <= 0:
-            continue
-        thrown, other = found.get(pattern.service, (0, 0))
-        if EXCEPTION_WORDS.search(f"{pattern.template} {pattern.example}"):
-            thrown += pattern.incident_count
-        else:
-            other += pattern.incident_count
-        found[pattern.service] = (thrown, other)
-    return found
-
-
 def less_work(change: SeriesChange) -> bool:
     """A rate of the work a service does (a ``_per_second`` series outside the golden signals:
     system calls, network bytes) that fell: less work arrived, as traffic that fell says, and
@@ -265,33 +231,6 @@ def distinctiveness(changes: list[SeriesChange]) -> dict[str, float]:
         n, k = len(services), max(len(moved.get(metric, ())), 1)
         weights[metric] = 1.0 if n < 3 else math.log(n / k) / math.log(n)
     return weights
-
-
-def share_effect(normal: float, now: float) -> float:
-    """Doublings between two shares, each floored at :data:`SHARE_FLOOR`."""
-    high, low = max(normal, now), min(normal, now)
-    return math.log2((high + SHARE_FLOOR) / (low + SHARE_FLOOR))
-
-
-def code_path_effect(change: CodePathChange) -> float:
-    """Doublings between the normal share of spans writing the line and the share since the
-    change began (``CodePathChange.share_since``): a line that stopped a minute into the
-    incident stopped, however much of the incident came before."""
-    return share_effect(change.share_normal, change.share_since)
-
-
-def stopped_call_effect(edge: EdgeFinding) -> float:
-    """Doublings by which the share of the traces through the caller that make the call
-    fell, when it stopped significantly (``EdgeFinding.call_stopped``); else 0."""
-    if not edge.call_stopped:
-        return 0.0
-    return share_effect(edge.call_share(incident=False), edge.call_share(incident=True))
-
-
-def ended_after_effect(edge: EdgeFinding) -> float:
-    """Doublings by which the share of the traces through the caller that end with its call
-    to the callee rose (``tools.analysis.ended_after``)."""
-    return share_effect(ended_share(edge, incident=False), ended_share(edge, incident=True))
 
 
 def utilisation(metrics: list[SeriesChange]) -> dict[str, dict[SignalGroup, float]]:
@@ -404,7 +343,7 @@ def collect(
         for name in {edge.callee for edge in traces.edges}:
             if name in found and not traces.spans_in_incident(name):
                 found[name].untraced = True
-    for service, lines in _error_lines(logs).items():
+    for service, lines in error_lines(logs).items():
         if service in found:
             found[service].error_lines = lines
     for service, levels in utilisation(metrics or []).items():

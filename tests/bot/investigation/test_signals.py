@@ -12,13 +12,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.investigation.effects import code_path_effect
 from bot.investigation.signals import (
     MODALITIES,
     ServiceSignals,
-    code_path_effect,
     collect,
     distinctiveness,
-    says_slow,
     squash,
 )
 from tools.analysis.change_scores import SeriesChange
@@ -319,24 +318,6 @@ def test_warnings_say_nothing_about_the_kind_of_error() -> None:
 # --- code paths -----------------------------------------------------------------------------
 
 
-def test_the_code_path_effect_is_the_doublings_between_the_two_shares() -> None:
-    vanished = code_path("vanished", LogLevel.INFO, "Query route by id <*>")
-    assert code_path_effect(vanished) == pytest.approx(math.log2((29 / 40 + 0.05) / 0.05))
-    appeared = code_path("appeared", LogLevel.ERROR, "boom <*>", normal=(0, 40), incident=(29, 40))
-    assert code_path_effect(appeared) == pytest.approx(code_path_effect(vanished))
-
-
-def test_the_code_path_effect_is_measured_since_the_change_began() -> None:
-    """11 of 26 incident spans still wrote the line, then none did: it stopped, fully."""
-    late = replace(
-        code_path("vanished", LogLevel.INFO, "Query <*>", incident=(11, 26)), since_spans=15
-    )
-    assert late.share_since == 0.0
-    stopped = code_path("vanished", LogLevel.INFO, "Query <*>", incident=(0, 26))
-    assert code_path_effect(late) == pytest.approx(code_path_effect(stopped))
-    assert code_path_effect(replace(late, since_spans=0)) < code_path_effect(stopped)
-
-
 def test_a_line_an_operation_stopped_writing_cuts_its_code_path_short() -> None:
     vanished = code_path("vanished", LogLevel.INFO, "Query route by id <*>")
     route = collect_paths(vanished)["route"]
@@ -438,22 +419,6 @@ def test_failures_passed_up_from_below_are_a_reaction_unless_it_wrote_its_own_li
                     incident=(30, 35))  # fmt: skip
     web = collect(None, logs(grew), analysis, None, START.timestamp(), [own])["web"]
     assert not web.reacting and web.modalities()["logs"] > 0.9
-
-
-@pytest.mark.parametrize(
-    ("text", "slow"),
-    [
-        ('slow search q="42 person tent" took 812ms (>500ms)', True),
-        ("duration: 2315.482 ms  statement: SELECT * FROM products", True),
-        ("Slow request: GET /cart elapsed 3.1s", True),
-        ("request timed out after 5000ms (took too long)", False),  # it failed
-        ("slow consumer: connection reset by peer", False),
-        ("java.lang.IllegalStateException: took a wrong turn", False),
-        ("[getRestTicketNumber][Seat request][request: Seat(42)]", False),
-    ],
-)
-def test_a_line_says_slow_when_it_says_nothing_failed(text: str, slow: bool) -> None:
-    assert says_slow(text) is slow
 
 
 def test_lines_that_all_say_slow_are_a_symptom_of_time() -> None:
