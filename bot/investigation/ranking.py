@@ -239,6 +239,11 @@ def fault_type(s: ServiceSignals) -> FaultType:
         thrown, other = s.error_lines
         if thrown or other:
             return FaultType.EXCEPTION if thrown > other else FaultType.ERROR_RETURN
+        # nor any line at all: its callers' requests ended right after calls its own spans
+        # answered, and not as failed (a handler that throws, or one that sets an error
+        # status, marks its span so): the answer it gave ended them, a wrong or error return
+        if s.answered_failures:
+            return FaultType.ERROR_RETURN
         return FaultType.ERRORS
     if latency >= MIN_SYMPTOM:
         return FaultType.LATENCY

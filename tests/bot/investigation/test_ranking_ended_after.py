@@ -43,10 +43,12 @@ def test_one_caller_stopping_after_a_call_keeps_the_stop_as_its_own() -> None:
 def test_a_callee_that_answered_the_calls_its_callers_stopped_after_is_no_outage() -> None:
     """Its callers stop at their first call to it, so its traffic falls to under a quarter:
     that is no dependency down while its own spans answered those calls (14:47 had read
-    ``dependency-outage``). Without a span of its own in the incident it is."""
+    ``dependency-outage``): what it answered ended them, an error return (14:47 is Nezha's
+    ``return`` fault; it had read ``errors``). Without a span of its own in the incident it is
+    a dependency down."""
     answered = collect(None, None, _incident(24, 20), None, SPLIT)["catalog"]
     answered.traffic_down = 20.0
-    assert answered.answered_failures and fault_type(answered) is FaultType.ERRORS
+    assert answered.answered_failures and fault_type(answered) is FaultType.ERROR_RETURN
     traces = [
         [s for s in trace if s.service != "catalog" or s.start < SPLIT]
         for trace in incident_traces(24, 20)
@@ -55,3 +57,14 @@ def test_a_callee_that_answered_the_calls_its_callers_stopped_after_is_no_outage
     silent.traffic_down = 20.0
     assert not silent.answered_failures
     assert fault_type(silent) is FaultType.DEPENDENCY_OUTAGE
+
+
+def test_what_its_own_lines_say_comes_before_the_answer_it_gave() -> None:
+    """An answered call that ended its callers' requests is an error return only where no
+    line of its own says what failed: a stack trace it logged names an exception."""
+    answered = collect(None, None, _incident(24, 20), None, SPLIT)["catalog"]
+    answered.exception_words = True
+    assert answered.answered_failures and fault_type(answered) is FaultType.EXCEPTION
+    unanswered = collect(None, None, _incident(24, 20), None, SPLIT)["catalog"]
+    unanswered.answered_failures = False
+    assert fault_type(unanswered) is FaultType.ERRORS
