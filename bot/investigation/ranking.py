@@ -226,7 +226,10 @@ def fault_type(s: ServiceSignals) -> FaultType:
     latency = max(
         norm["trace_latency"], late, squash(groups.get(SignalGroup.LATENCY, 0.0)), slow_lines
     )
-    if errors >= MIN_SYMPTOM and errors >= latency:
+    # slowness does not skip a statement, an exception (or an early return) does: a code path
+    # of its own cut short names the failure however much slower it also got
+    skipped = squash(s.own_cut_short) >= MIN_SYMPTOM
+    if errors >= MIN_SYMPTOM and (errors >= latency or skipped):
         # what the service's new error lines say decides; without any, a code path cut short
         # (an operation that stopped writing its usual lines) is an exception's mark
         if s.exception_words:
