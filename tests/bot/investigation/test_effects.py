@@ -8,33 +8,8 @@ from dataclasses import replace
 import pytest
 
 from bot.investigation.effects import SHARE_FLOOR, code_path_effect, share_effect
-from tools.analysis.code_paths import CodePathChange, Kind
+from tests.bot.investigation.test_signals import code_path
 from tools.records import LogLevel
-
-
-def code_path(
-    kind: Kind,
-    level: LogLevel,
-    template: str,
-    *,
-    normal: tuple[int, int] = (29, 40),
-    incident: tuple[int, int] = (0, 35),
-) -> CodePathChange:
-    return CodePathChange(
-        service="route",
-        operation="queryByIds",
-        template=template,
-        source=None,
-        level=level,
-        kind=kind,
-        normal_spans=normal[1],
-        normal_with=normal[0],
-        incident_spans=incident[1],
-        incident_with=incident[0],
-        score=30.0,
-        example=template.replace("<*>", "42"),
-        trace_ids=("ab" * 16,),
-    )
 
 
 def test_a_share_that_fell_to_zero_is_measured_from_the_floor_not_infinite() -> None:
