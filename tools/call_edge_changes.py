@@ -115,6 +115,21 @@ def evidence(
     return items
 
 
+def without_past_edges(
+    drafts: list[EvidenceDraft], edges: list[CallEdgeChange] | None, at: float
+) -> list[EvidenceDraft]:
+    """``drafts`` less the items of edges whose change was over by ``at`` (the incident
+    start, placed after the tool scored them): an earlier episode on a call is not evidence
+    about the incident, as a metric's is not (``metric_changes.without_past_episodes``)."""
+    past = set()
+    for edge in edges or []:
+        if not edge.link_rose(at):
+            past.add(link_key(edge))
+        if not edge.rose(edge.failed, at):
+            past.add(failed_key(edge))
+    return [d for d in drafts if d.key not in past]
+
+
 @tool(source="metrics")
 async def call_edge_changes(
     deps: Deps,

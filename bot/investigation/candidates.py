@@ -21,6 +21,7 @@ from tools.analysis.call_edges import CallEdgeChange
 from tools.analysis.change_scores import SeriesChange
 from tools.analysis.code_paths import CodePathChange
 from tools.analysis.span_attribution import TraceAnalysis
+from tools.call_edge_changes import without_past_edges
 from tools.evidence import EvidenceDraft
 from tools.log_patterns import LogFindings
 from tools.metric_changes import without_past_episodes
@@ -60,6 +61,7 @@ def rank_candidates(
     with the drafts left once earlier episodes and unconfirmed error origins are taken out."""
     at = start.timestamp()
     drafts = without_past_episodes(drafts, found.metrics, at)
+    drafts = without_past_edges(drafts, found.calls, at)
     drafts = without_unconfirmed_origins(drafts, found.traces, found.logs)
     signals = collect(found.metrics, found.logs, found.traces, found.changes, at, found.code_paths)
     signals = add_call_edges(signals, found.calls, found.metrics, at)

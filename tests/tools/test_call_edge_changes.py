@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from tests.tools.analysis.test_call_edges import AFTER, BEFORE, T0, edge
 from tests.tools.memory_metrics import MemoryMetrics
 from tools.analysis.call_edges import CLIENT_TIME, FAILED, SERVER_TIME
 from tools.analysis.change_scores import SeriesChange
-from tools.call_edge_changes import call_edge_changes, failed_key, link_key
+from tools.call_edge_changes import call_edge_changes, failed_key, link_key, without_past_edges
 from tools.deps import Deps
 from tools.evidence import Source, TimeWindow
 from tools.gateway import ToolGateway
@@ -64,3 +65,22 @@ async def test_metrics_without_a_service_graph_give_no_edges_and_no_warning() ->
     gateway = ToolGateway(Deps(metrics=MemoryMetrics(plain)))
     result = await gateway.call(call_edge_changes, window=WINDOW, baseline_end=SPLIT)
     assert result.ok and result.data == [] and result.evidence == [] and result.warnings == []
+
+
+async def test_an_edge_whose_change_was_over_by_the_start_is_no_evidence() -> None:
+    """The start is placed after the tool scored the edges: a delay on a call that was normal
+    again by then was an earlier episode (OnlineBoutique 2022-08-22 07:44: the frontend's
+    calls to adservice, delayed by the fault at 07:35, listed ×1160 for its `return` fault)."""
+    gateway = ToolGateway(Deps(metrics=MemoryMetrics(GRAPH)))
+    result = await gateway.call(call_edge_changes, window=WINDOW, baseline_end=SPLIT)
+    assert result.ok and result.data is not None
+    at = SPLIT.timestamp()
+    kept = without_past_edges(result.evidence, result.data, at)
+    assert kept == result.evidence  # both still going on at the start
+    slow = next(e for e in result.data if e.server == "shipping")
+    assert slow.link is not None
+    over = replace(slow, link=replace(slow.link, until=at - 180, step=60.0))  # normal at -120 s
+    edges = [over if e is slow else e for e in result.data]
+    left = {d.key for d in without_past_edges(result.evidence, edges, at)}
+    assert left == {d.key for d in result.evidence} - {link_key(slow)}
+    assert without_past_edges(result.evidence, None, at) == result.evidence
