@@ -90,7 +90,7 @@ def _suggestion(candidate: Candidate, evidence: Evidence | None) -> str:
         case FaultType.RESOURCE_EXHAUSTION:
             return (
                 f"Check what {svc} ran out of{cite} (pool, connections, disk, file "
-                "descriptors); find who holds it, then raise the limit or restart."
+                "descriptors, threads); find who holds it, then raise the limit or restart."
             )
         case FaultType.DEPENDENCY_OUTAGE:
             return f"Check that {svc} is up and reachable from its callers{cite}."

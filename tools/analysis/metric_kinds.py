@@ -87,10 +87,11 @@ RULES: tuple[_Rule, ...] = (
     ),
     _rule(
         rf"disk|filesystem|{_WORD}fs_|volume|inode|{_WORD}fds{_END}|file_descriptors|"
-        r"open_files|quota",
+        r"open_files|socket|thread|goroutine|quota",
         SignalGroup.POOL,
         Direction.UP,
-        "a bounded resource in use: disk space or bandwidth, file descriptors, a quota",
+        "a bounded resource in use: disk space or bandwidth, file descriptors and sockets, "
+        "threads (cAdvisor's container_threads, a JVM's or a Go runtime's), a quota",
     ),
 )
 

@@ -59,6 +59,12 @@ def test_only_a_service_s_own_resource_ratio_is_a_share_of_its_limit() -> None:
         ("kubelet_volume_stats_available_bytes", SignalGroup.POOL, Direction.DOWN),
         ("disk_free_bytes", SignalGroup.POOL, Direction.DOWN),
         ("process_open_fds", SignalGroup.POOL, Direction.UP),
+        # a leak of sockets, threads or goroutines runs into a limit as file descriptors do
+        ("container_sockets", SignalGroup.POOL, Direction.UP),
+        ("container_threads", SignalGroup.POOL, Direction.UP),
+        ("jvm_threads_live_threads", SignalGroup.POOL, Direction.UP),
+        ("tomcat_threads_busy_threads", SignalGroup.POOL, Direction.UP),
+        ("go_goroutines", SignalGroup.POOL, Direction.UP),
         # what requests do wins over the resource words in the same name
         ("request_volume_per_second", SignalGroup.TRAFFIC, Direction.BOTH),
         ("container_cpu_cfs_throttled_seconds_total", SignalGroup.CPU, Direction.UP),
