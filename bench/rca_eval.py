@@ -92,6 +92,7 @@ FAULT_TYPES: dict[str, tuple[str, ...]] = {
     "dependency-outage": ("dependency-outage",),  # redis down, callers refused
     "network-loss": ("network-delay",),  # packets to the pods lost: resent late, or timed out
     "disk-saturation": ("resource-exhaustion",),  # a datastore's volume at its I/O limit
+    "thread-leak": ("resource-exhaustion",),  # a JVM that can start no more threads
 }
 # Evidence sources that are telemetry modalities (the alert and past postmortems are not).
 MODALITIES = frozenset({"logs", "metrics", "traces", "change"})

@@ -19,6 +19,8 @@ def fmt_value(metric: str, value: float) -> str:
         return f"{value:.0f} B"
     if metric.endswith("_per_second"):
         return f"{value:.1f}/s"
+    if abs(value) >= 1000:  # a count (threads, connections, files): whole, grouped
+        return f"{value:,.0f}"
     return f"{value:.3g}"
 
 

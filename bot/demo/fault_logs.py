@@ -1,6 +1,6 @@
 """Log lines a fault produces outside of requests: a rollout and its leak warnings, a
 crash-looping redis and its refusing clients, GC distress and an OOM kill, SLO burn warnings,
-a bulk import's checkpoints."""
+a bulk import's checkpoints, threads that can no longer start."""
 
 from __future__ import annotations
 
@@ -67,6 +67,8 @@ class _FaultLogs(LogSink):
             )
         elif fault == "disk-saturation":
             self.feed_import(inject)
+        elif fault == "thread-leak":
+            self.threads_exhausted(inject)
         elif fault == "cpu-contention":
             for pod in self.scenario.pods["cart"]:
                 for t in self.every(60.0, 0.1, start=inject + self.rng.uniform(60, 120)):
@@ -151,6 +153,21 @@ class _FaultLogs(LogSink):
                 "info",
                 f"checkpoints are occurring too frequently ({rng.randint(6, 14)} seconds apart)",
                 attrs={"hint": 'Consider increasing the configuration parameter "max_wal_size".'},
+            )
+
+    def threads_exhausted(self, at: float) -> None:
+        """checkout's leaked executors: once its live threads reach the pids limit, the mailer
+        (outside any request) cannot start the thread of the next order either."""
+        rng = self.rng
+        for t in self.every(12.0, 0.4, start=at + 790):
+            self.add(
+                t,
+                "checkout",
+                "error",
+                f'Exception in thread "order-confirmation-{rng.randint(1000, 9999)}" '
+                "java.lang.OutOfMemoryError: unable to create native thread: possibly out of "
+                "memory or process/resource limits reached",
+                attrs={"error.type": "OutOfMemoryError"},
             )
 
     def redis_crashloop(self, start: float) -> None:

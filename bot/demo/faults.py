@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bot.demo.clock import N_STEPS, STEP_S
-from bot.demo.topology import MB, service
+from bot.demo.topology import MB, THREADS_LIMIT, service
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -29,11 +29,13 @@ FAULTS: tuple[str, ...] = (
     "dependency-outage",
     "network-loss",
     "disk-saturation",
+    "thread-leak",
 )
 DEFAULT_FAULT = "bad-deploy"
 DEFAULT_SEED = 7
 INJECT_AT_S = 80 * 60
 POOL_TIMEOUT_MS = 5000.0
+THREAD_FAIL_MS = 30.0  # a request that needs a thread the JVM cannot start fails at once
 OOM_AFTER_S = 28 * 60
 RESTART_S = 45
 CLIENT_TIMEOUT_MS = 2000.0  # callers' read timeout: a call whose packets are lost ends here
@@ -120,6 +122,16 @@ SPECS: dict[str, FaultSpec] = {
         "and the checkpoints they force keep the volume at its provisioned IOPS, so every query "
         "that reads from disk waits in the volume's queue and the product pages slow down.",
     ),
+    "thread-leak": FaultSpec(
+        "thread-leak",
+        "checkout",
+        AlertRule("FrontendHighErrorRate", "frontend", "errors"),
+        "checkout's order-confirmation mailer builds a thread pool for every order and never "
+        "shuts it down; its live threads climb until the container's pids limit, then every "
+        "request that needs a new thread fails at once (unable to create native thread) and "
+        "the others queue for the workers left, so checkouts fail.",
+        fail_ms=THREAD_FAIL_MS,
+    ),
 }
 
 
@@ -137,6 +149,7 @@ class Effects:
     memory_add: FloatArray = field(default_factory=lambda: np.zeros(N_STEPS))
     pool_add: FloatArray = field(default_factory=lambda: np.zeros(N_STEPS))
     disk_add: FloatArray = field(default_factory=lambda: np.zeros(N_STEPS))  # volume busy share
+    threads_add: FloatArray = field(default_factory=lambda: np.zeros(N_STEPS))  # live threads
     loss: FloatArray = field(default_factory=lambda: np.zeros(N_STEPS))  # share of calls lost
 
 
@@ -210,6 +223,14 @@ def shape(fault: str, inject_s: int, rng: np.random.Generator) -> FaultShape:
         fx.self_factor = 1.0 + 11.0 * ramp
         fx.extra_ms = 25.0 * ramp
         fx.cpu_add = 0.04 * ramp  # the import's own statements; I/O waits use no CPU
+    elif fault == "thread-leak":
+        leaked = _ramp(rel, 900.0)  # about two threads an order: the limit in 15 minutes
+        saturated = _ramp(rel - 780.0, 120.0)
+        fx.threads_add = leaked * (THREADS_LIMIT - service("checkout").threads_base)
+        fx.error_prob = saturated * np.clip(0.3 + _wobble(rng, 0.08), 0.2, 0.4)
+        fx.extra_ms = saturated * 450.0  # queued for one of the workers left
+        fx.cpu_add = 0.02 * leaked  # parked threads cost the scheduler little
+        fx.memory_add = leaked * 110.0 * MB  # the stack each touched, not the reserved 1 MiB
     else:  # pragma: no cover - guarded by spec()
         raise ValueError(fault)
     return FaultShape(fx, oom_s)

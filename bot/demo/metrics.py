@@ -2,9 +2,10 @@
 
 Latency quantiles come from the simulated request samples; throughput and error ratio are
 counted (Poisson / binomial noise on the expected values); CPU, memory, DB-pool and (for
-datastores) disk usage follow the traffic, with noise, a JVM heap sawtooth, and the fault's
-additions; a pod's interface drops packets only on a lossy link. A service that is down
-exports near-zero CPU and memory and no latency or error samples (there are no requests).
+datastores) disk usage and (for JVM services) live threads follow the traffic, with noise, a
+JVM heap sawtooth, and the fault's additions; a pod's interface drops packets only on a lossy
+link. A service that is down exports near-zero CPU and memory and no latency or error samples
+(there are no requests).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from bot.demo.clock import N_STEPS, STEP_S, iso_s
 from bot.demo.faults import FloatArray
 from bot.demo.model import ServiceModel
 from bot.demo.scenario import Scenario
-from bot.demo.topology import MB, SERVICES, Service
+from bot.demo.topology import MB, SERVICES, THREADS_LIMIT, Service
 from tools.analysis.call_edges import CALLS, CLIENT_TIME, EDGE_SIGNALS, FAILED, SERVER_TIME
 
 METRICS: tuple[str, ...] = (
@@ -27,6 +28,7 @@ METRICS: tuple[str, ...] = (
     "db_pool_usage_ratio",
     "disk_io_utilisation_ratio",
     "error_ratio",
+    "jvm_threads_live_threads",
     "latency_p50_seconds",
     "latency_p99_seconds",
     "memory_usage_bytes",
@@ -40,6 +42,7 @@ _FORMATS: dict[str, str] = {
     "db_pool_usage_ratio": "{:.4f}",
     "disk_io_utilisation_ratio": "{:.4f}",
     "error_ratio": "{:.5f}",
+    "jvm_threads_live_threads": "{:.0f}",
     "latency_p50_seconds": "{:.6f}",
     "latency_p99_seconds": "{:.6f}",
     "memory_usage_bytes": "{:.0f}",
@@ -109,6 +112,16 @@ def _disk(rng: np.random.Generator, load: FloatArray, add: FloatArray) -> FloatA
     return np.asarray(np.clip(busy, 0.005, 1.0), dtype=np.float64)
 
 
+def _threads(
+    rng: np.random.Generator, svc: Service, load: FloatArray, add: FloatArray
+) -> FloatArray:
+    """A JVM's live threads (Micrometer's ``jvm_threads_live_threads``): its usual ones,
+    Tomcat's workers growing a little with the traffic, a fault's on top, never past the
+    container's pids limit."""
+    live = svc.threads_base * (1.0 + 0.1 * (load - 1.0)) + _smooth_noise(rng, 2.0) + add
+    return np.asarray(np.round(np.clip(live, 20.0, THREADS_LIMIT)), dtype=np.float64)
+
+
 def _pool(
     rng: np.random.Generator,
     svc: Service,
@@ -125,6 +138,7 @@ def build_table(scenario: Scenario, models: dict[str, ServiceModel]) -> MetricTa
     # their own generators: the other series' draws stay as they were
     drops = np.random.default_rng([scenario.seed, 4444])
     disks = np.random.default_rng([scenario.seed, 4545])
+    threads = np.random.default_rng([scenario.seed, 4646])
     values: dict[str, dict[str, FloatArray]] = {}
     for svc in SERVICES:
         model = models[svc.name]
@@ -146,6 +160,8 @@ def build_table(scenario: Scenario, models: dict[str, ServiceModel]) -> MetricTa
             series["db_pool_usage_ratio"] = _pool(rng, svc, load, fx.pool_add)
         if svc.is_datastore:
             series["disk_io_utilisation_ratio"] = _disk(disks, load, fx.disk_add)
+        if svc.runtime == "jvm":
+            series["jvm_threads_live_threads"] = _threads(threads, svc, load, fx.threads_add)
         down = model.down
         if down.any():
             series["cpu_usage_ratio"] = np.where(

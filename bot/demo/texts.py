@@ -74,4 +74,10 @@ def fault_error(fault: str, rng: random.Random) -> str:
             "stock lookup returned error code=INV-5003: reservation ledger mismatch "
             f"(expected {rng.randint(3, 40)}, got {-rng.randint(1, 9)})"
         )
+    if fault == "thread-leak":
+        return (
+            "java.lang.OutOfMemoryError: unable to create native thread: possibly out of "
+            "memory or process/resource limits reached "
+            f"(order-confirmation-{rng.randint(1000, 9999)})"
+        )
     raise ValueError(f"fault {fault} has no failure message")

@@ -36,6 +36,9 @@ class Operation:
     reject_code: int = 0
 
 
+THREADS_LIMIT = 4096.0  # a container's pids limit: no thread starts past it
+
+
 @dataclass(frozen=True, slots=True)
 class Service:
     name: str
@@ -53,6 +56,12 @@ class Service:
     @property
     def is_datastore(self) -> bool:
         return self.kind != "app"
+
+    @property
+    def threads_base(self) -> float:
+        """Live threads of a JVM service while healthy (Tomcat's workers, GC and JIT threads,
+        its client pools), as Micrometer's ``jvm_threads_live_threads``; 0 for the others."""
+        return 150.0 + 12.0 * len(self.operations) if self.runtime == "jvm" else 0.0
 
     def operation(self, name: str) -> Operation:
         for op in self.operations:

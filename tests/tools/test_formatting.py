@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tools.formatting import moved
+from tools.formatting import fmt_value, moved
 
 
 @pytest.mark.parametrize(
@@ -23,3 +23,21 @@ def test_a_change_is_told_in_the_direction_it_went(
 ) -> None:
     assert moved(direction, before, sustained, peak) == (value, words)
     assert "-" not in words
+
+
+@pytest.mark.parametrize(
+    ("metric", "value", "shown"),
+    [
+        ("jvm_threads_live_threads", 4096.0, "4,096"),  # not 4.1e+03
+        ("jvm_threads_live_threads", 163.0, "163"),
+        ("process_open_fds", 1_048_576.0, "1,048,576"),
+        ("cpu_usage_cores", 0.0126, "0.0126"),
+        ("cpu_usage_ratio", 0.994, "99.4%"),
+        ("latency_p99_seconds", 2.42, "2.42 s"),
+        ("memory_usage_bytes", 51.5 * 2**20, "51.5 MiB"),
+    ],
+)
+def test_a_value_is_shown_in_its_unit_and_a_large_count_whole(
+    metric: str, value: float, shown: str
+) -> None:
+    assert fmt_value(metric, value) == shown

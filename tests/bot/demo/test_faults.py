@@ -23,6 +23,7 @@ ROOT_SIGNAL: dict[str, tuple[str, str, float]] = {
     "dependency-outage": ("cart", "error_ratio", 100.0),
     "network-loss": ("checkout", "error_ratio", 20.0),
     "disk-saturation": ("catalog-db", "disk_io_utilisation_ratio", 5.0),
+    "thread-leak": ("checkout", "jvm_threads_live_threads", 10.0),
 }
 
 

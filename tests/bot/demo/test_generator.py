@@ -31,7 +31,7 @@ def _files(case: DemoCase) -> dict[str, bytes]:
 def test_public_constants() -> None:
     assert FAULTS == (
         "bad-deploy", "error-return", "cpu-contention", "memory-leak", "network-delay",
-        "dependency-outage", "network-loss", "disk-saturation",
+        "dependency-outage", "network-loss", "disk-saturation", "thread-leak",
     )  # fmt: skip
     assert DEFAULT_FAULT == "bad-deploy"
     assert DEFAULT_SEED == 7

@@ -84,6 +84,21 @@ async def test_a_database_at_its_disk_limit_is_a_resource_not_its_link(tmp_path:
     assert (top.service, top.fault_type.value) == ("catalog-db", "latency")
 
 
+async def test_a_service_that_can_start_no_more_threads_is_a_resource_not_its_errors(
+    tmp_path: Path,
+) -> None:
+    """checkout's leaked threads reach the pids limit: requests that need one fail at once,
+    skipping their calls, and its ERROR lines say OutOfMemoryError. Its live threads (×25)
+    name the fault, cited first, not the exception its failures read as."""
+    case = generate_case(tmp_path, "thread-leak", 11)
+    report = await investigate_bundle(load_settings(), case.bundle_dir)
+    top = report.candidates[0]
+    assert (top.service, top.fault_type.value) == ("checkout", "resource-exhaustion")
+    first = report.evidence_by_id()[top.evidence_ids[0]]
+    assert first.title.startswith("checkout: jvm_threads_live_threads up")
+    assert "4,096" in first.title
+
+
 @pytest.mark.parametrize("fault", ["network-delay", "network-loss", "dependency-outage"])
 async def test_with_metrics_and_the_service_graph_the_root_cause_ranks_first(
     fault: str, tmp_path: Path
