@@ -19,7 +19,7 @@ FAULT_WORDS: dict[FaultType, str] = {
     FaultType.LATENCY: "slow processing in the service",
     FaultType.CPU: "CPU saturation",
     FaultType.MEMORY: "memory growth",
-    FaultType.RESOURCE_EXHAUSTION: "an exhausted resource (a pool, disk, descriptors, threads)",
+    FaultType.RESOURCE_EXHAUSTION: "an exhausted resource (pool, disk, file descriptors, threads)",
     FaultType.NETWORK_DELAY: "network delay on calls to the service",
     FaultType.DEPENDENCY_OUTAGE: "the dependency being unavailable",
     FaultType.UNKNOWN: "an anomaly of unclear kind",
