@@ -86,6 +86,34 @@ def _item(
     )
 
 
+# what each kind of change of an edge is called, why it is the server's, and its queries
+_TOLD: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "link": (
+        "time outside the server",
+        "{server}'s own time on them did not grow as much: the time went on the way there and "
+        "back (the network or a queue), not inside it.",
+        (CLIENT_TIME, SERVER_TIME),
+    ),
+    "failed": (
+        "failed calls",
+        "Counted where the calls were made: failures of the server, or of the link to it when "
+        "it answered as well as before.",
+        (FAILED,),
+    ),
+}
+
+
+def _cited(edge: CallEdgeChange, at: float) -> list[tuple[str, str, SeriesChange]]:
+    """(kind, key, change) of each change ``edge`` is cited for at ``at``: its link time when
+    that rose and the server's own time did not as much, its failed calls when they rose."""
+    cited = []
+    if edge.link is not None and edge.link_rose(at):
+        cited.append(("link", link_key(edge), edge.link))
+    if edge.failed is not None and edge.rose(edge.failed, at):
+        cited.append(("failed", failed_key(edge), edge.failed))
+    return cited
+
+
 def evidence(
     edges: list[CallEdgeChange], at: float, backend: MetricsBackend, window: TimeWindow
 ) -> list[EvidenceDraft]:
@@ -93,40 +121,22 @@ def evidence(
     the server's to answer for (the ranking decides whether it is its own or passed up)."""
     items = []
     for edge in edges:
-        if edge.link is not None and edge.link_rose(at):
-            why = (
-                f"{edge.server}'s own time on them did not grow as much: the time went on "
-                "the way there and back (the network or a queue), not inside it."
-            )
-            what = "time outside the server"
-            queried = (CLIENT_TIME, SERVER_TIME)
-            items.append(
-                _item(link_key(edge), edge, edge.link, what, why, queried, backend, window)
-            )
-        if edge.failed is not None and edge.rose(edge.failed, at):
-            why = (
-                "Counted where the calls were made: failures of the server, or of the link "
-                "to it when it answered as well as before."
-            )
-            what = "failed calls"
-            items.append(
-                _item(failed_key(edge), edge, edge.failed, what, why, (FAILED,), backend, window)
-            )
+        for kind, key, change in _cited(edge, at):
+            what, why, queried = _TOLD[kind]
+            why = why.format(server=edge.server)
+            items.append(_item(key, edge, change, what, why, queried, backend, window))
     return items
 
 
 def without_past_edges(
     drafts: list[EvidenceDraft], edges: list[CallEdgeChange] | None, at: float
 ) -> list[EvidenceDraft]:
-    """``drafts`` less the items of edges whose change was over by ``at`` (the incident
-    start, placed after the tool scored them): an earlier episode on a call is not evidence
-    about the incident, as a metric's is not (``metric_changes.without_past_episodes``)."""
-    past = set()
-    for edge in edges or []:
-        if not edge.link_rose(at):
-            past.add(link_key(edge))
-        if not edge.rose(edge.failed, at):
-            past.add(failed_key(edge))
+    """``drafts`` less the items of edges not cited at ``at`` (the incident start, placed
+    after the tool scored them, :func:`evidence`): an earlier episode on a call is not
+    evidence about the incident, as a metric's is not (``metric_changes.without_past_episodes``)."""
+    edges = edges or []
+    live = {key for edge in edges for _, key, _ in _cited(edge, at)}
+    past = {key for edge in edges for key in (link_key(edge), failed_key(edge))} - live
     return [d for d in drafts if d.key not in past]
 
 

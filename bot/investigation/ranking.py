@@ -213,7 +213,8 @@ def fault_type(s: ServiceSignals) -> FaultType:
     cause, strength = max(causes.items(), key=lambda kv: kv[1])
     # an exception skips statements, saturation does not: an own code path cut short by more
     # than the resources rose is the fault, and the extra work after it the small rise
-    if strength >= MIN_CAUSE and not squash(s.own_cut_short) > strength:
+    cut = squash(s.own_cut_short)
+    if strength >= MIN_CAUSE and not cut > strength:
         return cause
     # lines that all say its work was slow (a slow-query log) are a symptom of time, not errors
     lines = max(norm["logs"], norm["code_paths"])
@@ -228,8 +229,7 @@ def fault_type(s: ServiceSignals) -> FaultType:
     )
     # slowness does not skip a statement, an exception (or an early return) does: a code path
     # of its own cut short names the failure however much slower it also got
-    skipped = squash(s.own_cut_short) >= MIN_SYMPTOM
-    if errors >= MIN_SYMPTOM and (errors >= latency or skipped):
+    if errors >= MIN_SYMPTOM and (errors >= latency or cut >= MIN_SYMPTOM):
         # what the service's new error lines say decides; without any, a code path cut short
         # (an operation that stopped writing its usual lines) is an exception's mark
         if s.exception_words:
