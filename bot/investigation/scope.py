@@ -213,7 +213,9 @@ def incident_start(
     among the log and trace ``onsets`` and the onsets of the strongest own metric changes.
     A metric change that was over before the alert's lead (``SeriesChange.over_before``
     ``ALERT_LEAD`` before it: back to normal while the alert's condition had to hold) is an
-    earlier episode in the window, not the onset of what fires; it places nothing.
+    earlier episode in the window, not the onset of what fires; it places nothing. Nor does
+    the first run of a series that was back to normal before the alert's lead and changed
+    again: the run begun by the alert is what fires, placed at its own onset.
     Without one, the older rules: the onset of the alerting service's own symptom (the alert
     *is* that symptom); else the latest onset before the alert among the strongest changes
     (chronically noisy series change early, the incident's changes cluster just before the
@@ -231,12 +233,13 @@ def incident_start(
     significant = [c for c in (changes or []) if c.onset is not None and c.score >= Z_THRESHOLD]
     # what fires is going on: an episode over before the alert's lead is not its onset
     over = (alert_time - ALERT_LEAD).timestamp() if alert_time is not None else None
+    fires = alert_time.timestamp() if alert_time is not None else None
     if alert_time is not None:
         lo, hi = max(alert_time - ALERT_LOOKBACK, scope.window.start), alert_time
     else:
         lo, hi = scope.window.start, scope.window.end
     found = consistent_onset(
-        [*onsets, *metric_onsets(significant, over)],
+        [*onsets, *metric_onsets(significant, over, fires)],
         not_before=lo.timestamp(),
         not_after=hi.timestamp(),
         confirmed_only=bool(onsets),  # logs or traces were looked at: they must agree
@@ -253,15 +256,15 @@ def incident_start(
         cutoff = alert_time.timestamp()
         before = [c for c in significant if c.onset is not None and c.onset <= cutoff]
         own = [
-            c.onset
+            o
             for c in before
-            if c.service == scope.alert_service and c.onset and not _over(c, over)
+            if c.service == scope.alert_service and (o := _firing_onset(c, over, fires))
         ]
         latest = max(alert_time - ALERT_LEAD, scope.window.start)
         if own:
             return min(datetime.fromtimestamp(min(own), UTC), latest)
         strongest = before[:TOP_CHANGES_FOR_ONSET]  # chosen first: an episode over promotes none
-        onsets_ = [c.onset for c in strongest if c.onset is not None and not _over(c, over)]
+        onsets_ = [o for c in strongest if (o := _firing_onset(c, over, fires)) is not None]
         if onsets_:
             return min(datetime.fromtimestamp(max(onsets_), UTC), latest)
         return latest
@@ -269,8 +272,19 @@ def incident_start(
     return datetime.fromtimestamp(min(firsts), UTC) if firsts else scope.baseline_end
 
 
-def _over(change: SeriesChange, at: float | None) -> bool:
-    return at is not None and change.over_before(at)
+def _firing_onset(change: SeriesChange, over: float | None, fires: float | None) -> float | None:
+    """The onset of ``change``'s episode that goes on when the alert ``fires``: None when it
+    was over by ``over`` (the alert's lead). A series back to normal between two runs had two
+    episodes (:meth:`SeriesChange.episode_begun_by`): the one begun by the alert counts, so
+    an earlier incident's run neither places the onset nor is kept alive by a blip after the
+    alert. Without an alert, the change's first onset."""
+    if change.onset is None or (over is not None and change.over_before(over)):
+        return None
+    episode = change.episode_begun_by(fires) if fires is not None else None
+    if over is None or episode is None:
+        return change.onset
+    onset, last = episode
+    return None if last is not None and last + _step(change) <= over else onset
 
 
 def _within_data(
@@ -285,12 +299,15 @@ def _within_data(
     return first + (data.end - first) / 2 if data.end > first else start
 
 
-def metric_onsets(changes: list[SeriesChange], over: float | None = None) -> list[Onset]:
+def metric_onsets(
+    changes: list[SeriesChange], over: float | None = None, fires: float | None = None
+) -> list[Onset]:
     """Onsets of the strongest changes of services' own metrics (``TOP_CHANGES_FOR_ONSET``,
     largest effect first; traffic, callees' latency and host figures move with any symptom),
     less those of them that were over by ``over`` (``SeriesChange.over_before``): an earlier
     episode is not this incident's onset, nor does it make a weaker change one of the
-    strongest.
+    strongest. Each onset is that of the series' episode begun by the alert (``fires``,
+    :func:`_firing_onset`).
 
     A metric sample stands for the step before it, so the onset is placed one step before the
     first sample that changed; its strength is the Gaussian log-likelihood ratio of a shift
@@ -299,12 +316,13 @@ def metric_onsets(changes: list[SeriesChange], over: float | None = None) -> lis
     own.sort(key=lambda c: -c.effect)
     found = []
     for c in own[:TOP_CHANGES_FOR_ONSET]:
-        if c.onset is None or _over(c, over):
+        first = _firing_onset(c, over, fires)
+        if first is None:
             continue
         step = _step(c)
         found.append(
             Onset(
-                at=c.onset - step,
+                at=first - step,
                 source="metrics",
                 what=f"{c.service} {c.metric}",
                 before=c.baseline_median,

@@ -65,6 +65,16 @@ class SeriesChange:
     # the last sample past the threshold when a later one was back within it; None: never
     # past it, or still past it at the last sample (not over, as far as the data goes)
     until: float | None = None
+    # (onset, last sample past the threshold) of each run of samples past it, two at least;
+    # the last of a run still past it at the last sample is None
+    episodes: tuple[tuple[float, float | None], ...] = ()
+
+    def episode_begun_by(self, at: float) -> tuple[float, float | None] | None:
+        """The latest episode (:attr:`episodes`) begun by ``at``; None: none had begun. A
+        series back within the threshold between two runs had two episodes: what goes on at
+        ``at`` is the later one, begun by then, not the first."""
+        begun = [e for e in self.episodes if e[0] <= at]
+        return begun[-1] if begun else None
 
     @property
     def normal_again(self) -> float | None:
@@ -221,6 +231,7 @@ def score_series(
     )
     last = int(np.flatnonzero(above)[-1]) if above.any() else len(above) - 1
     until = float(eval_ts[last]) if last < len(above) - 1 else None
+    episodes = _episodes(eval_ts, above)
     effect = 0.0
     if score >= Z_THRESHOLD:
         effect = _effect(median, incident_median, spread, bad)
@@ -242,7 +253,20 @@ def score_series(
         effect=effect,
         step=sampling_step(ts),
         until=until,
+        episodes=episodes,
     )
+
+
+def _episodes(ts: np.ndarray, above: np.ndarray) -> tuple[tuple[float, float | None], ...]:
+    """The runs of two or more samples past the threshold: (first, last) times, the last
+    None for a run that reaches the last sample."""
+    runs = []
+    for past, group in itertools.groupby(enumerate(above.tolist()), key=lambda x: bool(x[1])):
+        indices = [i for i, _ in group]
+        if past and len(indices) >= 2:
+            end = indices[-1]
+            runs.append((float(ts[indices[0]]), float(ts[end]) if end < len(above) - 1 else None))
+    return tuple(runs)
 
 
 def _effect(baseline: float, incident: float, spread: float, bad: Direction) -> float:

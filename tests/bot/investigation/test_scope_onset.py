@@ -285,6 +285,27 @@ def test_an_episode_over_before_the_alert_s_lead_places_no_start() -> None:
     assert start_of(still + metrics[2:]) == earlier - MINUTE
 
 
+def test_a_series_that_changed_again_has_the_onset_of_the_run_going_on_at_the_alert() -> None:
+    """A series back to normal between two runs had two episodes: an earlier incident's run
+    (9 to 5 minutes before the alert) is not what fires, neither when the series moves again
+    after the alert (a blip: nothing places the start but the alert's lead) nor when its
+    second run began before the alert (that run's onset is the start)."""
+    earlier, back = ALERT - 9 * MINUTE, ALERT - 6 * MINUTE
+    first_run = (earlier.timestamp(), back.timestamp())
+    after = (ALERT + 2 * MINUTE).timestamp()
+    metrics = [
+        replace(change("mail", m, earlier, effect=5.0), episodes=(first_run, (after, None)))
+        for m in ("cpu_usage_ratio", "latency_p99_seconds")
+    ]
+    assert start_of(metrics) == ALERT - ALERT_LEAD
+    again = ALERT - 3 * MINUTE
+    metrics = [replace(c, episodes=(first_run, (again.timestamp(), None))) for c in metrics]
+    assert start_of(metrics) == again - MINUTE
+    # one run from 9 minutes before the alert to the end: that run is what fires
+    whole = [replace(c, episodes=((earlier.timestamp(), None),)) for c in metrics]
+    assert start_of(whole) == earlier - MINUTE
+
+
 def test_an_episode_over_does_not_promote_a_weaker_change_to_the_strongest() -> None:
     """The strongest changes are the candidates; one of them being over leaves fewer."""
     over = (ALERT - 5 * MINUTE).timestamp()

@@ -57,6 +57,21 @@ def test_a_change_knows_until_when_it_lasted() -> None:
     assert flat is not None and flat.until is None and not flat.over_before(START + 15 * 200)
 
 
+def test_a_series_back_to_normal_between_two_runs_had_two_episodes() -> None:
+    values = _noisy(0.2, 60, 1) + _noisy(0.8, 10, 2) + _noisy(0.2, 20, 3) + _noisy(0.8, 10, 4)
+    change = score_series(_series("latency_p99_seconds", values), START + 15 * 40)
+    assert change is not None and change.until is None  # still past it at the last sample
+    first, second = (START + 15 * 60, START + 15 * 69), (START + 15 * 90, None)
+    assert change.episodes == (first, second)
+    assert change.onset == first[0]
+    assert change.episode_begun_by(START + 15 * 80) == first  # in between: the first, over
+    assert change.episode_begun_by(START + 15 * 95) == second
+    assert change.episode_begun_by(START + 15 * 50) is None
+    one_sample = _noisy(0.2, 60, 1) + _noisy(0.8, 1, 2) + _noisy(0.2, 39, 3)
+    stray = score_series(_series("latency_p99_seconds", one_sample), START + 15 * 40)
+    assert stray is not None and stray.episodes == ()  # one sample is no episode
+
+
 def test_flat_series_scores_zero_and_noise_stays_low() -> None:
     flat = score_series(_series("error_ratio", [0.0] * 100), START + 15 * 70)
     assert flat is not None and flat.score == 0.0 and flat.onset is None
