@@ -1,6 +1,7 @@
 """Root-cause evaluation (issue 11): how often rcabot names the right service and fault, printed.
 
-    python bench/rca_eval.py [--no-nezha] [--no-demo] [--seeds N] [--cases N] [--json OUT]
+    python bench/rca_eval.py [--no-nezha] [--no-demo] [--seeds N] [--first-seed S] [--cases N]
+        [--json OUT]
                              [--nezha-root DIR]... [--check] [--verbose]
 
 Per dataset and per fault type: top-1/3/5 of the root-cause service, fault-type accuracy,
@@ -17,7 +18,8 @@ a model and without a postmortem index, so the figures measure the telemetry ran
   the upstream layout, e.g. the repository's other TrainTicket day (2023-01-30, which has the
   network delays the 01-29 day lacks) or its OnlineBoutique days: data the method was not
   developed on, with the same goals;
-- ``demo``: the demo's faults (``bot.demo.FAULTS``), seeds 1..N;
+- ``demo``: the demo's faults (``bot.demo.FAULTS``), seeds 1..N (``--first-seed S``: S..S+N-1,
+  seeds the method was not developed on);
 - ``<dataset>/metrics-only``: each of the above with logs, traces and changes removed (the
   bundle is copied without ``logs.jsonl``, ``traces.jsonl``, ``changes.jsonl`` and
   ``service_map.csv``, at every level), the input many teams actually have;
@@ -237,9 +239,9 @@ def _referenced(imported: Sequence[ImportedCase]) -> bool:
     return all((c.bundle_dir / "reference").is_dir() for c in imported)
 
 
-def demo_cases(work: Path, seeds: int) -> list[Case]:
+def demo_cases(work: Path, seeds: int, first: int = 1) -> list[Case]:
     cases = []
-    for seed in range(1, seeds + 1):
+    for seed in range(first, first + seeds):
         for fault in FAULTS:
             demo = generate_case(work / "demo", fault, seed)
             cases.append(Case(demo.case_dir.name, demo.bundle_dir, demo.label_path, str(seed)))
@@ -476,9 +478,15 @@ async def evaluate(args: argparse.Namespace, work: Path) -> tuple[list[Dataset],
         mapped = metrics_and_map(cases, work / "metrics+map" / f"held-out-{number}")
         plans.append((Dataset(f"{name}/metrics+map", "nezha", WITH_MAP, False), mapped))
     if args.demo:
-        cases = demo_cases(work, args.seeds)
+        cases = demo_cases(work, args.seeds, args.first_seed)
+        last = args.first_seed + args.seeds - 1
         plans.append(
-            (Dataset("demo", "demo", f"{len(FAULTS)} faults x seeds 1..{args.seeds}", True), cases)
+            (
+                Dataset(
+                    "demo", "demo", f"{len(FAULTS)} faults x seeds {args.first_seed}..{last}", True
+                ),
+                cases,
+            )
         )
         only = metrics_only(cases, work / "metrics-only" / "demo")
         plans.append((Dataset("demo/metrics-only", "demo", METRICS_ONLY, False), only))
@@ -496,6 +504,9 @@ def main() -> None:
     parser.add_argument("--nezha", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--demo", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--seeds", type=int, default=3, help="demo seeds 1..N (default 3)")
+    parser.add_argument(
+        "--first-seed", type=int, default=1, metavar="S", help="demo seeds S..S+N-1 instead"
+    )
     parser.add_argument("--cases", type=int, help="only the first N Nezha cases")
     parser.add_argument("--datasets", type=Path, default=DATASETS, help="the archives' folder")
     parser.add_argument(
@@ -511,8 +522,8 @@ def main() -> None:
     parser.add_argument("--check", action="store_true", help="exit 1 when a goal is missed")
     parser.add_argument("-v", "--verbose", action="store_true", help="one line per case")
     args = parser.parse_args()
-    if args.seeds < 1 or (args.cases is not None and args.cases < 1):
-        parser.error("--seeds and --cases must be at least 1")
+    if args.seeds < 1 or args.first_seed < 1 or (args.cases is not None and args.cases < 1):
+        parser.error("--seeds, --first-seed and --cases must be at least 1")
     if not (args.nezha or args.demo or args.nezha_root):
         parser.error("nothing to evaluate: --no-nezha and --no-demo leave no dataset")
     for root in args.nezha_root:
