@@ -284,7 +284,7 @@ def _firing_onset(change: SeriesChange, over: float | None, fires: float | None)
     if over is None or episode is None:
         return change.onset
     onset, last = episode
-    return None if last is not None and last + _step(change) <= over else onset
+    return None if last is not None and change.normal_after(last) <= over else onset
 
 
 def _within_data(

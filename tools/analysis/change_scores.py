@@ -76,11 +76,16 @@ class SeriesChange:
         begun = [e for e in self.episodes if e[0] <= at]
         return begun[-1] if begun else None
 
+    def normal_after(self, last: float) -> float:
+        """When the series was back within the threshold after a run whose last sample past
+        it was ``last``: the next sample (one step later; 60 s when the step is unknown)."""
+        return last + (self.step or 60.0)
+
     @property
     def normal_again(self) -> float | None:
-        """When the series was back within the threshold: the sample after ``until`` (one step
-        later; 60 s when the step is unknown). ``None``: not over."""
-        return None if self.until is None else self.until + (self.step or 60.0)
+        """When the series was back within the threshold after its last sample past it
+        (``until``, :meth:`normal_after`). ``None``: not over."""
+        return None if self.until is None else self.normal_after(self.until)
 
     def over_before(self, at: float) -> bool:
         """Whether the change was over by ``at`` (:attr:`normal_again`). A past episode, not
@@ -220,18 +225,14 @@ def score_series(
     persistent = np.sort(directional)[-2] if len(directional) >= 2 else directional[0]
     score = float(min(max(persistent, 0.0), Z_CAP))
     peak_index = int(np.argmax(directional))
-    onset = None
     above = directional >= Z_THRESHOLD
-    for i in range(len(above) - 1):
-        if above[i] and above[i + 1]:
-            onset = float(eval_ts[i])
-            break
+    episodes = _episodes(eval_ts, above)
+    onset = episodes[0][0] if episodes else None
     incident_median = (
         float(np.median(evaluation[above])) if above.any() else float(np.median(evaluation))
     )
     last = int(np.flatnonzero(above)[-1]) if above.any() else len(above) - 1
     until = float(eval_ts[last]) if last < len(above) - 1 else None
-    episodes = _episodes(eval_ts, above)
     effect = 0.0
     if score >= Z_THRESHOLD:
         effect = _effect(median, incident_median, spread, bad)

@@ -10,6 +10,8 @@ import pytest
 from bot.commands import investigate_bundle
 from bot.config import load_settings
 from bot.demo import FAULTS, generate_case
+from bot.investigation.report import Candidate
+from tools.evidence import Evidence
 
 
 @pytest.mark.parametrize("fault", FAULTS)
@@ -24,6 +26,13 @@ async def test_root_cause_ranks_first_with_cited_evidence(fault: str, tmp_path: 
     assert any(evidence[i].service == top.service for i in top.evidence_ids)
     assert report.evidence[0].source.value == "alert"
     assert report.evidence[0].service != label["service"]  # the alert names a symptom
+
+
+async def _top_and_first_cited(bundle: Path) -> tuple[Candidate, Evidence]:
+    """The first candidate of ``bundle``'s investigation and the evidence it cites first."""
+    report = await investigate_bundle(load_settings(), bundle)
+    top = report.candidates[0]
+    return top, report.evidence_by_id()[top.evidence_ids[0]]
 
 
 def _metrics_only(bundle: Path, *, service_graph: bool) -> None:
@@ -59,10 +68,8 @@ async def test_with_metrics_alone_a_pod_dropping_packets_is_its_network(tmp_path
     its lossy link dropped, and that names the network, cited first among its series."""
     case = generate_case(tmp_path, "network-loss", 11)
     _metrics_only(case.bundle_dir, service_graph=False)
-    report = await investigate_bundle(load_settings(), case.bundle_dir)
-    top = report.candidates[0]
+    top, first = await _top_and_first_cited(case.bundle_dir)
     assert (top.service, top.fault_type.value) == ("shipping", "network-delay")
-    first = report.evidence_by_id()[top.evidence_ids[0]]
     assert first.title.startswith("shipping: network_receive_packets_dropped_per_second up")
 
 
@@ -71,16 +78,13 @@ async def test_a_database_at_its_disk_limit_is_a_resource_not_its_link(tmp_path:
     own; its volume busy all the time names the fault, cited first. Without that series its
     own latency still says it is slow itself, not its network."""
     case = generate_case(tmp_path, "disk-saturation", 11)
-    report = await investigate_bundle(load_settings(), case.bundle_dir)
-    top = report.candidates[0]
+    top, first = await _top_and_first_cited(case.bundle_dir)
     assert (top.service, top.fault_type.value) == ("catalog-db", "resource-exhaustion")
-    first = report.evidence_by_id()[top.evidence_ids[0]]
     assert first.title.startswith("catalog-db: disk_io_utilisation_ratio up")
     metrics = case.bundle_dir / "metrics.csv"
     rows = metrics.read_text().splitlines()
     metrics.write_text("\n".join(r for r in rows if ",disk_io_utilisation_ratio," not in r) + "\n")
-    report = await investigate_bundle(load_settings(), case.bundle_dir)
-    top = report.candidates[0]
+    top, _ = await _top_and_first_cited(case.bundle_dir)
     assert (top.service, top.fault_type.value) == ("catalog-db", "latency")
 
 
@@ -91,10 +95,8 @@ async def test_a_service_that_can_start_no_more_threads_is_a_resource_not_its_er
     skipping their calls, and its ERROR lines say OutOfMemoryError. Its live threads (×25)
     name the fault, cited first, not the exception its failures read as."""
     case = generate_case(tmp_path, "thread-leak", 11)
-    report = await investigate_bundle(load_settings(), case.bundle_dir)
-    top = report.candidates[0]
+    top, first = await _top_and_first_cited(case.bundle_dir)
     assert (top.service, top.fault_type.value) == ("checkout", "resource-exhaustion")
-    first = report.evidence_by_id()[top.evidence_ids[0]]
     assert first.title.startswith("checkout: jvm_threads_live_threads up")
     assert "4,096" in first.title
 
