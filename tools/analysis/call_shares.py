@@ -68,9 +68,11 @@ def call_change(
     """``-log10`` of the beta-binomial tail of ``incident_with`` of ``incident_through`` against
     the baseline as it was and at the incident's mix (``mixed``), the larger tail of the two:
     0 when either moved too little (:func:`moved_largely`) or they moved in opposite
-    directions, or when either period saw the caller in fewer than :data:`MIN_SAMPLES`
-    traces."""
-    if min(baseline_through, incident_through) < MIN_SAMPLES:
+    directions, or when the baseline saw the caller in fewer than :data:`MIN_SAMPLES` traces
+    (no estimate of its normal share) or the incident in none. The incident needs no more: the
+    tail says how few traces are too few (0 of 4 where 10 of 10 made the call is p < 0.001;
+    checkoutservice's exception at 2022-08-23 13:02, traced for 18 s after it)."""
+    if baseline_through < MIN_SAMPLES or not incident_through:
         return 0.0
     now = incident_with / incident_through
     normals = [baseline_with / baseline_through]

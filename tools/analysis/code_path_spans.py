@@ -12,7 +12,10 @@ from collections import Counter
 from tools.analysis.surprise import share_above
 from tools.records import Span
 
-MIN_SPANS = 5  # of an operation in each period compared: fewer is no share
+# of an operation in a normal period compared: fewer is no estimate of its normal shares. The
+# incident needs no such count: the beta-binomial tail says how few spans are too few to show a
+# change (0 of 4 where 10 of 10 normal spans wrote a line is p < 0.001; 0 of 1 takes 500 of 500).
+MIN_SPANS = 5
 # a call below a span that took at least this share of the span's time is what it waited on
 WAITED_ON = 0.5
 BEFORE, INCIDENT, REFERENCE = 0, 1, 2
@@ -225,6 +228,6 @@ class SpanIndex:
             periods = [base]
             if base == REFERENCE and services[group] in self.doubted:
                 periods.append(BEFORE)
-            enough = counts[INCIDENT] >= MIN_SPANS
-            out.append(tuple(p for p in periods if enough and counts[p] >= MIN_SPANS))
+            seen = counts[INCIDENT] > 0
+            out.append(tuple(p for p in periods if seen and counts[p] >= MIN_SPANS))
         return out

@@ -18,8 +18,9 @@ an error, to the deepest span that shows one: ``callee_failed`` is the share of 
 show it below which a call failed or another service's span shows a change of its own (a
 vanished line, or a new WARN+ one: a new INFO line is no fault, so it explains nothing either).
 
-Per (service, operation) with at least :data:`MIN_SPANS` spans in both periods, each line is
-counted at most once per span, in the normal period and in the incident. A line is its template
+Per (service, operation) with at least :data:`MIN_SPANS` spans in the normal period and any in
+the incident (the tail below says how few are too few), each line is counted at most once per
+span, in the normal period and in the incident. A line is its template
 (the project's Drain miner, on redacted messages) and, where the logs name it
 (``LogRecord.source``: logger, file and line), the statement that wrote it: TrainTicket's
 travel2 writes ``[getTickets][Calculate distance][calculate time: …]`` at line 366 and again at

@@ -39,7 +39,7 @@ CONFIRMING = -math.log10(0.05)  # the bar of the callers after the first (p <= 0
 def ended_after_score(edge: EdgeFinding) -> float:
     """How surprising the rise of the share of the traces through the caller whose last call
     went to this callee is (``-log10`` of its beta-binomial tail, as ``call_surprise``), when
-    that share rose largely (``moved_largely``) and both periods saw the caller in
+    that share rose largely (``moved_largely``) and the baseline saw the caller in
     ``MIN_SAMPLES`` traces (:func:`tools.analysis.call_shares.call_change`); else 0."""
     if ended_share(edge, incident=True) <= ended_share(edge, incident=False):
         return 0.0

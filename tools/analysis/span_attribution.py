@@ -217,7 +217,7 @@ class EdgeFinding:
     def call_surprise(self) -> float:
         """How surprising the change of the share of traces through the caller that make
         this call is (``-log10`` of its beta-binomial tail, :func:`change_score`), when the share
-        moved largely (:func:`~tools.analysis.code_path_events.moved_largely`) and both periods
+        moved largely (:func:`~tools.analysis.code_path_events.moved_largely`) and the baseline
         saw the caller in :data:`MIN_SAMPLES` traces, against the baseline as it was and at the
         incident's mix of who called the caller (``baseline_mixed``;
         :func:`tools.analysis.call_shares.call_change`, the less surprising); else 0. A call
