@@ -344,7 +344,8 @@ def _gap(
         against += " the start or in a reference to compare with)"
     elif edge.pooled:  # this link had too few calls to be its own baseline
         period = "in the reference period" if edge.pooled == "reference" else "before"
-        against = f"over every link {period} (this one carried too few calls of its own)"
+        against = f"over the links into every other service {period}"
+        against += " (this one carried too few calls of its own)"
     critical = (
         f"a median {fmt_ms(edge.incident_critical_gap_ms)} of that time was on the critical path"
     )

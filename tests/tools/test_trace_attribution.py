@@ -242,7 +242,7 @@ async def test_calls_that_moved_to_the_other_arm_of_a_choice_are_no_evidence() -
     assert not [e for e in result.evidence if e.key.startswith("traces:calls:")]
 
 
-def test_a_link_compared_with_every_link_says_so() -> None:
+def test_a_link_compared_with_every_other_link_says_so() -> None:
     window = TimeWindow(start=START - timedelta(minutes=30), end=START + timedelta(minutes=10))
     edge = EdgeFinding(
         caller="cart",
@@ -259,8 +259,9 @@ def test_a_link_compared_with_every_link_says_so() -> None:
     evidence = _gap(edge, _Traces([]), window, spans=True)
     assert evidence.title == "cart → pay: time outside pay's spans 3 ms → 2.00 s"
     assert evidence.summary.endswith(
-        "against 3 ms over every link in the reference period (this one carried too few "
-        "calls of its own). Per trace, a median 2.00 s of that time was on the critical path."
+        "against 3 ms over the links into every other service in the reference period (this "
+        "one carried too few calls of its own). Per trace, a median 2.00 s of that time was on "
+        "the critical path."
     )
     # a callee that records no spans (a database): the whole call is outside them, not a link
     untraced = _gap(edge, _Traces([]), window, spans=False)
