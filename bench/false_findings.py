@@ -11,7 +11,7 @@ makes; their tests account for how thin the normal sample is instead. A code pat
 line below WARN, or new call (``CodePathChange.other_input``: mostly other input taking
 another branch), is counted on its own line (``new INFO paths``): the tool reports it, the
 ranking does not score it. A process that went away
-(``tools.analysis.change_scores.went_away``: CPU and memory both fell to under a quarter, each
+(``tools.analysis.change_rank.went_away``: CPU and memory both fell to under a quarter, each
 at robust z ≥ 3) is counted too, and so are the service graph's edges in the metrics
 (``tools.analysis.call_edges``: time outside the server that grew, calls that failed more,
 each at robust z ≥ 3, as every metric), and so are the services' error metrics that rose
@@ -63,7 +63,8 @@ from bot.importers.nezha_reference import build_reference  # noqa: E402
 from bot.investigation.focused_traces import compared  # noqa: E402
 from bot.investigation.scope import ALERT_LEAD, ALERT_LOOKBACK  # noqa: E402
 from tools.analysis.call_edges import edge_changes  # noqa: E402
-from tools.analysis.change_scores import Z_THRESHOLD, SeriesChange, score_all  # noqa: E402
+from tools.analysis.change_rank import score_all  # noqa: E402
+from tools.analysis.change_scores import Z_THRESHOLD, SeriesChange  # noqa: E402
 from tools.analysis.code_path_events import MIN_SCORE  # noqa: E402
 from tools.analysis.code_paths import CodePathChange, compare_code_paths  # noqa: E402
 from tools.analysis.ended_after import stopped_after  # noqa: E402

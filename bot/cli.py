@@ -1,4 +1,5 @@
-"""The ``rcabot`` command line: wiring only; the work lives in ``bot.commands``."""
+"""The ``rcabot`` command line: wiring only; the work lives in ``bot.commands`` and
+``bot.ask_commands``."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from bot import commands
+from bot import ask_commands, commands
 from bot.cli_options import (
     BundleOption,
     ConfigOption,
@@ -173,7 +174,7 @@ def ask(
     settings = settings_from(config)
     earlier = read_conversation(history) if history else None
     report = asyncio.run(
-        commands.ask_bundle(
+        ask_commands.ask_bundle(
             settings,
             bundle,
             question,

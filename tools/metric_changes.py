@@ -15,7 +15,8 @@ from typing import Annotated
 from pydantic import Field
 
 from tools.analysis.call_edges import EDGE_SIGNALS, is_edge_series
-from tools.analysis.change_scores import MIN_BASELINE, Z_THRESHOLD, SeriesChange, score_all
+from tools.analysis.change_rank import score_all
+from tools.analysis.change_scores import MIN_BASELINE, Z_THRESHOLD, SeriesChange
 from tools.analysis.metric_kinds import SignalGroup, classify
 from tools.backends import MetricsBackend, fetch_series
 from tools.concurrency import gather_all

@@ -42,7 +42,8 @@ from bot.investigation.confirmed_origins import errors_rose, origin_score
 from bot.investigation.effects import code_path_effect, ended_after_effect, stopped_call_effect
 from bot.investigation.late_callers import caller_side
 from bot.investigation.line_words import error_lines, says_exception, says_slow
-from tools.analysis.change_scores import Z_THRESHOLD, SeriesChange, fell_to_a_quarter
+from tools.analysis.change_rank import fell_to_a_quarter
+from tools.analysis.change_scores import Z_THRESHOLD, SeriesChange
 from tools.analysis.code_paths import CodePathChange
 from tools.analysis.ended_after import stopped_after
 from tools.analysis.metric_kinds import SignalGroup, share_of_limit
@@ -81,7 +82,7 @@ class ServiceSignals:
     raw: dict[str, float] = field(default_factory=dict)
     metric_groups: dict[SignalGroup, float] = field(default_factory=dict)
     # robust z of its traffic (or work) falling to under a quarter of normal (a drop towards
-    # nothing, as a process gone: ``change_scores.GONE_DOUBLINGS``); 0 for a smaller fall
+    # nothing, as a process gone: ``change_rank.GONE_DOUBLINGS``); 0 for a smaller fall
     traffic_down: float = 0.0
     outage: bool = False
     # callers' requests ended right after calling it, and its own spans answered those calls:

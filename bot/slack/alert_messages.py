@@ -17,15 +17,16 @@ three formats seen in practice, by their default templates:
 
 A message that fits none is not an alert (``None``). Only the first alert of a grouped message
 is read. Labels come only from where a template prints them with their names; the bare values
-in a title's parentheses are not guessed at. Everything is bounded (:data:`MAX_TEXT` of text,
-:data:`MAX_LABELS` labels of :data:`MAX_VALUE` characters), every pattern is RE2 (linear time),
-and no input makes :func:`parse_alert_message` raise.
+in a title's parentheses are not guessed at. Everything is bounded
+(:data:`~bot.slack.message_text.MAX_TEXT` of text, :data:`MAX_LABELS` labels of
+:data:`MAX_VALUE` characters), every pattern is RE2 (linear time), and no input makes
+:func:`parse_alert_message` raise. The message's text is collected and cleaned of Slack's wire
+format by :mod:`bot.slack.message_text`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
@@ -33,15 +34,20 @@ from typing import Any
 import re2
 
 from bot.slack.alertmanager import alert_fingerprint
+from bot.slack.message_text import (
+    MAX_PARTS,
+    MessageText,
+    collect_text,
+    http_url,
+    message_of,
+    str_or_none,
+)
 from tools.bundle.timestamps import parse_timestamp
 from tools.records import Alert
 
-MAX_TEXT = 20_000  # characters of a message read; the rest is ignored
 MAX_LABELS = 64
 MAX_VALUE = 256  # characters of a label value (and of the alert name)
 MAX_ANNOTATION = 1_000
-MAX_PARTS = 20  # attachments, blocks or fields looked at
-MAX_URL = 4_096
 
 _TITLE = re2.compile(r"(?i)\[(firing|resolved)(?::\s*\d+)?\]\s*([^\n]*)")
 _PAGERDUTY = re2.compile(
@@ -63,7 +69,6 @@ _GO_TIME = re2.compile(
     r"(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)\s*(Z|[+-]\d{2}:?\d{2})?"
 )
 _FINGERPRINT = re2.compile(r"(?i)\bfingerprint\b[\s*:=`_]*([0-9a-f]{8,64})\b")
-_LINK = re2.compile(r"<([^<>|\n]*)(?:\|([^<>\n]*))?>")
 _MAX_LINE = 1_000  # characters of one line matched against the line patterns
 _RESOLVED_COLORS = {"good", "#36a64f", "#2eb886"}
 _STARRED_ANNOTATIONS = {"alert": "summary", "summary": "summary", "description": "description"}
@@ -73,12 +78,12 @@ def is_alert_bot(event: Mapping[str, Any]) -> bool:
     """Whether ``event`` is a message posted by a bot or an app (``bot_id``, ``app_id`` or the
     ``bot_message`` subtype; an edit's new message counts). Which channels are watched, and
     skipping rcabot's own messages, is the caller's business."""
-    message = _message(event)
+    message = message_of(event)
     if message is None:
         return False
     return bool(
-        _str(message.get("bot_id"))
-        or _str(message.get("app_id"))
+        str_or_none(message.get("bot_id"))
+        or str_or_none(message.get("app_id"))
         or message.get("subtype") == "bot_message"
     )
 
@@ -90,90 +95,15 @@ def parse_alert_message(event: Mapping[str, Any], now: datetime) -> Alert | None
     when it started. The fingerprint is the one the text gives, else PagerDuty's incident
     number, else :func:`~bot.slack.alertmanager.alert_fingerprint` of the name and labels.
     """
-    message = _message(event)
+    message = message_of(event)
     if message is None:
         return None
     now = now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
-    text = _collect(message)
+    text = collect_text(message)
     return _pagerduty(text, now) or _prometheus(text, now)
 
 
-@dataclass
-class _Text:
-    """The readable parts of one message, cleaned of Slack's wire format, within budget."""
-
-    budget: int = MAX_TEXT
-    titles: list[str] = field(default_factory=list)
-    bodies: list[str] = field(default_factory=list)
-    fallbacks: list[str] = field(default_factory=list)
-    fields: list[tuple[str, str]] = field(default_factory=list)
-    links: list[str] = field(default_factory=list)  # attachments' title_link
-    text_links: list[str] = field(default_factory=list)  # http(s) links inside the text
-    colors: list[str] = field(default_factory=list)
-
-    def take(self, value: Any) -> str | None:
-        """``value`` as clean text, charged to the budget (``None`` if not text or spent)."""
-        raw = _str(value)
-        if not raw or self.budget <= 0:
-            return None
-        raw = raw[: self.budget]
-        self.budget -= len(raw)
-        for link in _LINK.finditer(raw):
-            if len(self.text_links) < MAX_PARTS and (url := _url(link.group(1))):
-                self.text_links.append(url)
-        return _clean(raw)
-
-    def add(self, where: list[str], value: Any) -> None:
-        if (text := self.take(value)) is not None:
-            where.append(text)
-
-    @property
-    def body(self) -> str:
-        return "\n".join(self.bodies)
-
-    @property
-    def everything(self) -> list[str]:
-        return [*self.titles, *self.bodies, *self.fallbacks]
-
-
-def _collect(message: Mapping[str, Any]) -> _Text:
-    text = _Text()
-    text.add(text.bodies, message.get("text"))
-    for attachment in _mappings(message.get("attachments")):
-        text.add(text.titles, attachment.get("title"))
-        text.add(text.bodies, attachment.get("pretext"))
-        text.add(text.bodies, attachment.get("text"))
-        text.add(text.fallbacks, attachment.get("fallback"))
-        if (link := _url(attachment.get("title_link"))) is not None:
-            text.links.append(link)
-        if color := _str(attachment.get("color")):
-            text.colors.append(color.lower())
-        for item in _mappings(attachment.get("fields")):
-            name, value = text.take(item.get("title")), text.take(item.get("value"))
-            if name and value is not None:
-                text.fields.append((name, value))
-        _blocks(text, attachment.get("blocks"))
-    _blocks(text, message.get("blocks"))
-    return text
-
-
-def _blocks(text: _Text, blocks: Any) -> None:
-    for block in _mappings(blocks):
-        kind = block.get("type")
-        if kind == "header":
-            text.add(text.titles, _text_object(block.get("text")))
-        elif kind == "section":
-            text.add(text.bodies, _text_object(block.get("text")))
-            for item in _mappings(block.get("fields")):
-                if (value := text.take(item.get("text"))) is not None:
-                    name, _, rest = value.partition("\n")
-                    text.fields.append((name.strip("*_: "), rest.strip()))
-        elif kind == "context":
-            for element in _mappings(block.get("elements")):
-                text.add(text.bodies, element.get("text"))
-
-
-def _prometheus(text: _Text, now: datetime) -> Alert | None:
+def _prometheus(text: MessageText, now: datetime) -> Alert | None:
     """Alertmanager's and Grafana's formats (the same title; different bodies)."""
     status, name = None, None
     for candidate in text.everything:
@@ -202,7 +132,7 @@ def _prometheus(text: _Text, now: datetime) -> Alert | None:
     )
 
 
-def _pagerduty(text: _Text, now: datetime) -> Alert | None:
+def _pagerduty(text: MessageText, now: datetime) -> Alert | None:
     fields = {_label_name(name): value for name, value in text.fields[:MAX_PARTS]}
     status_word, number, rest = None, None, ""
     for candidate in text.everything:
@@ -362,26 +292,13 @@ def _time(text: str) -> datetime | None:
 def _source(body: str) -> str | None:
     for line in _lines(body):
         if match := _SOURCE.match(line):
-            return _url(match.group(1))
+            return http_url(match.group(1))
     return None
 
 
 def _given_fingerprint(body: str) -> str | None:
     match = _FINGERPRINT.search(body)
     return match.group(1).lower() if match else None
-
-
-def _clean(text: str) -> str:
-    """Slack's wire format undone: ``<url|label>`` → label, ``<url>`` → url (mentions like
-    ``<@U1>`` stay: the renderer neutralises them), then ``&lt; &gt; &amp;`` unescaped."""
-
-    def unwrap(match: re2._Match[str]) -> str:
-        target, label = match.group(1), match.group(2)
-        if target.startswith(("!", "@", "#")):
-            return match.group(0)
-        return label or target
-
-    return _LINK.sub(unwrap, text).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 def _lines(body: str) -> list[str]:
@@ -391,34 +308,3 @@ def _lines(body: str) -> list[str]:
 def _label_name(title: str) -> str:
     name = re2.sub(r"[^a-z0-9_]+", "_", title.strip().lower()).strip("_")[:100]
     return name if _LABEL_NAME.fullmatch(name) else ""
-
-
-def _url(value: Any) -> str | None:
-    text = _str(value)
-    if not text or len(text) > MAX_URL or not text.startswith(("http://", "https://")):
-        return None
-    return None if any(c.isspace() for c in text) else text
-
-
-def _message(event: Any) -> Mapping[str, Any] | None:
-    """The message of an event; an edit (``message_changed``) is read as its new message."""
-    if not isinstance(event, Mapping):
-        return None
-    inner = event.get("message")
-    if event.get("subtype") == "message_changed" and isinstance(inner, Mapping):
-        return inner
-    return event
-
-
-def _mappings(value: Any) -> list[Mapping[str, Any]]:
-    if not isinstance(value, list):
-        return []
-    return [item for item in value[:MAX_PARTS] if isinstance(item, Mapping)]
-
-
-def _text_object(value: Any) -> Any:
-    return value.get("text") if isinstance(value, Mapping) else None
-
-
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) else None

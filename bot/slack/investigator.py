@@ -19,7 +19,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Protocol
 
-from bot import commands
+from bot import ask_commands, commands
 from bot.config import Settings
 from bot.investigation.conversation import Conversation
 from bot.investigation.report import Report
@@ -225,7 +225,7 @@ class Investigator:
     ) -> Report:
         """A question (a mention, or a follow-up in a thread rcabot answered in)."""
         if self.bundle is not None:
-            return await commands.ask_bundle(
+            return await ask_commands.ask_bundle(
                 self.settings,
                 self.bundle.path,
                 question,
@@ -233,7 +233,7 @@ class Investigator:
                 on_progress=on_progress,
                 index=self.index,
             )
-        return await commands.ask_live(
+        return await ask_commands.ask_live(
             self.settings,
             question,
             service=service,

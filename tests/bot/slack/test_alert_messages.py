@@ -10,12 +10,12 @@ from hypothesis import strategies as st
 
 from bot.slack.alert_messages import (
     MAX_LABELS,
-    MAX_TEXT,
     MAX_VALUE,
     is_alert_bot,
     parse_alert_message,
 )
 from bot.slack.alertmanager import alert_fingerprint
+from bot.slack.message_text import MAX_TEXT
 from tests.strategies import json_values
 from tools.records import Alert
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 
-from tools.analysis.change_scores import MIN_BASELINE, Z_THRESHOLD, score_all, score_series
+from tools.analysis.change_rank import score_all
+from tools.analysis.change_scores import MIN_BASELINE, Z_THRESHOLD, score_series
 from tools.analysis.log_templates import mine_patterns
 from tools.analysis.span_attribution import analyze_traces
 from tools.analysis.trace_periods import MIN_SAMPLES

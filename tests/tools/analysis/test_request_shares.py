@@ -6,7 +6,8 @@ from types import MappingProxyType
 
 import pytest
 
-from tools.analysis.change_scores import Z_THRESHOLD, score_all, score_series
+from tools.analysis.change_rank import score_all
+from tools.analysis.change_scores import Z_THRESHOLD, score_series
 from tools.analysis.request_shares import one_request, requests_of, sampling_step
 from tools.records import MetricSeries
 
