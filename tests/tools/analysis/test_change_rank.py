@@ -1,33 +1,16 @@
 from __future__ import annotations
 
-import numpy as np
-
+from tests.tools.analysis.series import START, metric_series, noisy
 from tools.analysis.change_rank import GONE_DOUBLINGS, score_all, went_away
 from tools.analysis.change_scores import MAX_POINTS, Z_THRESHOLD, SeriesChange
 from tools.analysis.metric_kinds import SignalGroup
 from tools.records import MetricSeries
 
-START = 1_772_442_000.0
-
-
-def _series(metric: str, values: list[float], service: str = "svc") -> MetricSeries:
-    return MetricSeries(
-        metric=metric,
-        service=service,
-        timestamps=tuple(START + 15 * i for i in range(len(values))),
-        values=tuple(values),
-    )
-
-
-def _noisy(level: float, n: int, seed: int) -> list[float]:
-    rng = np.random.default_rng(seed)
-    return list(level + rng.normal(0, level * 0.03, n))
-
 
 def test_ranked_most_anomalous_first_and_downsampled() -> None:
     series = [
-        _series("error_ratio", [0.01] * 300 + [0.3] * 100, "a"),
-        _series("error_ratio", [0.01] * 400, "b"),
+        metric_series("error_ratio", [0.01] * 300 + [0.3] * 100, "a"),
+        metric_series("error_ratio", [0.01] * 400, "b"),
     ]
     ranked = score_all(series, START + 15 * 290)
     assert [c.service for c in ranked] == ["a", "b"]
@@ -37,12 +20,12 @@ def test_ranked_most_anomalous_first_and_downsampled() -> None:
 
 def _ranked() -> list[SeriesChange]:
     def step(metric: str, service: str, before: float, after: float, seed: int) -> MetricSeries:
-        values = _noisy(before, 80, seed) + _noisy(after, 20, seed + 1)
-        return _series(metric, values, service)
+        values = noisy(before, 80, seed) + noisy(after, 20, seed + 1)
+        return metric_series(metric, values, service)
 
     series = [
         step("node_load1", "api", 0.5, 16.0, 10),  # the host: shared by every pod on it
-        _series("requests_per_second", [0.0] * 80 + [500.0] * 20, "batch"),  # jumped from 0
+        metric_series("requests_per_second", [0.0] * 80 + [500.0] * 20, "batch"),  # jumped from 0
         step("client_latency_p99_seconds", "web", 0.05, 2.0, 20),  # its callee's latency
         step("cpu_usage_cores", "api", 0.1, 0.2, 30),  # one doubling
         step("error_ratio", "api", 0.01, 0.5, 40),  # fifty-fold
@@ -76,8 +59,8 @@ def test_within_a_tier_the_larger_effect_ranks_first() -> None:
 def test_series_that_did_not_change_rank_after_every_change() -> None:
     """``score_all`` lists the most anomalous first: an own signal that did not change is no
     more important than traffic that did."""
-    unchanged = _series("cpu_usage_cores", _noisy(0.2, 100, 3), "api")
-    woke_up = _series("requests_per_second", [0.0] * 80 + [500.0] * 20, "batch")
+    unchanged = metric_series("cpu_usage_cores", noisy(0.2, 100, 3), "api")
+    woke_up = metric_series("requests_per_second", [0.0] * 80 + [500.0] * 20, "batch")
     ranked = score_all([unchanged, woke_up], START + 15 * 80)
     assert [c.service for c in ranked] == ["batch", "api"]
 
@@ -87,9 +70,9 @@ def _process(
 ) -> list[MetricSeries]:
     split = 80
     return [
-        _series("cpu_usage_ratio", _noisy(cpu[0], split, 11) + _noisy(cpu[1], 20, 12), service),
-        _series(
-            "memory_usage_bytes", _noisy(memory[0], split, 13) + _noisy(memory[1], 20, 14), service
+        metric_series("cpu_usage_ratio", noisy(cpu[0], split, 11) + noisy(cpu[1], 20, 12), service),
+        metric_series(
+            "memory_usage_bytes", noisy(memory[0], split, 13) + noisy(memory[1], 20, 14), service
         ),
     ]
 
