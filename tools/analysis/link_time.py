@@ -21,7 +21,9 @@ cover the edges whose own calls are too few for that test:
   into other callees): too few to say what is normal for it, they would still set that bar, its
   slowest call being the slowest there is. Nezha's 2023-01-30 without its reference: the
   one call into ts-preserve-service in the 17 s of traces before the start already took 4 s
-  outside its span, and the delay it was the start of went unseen.
+  outside its span, and the delay it was the start of went unseen. A link's calls are those
+  its callee's span answered: a call into a callee that records no span (a database) is all
+  its time, not a link's (``PeriodStats.link_ms``).
 - **Other links at the same time, when no period had any** (:func:`other_links`). Traces that
   begin at the incident (a recording cut around it, a trace store's retention) leave no call
   of any link to say what is normal. The calls into every *other* callee in the incident do,
@@ -69,7 +71,7 @@ def callees_slower_into(
 
 def other_links(gaps: Mapping[Edge, Sequence[float]], callee: str) -> list[float]:
     """The time outside the callee's span of every call in ``gaps`` (per caller → callee edge)
-    into another callee than ``callee``: what the links around it took at the same time."""
+    into another callee than ``callee``: what the links around it took in the same period."""
     return [gap for (_, into), calls in gaps.items() if into != callee for gap in calls]
 
 

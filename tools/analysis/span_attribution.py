@@ -363,11 +363,11 @@ def analyze_traces(
         rose = values_rose(gaps, base_gaps, significance)
         pooled: Literal["reference", "before", "incident"] | None = None
         if len(base_gaps) < MIN_SAMPLES:  # too few of its own: every other link's calls
-            links = normal if len(normal.link_ms) >= link_time.MIN_LINK_CALLS else before
-            pooled = "reference" if links is normal else "before"
-            base_gaps = link_time.other_links(links.gap_ms, edge[1])
+            pooled, base_gaps = "reference", link_time.other_links(normal.link_ms, edge[1])
+            if len(base_gaps) < link_time.MIN_LINK_CALLS:
+                pooled, base_gaps = "before", link_time.other_links(before.link_ms, edge[1])
             if len(base_gaps) < link_time.MIN_LINK_CALLS:  # no normal at all: its peers now
-                pooled, base_gaps = "incident", link_time.other_links(incident.gap_ms, edge[1])
+                pooled, base_gaps = "incident", link_time.other_links(incident.link_ms, edge[1])
             rose = rose or link_time.slower_than_links(gaps, base_gaps)
         edges.append(
             EdgeFinding(

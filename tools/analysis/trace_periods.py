@@ -39,8 +39,9 @@ class PeriodStats:
         default_factory=lambda: defaultdict(list)
     )
     calls: Counter[tuple[str, str]] = field(default_factory=Counter)
-    # every call's time outside the callee's span where the callee recorded one: the links
-    link_ms: list[float] = field(default_factory=list)
+    # per edge, each call's time outside the callee's span where the callee recorded one: the
+    # links (a call into a callee with no span of its own is its whole time, not a link's)
+    link_ms: dict[tuple[str, str], list[float]] = field(default_factory=lambda: defaultdict(list))
     call_errors: Counter[tuple[str, str]] = field(default_factory=Counter)
     # calls to a service (from any caller) that its own span answered: how long each took; and
     # per trace whose errors originate in calls to it that got no answer, the longest such call
@@ -104,7 +105,7 @@ def add_trace(stats: PeriodStats, spans: list[Span]) -> None:
                     last_call[span.service] = (span.start, callee)
                 stats.gap_ms[edge].append(self_ms)
                 if kids:
-                    stats.link_ms.append(self_ms)
+                    stats.link_ms[edge].append(self_ms)
                     stats.answered_ms[callee].append(span.duration_ms)
                 edge_critical[edge] += critical_ms
                 if span.error:

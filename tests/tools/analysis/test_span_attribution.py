@@ -264,6 +264,26 @@ def test_a_links_own_few_calls_do_not_set_the_bar_it_is_compared_with() -> None:
     assert pay.baseline_gap_ms == pytest.approx(7.5)
 
 
+def test_calls_into_a_callee_that_records_no_spans_are_no_links_time() -> None:
+    """e's queries to pg (a database recording no spans) take 500 ms, all of it outside any
+    span of pg's: its time, not a link's. Pooled with the links, they would have made 300 ms on
+    cart → pay look usual; against the links (none over 40 ms) it is slow."""
+    queries = [
+        [replace(s, service="e", attrs=MappingProxyType({"peer.service": "pg"})) for s in call]
+        for call in (
+            _call(f"e{i}", 900 + i / 10, gap_ms=0.0, callee_ms=500.0, callee_present=False)
+            for i in range(20)
+        )
+    ]
+    traces = [*_LINKS, *queries, _link("cart", "pay", "p0", 950, 3)]
+    traces += [_link("cart", "pay", f"q{i}", 1001 + i, 300.0 + i) for i in range(8)]
+    edges = {(e.caller, e.callee): e for e in analyze_traces(traces, SPLIT).edges}
+    assert edges[("e", "pg")].baseline_gap_ms == pytest.approx(500.0)
+    pay = edges[("cart", "pay")]
+    assert pay.pooled == "before" and pay.gap_rose
+    assert pay.baseline_gap_ms == pytest.approx(7.5)
+
+
 def test_unreachable_dependency_is_blamed_through_peer_service() -> None:
     traces = [_call(f"b{i}", 900 + i) for i in range(20)]
     traces += [_call(f"i{i}", 1001 + i, callee_error=True, callee_present=False) for i in range(20)]
