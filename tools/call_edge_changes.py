@@ -47,9 +47,7 @@ def failed_key(edge: CallEdgeChange) -> str:
 
 def _told(change: SeriesChange) -> tuple[str, str, str]:
     """Normal, now and the size of ``change`` in words."""
-    value, size = moved(
-        change.direction, change.baseline_median, change.incident_median, change.peak
-    )
+    value, size = moved(change.direction, change.baseline_median, change.level, change.peak)
     before = fmt_value(change.metric, change.baseline_median)
     return before, fmt_value(change.metric, value), size
 

@@ -83,15 +83,13 @@ def _unscored(count: int, baseline_end: datetime, reference: TimeWindow | None) 
 def _evidence(change: SeriesChange, backend: MetricsBackend, window: TimeWindow) -> EvidenceDraft:
     info = backend.describe(change.metric, window, change.service)
     before = fmt_value(change.metric, change.baseline_median)
-    after = fmt_value(change.metric, change.incident_median)
+    after = fmt_value(change.metric, change.level)
     onset = f", sustained from {hhmm(change.onset)}" if change.onset else ""
-    value, size = moved(
-        change.direction, change.baseline_median, change.incident_median, change.peak
-    )
+    value, size = moved(change.direction, change.baseline_median, change.level, change.peak)
     normal = "the reference period's median" if change.against_reference else "a baseline median"
     summary = (
         f"{change.service} {change.metric} went {change.direction} from {normal} "
-        f"of {before} to {after} ({pct_change(change.baseline_median, change.incident_median)}"
+        f"of {before} to {after} ({pct_change(change.baseline_median, change.level)}"
         f"), peaking at {fmt_value(change.metric, change.peak)} at {hhmm(change.peak_at)}"
         f"{onset}; robust z = {change.score:.1f}."
     )

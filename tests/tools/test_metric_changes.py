@@ -3,6 +3,7 @@ against the healthy reference; a service the reference lacks keeps the samples b
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import replace
 from datetime import timedelta
@@ -209,6 +210,29 @@ async def test_a_process_that_went_away_is_cited_going_down() -> None:
     memory = cited["metrics:redis:memory_usage_bytes"]
     assert " down " in memory.title and "up" not in memory.title
     assert "the process is gone" in memory.summary and "Its CPU fell as far" in memory.summary
+
+
+async def test_a_rise_between_low_samples_reads_as_a_rise_in_title_and_summary() -> None:
+    """A p99 that flips between 480 ms and 25 ms after the split: past the threshold at each
+    low sample, between two high ones (the median of three); told by the levels its score rests
+    on, never "up 71% (85 ms → 25 ms)"."""
+    before = [(0.085, 0.08, 0.09)[i % 3] for i in range(STEPS_BEFORE)]
+    after = [(0.48, 0.025)[i % 2] for i in range(STEPS_AFTER)]
+    start = WINDOW.start.timestamp()
+    values = before + after
+    series = MetricSeries(
+        metric="latency_p99_seconds",
+        service="order",
+        timestamps=tuple(start + 60 * i for i in range(len(values))),
+        values=tuple(values),
+    )
+    result = await ToolGateway(Deps(metrics=MemoryMetrics([series]))).call(
+        metric_changes, window=WINDOW, baseline_end=SPLIT
+    )
+    item = next(e for e in result.evidence if e.key == "metrics:order:latency_p99_seconds")
+    assert re.fullmatch(r"order: latency_p99_seconds up \d+% \(85 ms → 4\d\d ms\)", item.title)
+    told = r"went up from a baseline median of 85 ms to 4\d\d ms \(\+\d+%\), peaking at 4\d\d ms"
+    assert re.search(told, item.summary)
 
 
 async def test_an_episode_over_before_the_incident_is_not_its_evidence() -> None:

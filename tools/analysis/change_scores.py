@@ -55,7 +55,10 @@ class SeriesChange:
     direction: str  # the way it moved: "up" or "down"
     score: float  # robust z of the persistent peak, in the bad direction; 0 = normal
     baseline_median: float
+    # the median of the samples past the threshold (their effect, below), and the level they
+    # held as scored, told in words (the median of their rolling medians that way: _told_by)
     incident_median: float
+    level: float
     peak: float
     peak_at: float  # epoch seconds
     onset: float | None  # first time the change persisted past the threshold
@@ -216,7 +219,8 @@ def score_series(
     median, base_spread = float(np.median(base)), _spread(base)
     spread = max(base_spread, _floor(series.metric, median), noise_floor)
     noise = max(base_spread, _floor(series.metric, median, resolution), noise_floor)
-    z = (_rolling_median3(evaluation) - median) / noise
+    level = _rolling_median3(evaluation)
+    z = (level - median) / noise
     if bad is Direction.UP:
         directional = z
     elif bad is Direction.DOWN:
@@ -233,6 +237,7 @@ def score_series(
     incident_median = (
         float(np.median(evaluation[above])) if above.any() else float(np.median(evaluation))
     )
+    rose, told, peak, peak_at = _told_by(eval_ts, evaluation, level, z, above, peak_index)
     last = int(np.flatnonzero(above)[-1]) if above.any() else len(above) - 1
     until = float(eval_ts[last]) if last < len(above) - 1 else None
     effect = 0.0
@@ -244,12 +249,13 @@ def score_series(
         service=series.service,
         metric=series.metric,
         group=group,
-        direction="up" if z[peak_index] >= 0 else "down",
+        direction="up" if rose else "down",
         score=score,
         baseline_median=median,
         incident_median=incident_median,
-        peak=float(evaluation[peak_index]),
-        peak_at=float(eval_ts[peak_index]),
+        level=told,
+        peak=peak,
+        peak_at=peak_at,
         onset=onset,
         points=downsample(ts, vs),
         against_reference=against_reference,
@@ -258,6 +264,32 @@ def score_series(
         until=until,
         episodes=episodes,
     )
+
+
+def _told_by(
+    ts: np.ndarray,
+    values: np.ndarray,
+    level: np.ndarray,
+    z: np.ndarray,
+    above: np.ndarray,
+    peak: int,
+) -> tuple[bool, float, float, float]:
+    """Which way a change moved and the figures it is told by, the values its score rests on
+    (:func:`_rolling_median3`, each held by two samples of three): its level past the threshold
+    that way (the median of those levels), its peak (the level at ``peak``) and the time of
+    the sample holding that. A series that jumps between 25 ms and 490 ms from one sample to
+    the next (ts-order-service's p99 on Nezha TrainTicket) is past the threshold where two
+    samples of three are high; the low sample between them, or the median of the raw samples
+    there, would tell its rise as "85 ms → 25 ms". A series scored both ways (traffic) is told
+    by its levels past the threshold the way its peak moved: a fall and a rise in one window
+    are not averaged into a level that moved neither way. Nothing past the threshold: the
+    median level."""
+    rose = bool(z[peak] >= 0)
+    way = above & ((z >= 0) if rose else (z < 0))
+    told = float(np.median(level[way])) if way.any() else float(np.median(level))
+    near = range(max(peak - 1, 0), min(peak + 2, len(values)))
+    holder = min(near, key=lambda i: (bool(values[i] != level[peak]), abs(i - peak)))
+    return rose, told, float(level[peak]), float(ts[holder])
 
 
 def _episodes(ts: np.ndarray, above: np.ndarray) -> tuple[tuple[float, float | None], ...]:

@@ -21,6 +21,7 @@ def change(service: str, metric: str, back: datetime | None, effect: float = 2.0
         score=12.0,
         baseline_median=1.0,
         incident_median=4.0,
+        level=4.0,
         peak=4.0,
         peak_at=START.timestamp(),
         onset=(START - timedelta(minutes=9)).timestamp(),

@@ -83,6 +83,7 @@ def change(
         score=score,
         baseline_median=0.01,
         incident_median=0.2,
+        level=0.2,
         peak=0.3,
         peak_at=ALERT.timestamp(),
         onset=first_changed.timestamp() if first_changed else None,

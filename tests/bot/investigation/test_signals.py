@@ -38,6 +38,7 @@ def series_change(
 ) -> SeriesChange:
     """A metric change as ``metric_changes`` reports it; ``score`` 0 is a series that did not
     move (the services that report the metric without a change)."""
+    level = (0.1 if direction == "down" else 4.0) if score else 1.0
     return SeriesChange(
         service=service,
         metric=metric,
@@ -45,7 +46,8 @@ def series_change(
         direction=direction,
         score=score,
         baseline_median=1.0,
-        incident_median=(0.1 if direction == "down" else 4.0) if score else 1.0,
+        incident_median=level,
+        level=level,
         peak=4.0,
         peak_at=START.timestamp(),
         onset=START.timestamp() if score else None,
@@ -191,6 +193,7 @@ def test_only_a_fall_to_under_a_quarter_hints_at_an_outage() -> None:
         series_change("api", "syscall_writes_per_second", score=12.8, direction="down"),
         baseline_median=5.5,
         incident_median=3.5,
+        level=3.5,
     )
     api = collect([fell], None, None, None, START.timestamp())["api"]
     assert api.traffic_down == 0 and api.anomaly() == 0  # less work, and no outage either

@@ -70,6 +70,29 @@ def test_one_stray_spike_is_not_a_change() -> None:
     assert change is not None and change.score == 0.0
 
 
+def test_a_rise_of_a_series_jumping_between_two_levels_is_told_by_the_levels_it_rests_on() -> None:
+    # a p99 flipping between 25 ms and 490 ms: past the threshold where two samples of three
+    # are high, with a low sample between them (ts-order-service on Nezha TrainTicket)
+    base = [0.085, 0.05, 0.09, 0.08, 0.07, 0.1, 0.06, 0.085, 0.09, 0.075]
+    values = [*base, 0.2, 0.48, 0.025, 0.49, 0.025, 0.02]
+    change = score_series(metric_series("latency_p99_seconds", values), START + 15 * 10)
+    assert change is not None and change.score >= Z_THRESHOLD and change.direction == "up"
+    assert change.level > change.baseline_median
+    # the highest level two samples of three held, at a sample that held it (not the low one)
+    assert change.peak == 0.48 and change.peak_at == START + 15 * 11
+
+
+def test_a_series_scored_both_ways_is_told_by_the_way_its_peak_moved() -> None:
+    # traffic fell to a tenth, then rose by a third for longer: a fall, told as one
+    values = noisy(100, 40, 1) + noisy(10, 4, 2) + noisy(130, 8, 3)
+    change = score_series(metric_series("requests_per_second", values), START + 15 * 40)
+    assert change is not None and change.direction == "down"
+    assert change.level < 15 and change.peak < 15
+    rise = noisy(100, 40, 1) + noisy(1000, 4, 2) + noisy(70, 8, 3)
+    up = score_series(metric_series("requests_per_second", rise), START + 15 * 40)
+    assert up is not None and up.direction == "up" and up.level > 900
+
+
 def test_too_little_baseline_is_not_scored() -> None:
     assert score_series(metric_series("error_ratio", [0.1, 0.2, 0.3]), START + 15) is None
 
