@@ -131,13 +131,24 @@ ADVERSARIAL = [
 ]
 
 
+def _seconds(text: str) -> float:
+    """CPU seconds to pass ``text`` through the pipeline and the redactor."""
+    started = time.process_time()
+    assert len(PIPELINE(text, EXCERPT_CHARS)) <= EXCERPT_CHARS
+    PIPELINE.redact(text)
+    return time.process_time() - started
+
+
 @pytest.mark.parametrize("text", ADVERSARIAL, ids=[t[:6] for t in ADVERSARIAL])
 def test_a_megabyte_of_adversarial_input_is_processed_in_linear_time(text: str) -> None:
-    started = time.process_time()
-    out = PIPELINE(text, EXCERPT_CHARS)
-    PIPELINE.redact(text)
-    assert time.process_time() - started < 2.0
-    assert len(out) <= EXCERPT_CHARS
+    """Four times the input takes about four times as long (sixteen, were it quadratic), and
+    a megabyte seconds, not minutes. The ratio, not a fixed budget: the card runs take about
+    1.8 s a megabyte on this project's 2-core machine, near any budget tight enough to catch
+    a slow pattern; their speed is a figure of ``bench/redaction.py``."""
+    quarter = _seconds(text[: len(text) // 4])
+    whole = _seconds(text)
+    assert whole < 6 * quarter + 0.05
+    assert whole < 10.0
 
 
 def test_a_huge_field_is_bounded_before_the_work_and_leaks_nothing() -> None:
