@@ -14,10 +14,12 @@ a model and without a postmortem index, so the figures measure the telemetry ran
 - ``nezha+reference``: the same cases imported with the day's fault-free phase beside them
   (``construct_data/``), when the importer writes it into the bundles as ``reference/``;
   otherwise the bench prints "reference: not available";
-- ``<DIR name>[+reference]`` (``--nezha-root DIR``): every case under another Nezha root in
-  the upstream layout, e.g. the repository's other TrainTicket day (2023-01-30, which has the
-  network delays the 01-29 day lacks) or its OnlineBoutique days: data the method was not
-  developed on, with the same goals;
+- ``<DIR name>+reference`` and ``<DIR name>`` (``--nezha-root DIR``): every case under another
+  Nezha root in the upstream layout, e.g. the repository's other TrainTicket day (2023-01-30,
+  which has the network delays the 01-29 day lacks) or its OnlineBoutique days: data the
+  method was not developed on, where the issue's goals apply; as imported (with the reference
+  of every case whose day has a fault-free phase), and the same bundles without ``reference/``
+  (the minutes before each fault are all of normal);
 - ``demo``: the demo's faults (``bot.demo.FAULTS``), seeds 1..N (``--first-seed S``: S..S+N-1,
   seeds the method was not developed on);
 - ``<dataset>/metrics-only``: each of the above with logs, traces and changes removed (the
@@ -37,11 +39,22 @@ a model and without a postmortem index, so the figures measure the telemetry ran
 Labels: the engine never reads ``label.json`` (tests/bot/investigation/test_labels_unread.py);
 the bench reads it only after the case's investigation has returned.
 
-``--check`` exits 1 when a goal of the issue is missed: top-1 ≥ 90 % and top-3 ≥ 98 % and fault
-type ≥ 80 % on every all-modality Nezha dataset, fault type ≥ 80 % on the demo, every demo
-fault top-1 on every seed, and p95 ≤ 5 s per Nezha case. Metrics-only figures are reported,
-not gated (the issue sets no target for them); goals of datasets left out (``--no-demo``) are
-not listed.
+``--check`` exits 1 when a goal of the issue is missed. The issue sets its goals "on data the
+method was not tuned on": top-1 ≥ 90 % and top-3 ≥ 98 % and fault type ≥ 80 % and p95 ≤ 5 s
+per case on every all-modality held-out Nezha dataset as its root provides it (``--nezha-root``:
+with the reference of every case whose day has a fault-free phase, as Nezha's own figures are),
+fault type ≥ 80 % on the demo and every demo fault top-1 on every seed. Printed beside the
+goals, with the same figures, and not gated:
+
+- the development day (``nezha``, ``nezha+reference``: 2023-01-29, the data the method was
+  developed on): a goal met there would measure fit, not generalisation;
+- a held-out root without its reference: the issue lists a missing reference under bad input,
+  where what is asked is a ranking from what there is and a report that says what could not
+  be compared (a case whose telemetry starts with its fault has no normal at all).
+
+Without a held-out root ``--check`` fails: the Nezha goals cannot be checked. Metrics-only
+figures are reported, not gated (the issue sets no target for them); goals of datasets left out
+(``--no-demo``, ``--no-nezha``) are not listed.
 """
 
 from __future__ import annotations
@@ -98,6 +111,8 @@ FAULT_TYPES: dict[str, tuple[str, ...]] = {
 }
 # Evidence sources that are telemetry modalities (the alert and past postmortems are not).
 MODALITIES = frozenset({"logs", "metrics", "traces", "change"})
+DEVELOPMENT = "development data"
+NO_REFERENCE = "reference removed (bad input)"
 METRICS_ONLY = "metrics and the alert only (logs, traces, changes removed)"
 WITH_GRAPH = "metrics, the alert and the service graph derived from the spans (as the connector)"
 WITH_MAP = "metrics, the alert and a service map (the bundle's own, else who calls whom in spans)"
@@ -143,6 +158,7 @@ class Dataset:
     kind: str  # "nezha" or "demo": which goals apply
     description: str
     all_modalities: bool
+    not_gated: str = ""  # why its goal figures are reported, not gated (empty: gated)
     outcomes: list[Outcome] = field(default_factory=list)
 
 
@@ -223,20 +239,35 @@ def nezha_cases(
     return plain, with_reference, "reference: available"
 
 
-def held_out_cases(root: Path, work: Path) -> tuple[list[Case], bool]:
+def held_out_cases(root: Path, work: Path) -> tuple[list[Case], int]:
     """Every Nezha case under ``root`` (the upstream layout, any day, any system), imported
-    as ``rcabot import nezha`` does; and whether each bundle has its reference."""
+    as ``rcabot import nezha`` does; and how many of the bundles carry their reference."""
     try:
         imported = import_nezha(root, work)
     except (ValueError, OSError) as exc:
         raise SystemExit(f"cannot import the Nezha cases under {root}: {exc}") from exc
     cases = [Case(c.case_id, c.bundle_dir, c.label_path) for c in imported]
-    return cases, bool(imported) and _referenced(imported)
+    return cases, sum(1 for c in cases if (c.bundle / "reference").is_dir())
 
 
 def _referenced(imported: Sequence[ImportedCase]) -> bool:
     """Whether every imported bundle carries its ``reference/``."""
     return all((c.bundle_dir / "reference").is_dir() for c in imported)
+
+
+def without_reference(cases: list[Case], into: Path) -> list[Case]:
+    """Copies of ``cases`` without their top-level ``reference/`` (labels stay where they are)."""
+    copies = []
+    for case in cases:
+        bundle = into / case.name / "bundle"
+        top = str(case.bundle)
+
+        def reference_dir(folder: str, names: list[str], top: str = top) -> set[str]:
+            return {"reference"} if folder == top and "reference" in names else set()
+
+        shutil.copytree(case.bundle, bundle, ignore=reference_dir)
+        copies.append(Case(case.name, bundle, case.label, case.group))
+    return copies
 
 
 def demo_cases(work: Path, seeds: int, first: int = 1) -> list[Case]:
@@ -386,23 +417,41 @@ class Goal:
     dataset: str
     value: str
     passed: bool
+    not_gated: str = ""  # why it is printed beside the goals, not gated (empty: gated)
+
+    @property
+    def gated(self) -> bool:
+        return not self.not_gated
+
+    @property
+    def result(self) -> str:
+        if self.not_gated:
+            return f"{'met' if self.passed else 'not met'}; not gated: {self.not_gated}"
+        return "PASS" if self.passed else "FAIL"
 
 
 def goals(datasets: Sequence[Dataset]) -> list[Goal]:
+    """The issue's goals per all-modality dataset (see ``Dataset.not_gated``)."""
     found: list[Goal] = []
     for d in datasets:
         if not d.all_modalities or not d.outcomes:
             continue
         s = summary(d.outcomes)
+        reason = d.not_gated
         if d.kind == "nezha":
             found += [
-                Goal("top-1 >= 90 %", d.name, pct(s["top1"]), s["top1"] >= 0.90),
-                Goal("top-3 >= 98 %", d.name, pct(s["top3"]), s["top3"] >= 0.98),
-                Goal("p95 <= 5 s per case", d.name, f"{s['p95_s']:.2f} s", s["p95_s"] <= 5.0),
+                Goal("top-1 >= 90 %", d.name, pct(s["top1"]), s["top1"] >= 0.90, reason),
+                Goal("top-3 >= 98 %", d.name, pct(s["top3"]), s["top3"] >= 0.98, reason),
+                Goal(
+                    "p95 <= 5 s per case",
+                    d.name,
+                    f"{s['p95_s']:.2f} s",
+                    s["p95_s"] <= 5.0,
+                    reason,
+                ),
             ]
-        found.append(
-            Goal("fault type >= 80 %", d.name, pct(s["fault_type"]), s["fault_type"] >= 0.80)
-        )
+        typed = s["fault_type"]
+        found.append(Goal("fault type >= 80 %", d.name, pct(typed), typed >= 0.80, reason))
         seeds = dict.fromkeys(o.group for o in d.outcomes if o.group)
         for seed in seeds:
             outcomes = [o for o in d.outcomes if o.group == seed]
@@ -415,6 +464,9 @@ def goals(datasets: Sequence[Dataset]) -> list[Goal]:
                     hits == len(outcomes) == len(FAULTS),
                 )
             )
+    nezha = [d for d in datasets if d.kind == "nezha" and d.all_modalities]
+    if nezha and all(d.not_gated for d in nezha):
+        found.append(Goal("Nezha goals on held-out data", "-", "none (--nezha-root)", False))
     return found
 
 
@@ -439,7 +491,7 @@ def results(datasets: Sequence[Dataset], reached: Sequence[Goal], note: str) -> 
             }
             for d in datasets
         ],
-        "goals": [asdict(g) for g in reached],
+        "goals": [asdict(g) | {"result": g.result} for g in reached],
     }
 
 
@@ -461,7 +513,7 @@ async def evaluate(args: argparse.Namespace, work: Path) -> tuple[list[Dataset],
         if with_reference is not None:
             variants.append(("nezha+reference", "all modalities, reference/", with_reference))
         for name, what, cases in variants:
-            plans.append((Dataset(name, "nezha", what, True), cases))
+            plans.append((Dataset(name, "nezha", what, True, DEVELOPMENT), cases))
             only = metrics_only(cases, work / "metrics-only" / name)
             plans.append((Dataset(f"{name}/metrics-only", "nezha", METRICS_ONLY, False), only))
             graph = metrics_and_graph(cases, work / "metrics+graph" / name)
@@ -471,8 +523,12 @@ async def evaluate(args: argparse.Namespace, work: Path) -> tuple[list[Dataset],
     for number, root in enumerate(args.nezha_root):
         cases, referenced = held_out_cases(root, work / "held-out" / str(number))
         name = f"{root.name}{'+reference' if referenced else ''}"
-        what = f"held out: {len(cases)} cases under {root}"
+        what = f"held out: {len(cases)} cases under {root}, {referenced} of them with reference/"
         plans.append((Dataset(name, "nezha", what, True), cases))
+        if referenced:
+            plain = without_reference(cases, work / "no-reference" / f"held-out-{number}")
+            what = f"held out: the same {len(cases)} cases without reference/"
+            plans.append((Dataset(root.name, "nezha", what, True, NO_REFERENCE), plain))
         only = metrics_only(cases, work / "metrics-only" / f"held-out-{number}")
         plans.append((Dataset(f"{name}/metrics-only", "nezha", METRICS_ONLY, False), only))
         mapped = metrics_and_map(cases, work / "metrics+map" / f"held-out-{number}")
@@ -544,12 +600,12 @@ def main() -> None:
     print("\ngoals (issue 11):")
     table(
         ["goal", "dataset", "value", "result"],
-        [[g.goal, g.dataset, g.value, "PASS" if g.passed else "FAIL"] for g in reached],
+        [[g.goal, g.dataset, g.value, g.result] for g in reached],
         left=2,
     )
     if args.json:
         args.json.write_text(json.dumps(results(datasets, reached, reference_note), indent=2))
-    if args.check and not all(g.passed for g in reached):
+    if args.check and not all(g.passed for g in reached if g.gated):
         sys.exit(1)
 
 
