@@ -108,6 +108,7 @@ FAULT_TYPES: dict[str, tuple[str, ...]] = {
     "network-loss": ("network-delay",),  # packets to the pods lost: resent late, or timed out
     "disk-saturation": ("resource-exhaustion",),  # a datastore's volume at its I/O limit
     "thread-leak": ("resource-exhaustion",),  # a JVM that can start no more threads
+    "disk-full": ("resource-exhaustion",),  # a volume with no space left
 }
 # Evidence sources that are telemetry modalities (the alert and past postmortems are not).
 MODALITIES = frozenset({"logs", "metrics", "traces", "change"})

@@ -1,6 +1,6 @@
 """Log lines a fault produces outside of requests: a rollout and its leak warnings, a
 crash-looping redis and its refusing clients, GC distress and an OOM kill, SLO burn warnings,
-a bulk import's checkpoints, threads that can no longer start."""
+a bulk import's checkpoints, threads that can no longer start, a log rotation that stopped."""
 
 from __future__ import annotations
 
@@ -69,6 +69,8 @@ class _FaultLogs(LogSink):
             self.feed_import(inject)
         elif fault == "thread-leak":
             self.threads_exhausted(inject)
+        elif fault == "disk-full":
+            self.rotation_skipped(inject)
         elif fault == "cpu-contention":
             for pod in self.scenario.pods["cart"]:
                 for t in self.every(60.0, 0.1, start=inject + self.rng.uniform(60, 120)):
@@ -168,6 +170,21 @@ class _FaultLogs(LogSink):
                 "java.lang.OutOfMemoryError: unable to create native thread: possibly out of "
                 "memory or process/resource limits reached",
                 attrs={"error.type": "OutOfMemoryError"},
+            )
+
+    def rotation_skipped(self, at: float) -> None:
+        """auth's logrotate sidecar, run every ten minutes, skipping the audit log since its
+        directory became group-writable (logrotate's own message): nothing says the volume is
+        filling until writes to it fail."""
+        for t in self.every(600.0, 0.5, start=at):
+            self.add(
+                t,
+                "auth",
+                "warn",
+                'logrotate: error: skipping "/var/log/auth/audit.log" because parent directory '
+                "has insecure permissions (It's world writable or writable by group which is "
+                'not "root") Set "su" directive in config file to tell logrotate which '
+                "user/group should be used for rotation.",
             )
 
     def redis_crashloop(self, start: float) -> None:

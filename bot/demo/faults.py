@@ -2,9 +2,9 @@
 
 A fault is described by :class:`Effects` on its root-cause service: per 15 s step, how much
 slower the service's own work is, how often it fails by itself, how much delay its network
-adds, how many calls to it are lost, whether it is down, and how its CPU, memory, DB pool and
-disk move. Metrics and traces are both simulated from these curves, so they tell the same story;
-symptoms upstream are not scripted but follow from the call graph.
+adds, how many calls to it are lost, whether it is down, and how its CPU, memory, DB pool,
+disk, threads and volume move. Metrics and traces are both simulated from these curves, so they
+tell the same story; symptoms upstream are not scripted but follow from the call graph.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ FAULTS: tuple[str, ...] = (
     "network-loss",
     "disk-saturation",
     "thread-leak",
+    "disk-full",
 )
 DEFAULT_FAULT = "bad-deploy"
 DEFAULT_SEED = 7
@@ -40,6 +41,7 @@ OOM_AFTER_S = 28 * 60
 RESTART_S = 45
 CLIENT_TIMEOUT_MS = 2000.0  # callers' read timeout: a call whose packets are lost ends here
 RETRANSMIT_MS = (200.0, 1000.0)  # a lost packet resent: TCP's retransmission timeout
+FILL_S = 14 * 60  # disk-full: from the last rotation to a full volume
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +134,16 @@ SPECS: dict[str, FaultSpec] = {
         "the others queue for the workers left, so checkouts fail.",
         fail_ms=THREAD_FAIL_MS,
     ),
+    "disk-full": FaultSpec(
+        "disk-full",
+        "auth",
+        AlertRule("FrontendHighErrorRate", "frontend", "errors"),
+        "auth appends every session check and login to an audit log on its own volume; its "
+        "logrotate sidecar stopped rotating it (the volume's directory became group-writable "
+        "and logrotate skips such a parent), so the log grows until the volume is full, then "
+        "a request whose audit entry cannot be flushed fails (no space left on device): "
+        "sessions cannot be validated, and cart, checkout and login pages fail.",
+    ),
 }
 
 
@@ -150,6 +162,7 @@ class Effects:
     pool_add: FloatArray = field(default_factory=lambda: np.zeros(N_STEPS))
     disk_add: FloatArray = field(default_factory=lambda: np.zeros(N_STEPS))  # volume busy share
     threads_add: FloatArray = field(default_factory=lambda: np.zeros(N_STEPS))  # live threads
+    volume_add: FloatArray = field(default_factory=lambda: np.zeros(N_STEPS))  # share of volume
     loss: FloatArray = field(default_factory=lambda: np.zeros(N_STEPS))  # share of calls lost
 
 
@@ -231,6 +244,14 @@ def shape(fault: str, inject_s: int, rng: np.random.Generator) -> FaultShape:
         fx.extra_ms = saturated * 450.0  # queued for one of the workers left
         fx.cpu_add = 0.02 * leaked  # parked threads cost the scheduler little
         fx.memory_add = leaked * 110.0 * MB  # the stack each touched, not the reserved 1 MiB
+    elif fault == "disk-full":
+        # the audit log grows with the requests it records: the volume is full in 14 minutes
+        filling = _ramp(rel, FILL_S)
+        full = _ramp(rel - FILL_S + 30.0, 60.0)
+        fx.volume_add = filling * (1.0 - service("auth").volume_base)
+        # entries are buffered: a request fails when its entry's flush finds no space
+        fx.error_prob = full * np.clip(0.55 + _wobble(rng, 0.1), 0.4, 0.7)
+        fx.extra_ms = full * 2.0  # the failed write and its retry
     else:  # pragma: no cover - guarded by spec()
         raise ValueError(fault)
     return FaultShape(fx, oom_s)

@@ -93,7 +93,9 @@ class _Formatter:
             self.emit("warn", f"slow request {v.op.route} took {ms:.0f}ms (budget 1500ms)")
 
     def _auth(self, v: Visit, c: dict[str, str], ms: float) -> None:
-        if v.op.name == "Login":
+        if v.root_fault:
+            self.emit("error", f"{v.op.route} user={c['user']} status={v.status}: {v.error}")
+        elif v.op.name == "Login":
             if v.status == 401:
                 self.emit(
                     "warn",

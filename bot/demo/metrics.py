@@ -3,7 +3,8 @@
 Latency quantiles come from the simulated request samples; throughput and error ratio are
 counted (Poisson / binomial noise on the expected values); CPU, memory, DB-pool and (for
 datastores) disk usage and (for JVM services) live threads follow the traffic, with noise, a
-JVM heap sawtooth, and the fault's additions; a pod's interface drops packets only on a lossy
+JVM heap sawtooth, and the fault's additions; a service with a volume of its own exports how
+full it is; a pod's interface drops packets only on a lossy
 link. A service that is down exports near-zero CPU and memory and no latency or error samples
 (there are no requests).
 """
@@ -34,6 +35,7 @@ METRICS: tuple[str, ...] = (
     "memory_usage_bytes",
     "network_receive_packets_dropped_per_second",
     "requests_per_second",
+    "volume_usage_ratio",
 )
 DISK_BUSY = 0.07  # a datastore's volume busy this share of the time at the window's load
 PACKETS_PER_REQUEST = 6  # a request and its answer in TCP segments, handshake and ACKs included
@@ -48,6 +50,7 @@ _FORMATS: dict[str, str] = {
     "memory_usage_bytes": "{:.0f}",
     "network_receive_packets_dropped_per_second": "{:.3f}",
     "requests_per_second": "{:.3f}",
+    "volume_usage_ratio": "{:.4f}",
 }
 # The service graph, per client → server edge, as the OpenTelemetry Collector's servicegraph
 # connector (or Tempo's metrics-generator) exports it from the spans: calls, the share that
@@ -112,6 +115,14 @@ def _disk(rng: np.random.Generator, load: FloatArray, add: FloatArray) -> FloatA
     return np.asarray(np.clip(busy, 0.005, 1.0), dtype=np.float64)
 
 
+def _volume(rng: np.random.Generator, svc: Service, add: FloatArray) -> FloatArray:
+    """The share of a service's own volume in use (the kubelet's
+    ``kubelet_volume_stats_used_bytes / kubelet_volume_stats_capacity_bytes``): what it holds
+    while healthy, rotated and pruned as it grows, a fault's growth on top, never past full."""
+    used = svc.volume_base + _smooth_noise(rng, 0.004) + add
+    return np.asarray(np.clip(used, 0.0, 1.0), dtype=np.float64)
+
+
 def _threads(
     rng: np.random.Generator, svc: Service, load: FloatArray, add: FloatArray
 ) -> FloatArray:
@@ -139,6 +150,7 @@ def build_table(scenario: Scenario, models: dict[str, ServiceModel]) -> MetricTa
     drops = np.random.default_rng([scenario.seed, 4444])
     disks = np.random.default_rng([scenario.seed, 4545])
     threads = np.random.default_rng([scenario.seed, 4646])
+    volumes = np.random.default_rng([scenario.seed, 4747])
     values: dict[str, dict[str, FloatArray]] = {}
     for svc in SERVICES:
         model = models[svc.name]
@@ -162,6 +174,8 @@ def build_table(scenario: Scenario, models: dict[str, ServiceModel]) -> MetricTa
             series["disk_io_utilisation_ratio"] = _disk(disks, load, fx.disk_add)
         if svc.runtime == "jvm":
             series["jvm_threads_live_threads"] = _threads(threads, svc, load, fx.threads_add)
+        if svc.volume_base:
+            series["volume_usage_ratio"] = _volume(volumes, svc, fx.volume_add)
         down = model.down
         if down.any():
             series["cpu_usage_ratio"] = np.where(

@@ -80,4 +80,6 @@ def fault_error(fault: str, rng: random.Random) -> str:
             "memory or process/resource limits reached "
             f"(order-confirmation-{rng.randint(1000, 9999)})"
         )
+    if fault == "disk-full":
+        return "audit: flush session event: write /var/log/auth/audit.log: no space left on device"
     raise ValueError(f"fault {fault} has no failure message")

@@ -52,6 +52,7 @@ class Service:
     operations: tuple[Operation, ...] = ()
     pool_size: int = 0  # connections in the DB pool it owns (0: none)
     pool_base: float = 0.0  # usual pool usage ratio at base load
+    volume_base: float = 0.0  # share of its own volume in use while healthy (0: it has none)
 
     @property
     def is_datastore(self) -> bool:
@@ -108,7 +109,7 @@ SERVICES: tuple[Service, ...] = (
     Service("auth", "app", "go", 2, 0.0002, 0.21, 95 * MB, 256 * MB, (
         _op("ValidateSession", "POST /v1/sessions/validate", 0.88, 0.9, 0.4, reject=(0.01, 401)),
         _op("Login", "POST /v1/login", 0.12, 48.0, 0.2, reject=(0.08, 401)),
-    )),
+    ), volume_base=0.41),  # its audit log's volume
     Service("catalog", "app", "python", 2, 0.0004, 0.41, 430 * MB, 1024 * MB, (
         _op("ListProducts", "GET /v1/products", 0.46, 13.0, 0.35,
             Call("catalog-db", "SELECT products", 0.4)),

@@ -24,6 +24,7 @@ ROOT_SIGNAL: dict[str, tuple[str, str, float]] = {
     "network-loss": ("checkout", "error_ratio", 20.0),
     "disk-saturation": ("catalog-db", "disk_io_utilisation_ratio", 5.0),
     "thread-leak": ("checkout", "jvm_threads_live_threads", 10.0),
+    "disk-full": ("auth", "volume_usage_ratio", 2.0),
 }
 
 
@@ -131,12 +132,37 @@ def test_disk_saturation_slows_the_database_not_its_cpu(cases: dict[str, Loaded]
     assert min(to_us(r["ts"]) for r in checkpoints) > loaded.inject_us
 
 
+def test_disk_full_fails_requests_only_once_the_volume_is_full(cases: dict[str, Loaded]) -> None:
+    """auth's audit log is no longer rotated: its volume fills from the injection on, with
+    nothing failing, and its requests fail (no space left on device) only once it is full;
+    logrotate says why from the start. No other service has a volume of its own."""
+    loaded = cases["disk-full"]
+    volume = loaded.series("auth", "volume_usage_ratio")
+    before = [v for t, v in volume if t < loaded.inject_us]
+    assert min(before) > 0.35 and max(before) < 0.5
+    full_us = min(t for t, v in volume if v >= 0.99)
+    assert loaded.inject_us + 10 * 60 * 10**6 < full_us < loaded.inject_us + 16 * 60 * 10**6
+    failed = [
+        to_us(r["ts"]) for r in loaded.logs
+        if r["service"] == "auth" and "no space left on device" in r["message"]
+    ]  # fmt: skip
+    assert len(failed) > 50 and min(failed) >= full_us - 60 * 10**6
+    errors = loaded.series("auth", "error_ratio")
+    assert max(v for t, v in errors if t < full_us - 60 * 10**6) < 0.05
+    assert loaded.mean("auth", "error_ratio", after=True, skip_s=20 * 60) > 0.3
+    skipped = [r for r in loaded.logs if "because parent directory has insecure" in r["message"]]
+    assert skipped and all(r["service"] == "auth" and r["level"] == "warn" for r in skipped)
+    assert min(to_us(r["ts"]) for r in skipped) >= loaded.inject_us
+    assert {s for s, m in loaded.metrics if m == "volume_usage_ratio"} == {"auth"}
+
+
 @pytest.mark.parametrize(("fault", "service", "phrase"), [
     ("bad-deploy", "payments", "Timeout acquiring connection from pool after 5000ms"),
     ("error-return", "inventory", "stock lookup returned error code=INV-5003"),
     ("memory-leak", "shipping", "OOMKilled"),
     ("dependency-outage", "redis", "Bad file format reading the append only file"),
     ("dependency-outage", "cart", "connect: connection refused"),
+    ("disk-full", "auth", "no space left on device"),
 ])  # fmt: skip
 def test_new_error_logs_appear_only_after_injection(
     cases: dict[str, Loaded], fault: str, service: str, phrase: str
@@ -158,7 +184,7 @@ def test_background_noise_before_and_after(cases: dict[str, Loaded], fault: str)
     assert any(to_us(r["ts"]) < loaded.inject_us for r in noisy)
     assert any(to_us(r["ts"]) > loaded.inject_us for r in noisy)
     unrelated_errors = {r["service"] for r in noisy if r["level"] == "error"}
-    assert {"catalog", "auth", "recommendations"} <= unrelated_errors
+    assert {"catalog", "auth", "recommendations"} - {root} <= unrelated_errors
     assert any(r.get("trace_id") for r in loaded.logs)
 
 

@@ -31,7 +31,7 @@ def _files(case: DemoCase) -> dict[str, bytes]:
 def test_public_constants() -> None:
     assert FAULTS == (
         "bad-deploy", "error-return", "cpu-contention", "memory-leak", "network-delay",
-        "dependency-outage", "network-loss", "disk-saturation", "thread-leak",
+        "dependency-outage", "network-loss", "disk-saturation", "thread-leak", "disk-full",
     )  # fmt: skip
     assert DEFAULT_FAULT == "bad-deploy"
     assert DEFAULT_SEED == 7
@@ -83,8 +83,8 @@ def test_different_seed_gives_different_data(cases: dict[str, Loaded], tmp_path:
 
 
 def test_unknown_fault_lists_the_valid_ones(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="unknown fault 'disk-full'") as info:
-        generate_case(tmp_path, "disk-full")
+    with pytest.raises(ValueError, match="unknown fault 'kernel-panic'") as info:
+        generate_case(tmp_path, "kernel-panic")
     for fault in FAULTS:
         assert fault in str(info.value)
     assert list(tmp_path.iterdir()) == []

@@ -101,6 +101,16 @@ async def test_a_service_that_can_start_no_more_threads_is_a_resource_not_its_er
     assert "4,096" in first.title
 
 
+async def test_a_volume_with_no_space_left_is_a_resource_not_its_errors(tmp_path: Path) -> None:
+    """auth's audit volume fills up, then half its requests fail writing to it, and its
+    ERROR lines say so. The volume, full, names the fault and is cited first, not the errors
+    it causes nor the failed calls into auth that its callers saw."""
+    case = generate_case(tmp_path, "disk-full", 11)
+    top, first = await _top_and_first_cited(case.bundle_dir)
+    assert (top.service, top.fault_type.value) == ("auth", "resource-exhaustion")
+    assert first.title.startswith("auth: volume_usage_ratio up")
+
+
 @pytest.mark.parametrize("fault", ["network-delay", "network-loss", "dependency-outage"])
 async def test_with_metrics_and_the_service_graph_the_root_cause_ranks_first(
     fault: str, tmp_path: Path
