@@ -80,7 +80,7 @@ from bench.graph_bundles import NOT_METRICS, with_service_graph, with_service_ma
 from bot.commands import investigate_bundle  # noqa: E402
 from bot.config import Settings, load_settings  # noqa: E402
 from bot.demo import FAULTS, generate_case  # noqa: E402
-from bot.importers.nezha import ImportedCase, import_nezha  # noqa: E402
+from bot.importers.nezha import import_nezha  # noqa: E402
 from bot.importers.nezha_layout import find_day_dirs, read_day  # noqa: E402
 from bot.investigation.report import FaultType, Report  # noqa: E402
 
@@ -234,9 +234,9 @@ def nezha_cases(
         imported = import_nezha(source, work / "nezha-reference", cases=wanted)
     except (ValueError, OSError) as exc:
         return plain, None, f"reference: not available (the import failed: {exc})"
-    if not _referenced(imported):
-        return plain, None, "reference: not available (the importer writes no reference/ yet)"
     with_reference = [Case(c.case_id, c.bundle_dir, c.label_path) for c in imported]
+    if referenced(with_reference) < len(with_reference):
+        return plain, None, "reference: not available (the importer writes no reference/ yet)"
     return plain, with_reference, "reference: available"
 
 
@@ -248,12 +248,12 @@ def held_out_cases(root: Path, work: Path) -> tuple[list[Case], int]:
     except (ValueError, OSError) as exc:
         raise SystemExit(f"cannot import the Nezha cases under {root}: {exc}") from exc
     cases = [Case(c.case_id, c.bundle_dir, c.label_path) for c in imported]
-    return cases, sum(1 for c in cases if (c.bundle / "reference").is_dir())
+    return cases, referenced(cases)
 
 
-def _referenced(imported: Sequence[ImportedCase]) -> bool:
-    """Whether every imported bundle carries its ``reference/``."""
-    return all((c.bundle_dir / "reference").is_dir() for c in imported)
+def referenced(cases: Sequence[Case]) -> int:
+    """How many of the cases' bundles carry their ``reference/``."""
+    return sum(1 for c in cases if (c.bundle / "reference").is_dir())
 
 
 def without_reference(cases: list[Case], into: Path) -> list[Case]:

@@ -4,9 +4,8 @@ Latency quantiles come from the simulated request samples; throughput and error 
 counted (Poisson / binomial noise on the expected values); CPU, memory, DB-pool and (for
 datastores) disk usage and (for JVM services) live threads follow the traffic, with noise, a
 JVM heap sawtooth, and the fault's additions; a service with a volume of its own exports how
-full it is; a pod's interface drops packets only on a lossy
-link. A service that is down exports near-zero CPU and memory and no latency or error samples
-(there are no requests).
+full it is; a pod's interface drops packets only on a lossy link. A service that is down
+exports near-zero CPU and memory and no latency or error samples (there are no requests).
 """
 
 from __future__ import annotations
